@@ -1,0 +1,184 @@
+package dev.easel;
+
+import dev.easel.provider.ImageEditProvider;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * The Easel client: edits images through any configured provider with OpenAI's edit API.
+ *
+ * <pre>{@code
+ * Easel easel = Easel.builder().apiKey(System.getenv("OPENAI_API_KEY")).build();
+ * ImageResponse r = easel.imageEdit(ImageEditRequest.builder()
+ *         .model("gpt-image-1").image(Path.of("original_image.png"))
+ *         .prompt("Add a red hat to the person in the image").build());
+ * }</pre>
+ *
+ * Thread-safe; build one and share it.
+ */
+public final class Easel {
+
+    private final Settings settings;
+    private final EditPipeline pipeline;
+
+    private Easel(Settings settings) {
+        this.settings = settings;
+        this.pipeline = new EditPipeline(settings);
+    }
+
+    /** A builder with nothing set. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * A client configured like the official SDKs: {@code OPENAI_API_KEY} and, when set,
+     * {@code OPENAI_BASE_URL}.
+     */
+    public static Easel fromEnv() {
+        return fromEnv(System.getenv());
+    }
+
+    static Easel fromEnv(Map<String, String> env) {
+        Builder b = builder();
+        String key = env.get("OPENAI_API_KEY");
+        if (key != null && !key.isBlank()) {
+            b.apiKey(key);
+        }
+        String base = env.get("OPENAI_BASE_URL");
+        if (base != null && !base.isBlank()) {
+            b.apiBase(base);
+        }
+        return b.build();
+    }
+
+    /**
+     * Runs an edit and waits for the result.
+     *
+     * @throws BadRequestException when the request is invalid for the model (nothing is sent upstream)
+     * @throws EaselException      for any other failure, typed by what the caller should do
+     */
+    public ImageResponse imageEdit(ImageEditRequest request) {
+        Objects.requireNonNull(request, "request");
+        return pipeline.edit(request);
+    }
+
+    /** Runs an edit on the client's executor (virtual threads by default). */
+    public CompletableFuture<ImageResponse> imageEditAsync(ImageEditRequest request) {
+        Objects.requireNonNull(request, "request");
+        return CompletableFuture.supplyAsync(() -> pipeline.edit(request), settings.executor());
+    }
+
+    /**
+     * Runs an edit with {@code stream=true}: partial images, then the completed image, as they arrive.
+     * Close the stream to cancel the upstream call.
+     */
+    public ImageEditStream imageEditStream(ImageEditRequest request) {
+        Objects.requireNonNull(request, "request");
+        return pipeline.stream(request);
+    }
+
+    /**
+     * Client settings.
+     */
+    record Settings(String apiKey, URI apiBase, String apiVersion, Duration timeout, boolean dropParams,
+                    Path imageDirectory, Map<String, ImageEditProvider> providers,
+                    Map<String, Object> providerSettings, Executor executor) {
+    }
+
+    /** Builder for {@link Easel}. */
+    public static final class Builder {
+        private String apiKey;
+        private URI apiBase;
+        private String apiVersion;
+        private Duration timeout = Duration.ofSeconds(600);
+        private boolean dropParams;
+        private Path imageDirectory;
+        private final Map<String, ImageEditProvider> providers = new LinkedHashMap<>();
+        private final Map<String, Object> providerSettings = new LinkedHashMap<>();
+        private Executor executor;
+
+        private Builder() {
+        }
+
+        /** API key sent to the provider. */
+        public Builder apiKey(String apiKey) {
+            this.apiKey = apiKey;
+            return this;
+        }
+
+        /** Base URL of the provider, e.g. {@code https://api.openai.com/v1} or an Azure resource URL. */
+        public Builder apiBase(String apiBase) {
+            this.apiBase = apiBase == null ? null : URI.create(apiBase.endsWith("/")
+                    ? apiBase.substring(0, apiBase.length() - 1) : apiBase);
+            return this;
+        }
+
+        /** API version (Azure's {@code api-version}). */
+        public Builder apiVersion(String apiVersion) {
+            this.apiVersion = apiVersion;
+            return this;
+        }
+
+        /** Default time allowed per call (600 s unless set). */
+        public Builder timeout(Duration timeout) {
+            this.timeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /** Drop parameters the model does not take, instead of failing (LiteLLM's {@code drop_params}). */
+        public Builder dropParams(boolean dropParams) {
+            this.dropParams = dropParams;
+            return this;
+        }
+
+        /**
+         * Directory for images that must be returned as URLs when the provider only returns base64
+         * (default: {@code easel-images} in the system temp directory).
+         */
+        public Builder imageDirectory(Path dir) {
+            this.imageDirectory = dir;
+            return this;
+        }
+
+        /** Registers (or replaces) a provider adapter under its {@link ImageEditProvider#name()}. */
+        public Builder provider(ImageEditProvider provider) {
+            providers.put(provider.name(), provider);
+            return this;
+        }
+
+        /**
+         * A provider-specific setting, e.g. the mock provider's {@code latency_ms} or {@code failure_rate}.
+         */
+        public Builder providerSetting(String key, Object value) {
+            providerSettings.put(key, value);
+            return this;
+        }
+
+        /** Executor for {@link #imageEditAsync}; default: a virtual thread per task. */
+        public Builder executor(Executor executor) {
+            this.executor = executor;
+            return this;
+        }
+
+        /** The client. */
+        public Easel build() {
+            Executor ex = executor != null ? executor : java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+            Path dir = imageDirectory != null ? imageDirectory
+                    : Path.of(System.getProperty("java.io.tmpdir"), "easel-images");
+            return new Easel(new Settings(apiKey, apiBase, apiVersion, timeout, dropParams, dir,
+                    Map.copyOf(providers), Map.copyOf(providerSettings), ex));
+        }
+    }
+
+    Optional<String> apiKeyForTests() {
+        return Optional.ofNullable(settings.apiKey());
+    }
+}

@@ -1,0 +1,74 @@
+package dev.easel;
+
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * Root of every exception Easel throws. Unchecked; subtypes say what the caller should do.
+ *
+ * <p>Each exception carries what OpenAI's error JSON carries ({@code type}, {@code code}, {@code param})
+ * plus the HTTP status, the provider that answered and the upstream request id, when known. Messages
+ * never contain API keys.
+ */
+public class EaselException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    private final int status;
+    private final String type;
+    private final String code;
+    private final String param;
+    private final String provider;
+    private final String requestId;
+
+    /** Creates an exception from its parts; {@code status} 0 means "no HTTP status". */
+    public EaselException(String message, int status, String type, String code, String param,
+                          String provider, String requestId, Throwable cause) {
+        super(message, cause);
+        this.status = status;
+        this.type = type;
+        this.code = code;
+        this.param = param;
+        this.provider = provider;
+        this.requestId = requestId;
+    }
+
+    /** Creates an exception with only a message and a type. */
+    public EaselException(String message, String type) {
+        this(message, 0, type, null, null, null, null, null);
+    }
+
+    /** HTTP status of the failure (as the proxy would answer it), if there is one. */
+    public OptionalInt status() {
+        return status == 0 ? OptionalInt.empty() : OptionalInt.of(status);
+    }
+
+    /** OpenAI error {@code type}, e.g. {@code invalid_request_error}. */
+    public String type() {
+        return type == null ? "api_error" : type;
+    }
+
+    /** OpenAI error {@code code}, e.g. {@code unsupported_file_mimetype}. */
+    public Optional<String> code() {
+        return Optional.ofNullable(code);
+    }
+
+    /** The request parameter the error is about, e.g. {@code image[1]}. */
+    public Optional<String> param() {
+        return Optional.ofNullable(param);
+    }
+
+    /** Provider that produced the error ({@code openai}, {@code azure}, …), if it came from upstream. */
+    public Optional<String> provider() {
+        return Optional.ofNullable(provider);
+    }
+
+    /** Upstream request id ({@code x-request-id}), if any. */
+    public Optional<String> requestId() {
+        return Optional.ofNullable(requestId);
+    }
+
+    /** Whether sending the same request again (later, or elsewhere) may succeed. */
+    public boolean retryable() {
+        return false;
+    }
+}

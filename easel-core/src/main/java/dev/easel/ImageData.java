@@ -1,0 +1,133 @@
+package dev.easel;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Optional;
+
+/**
+ * One returned image: as base64 ({@link #b64Json()}), as a URL ({@link #url()}), or both. {@link #bytes()}
+ * returns the image bytes either way.
+ */
+public final class ImageData {
+
+    private static final HttpClient FETCHER = HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(10))
+            .followRedirects(HttpClient.Redirect.NORMAL)
+            .build();
+
+    private final String url;
+    private final String b64Json;
+    private final String revisedPrompt;
+    private volatile byte[] bytes;
+
+    private ImageData(String url, String b64Json, String revisedPrompt, byte[] bytes) {
+        this.url = url;
+        this.b64Json = b64Json;
+        this.revisedPrompt = revisedPrompt;
+        this.bytes = bytes;
+    }
+
+    /** An image given as base64. */
+    public static ImageData ofBase64(String b64Json) {
+        return new ImageData(null, b64Json, null, null);
+    }
+
+    /** An image given as a URL. */
+    public static ImageData ofUrl(String url) {
+        return new ImageData(url, null, null, null);
+    }
+
+    /** An image with any of its forms; at least one of {@code url} and {@code b64Json} must be non-null. */
+    public static ImageData of(String url, String b64Json, String revisedPrompt) {
+        if (url == null && b64Json == null) {
+            throw new IllegalArgumentException("an image needs a url or b64_json");
+        }
+        return new ImageData(url, b64Json, revisedPrompt, null);
+    }
+
+    /** A copy that also carries {@code url}; keeps the known bytes. */
+    public ImageData withUrl(String newUrl) {
+        return new ImageData(newUrl, b64Json, revisedPrompt, bytes);
+    }
+
+    /** A copy without base64 (for clients that asked for URLs only). */
+    public ImageData withoutBase64() {
+        if (url == null) {
+            throw new IllegalStateException("an image without url must keep its base64");
+        }
+        return new ImageData(url, null, revisedPrompt, bytes);
+    }
+
+    /** URL of the image ({@code https:}, or {@code file:} for images Easel stored locally). */
+    public Optional<String> url() {
+        return Optional.ofNullable(url);
+    }
+
+    /** The image as base64. */
+    public Optional<String> b64Json() {
+        return Optional.ofNullable(b64Json);
+    }
+
+    /** Revised prompt, for models that rewrite prompts. */
+    public Optional<String> revisedPrompt() {
+        return Optional.ofNullable(revisedPrompt);
+    }
+
+    /**
+     * The image bytes: decoded from base64, or read from the URL ({@code file:} read from disk,
+     * {@code http(s):} fetched once and kept).
+     *
+     * @throws ConnectionException when the URL cannot be read
+     */
+    public byte[] bytes() {
+        byte[] b = bytes;
+        if (b != null) {
+            return b.clone();
+        }
+        if (b64Json != null) {
+            b = Base64.getDecoder().decode(b64Json);
+        } else {
+            b = fetch(url);
+        }
+        bytes = b;
+        return b.clone();
+    }
+
+    private static byte[] fetch(String url) {
+        URI uri = URI.create(url);
+        try {
+            if ("file".equalsIgnoreCase(uri.getScheme())) {
+                return Files.readAllBytes(Path.of(uri));
+            }
+            if ("data".equalsIgnoreCase(uri.getScheme())) {
+                String s = uri.getSchemeSpecificPart();
+                return Base64.getDecoder().decode(s.substring(s.indexOf(',') + 1));
+            }
+            HttpResponse<byte[]> r = FETCHER.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60)).GET()
+                    .build(), HttpResponse.BodyHandlers.ofByteArray());
+            if (r.statusCode() / 100 != 2) {
+                throw new ConnectionException("could not fetch image url (HTTP " + r.statusCode() + ")", null, null);
+            }
+            return r.body();
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not read image url " + uri.getScheme() + ":…", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ConnectionException("interrupted while fetching image url", null, e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ImageData[" + (url != null ? "url=" + url : "") + (b64Json != null ? (url != null ? ", " : "")
+                + "b64Json=" + b64Json.length() + " chars" : "") + "]";
+    }
+}

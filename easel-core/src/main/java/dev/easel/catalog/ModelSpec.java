@@ -1,0 +1,155 @@
+package dev.easel.catalog;
+
+import dev.easel.image.ImageFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What Easel knows about one image-edit model: who serves it, what it accepts, what it costs, and when
+ * it goes away. Loaded from the bundled {@code models.json}; see {@link ModelCatalog}.
+ *
+ * @param id              canonical id, e.g. {@code gpt-image-1}
+ * @param aliases         other ids for the same model (dated snapshots)
+ * @param provider        default provider ({@code openai}, …)
+ * @param known           false for the permissive stand-in used for ids the catalogue does not know
+ * @param inputFormats    accepted image formats
+ * @param maxImageBytes   largest accepted image, bytes (exclusive limit as OpenAI states "&lt; 50 MB")
+ * @param maxImages       most images per request
+ * @param squareOnly      whether input images must be square (dall-e-2)
+ * @param mask            mask rules
+ * @param promptMaxLength longest prompt in characters
+ * @param minN            smallest {@code n}
+ * @param maxN            largest {@code n}
+ * @param sizes           which {@code size} values are accepted
+ * @param params          optional parameters the model takes, by wire name ({@code quality}, …)
+ * @param streaming       whether {@code stream=true} is supported
+ * @param pricing         prices, if known
+ * @param lifecycle       deprecation and shutdown
+ */
+public record ModelSpec(
+        String id,
+        List<String> aliases,
+        String provider,
+        boolean known,
+        Set<ImageFormat> inputFormats,
+        long maxImageBytes,
+        int maxImages,
+        boolean squareOnly,
+        MaskRule mask,
+        int promptMaxLength,
+        int minN,
+        int maxN,
+        SizeRule sizes,
+        Map<String, ParamRule> params,
+        boolean streaming,
+        Optional<Pricing> pricing,
+        Lifecycle lifecycle) {
+
+    public ModelSpec {
+        aliases = List.copyOf(aliases);
+        inputFormats = Set.copyOf(inputFormats);
+        params = Map.copyOf(params);
+    }
+
+    /** The rule for a parameter, if the model takes it. */
+    public Optional<ParamRule> param(String wireName) {
+        return Optional.ofNullable(params.get(wireName));
+    }
+
+    /**
+     * Mask rules.
+     *
+     * @param supported     whether a mask may be sent at all
+     * @param maxBytes      largest mask in bytes
+     * @param pngOnly       mask must be PNG
+     * @param alphaRequired mask must have an alpha channel
+     * @param sameDimensions mask must match the first image's dimensions
+     */
+    public record MaskRule(boolean supported, long maxBytes, boolean pngOnly, boolean alphaRequired,
+                           boolean sameDimensions) {
+    }
+
+    /**
+     * A parameter the model takes.
+     *
+     * @param name     wire name
+     * @param values   allowed string values; empty = any string (or see min/max for integers)
+     * @param min      smallest integer value, when integer
+     * @param max      largest integer value, when integer
+     * @param upstream whether it is sent to the provider; false for parameters Easel itself honours
+     *                 (e.g. {@code response_format} on GPT image models, which only return base64)
+     */
+    public record ParamRule(String name, List<String> values, Integer min, Integer max, boolean upstream) {
+        public ParamRule {
+            values = List.copyOf(values);
+        }
+
+        /** Whether the rule is for an integer parameter. */
+        public boolean integer() {
+            return min != null || max != null;
+        }
+    }
+
+    /** Accepted {@code size} values. */
+    public sealed interface SizeRule permits SizeRule.Fixed, SizeRule.Flexible, SizeRule.Any {
+
+        /**
+         * A fixed list of sizes (e.g. {@code 1024x1024}), plus {@code auto} when allowed.
+         */
+        record Fixed(List<String> sizes, boolean auto) implements SizeRule {
+            public Fixed {
+                sizes = List.copyOf(sizes);
+            }
+        }
+
+        /**
+         * Any {@code WxH} within bounds (gpt-image-2 and later), plus {@code auto} when allowed.
+         *
+         * @param multipleOf both sides divisible by this
+         * @param maxEdge    longest side at most this
+         * @param minPixels  W×H at least this
+         * @param maxPixels  W×H at most this
+         * @param maxAspect  long side / short side at most this (3 means 3:1)
+         */
+        record Flexible(int multipleOf, int maxEdge, long minPixels, long maxPixels, double maxAspect,
+                        boolean auto) implements SizeRule {
+        }
+
+        /** Anything of the form {@code WxH} or {@code auto} (unknown models). */
+        record Any() implements SizeRule {
+        }
+    }
+
+    /**
+     * Prices in USD. Token rates are per one million tokens; per-image prices are keyed by
+     * {@code quality + "|" + size} (e.g. {@code "medium|1024x1024"}, or {@code "standard|256x256"} for dall-e-2).
+     *
+     * @param source where the numbers come from, and when they were read
+     */
+    public record Pricing(java.math.BigDecimal textInputPerMillion,
+                          java.math.BigDecimal cachedTextInputPerMillion,
+                          java.math.BigDecimal imageInputPerMillion,
+                          java.math.BigDecimal cachedImageInputPerMillion,
+                          java.math.BigDecimal imageOutputPerMillion,
+                          java.math.BigDecimal textOutputPerMillion,
+                          Map<String, java.math.BigDecimal> perImage,
+                          String source) {
+        public Pricing {
+            perImage = Map.copyOf(perImage);
+        }
+    }
+
+    /**
+     * Lifecycle dates (ISO {@code yyyy-MM-dd}).
+     */
+    public record Lifecycle(Optional<java.time.LocalDate> deprecated, Optional<java.time.LocalDate> shutdown,
+                            Optional<String> replacement) {
+
+        /** Whether the model is shut down on {@code day}. */
+        public boolean retiredOn(java.time.LocalDate day) {
+            return shutdown.map(s -> !day.isBefore(s)).orElse(false);
+        }
+    }
+}
