@@ -30,12 +30,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code easel edit}: one image edit, images written to {@code --out}. */
-@Command(name = "edit", sortOptions = false, usageHelpAutoWidth = true,
+@Command(name = "edit", sortOptions = false, usageHelpAutoWidth = true, abbreviateSynopsis = true,
         description = {"Edit images with a prompt and write the results to a directory.%n"},
         footer = {"%nExamples:",
-                "  easel edit --model mock/edit --image photo.png --prompt \"add a red hat\" --out out/",
-                "  OPENAI_API_KEY=sk-... easel edit --model gpt-image-2 --image a.png --image b.png \\",
-                "      --mask mask.png --prompt \"put both in one scene\" --size 1536x1024",
+                "  easel edit --model mock/edit --image photo.png --prompt \"add a hat\"",
+                "  easel edit --model gpt-image-2 --image a.png --image b.png \\",
+                "      --mask mask.png --prompt \"one scene\" --size 1536x1024 --out shots/",
                 "%nExit codes: 0 success, 1 the edit failed, 2 bad usage."})
 final class EditCommand implements Callable<Integer> {
 

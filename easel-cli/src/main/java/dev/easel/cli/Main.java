@@ -83,7 +83,7 @@ public final class Main {
     /** The top command: only prints usage; the work is in the subcommands. */
     @Command(name = "easel", synopsisSubcommandLabel = "COMMAND",
             description = "OpenAI-compatible image edits through any provider.%n",
-            footer = {"%nRun 'easel COMMAND --help' for a command's flags.",
+            footer = {"Run 'easel COMMAND --help' for a command's flags.",
                     "Exit codes: 0 success, 1 the edit failed, 2 bad usage."})
     static final class Top implements Runnable {
 
