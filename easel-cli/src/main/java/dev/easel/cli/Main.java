@@ -1,0 +1,105 @@
+package dev.easel.cli;
+
+import java.io.Console;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.lang.reflect.Method;
+import java.time.Duration;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code easel} command line: {@code easel edit ...} runs one image edit and writes the images to a
+ * directory. Exit codes: 0 success, 1 the edit failed, 2 bad usage.
+ */
+public final class Main {
+
+    /** The edit (or the command) failed. */
+    static final int EXIT_FAILED = 1;
+    /** Bad flags or arguments. */
+    static final int EXIT_USAGE = 2;
+
+    private Main() {
+    }
+
+    /** Runs the CLI and exits with its exit code. */
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /**
+     * Runs the CLI in-process.
+     *
+     * @return the exit code: 0 success, 1 failure, 2 bad usage
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, System.getenv(), err == System.err && stderrIsTerminal(),
+                Duration.ofSeconds(5));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env, boolean terminal,
+                   Duration progressInterval) {
+        CommandLine cl = new CommandLine(new Top());
+        cl.addSubcommand("edit", new EditCommand(out, err, env, terminal, progressInterval));
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        cl.setParameterExceptionHandler((ex, badArgs) -> {
+            String command = ex.getCommandLine().getCommandSpec().qualifiedName();
+            err.println("easel: " + oneLine(ex.getMessage()) + " (see " + command + " --help)");
+            err.flush();
+            return EXIT_USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            err.println("easel: error: " + oneLine(String.valueOf(ex.getMessage())));
+            err.flush();
+            return EXIT_FAILED;
+        });
+        return cl.execute(args);
+    }
+
+    static String oneLine(String message) {
+        return message.strip().replaceAll("\\s*\\R\\s*", "; ");
+    }
+
+    /** Whether stderr is attached to a terminal (so progress can be redrawn in place). */
+    private static boolean stderrIsTerminal() {
+        Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            // Java 22+ returns a console even when redirected; isTerminal() tells the truth there.
+            Method isTerminal = Console.class.getMethod("isTerminal");
+            return (Boolean) isTerminal.invoke(console);
+        } catch (ReflectiveOperationException e) {
+            return true;
+        }
+    }
+
+    /** The top command: only prints usage; the work is in the subcommands. */
+    @Command(name = "easel", synopsisSubcommandLabel = "COMMAND",
+            description = "OpenAI-compatible image edits through any provider.%n",
+            footer = {"Run 'easel COMMAND --help' for a command's flags.",
+                    "Exit codes: 0 success, 1 the edit failed, 2 bad usage."})
+    static final class Top implements Runnable {
+
+        @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
+        boolean help;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public void run() {
+            spec.commandLine().usage(spec.commandLine().getOut());
+        }
+    }
+
+    static ParameterException usage(CommandSpec spec, String message) {
+        return new ParameterException(spec.commandLine(), message);
+    }
+}
