@@ -1,8 +1,10 @@
 package dev.easel;
 
+import dev.easel.catalog.ModelCatalog;
 import dev.easel.provider.ImageEditProvider;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -89,8 +91,8 @@ public final class Easel {
      * Client settings.
      */
     record Settings(String apiKey, URI apiBase, String apiVersion, Duration timeout, boolean dropParams,
-                    Path imageDirectory, Map<String, ImageEditProvider> providers,
-                    Map<String, Object> providerSettings, Executor executor) {
+                    ImageStore imageStore, Map<String, ImageEditProvider> providers,
+                    Map<String, Object> providerSettings, Executor executor, ModelCatalog catalog, Clock clock) {
     }
 
     /** Builder for {@link Easel}. */
@@ -104,6 +106,9 @@ public final class Easel {
         private final Map<String, ImageEditProvider> providers = new LinkedHashMap<>();
         private final Map<String, Object> providerSettings = new LinkedHashMap<>();
         private Executor executor;
+        private ImageStore imageStore;
+        private ModelCatalog catalog;
+        private Clock clock = Clock.systemUTC();
 
         private Builder() {
         }
@@ -148,6 +153,24 @@ public final class Easel {
             return this;
         }
 
+        /** Where URL-wanted images go when the provider returns base64 (overrides {@link #imageDirectory}). */
+        public Builder imageStore(ImageStore store) {
+            this.imageStore = store;
+            return this;
+        }
+
+        /** The model catalogue to validate against (default: the bundled one). */
+        public Builder catalog(ModelCatalog catalog) {
+            this.catalog = catalog;
+            return this;
+        }
+
+        /** Clock for model lifecycle checks (tests). */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
         /** Registers (or replaces) a provider adapter under its {@link ImageEditProvider#name()}. */
         public Builder provider(ImageEditProvider provider) {
             providers.put(provider.name(), provider);
@@ -173,8 +196,10 @@ public final class Easel {
             Executor ex = executor != null ? executor : java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
             Path dir = imageDirectory != null ? imageDirectory
                     : Path.of(System.getProperty("java.io.tmpdir"), "easel-images");
-            return new Easel(new Settings(apiKey, apiBase, apiVersion, timeout, dropParams, dir,
-                    Map.copyOf(providers), Map.copyOf(providerSettings), ex));
+            ImageStore store = imageStore != null ? imageStore : new LocalImageStore(dir);
+            return new Easel(new Settings(apiKey, apiBase, apiVersion, timeout, dropParams, store,
+                    Map.copyOf(providers), Map.copyOf(providerSettings), ex,
+                    catalog != null ? catalog : ModelCatalog.bundled(), clock));
         }
     }
 

@@ -1,0 +1,189 @@
+package dev.easel.http;
+
+import dev.easel.ConnectionException;
+import dev.easel.EaselException;
+import dev.easel.TimeoutException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Upstream HTTP on {@link HttpClient}: sends a request, maps transport failures to
+ * {@link ConnectionException} / {@link TimeoutException}, and tells whether the whole body had been
+ * sent when a timeout struck (edits are not idempotent, so the router must know).
+ */
+public final class HttpTransport {
+
+    /** Headers {@link HttpClient} refuses to set, and hop-by-hop headers we never forward. */
+    private static final Set<String> RESTRICTED = Set.of("connection", "content-length", "expect", "host",
+            "upgrade", "transfer-encoding", "te", "trailer", "keep-alive", "proxy-connection", "content-type",
+            "authorization", "api-key");
+
+    private final HttpClient client;
+
+    /** A transport with its own client (HTTP/1.1 and 2, 30 s connect timeout, redirects not followed). */
+    public HttpTransport() {
+        this(HttpClient.newBuilder()
+                .connectTimeout(Duration.ofSeconds(30))
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build());
+    }
+
+    /** A transport over the given client. */
+    public HttpTransport(HttpClient client) {
+        this.client = client;
+    }
+
+    /** Whether a caller-supplied header may be forwarded (not hop-by-hop, not a credential, not framing). */
+    public static boolean forwardable(String headerName) {
+        return !RESTRICTED.contains(headerName.toLowerCase(java.util.Locale.ROOT));
+    }
+
+    /**
+     * An in-flight exchange: the response future and whether the body went out completely.
+     */
+    public static final class Exchange {
+        private final CompletableFuture<HttpResponse<InputStream>> future;
+        private final AtomicBoolean bodySent;
+        private final String provider;
+
+        Exchange(CompletableFuture<HttpResponse<InputStream>> future, AtomicBoolean bodySent, String provider) {
+            this.future = future;
+            this.bodySent = bodySent;
+            this.provider = provider;
+        }
+
+        /** Waits for the response headers; the body is left to the caller (close it). */
+        public HttpResponse<InputStream> await() {
+            try {
+                return future.get();
+            } catch (InterruptedException e) {
+                future.cancel(true);
+                Thread.currentThread().interrupt();
+                throw new ConnectionException("interrupted while waiting for " + provider, provider, e);
+            } catch (CancellationException e) {
+                throw new ConnectionException("call to " + provider + " was cancelled", provider, e);
+            } catch (ExecutionException e) {
+                throw mapFailure(e.getCause(), provider, bodySent.get());
+            }
+        }
+
+        /** Cancels the call (also after the headers arrived: close the body stream for that). */
+        public void cancel() {
+            future.cancel(true);
+        }
+
+        /** Whether the whole request body had been handed to the connection. */
+        public boolean bodySent() {
+            return bodySent.get();
+        }
+    }
+
+    /**
+     * Starts a request. {@code timeout} bounds the time until the response headers arrive.
+     */
+    public Exchange start(HttpRequest.Builder request, HttpRequest.BodyPublisher body, Duration timeout,
+                          String provider) {
+        AtomicBoolean sent = new AtomicBoolean(false);
+        HttpRequest req = request.timeout(timeout).POST(new Tracking(body, sent)).build();
+        return new Exchange(client.sendAsync(req, HttpResponse.BodyHandlers.ofInputStream()), sent, provider);
+    }
+
+    /** Sends a request and waits for the response headers. */
+    public HttpResponse<InputStream> send(HttpRequest.Builder request, HttpRequest.BodyPublisher body,
+                                          Duration timeout, String provider) {
+        return start(request, body, timeout, provider).await();
+    }
+
+    /** Maps a transport failure to Easel's exceptions. */
+    public static EaselException mapFailure(Throwable t, String provider, boolean bodySent) {
+        if (t instanceof EaselException e) {
+            return e;
+        }
+        if (t instanceof HttpConnectTimeoutException) {
+            return new TimeoutException("timed out connecting to " + provider, provider, false, t);
+        }
+        if (t instanceof HttpTimeoutException) {
+            return new TimeoutException("timed out waiting for " + provider
+                    + (bodySent ? " (the request had been sent)" : " (while sending the request)"),
+                    provider, bodySent, t);
+        }
+        if (t instanceof ConnectException) {
+            return new ConnectionException("could not connect to " + provider + ": " + safe(t), provider, t);
+        }
+        if (t instanceof IOException) {
+            return new ConnectionException("connection to " + provider + " failed: " + safe(t), provider, t);
+        }
+        if (t instanceof java.io.UncheckedIOException u) {
+            return new ConnectionException("could not read the request body: " + safe(u.getCause()), provider, u);
+        }
+        return new ConnectionException("call to " + provider + " failed: " + safe(t), provider, t);
+    }
+
+    private static String safe(Throwable t) {
+        String m = t.getMessage();
+        return m == null ? t.getClass().getSimpleName() : m;
+    }
+
+    /** Reads a whole (bounded) response body, mapping failures. */
+    public static byte[] readBody(HttpResponse<InputStream> response, long maxBytes, String provider) {
+        try (InputStream in = response.body()) {
+            byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            if (b.length > maxBytes) {
+                throw new ConnectionException(provider + " sent a response larger than " + maxBytes + " bytes",
+                        provider, null);
+            }
+            return b;
+        } catch (IOException e) {
+            throw mapFailure(e, provider, true);
+        }
+    }
+
+    /** A publisher wrapper that records when the last byte was handed over. */
+    private record Tracking(HttpRequest.BodyPublisher delegate, AtomicBoolean sent)
+            implements HttpRequest.BodyPublisher {
+        @Override
+        public long contentLength() {
+            return delegate.contentLength();
+        }
+
+        @Override
+        public void subscribe(Flow.Subscriber<? super ByteBuffer> s) {
+            delegate.subscribe(new Flow.Subscriber<ByteBuffer>() {
+                @Override
+                public void onSubscribe(Flow.Subscription subscription) {
+                    s.onSubscribe(subscription);
+                }
+
+                @Override
+                public void onNext(ByteBuffer item) {
+                    s.onNext(item);
+                }
+
+                @Override
+                public void onError(Throwable throwable) {
+                    s.onError(throwable);
+                }
+
+                @Override
+                public void onComplete() {
+                    sent.set(true);
+                    s.onComplete();
+                }
+            });
+        }
+    }
+}

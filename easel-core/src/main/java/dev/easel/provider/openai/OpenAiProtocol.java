@@ -1,0 +1,437 @@
+package dev.easel.provider.openai;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.AuthenticationException;
+import dev.easel.BadRequestException;
+import dev.easel.ContentPolicyViolationException;
+import dev.easel.EaselException;
+import dev.easel.ImageData;
+import dev.easel.ImageEditEvent;
+import dev.easel.ImageEditStream;
+import dev.easel.ImageResponse;
+import dev.easel.InternalServerException;
+import dev.easel.NotFoundException;
+import dev.easel.PermissionDeniedException;
+import dev.easel.RateLimitException;
+import dev.easel.ServiceUnavailableException;
+import dev.easel.UnprocessableEntityException;
+import dev.easel.Usage;
+import dev.easel.http.HttpTransport;
+import dev.easel.http.Multipart;
+import dev.easel.http.SseReader;
+import dev.easel.provider.EditCall;
+import dev.easel.provider.ImagePart;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.http.HttpHeaders;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * OpenAI's image-edit wire format, shared by every adapter that speaks it (OpenAI, Azure OpenAI, other
+ * OpenAI-compatible endpoints): the multipart body, the response and stream parsing, and the mapping of
+ * HTTP status + error body to exceptions. Internal to Easel's providers.
+ */
+public final class OpenAiProtocol {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Largest non-streamed JSON response accepted (10 images of 4K PNG in base64 stay well below). */
+    public static final long MAX_RESPONSE_BYTES = 512L * 1024 * 1024;
+
+    private static final Set<String> CONTENT_POLICY_CODES = Set.of("moderation_blocked",
+            "content_policy_violation", "contentfilter", "content_filter", "responsibleaipolicyviolation");
+
+    private OpenAiProtocol() {
+    }
+
+    /**
+     * The edit as OpenAI's multipart body: text fields first ({@code model} when asked, {@code prompt},
+     * the parameters, {@code stream}), then one image as {@code image} or several as {@code image[]} in
+     * order, then {@code mask}. Every file part carries a file name with the right extension and its real
+     * image content type, because OpenAI checks the header, not the bytes.
+     */
+    public static Multipart body(EditCall call, boolean includeModel) {
+        Multipart m = Multipart.create();
+        if (includeModel) {
+            m.text("model", call.deployment().model());
+        }
+        m.text("prompt", call.prompt());
+        call.upstreamParams().forEach(m::text);
+        if (call.stream()) {
+            m.text("stream", "true");
+        }
+        String imageField = call.images().size() == 1 ? "image" : "image[]";
+        for (ImagePart p : call.images()) {
+            m.file(imageField, p.fileName(), p.info().format().mimeType(), p.blob());
+        }
+        call.mask().ifPresent(p -> m.file("mask", p.fileName(), p.info().format().mimeType(), p.blob()));
+        return m;
+    }
+
+    /** Parses an {@code ImagesResponse}; garbage becomes a 502-style {@link InternalServerException}. */
+    public static ImageResponse parseResponse(byte[] body, String provider, String model, String requestId) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(body);
+        } catch (IOException e) {
+            throw garbage(provider, requestId, "invalid JSON");
+        }
+        if (root == null || !root.isObject() || !root.path("data").isArray()) {
+            throw garbage(provider, requestId, "no 'data' array");
+        }
+        ImageResponse.Builder b = ImageResponse.builder()
+                .created(root.path("created").asLong(System.currentTimeMillis() / 1000))
+                .provider(provider)
+                .model(model)
+                .requestId(requestId);
+        for (JsonNode d : root.path("data")) {
+            String url = text(d, "url");
+            String b64 = text(d, "b64_json");
+            if (url == null && b64 == null) {
+                throw garbage(provider, requestId, "an image without 'url' or 'b64_json'");
+            }
+            b.addData(ImageData.of(url, b64, text(d, "revised_prompt")));
+        }
+        b.background(text(root, "background")).outputFormat(text(root, "output_format"))
+                .size(text(root, "size")).quality(text(root, "quality"));
+        parseUsage(root.path("usage")).ifPresent(b::usage);
+        return b.build();
+    }
+
+    /** Parses OpenAI's {@code usage} object (with or without the output split). */
+    public static Optional<Usage> parseUsage(JsonNode u) {
+        if (u == null || !u.isObject()) {
+            return Optional.empty();
+        }
+        long in = u.path("input_tokens").asLong(0);
+        long out = u.path("output_tokens").asLong(0);
+        long total = u.path("total_tokens").asLong(in + out);
+        JsonNode inD = u.path("input_tokens_details");
+        long inText = inD.path("text_tokens").asLong(inD.isObject() ? 0 : in);
+        long inImage = inD.path("image_tokens").asLong(0);
+        JsonNode outD = u.path("output_tokens_details");
+        if (outD.isObject()) {
+            return Optional.of(new Usage(in, out, total, inText, inImage, outD.path("image_tokens").asLong(0),
+                    outD.path("text_tokens").asLong(0), true));
+        }
+        return Optional.of(new Usage(in, out, total, inText, inImage, out, 0, false));
+    }
+
+    /**
+     * Maps an error answer to an exception: the status picks the class; {@code contentPolicy} recognises
+     * the provider's moderation codes. Messages are the provider's own, minus {@code secret}.
+     */
+    public static EaselException error(int status, byte[] body, HttpHeaders headers, String provider,
+                                       String secret, Predicate<String> contentPolicy) {
+        String requestId = headers.firstValue("x-request-id").or(() -> headers.firstValue("apim-request-id"))
+                .orElse(null);
+        String message = null;
+        String type = null;
+        String code = null;
+        String param = null;
+        try {
+            JsonNode root = JSON.readTree(body);
+            JsonNode e = root == null ? null : root.get("error");
+            if (e != null && e.isObject()) {
+                message = text(e, "message");
+                type = text(e, "type");
+                code = e.hasNonNull("code") ? e.get("code").asText() : null;
+                param = text(e, "param");
+            } else if (e != null && e.isTextual()) {
+                message = e.asText();
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // not JSON: fall through to the generic message below
+        }
+        if (message == null) {
+            String snippet = new String(body, 0, Math.min(body.length, 200), StandardCharsets.UTF_8).strip();
+            message = provider + " returned HTTP " + status + (snippet.isEmpty() ? "" : ": " + snippet);
+        }
+        message = redact(message, secret);
+        boolean policy = code != null && (contentPolicy.test(code)
+                || CONTENT_POLICY_CODES.contains(code.toLowerCase(java.util.Locale.ROOT)));
+        if (policy) {
+            return new ContentPolicyViolationException(message, status, type == null ? "image_generation_user_error"
+                    : type, code, param, provider, requestId, null);
+        }
+        return switch (status) {
+            case 400 -> new BadRequestException(message, 400, orDefault(type, "invalid_request_error"), code, param,
+                    provider, requestId, null);
+            case 401 -> new AuthenticationException(message, 401, orDefault(type, "authentication_error"), code, param,
+                    provider, requestId, null);
+            case 403 -> new PermissionDeniedException(message, 403, orDefault(type, "permission_error"), code, param,
+                    provider, requestId, null);
+            case 404 -> new NotFoundException(message, 404, orDefault(type, "invalid_request_error"), code, param,
+                    provider, requestId, null);
+            case 422 -> new UnprocessableEntityException(message, 422, orDefault(type, "invalid_request_error"), code,
+                    param, provider, requestId, null);
+            case 429 -> new RateLimitException(message, type, code, param, provider, requestId,
+                    retryAfter(headers).orElse(null), null);
+            case 503 -> new ServiceUnavailableException(message, 503, orDefault(type, "api_error"), code, param,
+                    provider, requestId, null);
+            default -> status >= 500 || status == 408
+                    ? new InternalServerException(message, status, orDefault(type, "api_error"), code, param, provider,
+                    requestId, null)
+                    : new BadRequestException(message, status, orDefault(type, "invalid_request_error"), code, param,
+                    provider, requestId, null);
+        };
+    }
+
+    /** {@code retry-after-ms}, else {@code Retry-After} as seconds or an HTTP date. */
+    public static Optional<Duration> retryAfter(HttpHeaders headers) {
+        Optional<String> ms = headers.firstValue("retry-after-ms");
+        if (ms.isPresent()) {
+            try {
+                return Optional.of(Duration.ofMillis((long) Double.parseDouble(ms.get().trim())));
+            } catch (NumberFormatException ignored) {
+                // fall back to Retry-After
+            }
+        }
+        Optional<String> ra = headers.firstValue("retry-after");
+        if (ra.isEmpty()) {
+            return Optional.empty();
+        }
+        String v = ra.get().trim();
+        try {
+            return Optional.of(Duration.ofMillis((long) (Double.parseDouble(v) * 1000)));
+        } catch (NumberFormatException e) {
+            try {
+                ZonedDateTime at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME);
+                Duration d = Duration.between(ZonedDateTime.now(at.getZone()), at);
+                return Optional.of(d.isNegative() ? Duration.ZERO : d);
+            } catch (RuntimeException ignored) {
+                return Optional.empty();
+            }
+        }
+    }
+
+    /**
+     * Completes a non-streamed call: maps errors, parses the body.
+     */
+    public static ImageResponse finish(HttpResponse<InputStream> r, EditCall call, String provider,
+                                       Predicate<String> contentPolicy) {
+        byte[] body = HttpTransport.readBody(r, MAX_RESPONSE_BYTES, provider);
+        String requestId = r.headers().firstValue("x-request-id").orElse(null);
+        if (r.statusCode() / 100 != 2) {
+            throw error(r.statusCode(), body, r.headers(), provider, call.deployment().apiKey(), contentPolicy);
+        }
+        return parseResponse(body, provider, call.deployment().model(), requestId);
+    }
+
+    /**
+     * Turns a started streaming exchange into an {@link ImageEditStream}. Errors before the stream begins
+     * are thrown from here; errors inside the stream ({@code data: {"error":…}}) from the iterator.
+     */
+    public static ImageEditStream stream(HttpTransport.Exchange exchange, EditCall call, String provider,
+                                         Predicate<String> contentPolicy) {
+        HttpResponse<InputStream> r = exchange.await();
+        if (r.statusCode() / 100 != 2) {
+            byte[] body = HttpTransport.readBody(r, 1024 * 1024, provider);
+            throw error(r.statusCode(), body, r.headers(), provider, call.deployment().apiKey(), contentPolicy);
+        }
+        String contentType = r.headers().firstValue("content-type").orElse("");
+        if (!contentType.startsWith("text/event-stream")) {
+            // Some OpenAI-compatible servers ignore stream=true: turn the plain answer into one completed event.
+            ImageResponse full = finish(r, call, provider, contentPolicy);
+            return new SingleEventStream(full);
+        }
+        return new SseStream(exchange, r, call, provider, contentPolicy);
+    }
+
+    private static final class SseStream implements ImageEditStream {
+        private final HttpTransport.Exchange exchange;
+        private final HttpResponse<InputStream> response;
+        private final SseReader reader;
+        private final EditCall call;
+        private final String provider;
+        private final Predicate<String> contentPolicy;
+        private volatile boolean closed;
+
+        SseStream(HttpTransport.Exchange exchange, HttpResponse<InputStream> response, EditCall call, String provider,
+                  Predicate<String> contentPolicy) {
+            this.exchange = exchange;
+            this.response = response;
+            this.reader = new SseReader(response.body());
+            this.call = call;
+            this.provider = provider;
+            this.contentPolicy = contentPolicy;
+        }
+
+        @Override
+        public Iterator<ImageEditEvent> iterator() {
+            return new Iterator<>() {
+                private ImageEditEvent next;
+                private boolean done;
+
+                @Override
+                public boolean hasNext() {
+                    if (next != null) {
+                        return true;
+                    }
+                    if (done || closed) {
+                        return false;
+                    }
+                    next = read();
+                    if (next == null) {
+                        done = true;
+                    }
+                    return next != null;
+                }
+
+                @Override
+                public ImageEditEvent next() {
+                    if (!hasNext()) {
+                        throw new NoSuchElementException();
+                    }
+                    ImageEditEvent e = next;
+                    next = null;
+                    if (e instanceof ImageEditEvent.Completed) {
+                        done = true;
+                    }
+                    return e;
+                }
+            };
+        }
+
+        private ImageEditEvent read() {
+            try {
+                while (true) {
+                    Optional<SseReader.Event> ev = reader.next();
+                    if (ev.isEmpty()) {
+                        if (closed) {
+                            return null;
+                        }
+                        throw new dev.easel.ConnectionException(provider + " ended the stream before the completed "
+                                + "event", provider, null);
+                    }
+                    String data = ev.get().data();
+                    if (data.isBlank() || "[DONE]".equals(data.strip())) {
+                        continue;
+                    }
+                    JsonNode node;
+                    try {
+                        node = JSON.readTree(data);
+                    } catch (IOException e) {
+                        throw garbage(provider, null, "invalid JSON in stream event");
+                    }
+                    if (node.has("error")) {
+                        int status = node.path("error").path("status").asInt(500);
+                        throw error(status >= 400 ? status : 500, data.getBytes(StandardCharsets.UTF_8),
+                                HttpHeaders.of(Map.of(), (a, b) -> true), provider, call.deployment().apiKey(),
+                                contentPolicy);
+                    }
+                    String type = node.path("type").asText(ev.get().event());
+                    if (type.endsWith(".partial_image")) {
+                        return new ImageEditEvent.PartialImage(text(node, "b64_json"),
+                                node.path("partial_image_index").asInt(0), text(node, "size"), text(node, "quality"),
+                                text(node, "background"), text(node, "output_format"),
+                                node.path("created_at").asLong(0), data);
+                    }
+                    if (type.endsWith(".completed")) {
+                        return new ImageEditEvent.Completed(text(node, "b64_json"), text(node, "size"),
+                                text(node, "quality"), text(node, "background"), text(node, "output_format"),
+                                node.path("created_at").asLong(0), parseUsage(node.path("usage")).orElse(null), data);
+                    }
+                    // unknown event types are skipped, as the official SDKs do
+                }
+            } catch (IOException e) {
+                if (closed) {
+                    return null;
+                }
+                throw HttpTransport.mapFailure(e, provider, true);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            exchange.cancel();
+            try {
+                response.body().close();
+            } catch (IOException ignored) {
+                // closing a cancelled stream may fail; nothing is left to free
+            }
+        }
+    }
+
+    /** A stream of one completed event made from a full response. */
+    static final class SingleEventStream implements ImageEditStream {
+        private final ImageResponse response;
+
+        SingleEventStream(ImageResponse response) {
+            this.response = response;
+        }
+
+        @Override
+        public Iterator<ImageEditEvent> iterator() {
+            return response.data().stream().<ImageEditEvent>map(d -> {
+                String b64 = d.b64Json().orElseGet(() -> java.util.Base64.getEncoder().encodeToString(d.bytes()));
+                var node = JSON.createObjectNode().put("type", "image_edit.completed").put("b64_json", b64)
+                        .put("created_at", response.created());
+                response.size().ifPresent(s -> node.put("size", s));
+                response.quality().ifPresent(s -> node.put("quality", s));
+                response.background().ifPresent(s -> node.put("background", s));
+                response.outputFormat().ifPresent(s -> node.put("output_format", s));
+                response.usage().ifPresent(u -> node.set("usage", usageJson(u)));
+                return new ImageEditEvent.Completed(b64, response.size().orElse(null), response.quality().orElse(null),
+                        response.background().orElse(null), response.outputFormat().orElse(null), response.created(),
+                        response.usage().orElse(null), node.toString());
+            }).limit(1).iterator();
+        }
+
+        @Override
+        public void close() {
+            // nothing in flight
+        }
+    }
+
+    /** OpenAI's JSON for a {@link Usage}. */
+    public static com.fasterxml.jackson.databind.node.ObjectNode usageJson(Usage u) {
+        var n = JSON.createObjectNode();
+        n.put("input_tokens", u.inputTokens());
+        n.putObject("input_tokens_details").put("image_tokens", u.inputImageTokens())
+                .put("text_tokens", u.inputTextTokens());
+        n.put("output_tokens", u.outputTokens());
+        if (u.outputDetailsReported()) {
+            n.putObject("output_tokens_details").put("image_tokens", u.outputImageTokens())
+                    .put("text_tokens", u.outputTextTokens());
+        }
+        n.put("total_tokens", u.totalTokens());
+        return n;
+    }
+
+    private static InternalServerException garbage(String provider, String requestId, String what) {
+        return new InternalServerException(provider + " returned an unreadable response (" + what + ")", 502,
+                "api_error", "bad_upstream_response", null, provider, requestId, null);
+    }
+
+    private static String redact(String message, String secret) {
+        if (secret == null || secret.length() < 4) {
+            return message;
+        }
+        return message.replace(secret, "****");
+    }
+
+    private static String orDefault(String v, String d) {
+        return v == null ? d : v;
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
+}

@@ -1,0 +1,502 @@
+package dev.easel.validate;
+
+import dev.easel.BadRequestException;
+import dev.easel.catalog.ModelSpec;
+import dev.easel.catalog.ModelSpec.MaskRule;
+import dev.easel.catalog.ModelSpec.ParamRule;
+import dev.easel.catalog.ModelSpec.SizeRule;
+import dev.easel.image.ImageFormat;
+import dev.easel.image.ImageInfo;
+import dev.easel.image.ImageInspectionException;
+import dev.easel.image.ImageInspector;
+import dev.easel.provider.ImagePart;
+import dev.easel.validate.EditInput.RawImage;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.math.RoundingMode;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Checks an edit against a model's rules before anything is sent upstream, and turns it into the
+ * parameters and inspected images a provider receives. Every failure is a {@link BadRequestException}
+ * shaped like OpenAI's 400s ({@code code}, {@code param}, a message naming the bad value); things that
+ * are allowed but probably not meant (unknown or retired model, dropped parameter, a mask that masks
+ * nothing) become warnings.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class RequestValidator {
+
+    /** Parameters Easel knows, in the order they are emitted; other parameters follow in the order given. */
+    public static final List<String> KNOWN_PARAMS = List.of("n", "size", "quality", "background", "output_format",
+            "output_compression", "input_fidelity", "response_format", "partial_images", "moderation", "user",
+            "safety_identifier");
+
+    /**
+     * Parameters only some models take: sent to a catalogued model that does not list them, they are
+     * rejected ({@code unsupported_parameter}) or, with {@code drop_params}, dropped. Other unknown
+     * fields are passed through for every model.
+     */
+    public static final Set<String> MODEL_SPECIFIC_PARAMS = Set.of("quality", "background", "output_format",
+            "output_compression", "input_fidelity", "response_format", "partial_images", "moderation", "complexity",
+            "frame_count", "frame_duration_ms", "svg");
+
+    /** Parameters whose value is an object, sent as bracketed keys ({@code svg[model]}). */
+    private static final Set<String> OBJECT_PARAMS = Set.of("svg");
+
+    /** Fields that are never parameters: they travel separately. */
+    private static final Set<String> NOT_PARAMS = Set.of("model", "prompt", "stream");
+
+    /** Masks with more pixels than this are not decoded to look for transparent pixels. */
+    private static final long MAX_DECODED_MASK_PIXELS = 4096L * 4096L;
+
+    private static final Pattern SIZE = Pattern.compile("([1-9][0-9]{0,5})x([1-9][0-9]{0,5})");
+    private static final Pattern INTEGER = Pattern.compile("-?[0-9]+");
+
+    /** Creates a validator. */
+    public RequestValidator() {
+    }
+
+    /**
+     * Validates {@code input} against {@code spec}.
+     *
+     * @param dropParams drop model-specific parameters the model does not take instead of failing
+     * @param today      the date lifecycle warnings are computed for
+     * @throws BadRequestException on the first rule the request breaks
+     */
+    public ValidatedEdit validate(EditInput input, ModelSpec spec, boolean dropParams, LocalDate today) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(today, "today");
+        List<String> warnings = new ArrayList<>();
+        modelWarnings(spec, today, warnings);
+
+        checkPrompt(input.prompt(), spec);
+        checkImageCount(input.images(), spec);
+        if (input.maskOrNull() != null && !spec.mask().supported()) {
+            throw new BadRequestException(unsupported(spec, "mask"), "unsupported_parameter", "mask");
+        }
+        if (input.stream() && !spec.streaming()) {
+            throw new BadRequestException("The model '" + spec.id() + "' does not support streaming.",
+                    "unsupported_parameter", "stream");
+        }
+
+        List<String> dropped = new ArrayList<>();
+        Map<String, Map<String, String>> byRoot = new LinkedHashMap<>();
+        long n = 1;
+        for (Map.Entry<String, Object> e : input.params().entrySet()) {
+            String key = e.getKey();
+            Object value = e.getValue();
+            if (value == null || NOT_PARAMS.contains(key)) {
+                continue;
+            }
+            Map<String, String> out = new LinkedHashMap<>();
+            if (key.equals("n")) {
+                n = integer("n", value, spec.minN(), spec.maxN());
+                out.put(key, Long.toString(n));
+            } else if (key.equals("size")) {
+                out.put(key, size(value, spec.sizes()));
+            } else if (!spec.params().isEmpty() && MODEL_SPECIFIC_PARAMS.contains(key) && spec.param(key).isEmpty()) {
+                if (!dropParams) {
+                    throw new BadRequestException(unsupported(spec, key), "unsupported_parameter", key);
+                }
+                dropped.add(key);
+                warnings.add("dropped '" + key + "': model '" + spec.id() + "' does not support it");
+                continue;
+            } else if (spec.param(key).isPresent()) {
+                checked(key, value, spec.param(key).get(), out);
+            } else {
+                flatten(key, value, out);
+            }
+            byRoot.put(key, out);
+        }
+        if (input.stream() && n > 1) {
+            throw new BadRequestException("Streaming is only supported with n=1.", "invalid_value", "stream");
+        }
+
+        List<ImagePart> images = new ArrayList<>();
+        for (int i = 0; i < input.images().size(); i++) {
+            RawImage raw = input.images().get(i);
+            ImageInfo info = inspectImage(raw, spec);
+            images.add(new ImagePart(raw.blob(), info, fileName(raw.fileNameOrNull(), info.format(),
+                    i == 0 ? "image" : "image_" + i)));
+        }
+        ImagePart mask = null;
+        if (input.maskOrNull() != null) {
+            RawImage raw = input.maskOrNull();
+            ImageInfo info = inspectMask(raw, spec, images.get(0).info(), warnings);
+            mask = new ImagePart(raw.blob(), info, fileName(raw.fileNameOrNull(), info.format(), "mask"));
+        }
+
+        Map<String, String> params = new LinkedHashMap<>();
+        for (String known : KNOWN_PARAMS) {
+            Map<String, String> entries = byRoot.remove(known);
+            if (entries != null) {
+                params.putAll(entries);
+            }
+        }
+        byRoot.values().forEach(params::putAll);
+        return new ValidatedEdit(images, mask, params, dropped, warnings);
+    }
+
+    // ---------------------------------------------------------------- model, prompt, counts
+
+    private static void modelWarnings(ModelSpec spec, LocalDate today, List<String> warnings) {
+        if (!spec.known()) {
+            warnings.add("model '" + spec.id() + "' is not in easel's catalogue; passing it through with permissive rules");
+        }
+        ModelSpec.Lifecycle life = spec.lifecycle();
+        String replacement = life.replacement().map(r -> " (replacement: '" + r + "')").orElse("");
+        if (life.retiredOn(today)) {
+            warnings.add("model '" + spec.id() + "' was shut down on " + life.shutdown().orElseThrow() + replacement
+                    + "; sending the request unchanged");
+        } else if (life.shutdown().isPresent()) {
+            warnings.add("model '" + spec.id() + "' is deprecated and shuts down on " + life.shutdown().get()
+                    + replacement);
+        } else if (life.deprecated().filter(d -> !today.isBefore(d)).isPresent()) {
+            warnings.add("model '" + spec.id() + "' is deprecated since " + life.deprecated().get() + replacement);
+        }
+    }
+
+    private static void checkPrompt(String prompt, ModelSpec spec) {
+        if (prompt == null || prompt.isBlank()) {
+            throw new BadRequestException("Missing required parameter: 'prompt'.", "missing_required_parameter",
+                    "prompt");
+        }
+        int length = prompt.codePointCount(0, prompt.length());
+        if (length > spec.promptMaxLength()) {
+            throw new BadRequestException("Invalid 'prompt': string too long. Expected a string with maximum length "
+                    + spec.promptMaxLength() + ", but got a string with length " + length + " instead.",
+                    "string_above_max_length", "prompt");
+        }
+    }
+
+    private static void checkImageCount(List<RawImage> images, ModelSpec spec) {
+        if (images.isEmpty()) {
+            throw new BadRequestException("Missing required parameter: 'image'.", "missing_required_parameter",
+                    "image");
+        }
+        if (images.size() > spec.maxImages()) {
+            throw new BadRequestException("Too many images: model '" + spec.id() + "' accepts at most "
+                    + spec.maxImages() + (spec.maxImages() == 1 ? " image" : " images") + " (was " + images.size() + ").",
+                    "array_above_max_length", "image");
+        }
+    }
+
+    private static String unsupported(ModelSpec spec, String param) {
+        return "The model '" + spec.id() + "' does not support the '" + param + "' parameter.";
+    }
+
+    // ---------------------------------------------------------------- parameters
+
+    /** Validates a value against the model's rule for it and adds its wire form to {@code out}. */
+    private static void checked(String key, Object value, ParamRule rule, Map<String, String> out) {
+        if (rule.integer()) {
+            out.put(key, Long.toString(integer(key, value, rule.min(), rule.max())));
+            return;
+        }
+        if (OBJECT_PARAMS.contains(key)) {
+            if (!(value instanceof Map<?, ?>)) {
+                throw invalidType(key, "an object", value);
+            }
+            flatten(key, value, out);
+            return;
+        }
+        if (value instanceof Map<?, ?> || value instanceof List<?>) {
+            throw invalidType(key, "a string", value);
+        }
+        String s = scalar(value);
+        if (!rule.values().isEmpty() && !rule.values().contains(s)) {
+            throw new BadRequestException("Invalid value: '" + s + "'. Supported values are: "
+                    + joinOxford(rule.values().stream().map(v -> "'" + v + "'").toList()) + ".", "invalid_value", key);
+        }
+        out.put(key, s);
+    }
+
+    /**
+     * Parses an integer parameter ({@code "2"}, 2, 2.0) and checks its range; {@code min}/{@code max} may be
+     * null for an open bound.
+     */
+    private static long integer(String key, Object value, Integer min, Integer max) {
+        BigInteger parsed = parseInteger(value);
+        if (parsed == null) {
+            String range = min != null && max != null ? " between " + min + " and " + max : "";
+            String shown = value instanceof String s ? "'" + s + "'" : String.valueOf(value);
+            if (value instanceof Map<?, ?> || value instanceof List<?>) {
+                shown = value instanceof Map<?, ?> ? "an object" : "an array";
+            }
+            throw new BadRequestException(key + " must be an integer" + range + " (was " + shown + ")", "invalid_type",
+                    key);
+        }
+        boolean below = min != null && parsed.compareTo(BigInteger.valueOf(min)) < 0;
+        boolean above = max != null && parsed.compareTo(BigInteger.valueOf(max)) > 0;
+        if (below || above) {
+            String range = min != null && max != null ? "between " + min + " and " + max
+                    : min != null ? "at least " + min : "at most " + max;
+            throw new BadRequestException(key + " must be " + range + " (was " + parsed + ")",
+                    below ? "integer_below_min_value" : "integer_above_max_value", key);
+        }
+        return parsed.longValueExact();
+    }
+
+    private static BigInteger parseInteger(Object value) {
+        if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
+            return BigInteger.valueOf(((Number) value).longValue());
+        }
+        if (value instanceof BigInteger b) {
+            return b;
+        }
+        if (value instanceof Number num) {
+            try {
+                BigDecimal d = num instanceof BigDecimal bd ? bd : new BigDecimal(num.toString());
+                return d.stripTrailingZeros().scale() <= 0 ? d.toBigIntegerExact() : null;
+            } catch (NumberFormatException | ArithmeticException e) {
+                return null; // NaN, infinity, fractions
+            }
+        }
+        if (value instanceof String s && INTEGER.matcher(s).matches()) {
+            return new BigInteger(s);
+        }
+        return null;
+    }
+
+    private static String size(Object value, SizeRule rule) {
+        if (!(value instanceof String s)) {
+            throw invalidType("size", "a string", value);
+        }
+        switch (rule) {
+            case SizeRule.Fixed fixed -> {
+                if ((fixed.auto() && s.equals("auto")) || fixed.sizes().contains(s)) {
+                    return s;
+                }
+                List<String> supported = new ArrayList<>(fixed.sizes());
+                if (fixed.auto()) {
+                    supported.add("auto");
+                }
+                throw badSize(s, "Supported sizes are " + joinOxford(supported) + ".");
+            }
+            case SizeRule.Flexible flex -> {
+                if (flex.auto() && s.equals("auto")) {
+                    return s;
+                }
+                int[] wh = parseSize(s, flex.auto());
+                int w = wh[0];
+                int h = wh[1];
+                if (w % flex.multipleOf() != 0 || h % flex.multipleOf() != 0) {
+                    throw badSize(s, "Width and height must both be divisible by " + flex.multipleOf() + ".");
+                }
+                if (Math.max(w, h) > flex.maxEdge()) {
+                    throw badSize(s, "Width and height must be at most " + flex.maxEdge() + " pixels.");
+                }
+                double aspect = (double) Math.max(w, h) / Math.min(w, h);
+                if (aspect > flex.maxAspect()) {
+                    throw badSize(s, "The aspect ratio must be at most " + plain(flex.maxAspect()) + ":1 (was "
+                            + plain(BigDecimal.valueOf(aspect).setScale(2, RoundingMode.HALF_UP).doubleValue()) + ":1).");
+                }
+                long pixels = (long) w * h;
+                if (pixels < flex.minPixels() || pixels > flex.maxPixels()) {
+                    throw badSize(s, "The total pixel count must be between " + flex.minPixels() + " and "
+                            + flex.maxPixels() + " (was " + pixels + ").");
+                }
+                return s;
+            }
+            case SizeRule.Any any -> {
+                if (!s.equals("auto")) {
+                    parseSize(s, true);
+                }
+                return s;
+            }
+        }
+    }
+
+    private static int[] parseSize(String s, boolean auto) {
+        Matcher m = SIZE.matcher(s);
+        if (!m.matches()) {
+            throw badSize(s, "Expected " + (auto ? "'auto' or " : "") + "WIDTHxHEIGHT, e.g. '1024x1024'.");
+        }
+        return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
+    }
+
+    private static BadRequestException badSize(String size, String why) {
+        return new BadRequestException("Invalid size '" + size + "'. " + why, "invalid_value", "size");
+    }
+
+    private static BadRequestException invalidType(String key, String expected, Object value) {
+        return new BadRequestException("Invalid type for '" + key + "': expected " + expected + ", but got "
+                + typeName(value) + " instead.", "invalid_type", key);
+    }
+
+    private static String typeName(Object value) {
+        return switch (value) {
+            case Map<?, ?> m -> "an object";
+            case List<?> l -> "an array";
+            case Boolean b -> "a boolean";
+            case Number num -> parseInteger(num) != null ? "an integer" : "a decimal";
+            default -> "a string";
+        };
+    }
+
+    /** Wire form of a value: nested maps become {@code a[b]}, lists {@code a[0]}, {@code a[1]}. */
+    private static void flatten(String key, Object value, Map<String, String> out) {
+        switch (value) {
+            case null -> {
+                // absent: SDKs omit nulls
+            }
+            case Map<?, ?> map -> map.forEach((k, v) -> flatten(key + "[" + k + "]", v, out));
+            case List<?> list -> {
+                for (int i = 0; i < list.size(); i++) {
+                    flatten(key + "[" + i + "]", list.get(i), out);
+                }
+            }
+            default -> out.put(key, scalar(value));
+        }
+    }
+
+    private static String scalar(Object value) {
+        if (value instanceof Double || value instanceof Float || value instanceof BigDecimal) {
+            try {
+                BigDecimal d = value instanceof BigDecimal bd ? bd : new BigDecimal(value.toString());
+                return d.stripTrailingZeros().toPlainString();
+            } catch (NumberFormatException e) {
+                return value.toString(); // NaN, Infinity
+            }
+        }
+        return value.toString();
+    }
+
+    private static String plain(double d) {
+        return BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
+    }
+
+    /** {@code a}, {@code a and b}, {@code a, b, and c} (OpenAI's style). */
+    static String joinOxford(List<String> items) {
+        return switch (items.size()) {
+            case 0 -> "";
+            case 1 -> items.get(0);
+            case 2 -> items.get(0) + " and " + items.get(1);
+            default -> String.join(", ", items.subList(0, items.size() - 1)) + ", and " + items.get(items.size() - 1);
+        };
+    }
+
+    // ---------------------------------------------------------------- images
+
+    private static ImageInfo inspectImage(RawImage raw, ModelSpec spec) {
+        checkBytes(raw, spec, spec.maxImageBytes());
+        ImageInfo info = inspect(raw, spec);
+        if (spec.squareOnly() && !info.square()) {
+            throw new BadRequestException("Invalid file '" + raw.param() + "': model '" + spec.id()
+                    + "' needs a square image (was " + info.dimensions() + ").", "invalid_image_dimensions", raw.param());
+        }
+        return info;
+    }
+
+    private static ImageInfo inspectMask(RawImage raw, ModelSpec spec, ImageInfo first, List<String> warnings) {
+        MaskRule rule = spec.mask();
+        checkBytes(raw, spec, rule.maxBytes());
+        ImageInfo info = inspect(raw, spec);
+        String param = raw.param();
+        if (rule.pngOnly() && info.format() != ImageFormat.PNG) {
+            throw new BadRequestException("Invalid file '" + param + "': the mask must be a png (was "
+                    + info.format().wireName() + ").", "invalid_image_format", param);
+        }
+        if (rule.alphaRequired() && !info.hasAlpha()) {
+            throw new BadRequestException("Invalid file '" + param + "': the mask must have an alpha channel "
+                    + "(fully transparent pixels mark the area to edit).", "invalid_image_format", param);
+        }
+        if (rule.sameDimensions() && (info.width() != first.width() || info.height() != first.height())) {
+            throw new BadRequestException("Invalid file '" + param + "': the mask is " + info.dimensions()
+                    + " but the first image is " + first.dimensions() + "; they must have the same dimensions.",
+                    "invalid_image_dimensions", param);
+        }
+        if (info.format() == ImageFormat.PNG && info.hasAlpha()
+                && (long) info.width() * info.height() <= MAX_DECODED_MASK_PIXELS) {
+            boolean transparent;
+            try {
+                transparent = ImageInspector.hasTransparentPixel(raw.blob());
+            } catch (ImageInspectionException e) {
+                throw new BadRequestException("Invalid image file '" + param + "': " + e.getMessage() + ".",
+                        "invalid_image_file", param);
+            }
+            if (!transparent) {
+                warnings.add("the mask has no fully transparent pixel, so the edit may change nothing");
+            }
+        }
+        return info;
+    }
+
+    private static void checkBytes(RawImage raw, ModelSpec spec, long max) {
+        long size = raw.blob().size();
+        if (size >= max) {
+            throw new BadRequestException("Invalid file '" + raw.param() + "': " + size + " bytes (" + mb(size)
+                    + ") is too large; model '" + spec.id() + "' accepts files smaller than " + max + " bytes ("
+                    + mb(max) + ").", "image_too_large", raw.param());
+        }
+    }
+
+    private static ImageInfo inspect(RawImage raw, ModelSpec spec) {
+        String param = raw.param();
+        ImageInfo info;
+        try {
+            info = ImageInspector.inspect(raw.blob());
+        } catch (ImageInspectionException e) {
+            if (e.reason() == ImageInspectionException.Reason.UNKNOWN_FORMAT) {
+                String what = e.detectedFormat().map(f -> "unsupported image format '" + f + "'")
+                        .orElse("unknown image format");
+                throw new BadRequestException("Invalid file '" + param + "': " + what + ". Supported formats are "
+                        + supportedFormats(spec) + ".", "invalid_image_format", param);
+            }
+            throw new BadRequestException("Invalid image file '" + param + "': " + e.getMessage() + ".",
+                    "invalid_image_file", param);
+        }
+        if (!spec.inputFormats().contains(info.format())) {
+            throw new BadRequestException("Invalid file '" + param + "': unsupported image format '"
+                    + info.format().wireName() + "'. Supported formats are " + supportedFormats(spec) + ".",
+                    "invalid_image_format", param);
+        }
+        return info;
+    }
+
+    private static String supportedFormats(ModelSpec spec) {
+        List<String> names = new ArrayList<>();
+        for (ImageFormat f : ImageFormat.values()) {
+            if (spec.inputFormats().contains(f)) {
+                names.add("'" + f.wireName() + "'");
+            }
+        }
+        return joinOxford(names);
+    }
+
+    private static String mb(long bytes) {
+        BigDecimal mb = BigDecimal.valueOf(bytes).divide(BigDecimal.valueOf(1024L * 1024L), 1, RoundingMode.HALF_UP);
+        return mb.stripTrailingZeros().toPlainString() + " MB";
+    }
+
+    /**
+     * The file name to send: the client's base name with the detected format's extension, or
+     * {@code fallback} plus that extension when the client gave none.
+     */
+    static String fileName(String clientName, ImageFormat format, String fallback) {
+        String base = "";
+        if (clientName != null) {
+            base = clientName.substring(Math.max(clientName.lastIndexOf('/'), clientName.lastIndexOf('\\')) + 1);
+            int dot = base.lastIndexOf('.');
+            if (dot >= 0) {
+                base = base.substring(0, dot);
+            }
+            // the name ends up in a multipart header: no quotes or control characters
+            base = base.replaceAll("[\\p{Cntrl}\"]", "_").strip();
+        }
+        if (base.isEmpty()) {
+            base = fallback;
+        }
+        return base + "." + format.extension();
+    }
+}
