@@ -170,12 +170,12 @@ final class EditCommand implements Callable<Integer> {
                 }
                 return 0;
             } catch (EaselException e) {
-                progress.close();
+                progress.stop();
                 stderr.println("easel: error: " + redact(Main.oneLine(String.valueOf(e.getMessage())), key)
                         + " (" + details(e) + ")");
                 return Main.EXIT_FAILED;
             } catch (RuntimeException e) {
-                progress.close();
+                progress.stop();
                 stderr.println("easel: error: " + redact(Main.oneLine(String.valueOf(e.getMessage())), key));
                 return Main.EXIT_FAILED;
             }

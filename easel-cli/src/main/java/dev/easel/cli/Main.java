@@ -5,6 +5,9 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.lang.reflect.Method;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -49,7 +52,11 @@ public final class Main {
         cl.setErr(new PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             String command = ex.getCommandLine().getCommandSpec().qualifiedName();
-            err.println("easel: " + oneLine(ex.getMessage()) + " (see " + command + " --help)");
+            String message = oneLine(ex.getMessage());
+            for (String secret : secrets(badArgs, env, ex.getCommandLine().getCommandSpec())) {
+                message = EditCommand.redact(message, secret);
+            }
+            err.println("easel: " + message + " (see " + command + " --help)");
             err.flush();
             return EXIT_USAGE;
         });
@@ -59,6 +66,37 @@ public final class Main {
             return EXIT_FAILED;
         });
         return cl.execute(args);
+    }
+
+    /**
+     * Values that may be keys, so that usage errors never echo them: {@code $OPENAI_API_KEY}, the value
+     * of any flag with "key" in its name, and long values of unknown flags (a mistyped {@code --api-kye},
+     * which picocli would echo as an unmatched argument).
+     */
+    static List<String> secrets(String[] args, Map<String, String> env, CommandSpec spec) {
+        List<String> out = new ArrayList<>();
+        String envKey = env.get("OPENAI_API_KEY");
+        if (envKey != null && !envKey.isBlank()) {
+            out.add(envKey);
+        }
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("-")) {
+                continue;
+            }
+            int eq = a.indexOf('=');
+            String flag = eq >= 0 ? a.substring(0, eq) : a;
+            String value = eq >= 0 ? a.substring(eq + 1) : i + 1 < args.length ? args[i + 1] : null;
+            if (value == null) {
+                continue;
+            }
+            boolean keyish = flag.toLowerCase(Locale.ROOT).contains("key");
+            boolean unknown = spec.findOption(flag) == null;
+            if (keyish || unknown && value.length() >= 16 && !value.contains(" ")) {
+                out.add(value);
+            }
+        }
+        return out;
     }
 
     static String oneLine(String message) {

@@ -79,6 +79,11 @@ final class Progress implements AutoCloseable {
 
     @Override
     public void close() {
+        stop();
+    }
+
+    /** Stops the ticker and clears the progress line; safe to call more than once. */
+    void stop() {
         if (!enabled) {
             return;
         }

@@ -107,6 +107,15 @@ class MainTest {
     }
 
     @Test
+    void edit_mistypedKeyFlag_doesNotEchoTheKey() {
+        assertThat(run(edit("--api-kye", "sk-secret-value-42"))).isEqualTo(2);
+        assertThat(err).startsWith("easel: Unknown options: '--api-kye', '****'").doesNotContain("sk-secret");
+
+        assertThat(run(Map.of("OPENAI_API_KEY", "sk-from-env-77"), edit("sk-from-env-77"))).isEqualTo(2);
+        assertThat(err).doesNotContain("sk-from-env-77");
+    }
+
+    @Test
     void edit_badNumber_exitsTwoNamingTheFlag() {
         assertThat(run(edit("--n", "many"))).isEqualTo(2);
         assertThat(err).isEqualTo("easel: Invalid value for option '--n': 'many' is not an int"
