@@ -150,7 +150,8 @@ public final class RequestValidator {
     // ---------------------------------------------------------------- model, prompt, counts
 
     private static void modelWarnings(ModelSpec spec, LocalDate today, List<String> warnings) {
-        if (!spec.known()) {
+        // The mock provider serves any name offline; it has no catalogue entries to miss.
+        if (!spec.known() && !"mock".equals(spec.provider())) {
             warnings.add("model '" + spec.id() + "' is not in easel's catalogue; passing it through with permissive rules");
         }
         ModelSpec.Lifecycle life = spec.lifecycle();
