@@ -22,6 +22,7 @@ public record EaselConfig(List<ModelEntry> modelList, RouterSettings routerSetti
                           GeneralSettings generalSettings, Map<String, String> environmentVariables,
                           List<String> warnings) {
 
+    /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
     public EaselConfig {
         modelList = List.copyOf(modelList);
         Objects.requireNonNull(routerSettings, "routerSettings");

@@ -39,6 +39,7 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
     /** Default {@code grace_period}. */
     public static final Duration DEFAULT_GRACE_PERIOD = Duration.ofSeconds(30);
 
+    /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
     public GeneralSettings {
         Objects.requireNonNull(masterKey, "masterKey");
         Objects.requireNonNull(databaseUrl, "databaseUrl");

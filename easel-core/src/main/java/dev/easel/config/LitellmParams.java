@@ -34,6 +34,10 @@ public record LitellmParams(String model, Optional<String> apiKey, Optional<URI>
     /** Providers Easel can call. */
     public static final List<String> KNOWN_PROVIDERS = List.of("openai", "azure", "mock");
 
+    /**
+     * Checks that nothing is null and that {@code model} names a known provider (else
+     * IllegalArgumentException), and copies {@code extra}.
+     */
     public LitellmParams {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(apiKey, "apiKey");

@@ -23,6 +23,7 @@ public record LitellmSettings(boolean dropParams, OptionalInt numRetries, Option
                               List<String> callbacks, List<String> successCallback, List<String> failureCallback,
                               boolean jsonLogs, boolean redactPrompts) {
 
+    /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
     public LitellmSettings {
         Objects.requireNonNull(numRetries, "numRetries");
         Objects.requireNonNull(requestTimeout, "requestTimeout");

@@ -12,6 +12,7 @@ import java.util.Objects;
  */
 public record ModelEntry(String modelName, LitellmParams params, ModelInfo modelInfo) {
 
+    /** Checks that nothing is null. */
     public ModelEntry {
         Objects.requireNonNull(modelName, "modelName");
         Objects.requireNonNull(params, "params");

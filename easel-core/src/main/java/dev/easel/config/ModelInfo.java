@@ -23,6 +23,7 @@ public record ModelInfo(Optional<String> id, Optional<String> baseModel, Optiona
                         Optional<BigDecimal> outputCostPerToken, Optional<BigDecimal> outputCostPerImage,
                         Map<String, Object> extra) {
 
+    /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
     public ModelInfo {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(baseModel, "baseModel");

@@ -37,6 +37,7 @@ public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRet
     /** Default {@code cooldown_time}. */
     public static final Duration DEFAULT_COOLDOWN_TIME = Duration.ofSeconds(5);
 
+    /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
     public RouterSettings {
         Objects.requireNonNull(routingStrategy, "routingStrategy");
         Objects.requireNonNull(numRetries, "numRetries");

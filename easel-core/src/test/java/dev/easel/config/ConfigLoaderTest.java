@@ -613,6 +613,22 @@ class ConfigLoaderTest {
         assertThat(config.generalSettings().maxImageBytes()).isEqualTo(expected);
     }
 
+    @ParameterizedTest
+    @CsvSource({"true, true", "false, false", "yes, true", "off, false", "'\"TRUE\"', true", "'\"False\"', false"})
+    void parse_booleans(String yaml, boolean expected) {
+        EaselConfig config = parse(ONE_MODEL + "router_settings: {retry_on_timeout: " + yaml + "}\n");
+
+        assertThat(config.routerSettings().retryOnTimeout()).isEqualTo(expected);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"2, 2", "'2', 2", "2.0, 2", "0x10, 16", "1_000, 1000"})
+    void parse_integers(String yaml, int expected) {
+        EaselConfig config = parse(ONE_MODEL + "router_settings: {allowed_fails: " + yaml + "}\n");
+
+        assertThat(config.routerSettings().allowedFails()).isEqualTo(expected);
+    }
+
     // ------------------------------------------------------------ secrets
 
     @Test
