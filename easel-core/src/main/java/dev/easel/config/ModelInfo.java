@@ -10,7 +10,8 @@ import java.util.Optional;
  * exact as written in the file).
  *
  * @param id                       {@code id}: stable deployment id
- * @param baseModel                {@code base_model}: catalogue model for pricing (e.g. behind an Azure deployment name)
+ * @param baseModel                {@code base_model}: catalogue model for pricing (e.g. behind an Azure
+ *                                 deployment name)
  * @param inputCostPerToken        {@code input_cost_per_token}: per text input token
  * @param inputCostPerImageToken   {@code input_cost_per_image_token}: per image input token
  * @param outputCostPerImageToken  {@code output_cost_per_image_token}: per image output token

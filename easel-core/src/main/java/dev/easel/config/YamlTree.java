@@ -70,7 +70,8 @@ final class YamlTree {
             return root;
         } catch (MarkedYAMLException e) {
             Mark mark = e.getProblemMark();
-            String where = mark == null ? "" : " at line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1);
+            String where = mark == null ? ""
+                    : " at line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1);
             String context = e.getContext() == null ? "" : " (" + e.getContext() + ")";
             throw new ConfigException(sourceName + ": invalid YAML" + where + ": " + e.getProblem() + context, e);
         } catch (JsonProcessingException e) {
