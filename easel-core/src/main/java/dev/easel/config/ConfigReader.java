@@ -1,0 +1,593 @@
+package dev.easel.config;
+
+import dev.easel.config.YamlTree.Kind;
+import dev.easel.config.YamlTree.MapNode;
+import dev.easel.config.YamlTree.Node;
+import dev.easel.config.YamlTree.Scalar;
+import dev.easel.config.YamlTree.SeqNode;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * Turns a {@link YamlTree} into an {@link EaselConfig}: one instance per load. Reads each known key once,
+ * replaces {@code os.environ/NAME} where a string is read, and collects warnings for unknown keys.
+ */
+final class ConfigReader {
+
+    private static final String ENV_PREFIX = "os.environ/";
+
+    private final String source;
+    private final Map<String, String> env = new HashMap<>();
+    private final List<String> warnings = new ArrayList<>();
+    /** Names used in fallbacks, checked against model names at the end: path → name. */
+    private final List<Map.Entry<String, String>> fallbackRefs = new ArrayList<>();
+
+    ConfigReader(String source, Map<String, String> processEnv) {
+        this.source = source;
+        this.env.putAll(processEnv);
+    }
+
+    EaselConfig read(Node root) {
+        if (!(root instanceof MapNode rootMap)) {
+            throw new ConfigException(source + ": expected a mapping at the top level (was "
+                    + YamlTree.describe(root) + ")");
+        }
+        Section top = new Section(rootMap, "");
+        Map<String, String> environmentVariables = environmentVariables(top.get("environment_variables"));
+        List<ModelEntry> models = modelList(top);
+        RouterSettings router = routerSettings(section(top.get("router_settings"), "router_settings"));
+        LitellmSettings litellm = litellmSettings(section(top.get("litellm_settings"), "litellm_settings"));
+        GeneralSettings general = generalSettings(section(top.get("general_settings"), "general_settings"));
+        top.warnUnknown();
+        Set<String> names = new HashSet<>();
+        models.forEach(m -> names.add(m.modelName()));
+        for (Map.Entry<String, String> ref : fallbackRefs) {
+            if (!names.contains(ref.getValue())) {
+                warnings.add(ref.getKey() + ": unknown model '" + ref.getValue() + "'");
+            }
+        }
+        return new EaselConfig(models, router, litellm, general, environmentVariables, warnings);
+    }
+
+    // ---------------------------------------------------------------- sections
+
+    private Map<String, String> environmentVariables(Node node) {
+        Section s = section(node, "environment_variables");
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String name : s.map.entries().keySet()) {
+            String path = s.path(name);
+            Node value = s.map.entries().get(name);
+            if (YamlTree.isNull(value)) {
+                throw error(path, "expected a string (was null)");
+            }
+            // lookups inside this section see the process env and the names defined above them
+            String resolved = text(value, path).text;
+            out.put(name, resolved);
+            env.put(name, resolved);
+        }
+        return out;
+    }
+
+    private List<ModelEntry> modelList(Section top) {
+        Node node = top.get("model_list");
+        if (node == null) {
+            warnings.add("model_list is missing: no models are configured");
+            return List.of();
+        }
+        if (!(node instanceof SeqNode seq)) {
+            throw error("model_list", "expected a list (was " + YamlTree.describe(node) + ")");
+        }
+        if (seq.items().isEmpty()) {
+            warnings.add("model_list is empty: no models are configured");
+        }
+        List<ModelEntry> out = new ArrayList<>();
+        Map<String, String> idPaths = new HashMap<>();
+        for (int i = 0; i < seq.items().size(); i++) {
+            String path = "model_list[" + i + "]";
+            Node item = seq.items().get(i);
+            if (!(item instanceof MapNode map)) {
+                throw error(path, "expected a mapping with model_name and litellm_params (was "
+                        + YamlTree.describe(item) + ")");
+            }
+            Section entry = new Section(map, path);
+            String modelName = requiredString(entry, "model_name");
+            Node paramsNode = entry.get("litellm_params");
+            if (paramsNode == null) {
+                throw error(path, "missing litellm_params");
+            }
+            LitellmParams params = litellmParams(section(paramsNode, entry.path("litellm_params")));
+            ModelInfo info = modelInfo(section(entry.get("model_info"), entry.path("model_info")));
+            entry.warnUnknown();
+            if (info.id().isPresent()) {
+                String previous = idPaths.putIfAbsent(info.id().get(), path);
+                if (previous != null) {
+                    throw error(path + ".model_info.id", "duplicate id '" + info.id().get() + "' (also used by "
+                            + previous + ")");
+                }
+            }
+            out.add(new ModelEntry(modelName, params, info));
+        }
+        return out;
+    }
+
+    private LitellmParams litellmParams(Section s) {
+        String model = requiredString(s, "model");
+        String problem = LitellmParams.modelProblem(model);
+        if (problem != null) {
+            throw error(s.path("model"), problem);
+        }
+        Optional<URI> apiBase = optional(s, "api_base", this::httpUrl);
+        LitellmParams params = new LitellmParams(model,
+                optional(s, "api_key", (n, p) -> text(n, p).text),
+                apiBase,
+                optional(s, "api_version", (n, p) -> text(n, p).text),
+                optional(s, "timeout", (n, p) -> duration(n, p, true)),
+                optionalInt(s, "max_retries", 0),
+                optionalInt(s, "rpm", 0),
+                optional(s, "tpm", (n, p) -> longValue(n, p, 0)).map(OptionalLong::of).orElse(OptionalLong.empty()),
+                optional(s, "weight", (n, p) -> nonNegativeDecimal(n, p, "a number").doubleValue())
+                        .map(OptionalDouble::of).orElse(OptionalDouble.empty()),
+                optionalInt(s, "order", 0),
+                s.rest());
+        if (params.provider().equals("azure") && apiBase.isEmpty()) {
+            throw error(s.path("api_base"), "required for provider 'azure'");
+        }
+        return params;
+    }
+
+    private ModelInfo modelInfo(Section s) {
+        return new ModelInfo(
+                optional(s, "id", (n, p) -> text(n, p).text),
+                optional(s, "base_model", (n, p) -> text(n, p).text),
+                price(s, "input_cost_per_token"),
+                price(s, "input_cost_per_image_token"),
+                price(s, "output_cost_per_image_token"),
+                price(s, "output_cost_per_token"),
+                price(s, "output_cost_per_image"),
+                s.rest());
+    }
+
+    private Optional<BigDecimal> price(Section s, String key) {
+        return optional(s, key, (n, p) -> nonNegativeDecimal(n, p, "a price in USD"));
+    }
+
+    private RouterSettings routerSettings(Section s) {
+        RouterSettings d = RouterSettings.defaults();
+        RoutingStrategy strategy = optional(s, "routing_strategy", (n, p) -> {
+            Value v = text(n, p);
+            return RoutingStrategy.fromWireName(v.text).orElseThrow(() -> error(p,
+                    "unknown routing strategy " + v.describe() + " (known: " + RoutingStrategy.wireNames() + ")"));
+        }).orElse(d.routingStrategy());
+        RouterSettings settings = new RouterSettings(strategy,
+                optionalInt(s, "num_retries", 0),
+                optional(s, "retry_after", (n, p) -> duration(n, p, false)).orElse(d.retryAfter()),
+                optionalInt(s, "allowed_fails", 0).orElse(d.allowedFails()),
+                optional(s, "cooldown_time", (n, p) -> duration(n, p, false)).orElse(d.cooldownTime()),
+                optional(s, "timeout", (n, p) -> duration(n, p, true)),
+                fallbacks(s, "fallbacks"),
+                fallbacks(s, "content_policy_fallbacks"),
+                defaultFallbacks(s),
+                optional(s, "retry_on_timeout", this::bool).orElse(d.retryOnTimeout()),
+                optional(s, "redis_host", (n, p) -> text(n, p).text),
+                optionalInt(s, "redis_port", 1),
+                optional(s, "redis_password", (n, p) -> text(n, p).text));
+        if (settings.redisPort().isPresent() && settings.redisPort().getAsInt() > 65535) {
+            throw error(s.path("redis_port"), "must be a port number up to 65535 (was "
+                    + settings.redisPort().getAsInt() + ")");
+        }
+        s.warnUnknown();
+        return settings;
+    }
+
+    private LitellmSettings litellmSettings(Section s) {
+        LitellmSettings settings = new LitellmSettings(
+                optional(s, "drop_params", this::bool).orElse(false),
+                optionalInt(s, "num_retries", 0),
+                optional(s, "request_timeout", (n, p) -> duration(n, p, true)),
+                stringList(s, "callbacks"),
+                stringList(s, "success_callback"),
+                stringList(s, "failure_callback"),
+                optional(s, "json_logs", this::bool).orElse(false),
+                optional(s, "redact_prompts", this::bool).orElse(false));
+        s.warnUnknown();
+        return settings;
+    }
+
+    private GeneralSettings generalSettings(Section s) {
+        GeneralSettings d = GeneralSettings.defaults();
+        GeneralSettings settings = new GeneralSettings(
+                optional(s, "master_key", (n, p) -> text(n, p).text),
+                optional(s, "database_url", (n, p) -> text(n, p).text),
+                optional(s, "public_base_url", this::httpUrl),
+                optional(s, "allow_image_urls", this::bool).orElse(d.allowImageUrls()),
+                optional(s, "webhook_url", this::httpUrl),
+                optional(s, "otel_exporter_endpoint", this::httpUrl),
+                optional(s, "end_user_budgets", (n, p) -> section(n, p).all()).orElse(Map.of()),
+                optional(s, "max_request_bytes", this::size).orElse(d.maxRequestBytes()),
+                optional(s, "max_image_bytes", this::size).orElse(d.maxImageBytes()),
+                optional(s, "max_inflight_upload_bytes", this::size).orElse(d.maxInflightUploadBytes()),
+                optional(s, "image_url_ttl", (n, p) -> duration(n, p, true)).orElse(d.imageUrlTtl()),
+                optional(s, "grace_period", (n, p) -> duration(n, p, false)).orElse(d.gracePeriod()));
+        s.warnUnknown();
+        return settings;
+    }
+
+    // ---------------------------------------------------------------- fallbacks
+
+    private Map<String, List<String>> fallbacks(Section s, String key) {
+        Node node = s.get(key);
+        String path = s.path(key);
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        if (node == null) {
+            return out;
+        }
+        switch (node) {
+            case SeqNode seq -> {
+                for (int i = 0; i < seq.items().size(); i++) {
+                    String itemPath = path + "[" + i + "]";
+                    Node item = seq.items().get(i);
+                    if (!(item instanceof MapNode map)) {
+                        throw error(itemPath, "expected a mapping like {model: [fallback, ...]} (was "
+                                + YamlTree.describe(item) + ")");
+                    }
+                    fallbackEntries(map, itemPath, out);
+                }
+            }
+            case MapNode map -> fallbackEntries(map, path, out);
+            default -> throw error(path, "expected a list of mappings like [{model: [fallback, ...]}] (was "
+                    + YamlTree.describe(node) + ")");
+        }
+        return out;
+    }
+
+    private void fallbackEntries(MapNode map, String path, Map<String, List<String>> out) {
+        for (Map.Entry<String, Node> e : map.entries().entrySet()) {
+            String from = e.getKey();
+            List<String> to = strings(e.getValue(), path + "." + from);
+            if (out.containsKey(from)) {
+                warnings.add(path + ": duplicate fallbacks for '" + from + "' (ignored; the first ones win)");
+                continue;
+            }
+            out.put(from, to);
+            fallbackRefs.add(Map.entry(path, from));
+            to.forEach(name -> fallbackRefs.add(Map.entry(path, name)));
+        }
+    }
+
+    private List<String> defaultFallbacks(Section s) {
+        Node node = s.get("default_fallbacks");
+        String path = s.path("default_fallbacks");
+        if (node == null) {
+            return List.of();
+        }
+        List<String> names = strings(node, path);
+        for (int i = 0; i < names.size(); i++) {
+            fallbackRefs.add(Map.entry(node instanceof SeqNode ? path + "[" + i + "]" : path, names.get(i)));
+        }
+        return names;
+    }
+
+    // ---------------------------------------------------------------- values
+
+    /** A string as read: its text after env replacement, and the variable it came from (or null). */
+    private record Value(String text, String envVar, Scalar scalar) {
+        String describe() {
+            return envVar != null ? "the value of environment variable '" + envVar + "'" : YamlTree.describe(scalar);
+        }
+    }
+
+    private Value text(Node node, String path) {
+        if (!(node instanceof Scalar scalar) || scalar.kind() == Kind.NULL) {
+            throw error(path, "expected a string (was " + YamlTree.describe(node) + ")");
+        }
+        if (scalar.kind() == Kind.STRING && scalar.text().startsWith(ENV_PREFIX)) {
+            String name = scalar.text().substring(ENV_PREFIX.length());
+            if (name.isEmpty()) {
+                throw error(path, "missing environment variable name after '" + ENV_PREFIX + "'");
+            }
+            String value = env.get(name);
+            if (value == null) {
+                throw error(path, "environment variable '" + name + "' is not set");
+            }
+            return new Value(value, name, scalar);
+        }
+        return new Value(scalar.text(), null, scalar);
+    }
+
+    /** A number from a YAML number or from text; {@code expected} names the wanted kind in errors. */
+    private BigDecimal number(Node node, String path, String expected) {
+        if (node instanceof Scalar s && (s.kind() == Kind.INT || s.kind() == Kind.FLOAT)) {
+            return (BigDecimal) s.value();
+        }
+        if (!(node instanceof Scalar s) || s.kind() != Kind.STRING) {
+            throw error(path, "expected " + expected + " (was " + YamlTree.describe(node) + ")");
+        }
+        Value v = text(node, path);
+        BigDecimal d = Values.decimal(v.text);
+        if (d == null) {
+            throw error(path, "expected " + expected + " (was " + v.describe() + ")");
+        }
+        return d;
+    }
+
+    private int intValue(Node node, String path, int min) {
+        BigDecimal d = integral(node, path);
+        checkMin(d, path, min);
+        if (d.compareTo(BigDecimal.valueOf(Integer.MAX_VALUE)) > 0) {
+            throw error(path, "is too large (was " + d.toPlainString() + ")");
+        }
+        return d.intValueExact();
+    }
+
+    private long longValue(Node node, String path, int min) {
+        BigDecimal d = integral(node, path);
+        checkMin(d, path, min);
+        if (d.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+            throw error(path, "is too large (was " + d.toPlainString() + ")");
+        }
+        return d.longValueExact();
+    }
+
+    private BigDecimal integral(Node node, String path) {
+        BigDecimal d = number(node, path, "an integer");
+        if (d.signum() != 0 && d.stripTrailingZeros().scale() > 0) {
+            throw error(path, "expected an integer (was " + d.toPlainString() + ")");
+        }
+        return d.setScale(0);
+    }
+
+    private void checkMin(BigDecimal d, String path, int min) {
+        if (d.compareTo(BigDecimal.valueOf(min)) < 0) {
+            throw error(path, (min == 0 ? "must not be negative" : "must be at least " + min)
+                    + " (was " + d.toPlainString() + ")");
+        }
+    }
+
+    private BigDecimal nonNegativeDecimal(Node node, String path, String expected) {
+        BigDecimal d = number(node, path, expected);
+        checkMin(d, path, 0);
+        return d;
+    }
+
+    private Duration duration(Node node, String path, boolean positive) {
+        BigDecimal seconds;
+        String was;
+        if (node instanceof Scalar s && (s.kind() == Kind.INT || s.kind() == Kind.FLOAT)) {
+            seconds = (BigDecimal) s.value();
+            was = s.text();
+        } else if (node instanceof Scalar s && s.kind() == Kind.STRING) {
+            Value v = text(node, path);
+            seconds = Values.durationSeconds(v.text);
+            was = v.describe();
+        } else {
+            seconds = null;
+            was = YamlTree.describe(node);
+        }
+        if (seconds == null) {
+            throw error(path, "expected a duration in seconds, like 600, 1.5 or '500ms' (was " + was + ")");
+        }
+        if (seconds.signum() < 0) {
+            throw error(path, "must not be negative (was " + was + ")");
+        }
+        if (positive && seconds.signum() == 0) {
+            throw error(path, "must be positive (was " + was + ")");
+        }
+        Duration d = Values.toDuration(seconds);
+        if (d == null) {
+            throw error(path, "is too large (was " + was + ")");
+        }
+        return d;
+    }
+
+    private long size(Node node, String path) {
+        BigDecimal bytes;
+        String was;
+        if (node instanceof Scalar s && (s.kind() == Kind.INT || s.kind() == Kind.FLOAT)) {
+            bytes = (BigDecimal) s.value();
+            was = s.text();
+        } else if (node instanceof Scalar s && s.kind() == Kind.STRING) {
+            Value v = text(node, path);
+            bytes = Values.sizeBytes(v.text);
+            was = v.describe();
+        } else {
+            bytes = null;
+            was = YamlTree.describe(node);
+        }
+        if (bytes == null || bytes.signum() != 0 && bytes.stripTrailingZeros().scale() > 0) {
+            throw error(path, "expected a size in bytes, like 1048576, '50MB' or '1GiB' (was " + was + ")");
+        }
+        if (bytes.signum() <= 0) {
+            throw error(path, "must be positive (was " + was + ")");
+        }
+        if (bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+            throw error(path, "is too large (was " + was + ")");
+        }
+        return bytes.longValueExact();
+    }
+
+    private boolean bool(Node node, String path) {
+        if (node instanceof Scalar s && s.kind() == Kind.BOOL) {
+            return (Boolean) s.value();
+        }
+        if (node instanceof Scalar s && s.kind() == Kind.STRING) {
+            Value v = text(node, path);
+            if (v.text.equalsIgnoreCase("true")) {
+                return true;
+            }
+            if (v.text.equalsIgnoreCase("false")) {
+                return false;
+            }
+            throw error(path, "expected true or false (was " + v.describe() + ")");
+        }
+        throw error(path, "expected true or false (was " + YamlTree.describe(node) + ")");
+    }
+
+    private URI httpUrl(Node node, String path) {
+        Value v = text(node, path);
+        try {
+            URI uri = new URI(v.text.strip());
+            if (uri.getScheme() != null && (uri.getScheme().equalsIgnoreCase("http")
+                    || uri.getScheme().equalsIgnoreCase("https")) && uri.getHost() != null) {
+                return uri;
+            }
+        } catch (URISyntaxException e) {
+            // reported below
+        }
+        throw error(path, "expected an http or https URL (was " + v.describe() + ")");
+    }
+
+    /** A list of strings, or one string meaning a list of one. */
+    private List<String> strings(Node node, String path) {
+        if (node instanceof SeqNode seq) {
+            List<String> out = new ArrayList<>();
+            for (int i = 0; i < seq.items().size(); i++) {
+                out.add(text(seq.items().get(i), path + "[" + i + "]").text);
+            }
+            return List.copyOf(out);
+        }
+        if (node instanceof Scalar s && s.kind() != Kind.NULL) {
+            return List.of(text(node, path).text);
+        }
+        throw error(path, "expected a list of strings (was " + YamlTree.describe(node) + ")");
+    }
+
+    private List<String> stringList(Section s, String key) {
+        return optional(s, key, this::strings).orElse(List.of());
+    }
+
+    /** A free-form value: maps and lists keep their order, strings get env replacement, numbers stay exact. */
+    private Object plain(Node node, String path) {
+        return switch (node) {
+            case MapNode map -> section(map, path).all();
+            case SeqNode seq -> {
+                List<Object> out = new ArrayList<>();
+                for (int i = 0; i < seq.items().size(); i++) {
+                    Node item = seq.items().get(i);
+                    if (YamlTree.isNull(item)) {
+                        throw error(path + "[" + i + "]", "null is not allowed in a list");
+                    }
+                    out.add(plain(item, path + "[" + i + "]"));
+                }
+                yield Collections.unmodifiableList(out);
+            }
+            case Scalar s -> switch (s.kind()) {
+                case STRING -> text(s, path).text;
+                case BOOL -> s.value();
+                case FLOAT -> s.value();
+                case INT -> smallest(((BigDecimal) s.value()).toBigIntegerExact());
+                case NULL -> throw new IllegalStateException("nulls are skipped before");
+            };
+        };
+    }
+
+    private static Number smallest(BigInteger i) {
+        if (i.bitLength() < 32) {
+            return i.intValue();
+        }
+        return i.bitLength() < 64 ? (Number) i.longValue() : i;
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private interface Conversion<T> {
+        T convert(Node node, String path);
+    }
+
+    private <T> Optional<T> optional(Section s, String key, Conversion<T> conversion) {
+        Node node = s.get(key);
+        return node == null ? Optional.empty() : Optional.of(conversion.convert(node, s.path(key)));
+    }
+
+    private OptionalInt optionalInt(Section s, String key, int min) {
+        Node node = s.get(key);
+        return node == null ? OptionalInt.empty() : OptionalInt.of(intValue(node, s.path(key), min));
+    }
+
+    private String requiredString(Section s, String key) {
+        Node node = s.get(key);
+        if (node == null) {
+            throw error(s.path, "missing " + key);
+        }
+        String value = text(node, s.path(key)).text;
+        if (value.isBlank()) {
+            throw error(s.path(key), "must not be empty");
+        }
+        return value;
+    }
+
+    private Section section(Node node, String path) {
+        if (YamlTree.isNull(node)) {
+            return new Section(new MapNode(Map.of()), path);
+        }
+        if (!(node instanceof MapNode map)) {
+            throw error(path, "expected a mapping (was " + YamlTree.describe(node) + ")");
+        }
+        return new Section(map, path);
+    }
+
+    private ConfigException error(String path, String detail) {
+        return new ConfigException(source + ": " + path + ": " + detail);
+    }
+
+    /** A mapping being read: remembers which keys were read, so the rest can be warned about or kept. */
+    private final class Section {
+        final MapNode map;
+        final String path;
+        final Set<String> read = new HashSet<>();
+
+        Section(MapNode map, String path) {
+            this.map = map;
+            this.path = path;
+        }
+
+        /** The value of {@code key}, or null when absent or YAML null. */
+        Node get(String key) {
+            read.add(key);
+            Node node = map.entries().get(key);
+            return YamlTree.isNull(node) ? null : node;
+        }
+
+        String path(String key) {
+            return path.isEmpty() ? key : path + "." + key;
+        }
+
+        void warnUnknown() {
+            for (String key : map.entries().keySet()) {
+                if (!read.contains(key)) {
+                    warnings.add("unknown key '" + path(key) + "' (ignored)");
+                }
+            }
+        }
+
+        /** The keys not read yet, as plain values (YAML nulls dropped). */
+        Map<String, Object> rest() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            map.entries().forEach((key, node) -> {
+                if (!read.contains(key) && !YamlTree.isNull(node)) {
+                    out.put(key, plain(node, path(key)));
+                }
+            });
+            return Collections.unmodifiableMap(out);
+        }
+
+        /** Every key, as plain values. */
+        Map<String, Object> all() {
+            return rest();
+        }
+    }
+}

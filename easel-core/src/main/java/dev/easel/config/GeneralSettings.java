@@ -1,0 +1,70 @@
+package dev.easel.config;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * {@code general_settings}: the proxy server's own settings. {@link #toString()} never shows the master key
+ * or the database URL (it may hold a password).
+ *
+ * @param masterKey              {@code master_key}: Bearer key allowed to do everything
+ * @param databaseUrl            {@code database_url}: PostgreSQL for spend logs and keys (else embedded SQLite)
+ * @param publicBaseUrl          {@code public_base_url}: base of image URLs handed to clients
+ * @param allowImageUrls         {@code allow_image_urls}: accept images given as http(s) URLs; default false
+ * @param webhookUrl             {@code webhook_url}: where request records are POSTed
+ * @param otelExporterEndpoint   {@code otel_exporter_endpoint}: OTLP endpoint for traces
+ * @param endUserBudgets         {@code end_user_budgets}: per end-user budget settings, as written
+ * @param maxRequestBytes        {@code max_request_bytes}: largest request body
+ * @param maxImageBytes          {@code max_image_bytes}: largest single image or mask
+ * @param maxInflightUploadBytes {@code max_inflight_upload_bytes}: upload bytes held at once across requests
+ * @param imageUrlTtl            {@code image_url_ttl}: how long a served image URL stays valid
+ * @param gracePeriod            {@code grace_period}: how long shutdown waits for requests in flight
+ */
+public record GeneralSettings(Optional<String> masterKey, Optional<String> databaseUrl, Optional<URI> publicBaseUrl,
+                              boolean allowImageUrls, Optional<URI> webhookUrl, Optional<URI> otelExporterEndpoint,
+                              Map<String, Object> endUserBudgets, long maxRequestBytes, long maxImageBytes,
+                              long maxInflightUploadBytes, Duration imageUrlTtl, Duration gracePeriod) {
+
+    /** Default {@code max_request_bytes}: 1 GiB, room for 16 images of 50 MB, a mask and the fields. */
+    public static final long DEFAULT_MAX_REQUEST_BYTES = 1L << 30;
+    /** Default {@code max_image_bytes}: 50 MiB. */
+    public static final long DEFAULT_MAX_IMAGE_BYTES = 50L << 20;
+    /** Default {@code max_inflight_upload_bytes}: 4 GiB. */
+    public static final long DEFAULT_MAX_INFLIGHT_UPLOAD_BYTES = 4L << 30;
+    /** Default {@code image_url_ttl}: one hour, like OpenAI's image URLs. */
+    public static final Duration DEFAULT_IMAGE_URL_TTL = Duration.ofHours(1);
+    /** Default {@code grace_period}. */
+    public static final Duration DEFAULT_GRACE_PERIOD = Duration.ofSeconds(30);
+
+    /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
+    public GeneralSettings {
+        Objects.requireNonNull(masterKey, "masterKey");
+        Objects.requireNonNull(databaseUrl, "databaseUrl");
+        Objects.requireNonNull(publicBaseUrl, "publicBaseUrl");
+        Objects.requireNonNull(webhookUrl, "webhookUrl");
+        Objects.requireNonNull(otelExporterEndpoint, "otelExporterEndpoint");
+        endUserBudgets = Copies.orderedMap(endUserBudgets);
+        Objects.requireNonNull(imageUrlTtl, "imageUrlTtl");
+        Objects.requireNonNull(gracePeriod, "gracePeriod");
+    }
+
+    /** The settings used when the file has no {@code general_settings}. */
+    public static GeneralSettings defaults() {
+        return new GeneralSettings(Optional.empty(), Optional.empty(), Optional.empty(), false, Optional.empty(),
+                Optional.empty(), Map.of(), DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_IMAGE_BYTES,
+                DEFAULT_MAX_INFLIGHT_UPLOAD_BYTES, DEFAULT_IMAGE_URL_TTL, DEFAULT_GRACE_PERIOD);
+    }
+
+    @Override
+    public String toString() {
+        return "GeneralSettings[masterKey=" + Copies.mask(masterKey) + ", databaseUrl=" + Copies.mask(databaseUrl)
+                + ", publicBaseUrl=" + publicBaseUrl + ", allowImageUrls=" + allowImageUrls + ", webhookUrl="
+                + webhookUrl + ", otelExporterEndpoint=" + otelExporterEndpoint + ", endUserBudgets="
+                + Copies.maskedMap(endUserBudgets) + ", maxRequestBytes=" + maxRequestBytes + ", maxImageBytes="
+                + maxImageBytes + ", maxInflightUploadBytes=" + maxInflightUploadBytes + ", imageUrlTtl="
+                + imageUrlTtl + ", gracePeriod=" + gracePeriod + "]";
+    }
+}

@@ -1,0 +1,111 @@
+package dev.easel.config;
+
+import dev.easel.provider.Deployment;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * A deployment's {@code litellm_params}: which provider model to call, with which credentials and limits.
+ * {@link #toString()} never shows the key.
+ *
+ * @param model      {@code provider/model}, or a bare model id meaning provider {@code openai}
+ * @param apiKey     {@code api_key}
+ * @param apiBase    {@code api_base}
+ * @param apiVersion {@code api_version} (Azure)
+ * @param timeout    {@code timeout} for one call
+ * @param maxRetries {@code max_retries}: retries inside one call to this deployment
+ * @param rpm        {@code rpm}: requests per minute (also a shuffle weight)
+ * @param tpm        {@code tpm}: tokens per minute
+ * @param weight     {@code weight}: simple-shuffle weight
+ * @param order      {@code order}: priority, lower tried first
+ * @param extra      every other key, unchanged (e.g. the mock provider's {@code latency_ms}); providers read them
+ */
+public record LitellmParams(String model, Optional<String> apiKey, Optional<URI> apiBase, Optional<String> apiVersion,
+                            Optional<Duration> timeout, OptionalInt maxRetries, OptionalInt rpm, OptionalLong tpm,
+                            OptionalDouble weight, OptionalInt order, Map<String, Object> extra) {
+
+    /** Providers Easel can call. */
+    public static final List<String> KNOWN_PROVIDERS = List.of("openai", "azure", "mock");
+
+    /**
+     * Checks that nothing is null and that {@code model} names a known provider (else
+     * IllegalArgumentException), and copies {@code extra}.
+     */
+    public LitellmParams {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(apiKey, "apiKey");
+        Objects.requireNonNull(apiBase, "apiBase");
+        Objects.requireNonNull(apiVersion, "apiVersion");
+        Objects.requireNonNull(timeout, "timeout");
+        Objects.requireNonNull(maxRetries, "maxRetries");
+        Objects.requireNonNull(rpm, "rpm");
+        Objects.requireNonNull(tpm, "tpm");
+        Objects.requireNonNull(weight, "weight");
+        Objects.requireNonNull(order, "order");
+        String problem = modelProblem(model);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
+        extra = Copies.orderedMap(extra);
+    }
+
+    /** A params record with only {@code model} set. */
+    public static LitellmParams of(String model) {
+        return new LitellmParams(model, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+                OptionalInt.empty(), OptionalInt.empty(), OptionalLong.empty(), OptionalDouble.empty(),
+                OptionalInt.empty(), Map.of());
+    }
+
+    /** The provider: the part of {@link #model()} before the first {@code /}, or {@code openai} if there is none. */
+    public String provider() {
+        int slash = model.indexOf('/');
+        return slash < 0 ? "openai" : model.substring(0, slash);
+    }
+
+    /** The model as the provider knows it: the part after the first {@code /} (for Azure: the deployment name). */
+    public String providerModel() {
+        int slash = model.indexOf('/');
+        return slash < 0 ? model : model.substring(slash + 1);
+    }
+
+    /** These params as the provider SPI's {@link Deployment}; {@link #extra()} becomes its settings. */
+    public Deployment toDeployment() {
+        return new Deployment(provider(), providerModel(), apiKey.orElse(null), apiBase.orElse(null),
+                apiVersion.orElse(null), timeout.orElse(null), extra);
+    }
+
+    /** Why {@code model} is unusable, or null when it is fine. */
+    static String modelProblem(String model) {
+        if (model.isBlank()) {
+            return "must not be empty";
+        }
+        int slash = model.indexOf('/');
+        if (slash < 0) {
+            return null;
+        }
+        String provider = model.substring(0, slash);
+        if (!KNOWN_PROVIDERS.contains(provider)) {
+            return "unknown provider '" + provider + "' in '" + model + "' (known: "
+                    + String.join(", ", KNOWN_PROVIDERS) + ")";
+        }
+        if (slash == model.length() - 1) {
+            return "missing model name after '" + provider + "/'";
+        }
+        return null;
+    }
+
+    @Override
+    public String toString() {
+        return "LitellmParams[model=" + model + ", apiKey=" + Copies.mask(apiKey) + ", apiBase=" + apiBase
+                + ", apiVersion=" + apiVersion + ", timeout=" + timeout + ", maxRetries=" + maxRetries
+                + ", rpm=" + rpm + ", tpm=" + tpm + ", weight=" + weight + ", order=" + order
+                + ", extra=" + Copies.maskedMap(extra) + "]";
+    }
+}

@@ -1,0 +1,59 @@
+package dev.easel.config;
+
+import java.math.BigDecimal;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A deployment's {@code model_info}: its stable id, the model to price it as, and custom prices (USD,
+ * exact as written in the file).
+ *
+ * @param id                       {@code id}: stable deployment id
+ * @param baseModel                {@code base_model}: catalogue model for pricing (e.g. behind an Azure
+ *                                 deployment name)
+ * @param inputCostPerToken        {@code input_cost_per_token}: per text input token
+ * @param inputCostPerImageToken   {@code input_cost_per_image_token}: per image input token
+ * @param outputCostPerImageToken  {@code output_cost_per_image_token}: per image output token
+ * @param outputCostPerToken       {@code output_cost_per_token}: per text output token
+ * @param outputCostPerImage       {@code output_cost_per_image}: per generated image
+ * @param extra                    every other key, unchanged
+ */
+public record ModelInfo(Optional<String> id, Optional<String> baseModel, Optional<BigDecimal> inputCostPerToken,
+                        Optional<BigDecimal> inputCostPerImageToken, Optional<BigDecimal> outputCostPerImageToken,
+                        Optional<BigDecimal> outputCostPerToken, Optional<BigDecimal> outputCostPerImage,
+                        Map<String, Object> extra) {
+
+    /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
+    public ModelInfo {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(baseModel, "baseModel");
+        Objects.requireNonNull(inputCostPerToken, "inputCostPerToken");
+        Objects.requireNonNull(inputCostPerImageToken, "inputCostPerImageToken");
+        Objects.requireNonNull(outputCostPerImageToken, "outputCostPerImageToken");
+        Objects.requireNonNull(outputCostPerToken, "outputCostPerToken");
+        Objects.requireNonNull(outputCostPerImage, "outputCostPerImage");
+        extra = Copies.orderedMap(extra);
+    }
+
+    /** No {@code model_info} at all. */
+    public static ModelInfo empty() {
+        return new ModelInfo(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.empty(), Optional.empty(), Optional.empty(), Map.of());
+    }
+
+    /** Whether any custom price is set. */
+    public boolean hasCustomPricing() {
+        return inputCostPerToken.isPresent() || inputCostPerImageToken.isPresent()
+                || outputCostPerImageToken.isPresent() || outputCostPerToken.isPresent()
+                || outputCostPerImage.isPresent();
+    }
+
+    @Override
+    public String toString() {
+        return "ModelInfo[id=" + id + ", baseModel=" + baseModel + ", inputCostPerToken=" + inputCostPerToken
+                + ", inputCostPerImageToken=" + inputCostPerImageToken + ", outputCostPerImageToken="
+                + outputCostPerImageToken + ", outputCostPerToken=" + outputCostPerToken
+                + ", outputCostPerImage=" + outputCostPerImage + ", extra=" + Copies.maskedMap(extra) + "]";
+    }
+}

@@ -1,0 +1,71 @@
+package dev.easel.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * {@code router_settings}: how requests are spread over deployments, retried and failed over.
+ * {@link #toString()} never shows the Redis password.
+ *
+ * @param routingStrategy        {@code routing_strategy}; default {@link RoutingStrategy#SIMPLE_SHUFFLE}
+ * @param numRetries             {@code num_retries}: retries within a model group before fallbacks; unset means
+ *                               {@code litellm_settings.num_retries}, else the router's default
+ * @param retryAfter             {@code retry_after}: minimum wait before a retry; default 0
+ * @param allowedFails           {@code allowed_fails}: failures per minute before a deployment cools down; default 3
+ * @param cooldownTime           {@code cooldown_time}: how long a deployment cools down; default 5 s
+ * @param timeout                {@code timeout}: time for a whole request, retries included
+ * @param fallbacks              {@code fallbacks}: model group → groups to try next, in order
+ * @param contentPolicyFallbacks {@code content_policy_fallbacks}: the same, for content-policy rejections
+ * @param defaultFallbacks       {@code default_fallbacks}: groups to try when a group has no own fallbacks
+ * @param retryOnTimeout         {@code retry_on_timeout}: whether a timed-out attempt is retried; default true
+ * @param redisHost              {@code redis_host} (shared state; not used yet)
+ * @param redisPort              {@code redis_port} (not used yet)
+ * @param redisPassword          {@code redis_password} (not used yet)
+ */
+public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRetries, Duration retryAfter,
+                             int allowedFails, Duration cooldownTime, Optional<Duration> timeout,
+                             Map<String, List<String>> fallbacks, Map<String, List<String>> contentPolicyFallbacks,
+                             List<String> defaultFallbacks, boolean retryOnTimeout, Optional<String> redisHost,
+                             OptionalInt redisPort, Optional<String> redisPassword) {
+
+    /** Default {@code allowed_fails}. */
+    public static final int DEFAULT_ALLOWED_FAILS = 3;
+    /** Default {@code cooldown_time}. */
+    public static final Duration DEFAULT_COOLDOWN_TIME = Duration.ofSeconds(5);
+
+    /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
+    public RouterSettings {
+        Objects.requireNonNull(routingStrategy, "routingStrategy");
+        Objects.requireNonNull(numRetries, "numRetries");
+        Objects.requireNonNull(retryAfter, "retryAfter");
+        Objects.requireNonNull(cooldownTime, "cooldownTime");
+        Objects.requireNonNull(timeout, "timeout");
+        fallbacks = Copies.orderedListMap(fallbacks);
+        contentPolicyFallbacks = Copies.orderedListMap(contentPolicyFallbacks);
+        defaultFallbacks = List.copyOf(defaultFallbacks);
+        Objects.requireNonNull(redisHost, "redisHost");
+        Objects.requireNonNull(redisPort, "redisPort");
+        Objects.requireNonNull(redisPassword, "redisPassword");
+    }
+
+    /** The settings used when the file has no {@code router_settings}. */
+    public static RouterSettings defaults() {
+        return new RouterSettings(RoutingStrategy.SIMPLE_SHUFFLE, OptionalInt.empty(), Duration.ZERO,
+                DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_TIME, Optional.empty(), Map.of(), Map.of(), List.of(), true,
+                Optional.empty(), OptionalInt.empty(), Optional.empty());
+    }
+
+    @Override
+    public String toString() {
+        return "RouterSettings[routingStrategy=" + routingStrategy.wireName() + ", numRetries=" + numRetries
+                + ", retryAfter=" + retryAfter + ", allowedFails=" + allowedFails + ", cooldownTime=" + cooldownTime
+                + ", timeout=" + timeout + ", fallbacks=" + fallbacks + ", contentPolicyFallbacks="
+                + contentPolicyFallbacks + ", defaultFallbacks=" + defaultFallbacks + ", retryOnTimeout="
+                + retryOnTimeout + ", redisHost=" + redisHost + ", redisPort=" + redisPort + ", redisPassword="
+                + Copies.mask(redisPassword) + "]";
+    }
+}

@@ -1,0 +1,167 @@
+package dev.easel.config;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every refusal names the file and the YAML path, with the exact message asserted. */
+class ConfigErrorsTest {
+
+    private static final Map<String, String> ENV = Map.of("NOT_A_NUMBER", "sk-secret-do-not-print");
+
+    private static final String MODEL = """
+            model_list:
+              - model_name: m
+                litellm_params:
+                  model: mock/m
+            """;
+
+    static Stream<Arguments> invalidConfigs() {
+        return Stream.of(
+                // YAML itself
+                Arguments.of("yaml_unclosedFlowSequence", "a: [1, 2\nb: 3\n",
+                        "invalid YAML at line 2, column 2: expected ',' or ']', but got : (while parsing a flow sequence)"),
+                Arguments.of("yaml_badIndentation", "a: 1\n  b: 2\n",
+                        "invalid YAML at line 2, column 4: mapping values are not allowed here"),
+                Arguments.of("yaml_tabIndentation", "a:\n\tb: 1\n",
+                        "invalid YAML at line 2, column 1: found character '\\t(TAB)' that cannot start any token."
+                                + " (Do not use \\t(TAB) for indentation) (while scanning for the next token)"),
+                Arguments.of("yaml_duplicateKey", "model_list: []\nmodel_list: []\n",
+                        "invalid YAML at line 2, column 1: duplicate key 'model_list'"),
+                Arguments.of("yaml_unknownAlias", "model_list: *nope\n",
+                        "invalid YAML at line 1, column 13: unknown alias '*nope'"),
+                Arguments.of("top_isAList", "- a\n- b\n", "expected a mapping at the top level (was a list)"),
+                // model_list
+                Arguments.of("modelList_notAList", "model_list: {model_name: m}\n",
+                        "model_list: expected a list (was a mapping)"),
+                Arguments.of("modelList_entryNotAMapping", "model_list: [gpt-image-1]\n",
+                        "model_list[0]: expected a mapping with model_name and litellm_params (was 'gpt-image-1')"),
+                Arguments.of("modelName_missing", "model_list:\n  - litellm_params: {model: mock/m}\n",
+                        "model_list[0]: missing model_name"),
+                Arguments.of("modelName_empty", "model_list:\n  - {model_name: '', litellm_params: {model: mock/m}}\n",
+                        "model_list[0].model_name: must not be empty"),
+                Arguments.of("modelName_list", "model_list:\n  - {model_name: [a], litellm_params: {model: mock/m}}\n",
+                        "model_list[0].model_name: expected a string (was a list)"),
+                Arguments.of("litellmParams_missing", "model_list:\n  - model_name: m\n",
+                        "model_list[0]: missing litellm_params"),
+                Arguments.of("litellmParams_notAMapping", "model_list:\n  - {model_name: m, litellm_params: mock/m}\n",
+                        "model_list[0].litellm_params: expected a mapping (was 'mock/m')"),
+                Arguments.of("model_missing", MODEL + "  - {model_name: n, litellm_params: {api_key: k}}\n",
+                        "model_list[1].litellm_params: missing model"),
+                Arguments.of("model_unknownProvider", MODEL
+                                + "  - {model_name: n, litellm_params: {model: openai/x}}\n"
+                                + "  - {model_name: o, litellm_params: {model: foo/bar}}\n",
+                        "model_list[2].litellm_params.model: unknown provider 'foo' in 'foo/bar' (known: openai, azure, mock)"),
+                Arguments.of("model_emptyAfterProvider", "model_list:\n  - {model_name: n, litellm_params: {model: openai/}}\n",
+                        "model_list[0].litellm_params.model: missing model name after 'openai/'"),
+                Arguments.of("azure_withoutApiBase", "model_list:\n  - {model_name: n, litellm_params: {model: azure/dep}}\n",
+                        "model_list[0].litellm_params.api_base: required for provider 'azure'"),
+                Arguments.of("apiBase_notHttp", "model_list:\n  - {model_name: n, litellm_params: {model: m, api_base: 'file:///etc'}}\n",
+                        "model_list[0].litellm_params.api_base: expected an http or https URL (was 'file:///etc')"),
+                Arguments.of("timeout_zero", "model_list:\n  - {model_name: n, litellm_params: {model: m, timeout: 0}}\n",
+                        "model_list[0].litellm_params.timeout: must be positive (was 0)"),
+                Arguments.of("rpm_negative", "model_list:\n  - {model_name: n, litellm_params: {model: m, rpm: -1}}\n",
+                        "model_list[0].litellm_params.rpm: must not be negative (was -1)"),
+                Arguments.of("maxRetries_fraction", "model_list:\n  - {model_name: n, litellm_params: {model: m, max_retries: 2.5}}\n",
+                        "model_list[0].litellm_params.max_retries: expected an integer (was 2.5)"),
+                Arguments.of("weight_notANumber", "model_list:\n  - {model_name: n, litellm_params: {model: m, weight: heavy}}\n",
+                        "model_list[0].litellm_params.weight: expected a number (was 'heavy')"),
+                Arguments.of("price_negative", MODEL + "    model_info: {output_cost_per_image: -0.04}\n",
+                        "model_list[0].model_info.output_cost_per_image: must not be negative (was -0.04)"),
+                Arguments.of("price_notANumber", MODEL + "    model_info: {input_cost_per_token: cheap}\n",
+                        "model_list[0].model_info.input_cost_per_token: expected a price in USD (was 'cheap')"),
+                Arguments.of("modelInfoId_duplicate", MODEL + "    model_info: {id: d1}\n"
+                                + "  - {model_name: n, litellm_params: {model: mock/n}, model_info: {id: d1}}\n",
+                        "model_list[1].model_info.id: duplicate id 'd1' (also used by model_list[0])"),
+                Arguments.of("extra_nullInList", "model_list:\n  - {model_name: n, litellm_params: {model: m, tags: [a, null]}}\n",
+                        "model_list[0].litellm_params.tags[1]: null is not allowed in a list"),
+                // os.environ
+                Arguments.of("env_missingInExtra", "model_list:\n  - {model_name: n, litellm_params: {model: m, h: {x: [os.environ/NOPE]}}}\n",
+                        "model_list[0].litellm_params.h.x[0]: environment variable 'NOPE' is not set"),
+                Arguments.of("env_emptyName", "general_settings: {master_key: os.environ/}\n",
+                        "general_settings.master_key: missing environment variable name after 'os.environ/'"),
+                Arguments.of("env_valueNotShown", MODEL + "router_settings: {num_retries: os.environ/NOT_A_NUMBER}\n",
+                        "router_settings.num_retries: expected an integer (was the value of environment variable 'NOT_A_NUMBER')"),
+                Arguments.of("environmentVariables_null", "environment_variables: {A: null}\n",
+                        "environment_variables.A: expected a string (was null)"),
+                Arguments.of("environmentVariables_missingLookup", "environment_variables: {A: os.environ/B}\n",
+                        "environment_variables.A: environment variable 'B' is not set"),
+                // router_settings
+                Arguments.of("router_notAMapping", MODEL + "router_settings: [a]\n",
+                        "router_settings: expected a mapping (was a list)"),
+                Arguments.of("numRetries_notAnInteger", MODEL + "router_settings: {num_retries: abc}\n",
+                        "router_settings.num_retries: expected an integer (was 'abc')"),
+                Arguments.of("numRetries_negative", MODEL + "router_settings: {num_retries: -2}\n",
+                        "router_settings.num_retries: must not be negative (was -2)"),
+                Arguments.of("numRetries_boolean", MODEL + "router_settings: {num_retries: true}\n",
+                        "router_settings.num_retries: expected an integer (was true)"),
+                Arguments.of("numRetries_tooLarge", MODEL + "router_settings: {num_retries: 99999999999}\n",
+                        "router_settings.num_retries: is too large (was 99999999999)"),
+                Arguments.of("routingStrategy_unknown", MODEL + "router_settings: {routing_strategy: round-robin}\n",
+                        "router_settings.routing_strategy: unknown routing strategy 'round-robin' (known: simple-shuffle,"
+                                + " least-busy, latency-based-routing, usage-based-routing, usage-based-routing-v2,"
+                                + " cost-based-routing)"),
+                Arguments.of("cooldown_notADuration", MODEL + "router_settings: {cooldown_time: soon}\n",
+                        "router_settings.cooldown_time: expected a duration in seconds, like 600, 1.5 or '500ms' (was 'soon')"),
+                Arguments.of("cooldown_negative", MODEL + "router_settings: {cooldown_time: -5}\n",
+                        "router_settings.cooldown_time: must not be negative (was -5)"),
+                Arguments.of("cooldown_negativeString", MODEL + "router_settings: {cooldown_time: '-1.5'}\n",
+                        "router_settings.cooldown_time: must not be negative (was '-1.5')"),
+                Arguments.of("allowedFails_negative", MODEL + "router_settings: {allowed_fails: -1}\n",
+                        "router_settings.allowed_fails: must not be negative (was -1)"),
+                Arguments.of("redisPort_zero", MODEL + "router_settings: {redis_port: 0}\n",
+                        "router_settings.redis_port: must be at least 1 (was 0)"),
+                Arguments.of("redisPort_tooLarge", MODEL + "router_settings: {redis_port: 70000}\n",
+                        "router_settings.redis_port: must be a port number up to 65535 (was 70000)"),
+                Arguments.of("retryOnTimeout_notBoolean", MODEL + "router_settings: {retry_on_timeout: maybe}\n",
+                        "router_settings.retry_on_timeout: expected true or false (was 'maybe')"),
+                Arguments.of("fallbacks_string", MODEL + "router_settings: {fallbacks: m}\n",
+                        "router_settings.fallbacks: expected a list of mappings like [{model: [fallback, ...]}] (was 'm')"),
+                Arguments.of("fallbacks_itemNotAMapping", MODEL + "router_settings: {fallbacks: [m]}\n",
+                        "router_settings.fallbacks[0]: expected a mapping like {model: [fallback, ...]} (was 'm')"),
+                Arguments.of("fallbacks_targetsMapping", MODEL + "router_settings: {fallbacks: [{m: {a: b}}]}\n",
+                        "router_settings.fallbacks[0].m: expected a list of strings (was a mapping)"),
+                Arguments.of("defaultFallbacks_mapping", MODEL + "router_settings: {default_fallbacks: {a: b}}\n",
+                        "router_settings.default_fallbacks: expected a list of strings (was a mapping)"),
+                // litellm_settings
+                Arguments.of("dropParams_notBoolean", MODEL + "litellm_settings: {drop_params: 1}\n",
+                        "litellm_settings.drop_params: expected true or false (was 1)"),
+                Arguments.of("callbacks_mapping", MODEL + "litellm_settings: {callbacks: {otel: true}}\n",
+                        "litellm_settings.callbacks: expected a list of strings (was a mapping)"),
+                Arguments.of("callbacks_nestedList", MODEL + "litellm_settings: {callbacks: [[otel]]}\n",
+                        "litellm_settings.callbacks[0]: expected a string (was a list)"),
+                Arguments.of("requestTimeout_zero", MODEL + "litellm_settings: {request_timeout: '0s'}\n",
+                        "litellm_settings.request_timeout: must be positive (was '0s')"),
+                // general_settings
+                Arguments.of("maxRequestBytes_unknownUnit", MODEL + "general_settings: {max_request_bytes: 50XB}\n",
+                        "general_settings.max_request_bytes: expected a size in bytes, like 1048576, '50MB' or '1GiB' (was '50XB')"),
+                Arguments.of("maxImageBytes_fractionalBytes", MODEL + "general_settings: {max_image_bytes: 1.5}\n",
+                        "general_settings.max_image_bytes: expected a size in bytes, like 1048576, '50MB' or '1GiB' (was 1.5)"),
+                Arguments.of("maxImageBytes_zero", MODEL + "general_settings: {max_image_bytes: 0}\n",
+                        "general_settings.max_image_bytes: must be positive (was 0)"),
+                Arguments.of("maxInflight_tooLarge", MODEL + "general_settings: {max_inflight_upload_bytes: 9000PB}\n",
+                        "general_settings.max_inflight_upload_bytes: expected a size in bytes, like 1048576, '50MB' or '1GiB' (was '9000PB')"),
+                Arguments.of("maxInflight_overflow", MODEL + "general_settings: {max_inflight_upload_bytes: 9300000TB}\n",
+                        "general_settings.max_inflight_upload_bytes: is too large (was '9300000TB')"),
+                Arguments.of("publicBaseUrl_noScheme", MODEL + "general_settings: {public_base_url: easel.example.com}\n",
+                        "general_settings.public_base_url: expected an http or https URL (was 'easel.example.com')"),
+                Arguments.of("masterKey_mapping", MODEL + "general_settings: {master_key: {value: x}}\n",
+                        "general_settings.master_key: expected a string (was a mapping)"),
+                Arguments.of("endUserBudgets_list", MODEL + "general_settings: {end_user_budgets: [a]}\n",
+                        "general_settings.end_user_budgets: expected a mapping (was a list)"),
+                Arguments.of("imageUrlTtl_zero", MODEL + "general_settings: {image_url_ttl: 0}\n",
+                        "general_settings.image_url_ttl: must be positive (was 0)"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalidConfigs")
+    void parse_invalidConfig_failsNamingFileAndPath(String name, String yaml, String message) {
+        assertThatThrownBy(() -> ConfigLoader.parse(yaml, ENV, "config.yaml"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("config.yaml: " + message);
+    }
+}
