@@ -21,7 +21,7 @@ import java.util.OptionalInt;
  * @param fallbacks              {@code fallbacks}: model group → groups to try next, in order
  * @param contentPolicyFallbacks {@code content_policy_fallbacks}: the same, for content-policy rejections
  * @param defaultFallbacks       {@code default_fallbacks}: groups to try when a group has no own fallbacks
- * @param retryOnTimeout         {@code retry_on_timeout}: whether a timed-out attempt is retried; default true
+ * @param retryOnTimeout         {@code retry_on_timeout}: whether a timed-out attempt is retried; default false (edits are not idempotent: a timed-out upstream may still be working and billing)
  * @param redisHost              {@code redis_host} (shared state; not used yet)
  * @param redisPort              {@code redis_port} (not used yet)
  * @param redisPassword          {@code redis_password} (not used yet)
@@ -55,7 +55,7 @@ public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRet
     /** The settings used when the file has no {@code router_settings}. */
     public static RouterSettings defaults() {
         return new RouterSettings(RoutingStrategy.SIMPLE_SHUFFLE, OptionalInt.empty(), Duration.ZERO,
-                DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_TIME, Optional.empty(), Map.of(), Map.of(), List.of(), true,
+                DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_TIME, Optional.empty(), Map.of(), Map.of(), List.of(), false,
                 Optional.empty(), OptionalInt.empty(), Optional.empty());
     }
 

@@ -130,7 +130,7 @@ class ConfigLoaderTest {
         assertThat(r.fallbacks()).isEqualTo(Map.of("gpt-image-1", List.of("gpt-image-1-mini")));
         assertThat(r.contentPolicyFallbacks()).isEqualTo(Map.of("gpt-image-1", List.of("other-provider-model")));
         assertThat(r.defaultFallbacks()).containsExactly("gpt-image-1-mini");
-        assertThat(r.retryOnTimeout()).isTrue();
+        assertThat(r.retryOnTimeout()).isFalse();
         // the reference abbreviates the three redis keys into one line: it is a (useless but valid) host string
         assertThat(r.redisHost()).contains("... / redis_port / redis_password");
         assertThat(r.redisPort()).isEmpty();
