@@ -123,6 +123,16 @@ class FakeOpenAiTest {
     }
 
     @Test
+    void edit_expectContinue_answered() {
+        HttpResponse<String> response = Http.send(Http.post(fake.baseUrl() + "/images/edits",
+                Form.edit("gpt-image-1").png("image"), "Authorization", "Bearer sk-test").expectContinue(true));
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(fake.takeRequest().header("Expect")).hasValueSatisfying(
+                v -> assertThat(v).isEqualToIgnoringCase("100-continue"));
+    }
+
+    @Test
     void edit_missingBearer_401InvalidApiKey() {
         HttpResponse<String> response = Http.send(Http.post(fake.baseUrl() + "/images/edits",
                 Form.edit("gpt-image-1").png("image")));
