@@ -224,18 +224,20 @@ public final class FakeOpenAi implements AutoCloseable {
     }
 
     private void handle(HttpExchange exchange) {
-        try (exchange) {
+        try {
             route(exchange);
         } catch (IOException e) {
             // the client disconnected or close() cut the connection: nothing left to do
         } catch (RuntimeException e) {
             // a bug in the fake: answer 500 (if headers are not out yet) rather than silently dropping the socket
-            try (exchange) {
+            try {
                 send(exchange, 500, Json.bytes(Json.error("fake server failed: " + e, "fake_server_error", null,
                         null)), "req_fake_error", List.of());
             } catch (IOException | RuntimeException ignored) {
                 // response already started or connection gone
             }
+        } finally {
+            exchange.close();
         }
     }
 
