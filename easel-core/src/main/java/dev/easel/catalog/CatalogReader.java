@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -92,11 +91,10 @@ final class CatalogReader {
         }
         ObjectNode node = parent.deepCopy();
         NOT_INHERITED.forEach(node::remove);
-        for (Iterator<Map.Entry<String, JsonNode>> it = raw.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : raw.properties()) {
             if (e.getKey().equals("params") && e.getValue().isObject() && node.get("params") instanceof ObjectNode params) {
                 ObjectNode mergedParams = params.deepCopy();
-                e.getValue().fields().forEachRemaining(p -> {
+                e.getValue().properties().forEach(p -> {
                     if (p.getValue().isNull()) {
                         mergedParams.remove(p.getKey()); // "name": null removes an inherited parameter
                     } else {
@@ -199,8 +197,7 @@ final class CatalogReader {
             throw error(path, "expected an object");
         }
         Map<String, ParamRule> out = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = p.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : p.properties()) {
             String name = e.getKey();
             if (name.startsWith("_")) {
                 continue;
@@ -234,8 +231,7 @@ final class CatalogReader {
             if (!table.isObject()) {
                 throw error(path + ".per_image", "expected an object");
             }
-            for (Iterator<Map.Entry<String, JsonNode>> it = table.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : table.properties()) {
                 if (e.getKey().startsWith("_")) {
                     continue;
                 }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.catalog.ModelSpec.Lifecycle;
 import dev.easel.catalog.ModelSpec.MaskRule;
-import dev.easel.catalog.ModelSpec.Pricing;
 import dev.easel.catalog.ModelSpec.SizeRule;
 import dev.easel.image.ImageFormat;
 import java.io.IOException;

@@ -41,9 +41,10 @@ public final class RequestValidator {
             "safety_identifier");
 
     /**
-     * Parameters only some models take: sent to a catalogued model that does not list them, they are
-     * rejected ({@code unsupported_parameter}) or, with {@code drop_params}, dropped. Other unknown
-     * fields are passed through for every model.
+     * Parameters only some models take: sent to a model whose rules list parameters but not these, they
+     * are rejected ({@code unsupported_parameter}) or, with {@code drop_params}, dropped. A model with an
+     * empty parameter map (the permissive stand-in) takes everything. Other unknown fields are passed
+     * through for every model.
      */
     public static final Set<String> MODEL_SPECIFIC_PARAMS = Set.of("quality", "background", "output_format",
             "output_compression", "input_fidelity", "response_format", "partial_images", "moderation", "complexity",
