@@ -1,15 +1,17 @@
 package dev.easel;
 
 import dev.easel.catalog.ModelCatalog;
+import dev.easel.config.ConfigLoader;
+import dev.easel.config.EaselConfig;
 import dev.easel.provider.ImageEditProvider;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -62,6 +64,15 @@ public final class Easel {
     }
 
     /**
+     * A client serving the model groups of a LiteLLM-format {@code config.yaml} (the proxy's config).
+     *
+     * @throws dev.easel.config.ConfigException when the file is invalid (the message names the YAML path)
+     */
+    public static Easel fromConfig(Path configFile) {
+        return builder().config(ConfigLoader.load(configFile)).build();
+    }
+
+    /**
      * Runs an edit and waits for the result.
      *
      * @throws BadRequestException when the request is invalid for the model (nothing is sent upstream)
@@ -92,7 +103,8 @@ public final class Easel {
      */
     record Settings(String apiKey, URI apiBase, String apiVersion, Duration timeout, boolean dropParams,
                     ImageStore imageStore, Map<String, ImageEditProvider> providers,
-                    Map<String, Object> providerSettings, Executor executor, ModelCatalog catalog, Clock clock) {
+                    Map<String, Object> providerSettings, Executor executor, ModelCatalog catalog, Clock clock,
+                    EaselConfig config, ImageFetcher imageFetcher) {
     }
 
     /** Builder for {@link Easel}. */
@@ -109,6 +121,8 @@ public final class Easel {
         private ImageStore imageStore;
         private ModelCatalog catalog;
         private Clock clock = Clock.systemUTC();
+        private EaselConfig config;
+        private ImageFetcher imageFetcher = ImageData::bytes;
 
         private Builder() {
         }
@@ -171,6 +185,24 @@ public final class Easel {
             return this;
         }
 
+        /**
+         * Serve the model groups of a LiteLLM-format config: model names are then the config's
+         * {@code model_name}s, each with its own provider, key and base; {@code litellm_settings.drop_params}
+         * and {@code request_timeout} apply.
+         */
+        public Builder config(EaselConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+            this.dropParams = dropParams || config.litellmSettings().dropParams();
+            config.litellmSettings().requestTimeout().ifPresent(t -> this.timeout = t);
+            return this;
+        }
+
+        /** How image URLs returned by providers are read when the caller wants base64 (the proxy guards this). */
+        public Builder imageFetcher(ImageFetcher fetcher) {
+            this.imageFetcher = Objects.requireNonNull(fetcher, "fetcher");
+            return this;
+        }
+
         /** Registers (or replaces) a provider adapter under its {@link ImageEditProvider#name()}. */
         public Builder provider(ImageEditProvider provider) {
             providers.put(provider.name(), provider);
@@ -199,11 +231,27 @@ public final class Easel {
             ImageStore store = imageStore != null ? imageStore : new LocalImageStore(dir);
             return new Easel(new Settings(apiKey, apiBase, apiVersion, timeout, dropParams, store,
                     Map.copyOf(providers), Map.copyOf(providerSettings), ex,
-                    catalog != null ? catalog : ModelCatalog.bundled(), clock));
+                    catalog != null ? catalog : ModelCatalog.bundled(), clock, config, imageFetcher));
         }
     }
 
-    Optional<String> apiKeyForTests() {
-        return Optional.ofNullable(settings.apiKey());
+    /**
+     * Lower-level entry for already-parsed inputs (used by the proxy): same validation, routing and
+     * response normalisation as {@link #imageEdit}, plus where the edit went.
+     */
+    public EditOutcome execute(GatewayRequest request) {
+        Objects.requireNonNull(request, "request");
+        return pipeline.execute(request);
+    }
+
+    /** Streaming twin of {@link #execute(GatewayRequest)}; the input must have {@code stream=true}. */
+    public StreamOutcome executeStream(GatewayRequest request) {
+        Objects.requireNonNull(request, "request");
+        return pipeline.executeStream(request);
+    }
+
+    /** The model names this client serves from its config (empty without one). */
+    public List<String> modelNames() {
+        return pipeline.modelNames();
     }
 }

@@ -2,6 +2,8 @@ package dev.easel;
 
 import dev.easel.catalog.ModelCatalog;
 import dev.easel.catalog.ModelSpec;
+import dev.easel.config.EaselConfig;
+import dev.easel.config.ModelEntry;
 import dev.easel.image.ImageFormat;
 import dev.easel.internal.Blob;
 import dev.easel.provider.Deployment;
@@ -18,6 +20,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -25,61 +28,51 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The request path inside the SDK: inputs → model → validation → provider → response normalisation.
- * Nothing reaches a provider before validation has passed.
+ * The request path shared by the SDK and the proxy: model → deployment → validation → provider →
+ * response normalisation. Nothing reaches a provider before validation has passed.
  */
 final class EditPipeline {
 
     private final Easel.Settings settings;
     private final Map<String, ImageEditProvider> providers;
+    private final Map<String, List<Target>> groups;
 
     EditPipeline(Easel.Settings settings) {
         this.settings = settings;
         Map<String, ImageEditProvider> p = new LinkedHashMap<>();
-        OpenAiProvider openai = new OpenAiProvider();
-        p.put(openai.name(), openai);
-        AzureProvider azure = new AzureProvider();
-        p.put(azure.name(), azure);
-        MockProvider mock = new MockProvider();
-        p.put(mock.name(), mock);
+        for (ImageEditProvider builtIn : List.of(new OpenAiProvider(), new AzureProvider(), new MockProvider())) {
+            p.put(builtIn.name(), builtIn);
+        }
         p.putAll(settings.providers());
         this.providers = Map.copyOf(p);
+        this.groups = settings.config() == null ? Map.of() : groups(settings.config());
     }
 
-    /** A model string resolved to a provider, a deployment and the model's rules. */
-    record Target(ImageEditProvider provider, Deployment deployment, ModelSpec spec) {
+    /** A deployment with its provider, its model's rules, and its place in its group. */
+    record Target(String group, String id, ImageEditProvider provider, Deployment deployment, ModelSpec spec,
+                  int order, double weight) {
     }
+
+    // ---- SDK entry points -------------------------------------------------------------------------
 
     ImageResponse edit(ImageEditRequest request) {
-        Target target = resolve(request.model().orElse(null));
         try (Inputs inputs = Inputs.of(request)) {
-            boolean stream = request.stream();
-            ValidatedEdit v = validate(request, target, inputs, stream);
-            EditCall call = call(request, target, v, stream);
-            ImageResponse r;
-            if (stream) {
-                // A caller that set stream=true but wants one answer gets the completed event as a response.
-                try (ImageEditStream s = target.provider().editStream(call)) {
-                    r = collect(s, target);
-                }
-            } else {
-                r = target.provider().edit(call);
-            }
-            return normalise(r, request, v);
+            return execute(new GatewayRequest(request.model().orElse(null), inputs.toEditInput(request),
+                    request.extraHeaders(), request.timeout().orElse(null))).response();
         }
     }
 
     ImageEditStream stream(ImageEditRequest request) {
-        Target target = resolve(request.model().orElse(null));
         Inputs inputs = Inputs.of(request);
         try {
-            ValidatedEdit v = validate(request, target, inputs, true);
-            EditCall call = call(request, target, v, true);
-            ImageEditStream upstream = target.provider().editStream(call);
+            EditInput input = inputs.toEditInput(request);
+            input = new EditInput(input.prompt(), input.images(), input.maskOrNull(), input.params(), true);
+            ImageEditStream upstream = executeStream(new GatewayRequest(request.model().orElse(null), input,
+                    request.extraHeaders(), request.timeout().orElse(null))).stream();
             return new ImageEditStream() {
                 @Override
                 public Iterator<ImageEditEvent> iterator() {
@@ -101,70 +94,148 @@ final class EditPipeline {
         }
     }
 
-    /** Resolves {@code provider/model} or a bare catalogue name. */
+    // ---- shared entry points ----------------------------------------------------------------------
+
+    EditOutcome execute(GatewayRequest request) {
+        Target target = resolve(request.model());
+        ValidatedEdit v = validate(request.input(), target);
+        EditCall call = call(request, target, v);
+        long t0 = System.nanoTime();
+        ImageResponse r;
+        if (call.stream()) {
+            // stream=true but one answer wanted: the completed event becomes the response
+            try (ImageEditStream s = target.provider().editStream(call)) {
+                r = collect(s, target);
+            }
+        } else {
+            r = target.provider().edit(call);
+        }
+        Duration upstream = Duration.ofNanos(System.nanoTime() - t0);
+        return new EditOutcome(normalise(r, v), target.group(), target.id(), target.deployment().provider(),
+                upstream);
+    }
+
+    StreamOutcome executeStream(GatewayRequest request) {
+        Target target = resolve(request.model());
+        ValidatedEdit v = validate(request.input(), target);
+        EditCall call = call(request, target, v);
+        return new StreamOutcome(target.provider().editStream(call), target.group(), target.id(),
+                target.deployment().provider());
+    }
+
+    /** Model names served ({@code model_name}s of the config; empty without a config). */
+    List<String> modelNames() {
+        return List.copyOf(groups.keySet());
+    }
+
+    // ---- model resolution -------------------------------------------------------------------------
+
+    private Map<String, List<Target>> groups(EaselConfig config) {
+        Map<String, List<Target>> out = new LinkedHashMap<>();
+        for (ModelEntry e : config.modelList()) {
+            Deployment d = e.params().toDeployment();
+            if (d.timeout() == null) {
+                Duration t = config.litellmSettings().requestTimeout().orElse(settings.timeout());
+                d = new Deployment(d.provider(), d.model(), d.apiKey(), d.apiBase(), d.apiVersion(), t, d.settings());
+            }
+            String pricedAs = e.modelInfo().baseModel().orElse(d.model());
+            ModelSpec spec = spec(pricedAs, d.provider());
+            String id = e.modelInfo().id().orElse(d.displayName());
+            double weight = e.params().weight().orElse(e.params().rpm().isPresent() ? e.params().rpm().getAsInt()
+                    : e.params().tpm().isPresent() ? e.params().tpm().getAsLong() : 1);
+            out.computeIfAbsent(e.modelName(), k -> new ArrayList<>()).add(new Target(e.modelName(), id,
+                    provider(d.provider(), e.params().model()), d, spec, e.params().order().orElse(Integer.MAX_VALUE),
+                    weight));
+        }
+        out.replaceAll((k, v) -> List.copyOf(v));
+        return Map.copyOf(out);
+    }
+
+    /** Resolves a config {@code model_name}, {@code provider/model}, or a bare catalogue name. */
     Target resolve(String model) {
         if (model == null || model.isBlank()) {
             throw new BadRequestException("you must provide a model (e.g. 'gpt-image-2', 'azure/<deployment>' "
                     + "or 'mock/edit')", "missing_required_parameter", "model");
         }
-        ModelCatalog catalog = settings.catalog();
+        if (settings.config() != null) {
+            List<Target> group = groups.get(model);
+            if (group == null) {
+                throw new NotFoundException("model '" + model + "' is not served here (available: "
+                        + String.join(", ", new TreeSet<>(groups.keySet())) + ")", "model_not_found", "model");
+            }
+            return pick(group);
+        }
         String providerName;
         String providerModel;
         int slash = model.indexOf('/');
         if (slash > 0) {
             providerName = model.substring(0, slash);
             providerModel = model.substring(slash + 1);
-            if (!providers.containsKey(providerName)) {
-                throw new BadRequestException("unknown provider '" + providerName + "' in model '" + model
-                        + "' (known: " + String.join(", ", new TreeSet<>(providers.keySet())) + ")",
-                        "invalid_model", "model");
-            }
             if (providerModel.isBlank()) {
                 throw new BadRequestException("model '" + model + "' names no model after the provider",
                         "invalid_model", "model");
             }
         } else {
             providerModel = model;
-            providerName = catalog.find(model).map(ModelSpec::provider).orElse("openai");
+            providerName = settings.catalog().find(model).map(ModelSpec::provider).orElse("openai");
         }
-        ModelSpec spec = catalog.find(providerModel)
-                .orElseGet(() -> catalog.permissive(providerModel, providerName));
-        ImageEditProvider provider = providers.get(providerName);
-        Map<String, Object> providerSettings = settings.providerSettings();
+        ImageEditProvider provider = provider(providerName, model);
         Deployment d = new Deployment(providerName, providerModel, settings.apiKey(), settings.apiBase(),
-                settings.apiVersion(), settings.timeout(), providerSettings);
-        return new Target(provider, d, spec);
+                settings.apiVersion(), settings.timeout(), settings.providerSettings());
+        return new Target(model, d.displayName(), provider, d, spec(providerModel, providerName), 0, 1);
     }
 
-    private ValidatedEdit validate(ImageEditRequest r, Target target, Inputs inputs, boolean stream) {
-        Map<String, Object> params = new LinkedHashMap<>();
-        r.n().ifPresent(n -> params.put("n", n));
-        r.size().ifPresent(v -> params.put("size", v));
-        r.quality().ifPresent(v -> params.put("quality", v));
-        r.background().ifPresent(v -> params.put("background", v));
-        r.outputFormat().ifPresent(v -> params.put("output_format", v));
-        r.outputCompression().ifPresent(v -> params.put("output_compression", v));
-        r.inputFidelity().ifPresent(v -> params.put("input_fidelity", v));
-        r.responseFormat().ifPresent(v -> params.put("response_format", v));
-        r.partialImages().ifPresent(v -> params.put("partial_images", v));
-        r.user().ifPresent(v -> params.put("user", v));
-        r.safetyIdentifier().ifPresent(v -> params.put("safety_identifier", v));
-        r.extraBody().forEach(params::putIfAbsent);
-        EditInput input = new EditInput(r.prompt().orElse(null), inputs.images, inputs.mask, params,
-                stream || r.stream());
+    /** Lowest {@code order} first; within it a weighted random pick (the router refines this). */
+    private static Target pick(List<Target> group) {
+        int best = group.stream().mapToInt(Target::order).min().orElseThrow();
+        List<Target> tier = group.stream().filter(t -> t.order() == best).toList();
+        if (tier.size() == 1) {
+            return tier.get(0);
+        }
+        double total = tier.stream().mapToDouble(Target::weight).sum();
+        double r = ThreadLocalRandom.current().nextDouble() * total;
+        for (Target t : tier) {
+            r -= t.weight();
+            if (r < 0) {
+                return t;
+            }
+        }
+        return tier.get(tier.size() - 1);
+    }
+
+    private ImageEditProvider provider(String name, String model) {
+        ImageEditProvider p = providers.get(name);
+        if (p == null) {
+            throw new BadRequestException("unknown provider '" + name + "' in model '" + model
+                    + "' (known: " + String.join(", ", new TreeSet<>(providers.keySet())) + ")",
+                    "invalid_model", "model");
+        }
+        return p;
+    }
+
+    private ModelSpec spec(String model, String provider) {
+        ModelCatalog catalog = settings.catalog();
+        return catalog.find(model).orElseGet(() -> catalog.permissive(model, provider));
+    }
+
+    // ---- steps ------------------------------------------------------------------------------------
+
+    private ValidatedEdit validate(EditInput input, Target target) {
         LocalDate today = LocalDate.now(settings.clock());
         return new RequestValidator().validate(input, target.spec(), settings.dropParams(), today);
     }
 
-    private EditCall call(ImageEditRequest r, Target t, ValidatedEdit v, boolean stream) {
-        return new EditCall(t.deployment(), t.spec(), r.prompt().orElseThrow(), v.images(), v.maskOrNull(),
-                v.params(), stream, r.extraHeaders(), r.timeout().orElse(settings.timeout()));
+    private EditCall call(GatewayRequest r, Target t, ValidatedEdit v) {
+        Duration timeout = r.timeout().orElse(t.deployment().timeout() != null ? t.deployment().timeout()
+                : settings.timeout());
+        return new EditCall(t.deployment(), t.spec(), r.input().prompt(), v.images(), v.maskOrNull(),
+                v.params(), r.input().stream(), r.headers(), timeout);
     }
 
     /** Gives the caller what it asked for: {@code url} or {@code b64_json}, whatever the provider returned. */
-    private ImageResponse normalise(ImageResponse r, ImageEditRequest request, ValidatedEdit v) {
+    private ImageResponse normalise(ImageResponse r, ValidatedEdit v) {
         ImageResponse.Builder b = r.toBuilder().addWarnings(v.warnings());
-        String format = request.responseFormat().orElse(null);
+        String format = v.params().get("response_format");
         if (format == null) {
             return b.build();
         }
@@ -176,7 +247,7 @@ final class EditPipeline {
                         ImageFormat.fromName(r.outputFormat().orElse("png")).orElse(ImageFormat.PNG));
                 out.add(ImageData.ofUrl(settings.imageStore().store(bytes, f)));
             } else if ("b64_json".equals(format) && d.b64Json().isEmpty()) {
-                out.add(ImageData.ofBase64(Base64.getEncoder().encodeToString(d.bytes())));
+                out.add(ImageData.ofBase64(Base64.getEncoder().encodeToString(settings.imageFetcher().fetch(d))));
             } else {
                 out.add(d);
             }
@@ -224,6 +295,23 @@ final class EditPipeline {
             }
         }
 
+        EditInput toEditInput(ImageEditRequest r) {
+            Map<String, Object> params = new LinkedHashMap<>();
+            r.n().ifPresent(n -> params.put("n", n));
+            r.size().ifPresent(v -> params.put("size", v));
+            r.quality().ifPresent(v -> params.put("quality", v));
+            r.background().ifPresent(v -> params.put("background", v));
+            r.outputFormat().ifPresent(v -> params.put("output_format", v));
+            r.outputCompression().ifPresent(v -> params.put("output_compression", v));
+            r.inputFidelity().ifPresent(v -> params.put("input_fidelity", v));
+            r.responseFormat().ifPresent(v -> params.put("response_format", v));
+            r.partialImages().ifPresent(v -> params.put("partial_images", v));
+            r.user().ifPresent(v -> params.put("user", v));
+            r.safetyIdentifier().ifPresent(v -> params.put("safety_identifier", v));
+            r.extraBody().forEach(params::putIfAbsent);
+            return new EditInput(r.prompt().orElse(null), images, mask, params, r.stream());
+        }
+
         private EditInput.RawImage raw(ImageInput input, String param) {
             Blob blob = switch (input.kind()) {
                 case PATH -> {
@@ -263,9 +351,5 @@ final class EditPipeline {
             }
             temp.clear();
         }
-    }
-
-    Optional<ImageEditProvider> provider(String name) {
-        return Optional.ofNullable(providers.get(name));
     }
 }

@@ -152,6 +152,39 @@ public final class HttpTransport {
         }
     }
 
+    /** A stream that fails with a {@link ConnectionException} once more than {@code max} bytes were read. */
+    public static InputStream capped(InputStream in, long max, String provider) {
+        return new java.io.FilterInputStream(in) {
+            private long count;
+
+            @Override
+            public int read() throws IOException {
+                int b = super.read();
+                if (b >= 0) {
+                    add(1);
+                }
+                return b;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = super.read(b, off, len);
+                if (n > 0) {
+                    add(n);
+                }
+                return n;
+            }
+
+            private void add(long n) {
+                count += n;
+                if (count > max) {
+                    throw new ConnectionException(provider + " sent a response larger than " + max + " bytes",
+                            provider, null);
+                }
+            }
+        };
+    }
+
     /** A publisher wrapper that records when the last byte was handed over. */
     private record Tracking(HttpRequest.BodyPublisher delegate, AtomicBoolean sent)
             implements HttpRequest.BodyPublisher {

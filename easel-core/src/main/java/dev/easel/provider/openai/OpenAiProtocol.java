@@ -81,11 +81,22 @@ public final class OpenAiProtocol {
 
     /** Parses an {@code ImagesResponse}; garbage becomes a 502-style {@link InternalServerException}. */
     public static ImageResponse parseResponse(byte[] body, String provider, String model, String requestId) {
+        return parseResponse(new java.io.ByteArrayInputStream(body), provider, model, requestId);
+    }
+
+    /**
+     * Parses an {@code ImagesResponse} straight from the response stream, so the base64 images exist once
+     * in memory (as strings), never also as a raw body copy.
+     */
+    public static ImageResponse parseResponse(InputStream body, String provider, String model, String requestId) {
         JsonNode root;
         try {
             root = JSON.readTree(body);
         } catch (IOException e) {
-            throw garbage(provider, requestId, "invalid JSON");
+            if (e instanceof com.fasterxml.jackson.core.JsonProcessingException) {
+                throw garbage(provider, requestId, "invalid JSON");
+            }
+            throw HttpTransport.mapFailure(e, provider, true);
         }
         if (root == null || !root.isObject() || !root.path("data").isArray()) {
             throw garbage(provider, requestId, "no 'data' array");
@@ -221,12 +232,16 @@ public final class OpenAiProtocol {
      */
     public static ImageResponse finish(HttpResponse<InputStream> r, EditCall call, String provider,
                                        Predicate<String> contentPolicy) {
-        byte[] body = HttpTransport.readBody(r, MAX_RESPONSE_BYTES, provider);
         String requestId = r.headers().firstValue("x-request-id").orElse(null);
         if (r.statusCode() / 100 != 2) {
+            byte[] body = HttpTransport.readBody(r, 1024 * 1024, provider);
             throw error(r.statusCode(), body, r.headers(), provider, call.deployment().apiKey(), contentPolicy);
         }
-        return parseResponse(body, provider, call.deployment().model(), requestId);
+        try (InputStream in = HttpTransport.capped(r.body(), MAX_RESPONSE_BYTES, provider)) {
+            return parseResponse(in, provider, call.deployment().model(), requestId);
+        } catch (IOException e) {
+            throw HttpTransport.mapFailure(e, provider, true);
+        }
     }
 
     /**

@@ -1,0 +1,16 @@
+package dev.easel;
+
+import java.time.Duration;
+
+/**
+ * An edit's result plus what the gateway needs to report about it.
+ *
+ * @param response     what the client gets (already in the requested {@code response_format})
+ * @param modelGroup   the model name that answered (the config's {@code model_name}, or the model string)
+ * @param deploymentId id of the deployment that answered ({@code model_info.id}, else {@code provider/model})
+ * @param provider     provider that answered
+ * @param upstreamTime time spent waiting for the provider
+ */
+public record EditOutcome(ImageResponse response, String modelGroup, String deploymentId, String provider,
+                          Duration upstreamTime) {
+}
