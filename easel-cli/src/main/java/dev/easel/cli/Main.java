@@ -46,8 +46,9 @@ public final class Main {
 
     static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env, boolean terminal,
                    Duration progressInterval) {
-        CommandLine cl = new CommandLine(new Top());
+        CommandLine cl = new CommandLine(new Top(out, err));
         cl.addSubcommand("edit", new EditCommand(out, err, env, terminal, progressInterval));
+        cl.addSubcommand("proxy", new ProxyCommand(out, err));
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, badArgs) -> {
@@ -123,17 +124,43 @@ public final class Main {
             description = "OpenAI-compatible image edits through any provider.%n",
             footer = {"Run 'easel COMMAND --help' for a command's flags.",
                     "Exit codes: 0 success, 1 the edit failed, 2 bad usage."})
-    static final class Top implements Runnable {
+    static final class Top implements java.util.concurrent.Callable<Integer> {
 
         @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
         boolean help;
 
+        @CommandLine.Option(names = "--config", paramLabel = "FILE",
+                description = "Run the proxy with this config (same as 'easel proxy --config FILE').")
+        java.nio.file.Path config;
+
+        @CommandLine.Option(names = "--host", defaultValue = "0.0.0.0", description = "Proxy interface.")
+        String host;
+
+        @CommandLine.Option(names = "--port", defaultValue = "4000", description = "Proxy port.")
+        int port;
+
+        @CommandLine.Option(names = "--data-dir", defaultValue = "easel-data", paramLabel = "DIR",
+                description = "Proxy data directory.")
+        java.nio.file.Path dataDir;
+
         @Spec
         CommandSpec spec;
 
+        private final PrintStream out;
+        private final PrintStream err;
+
+        Top(PrintStream out, PrintStream err) {
+            this.out = out;
+            this.err = err;
+        }
+
         @Override
-        public void run() {
+        public Integer call() {
+            if (config != null) {
+                return ProxyCommand.run(config, host, port, dataDir, out, err);
+            }
             spec.commandLine().usage(spec.commandLine().getOut());
+            return 0;
         }
     }
 

@@ -1,0 +1,213 @@
+package dev.easel.proxy;
+
+import dev.easel.Easel;
+import dev.easel.EaselException;
+import dev.easel.EditOutcome;
+import dev.easel.GatewayRequest;
+import dev.easel.ImageEditEvent;
+import dev.easel.StreamOutcome;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /v1/images/edits} (and its aliases): auth → intake (multipart or JSON, spooled, limits
+ * enforced while reading) → {@link Easel#execute} → response (JSON streamed out, or SSE) → cleanup.
+ * Every failure becomes OpenAI error JSON; every temp file is deleted when the request ends.
+ */
+final class EditHandler {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EditHandler.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Pattern SAFE_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+    private final Easel easel;
+    private final UploadLimits limits;
+    private final UrlFetcher fetcher;
+    private final Consumer<Context> auth;
+    private final Path spoolDir;
+    private final boolean allowImageUrls;
+    private final String publicBaseUrl;
+    private final AtomicInteger inflight;
+    private final AtomicReference<ProxyServer.State> state;
+
+    EditHandler(Easel easel, UploadLimits limits, UrlFetcher fetcher, Consumer<Context> auth, Path spoolDir,
+                boolean allowImageUrls, String publicBaseUrl, AtomicInteger inflight,
+                AtomicReference<ProxyServer.State> state) {
+        this.easel = easel;
+        this.limits = limits;
+        this.fetcher = fetcher;
+        this.auth = auth;
+        this.spoolDir = spoolDir;
+        this.allowImageUrls = allowImageUrls;
+        this.publicBaseUrl = publicBaseUrl;
+        this.inflight = inflight;
+        this.state = state;
+    }
+
+    void handle(Context ctx, String pathModel) {
+        long t0 = System.nanoTime();
+        String requestId = requestId(ctx.header("x-request-id"));
+        ctx.header("x-request-id", requestId);
+        inflight.incrementAndGet();
+        Spool spool = new Spool(spoolDir, limits.open());
+        try {
+            if (state.get() != ProxyServer.State.READY) {
+                throw new ProxyException(503, "api_error", "server_draining", null,
+                        "the proxy is shutting down; retry on another instance", java.time.Duration.ofSeconds(1));
+            }
+            auth.accept(ctx);
+            long declared = ctx.req().getContentLengthLong();
+            if (declared > limits.maxRequestBytes()) {
+                throw ProxyException.tooLarge(null, "request body of " + declared + " bytes is larger than the limit"
+                        + " of " + limits.maxRequestBytes() + " bytes");
+            }
+            MultipartIntake.Parsed parsed = intake(ctx, spool);
+            String model = pathModel != null ? pathModel : parsed.modelOrNull();
+            GatewayRequest request = new GatewayRequest(model, parsed.input(), Map.of(), null);
+            if (parsed.input().stream()) {
+                stream(ctx, request, t0);
+            } else {
+                EditOutcome outcome = easel.execute(request);
+                ctx.header("x-easel-deployment", outcome.deploymentId());
+                ctx.header("x-easel-model-group", outcome.modelGroup());
+                long overhead = System.nanoTime() - t0 - outcome.upstreamTime().toNanos();
+                ctx.header("x-easel-overhead-ms", Long.toString(Math.max(0, overhead / 1_000_000)));
+                ctx.status(200).contentType("application/json");
+                ResponseWriter.write(outcome.response(), urlBase(ctx), ctx.res().getOutputStream());
+            }
+        } catch (Throwable t) {
+            fail(ctx, t, requestId, spool);
+        } finally {
+            spool.close();
+            inflight.decrementAndGet();
+        }
+    }
+
+    private MultipartIntake.Parsed intake(Context ctx, Spool spool) throws IOException {
+        String type = ctx.header("Content-Type");
+        String lower = type == null ? "" : type.toLowerCase(Locale.ROOT);
+        InputStream body = ctx.req().getInputStream();
+        if (lower.startsWith("multipart/form-data")) {
+            return MultipartIntake.parse(body, type, spool);
+        }
+        if (lower.startsWith("application/json")) {
+            return JsonIntake.parse(new CountingBody(body, spool), spool, fetcher, allowImageUrls);
+        }
+        throw new ProxyException(415, "invalid_request_error", "unsupported_media_type", null,
+                "Content-Type must be multipart/form-data or application/json (was "
+                        + (type == null ? "missing" : "'" + type + "'") + ")");
+    }
+
+    private void stream(Context ctx, GatewayRequest request, long t0) throws IOException {
+        StreamOutcome outcome = easel.executeStream(request);
+        try (var events = outcome.stream()) {
+            ctx.status(200).contentType("text/event-stream");
+            ctx.header("Cache-Control", "no-cache");
+            ctx.header("x-easel-deployment", outcome.deploymentId());
+            ctx.header("x-easel-model-group", outcome.modelGroup());
+            ctx.header("x-easel-overhead-ms", Long.toString((System.nanoTime() - t0) / 1_000_000));
+            OutputStream out = ctx.res().getOutputStream();
+            ctx.res().flushBuffer();
+            try {
+                for (ImageEditEvent e : events) {
+                    out.write(("event: " + e.type() + "\ndata: " + e.json() + "\n\n").getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                }
+            } catch (EaselException e) {
+                // the stream has started: the error goes inside it, as every OpenAI SDK understands
+                var reply = ErrorResponses.of(e, null);
+                out.write(("data: " + reply.body() + "\n\n").getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            }
+        }
+        // closing the stream (also when the client went away and a write failed) cancels the upstream call
+    }
+
+    private void fail(Context ctx, Throwable t, String requestId, Spool spool) {
+        if (t instanceof IOException && !(t instanceof MultipartParser.MalformedException)) {
+            // the client went away (upload aborted or connection closed while answering)
+            LOG.debug("request {} ended early: {}", requestId, t.toString());
+            return;
+        }
+        if (!(t instanceof EaselException)) {
+            LOG.error("request {} failed", requestId, t);
+        }
+        if (ctx.res().isCommitted()) {
+            LOG.debug("request {} failed after the response started: {}", requestId, t.toString());
+            return;
+        }
+        var reply = ErrorResponses.of(t, requestId);
+        ctx.res().reset();
+        ctx.header("x-request-id", requestId);
+        reply.retryAfter().ifPresent(d -> ctx.header("Retry-After",
+                Long.toString(Math.max(1, (d.toMillis() + 999) / 1000))));
+        if (reply.status() == 413 || reply.status() == 429 || reply.status() == 415 || reply.status() == 401
+                || t instanceof ProxyException) {
+            // the rest of the upload is not read: close the connection instead of draining it
+            ctx.header("Connection", "close");
+        }
+        ctx.status(reply.status()).contentType("application/json").result(reply.body());
+    }
+
+    private String urlBase(Context ctx) {
+        if (publicBaseUrl != null) {
+            return publicBaseUrl.endsWith("/") ? publicBaseUrl.substring(0, publicBaseUrl.length() - 1) : publicBaseUrl;
+        }
+        String host = ctx.header("Host");
+        if (host == null || host.isBlank()) {
+            host = ctx.req().getLocalAddr() + ":" + ctx.req().getLocalPort();
+        }
+        return ctx.scheme() + "://" + host;
+    }
+
+    private static String requestId(String incoming) {
+        if (incoming != null && SAFE_REQUEST_ID.matcher(incoming).matches()) {
+            return incoming;
+        }
+        byte[] b = new byte[12];
+        RANDOM.nextBytes(b);
+        return "req_" + HexFormat.of().formatHex(b);
+    }
+
+    /** Counts a JSON body's bytes against the request limit (its images are counted as they decode). */
+    private static final class CountingBody extends java.io.FilterInputStream {
+        private final Spool.Writer counter;
+
+        CountingBody(InputStream in, Spool spool) {
+            super(in);
+            this.counter = spool.writer("body", false).discarding();
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                counter.count(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                counter.count(n);
+            }
+            return n;
+        }
+    }
+}

@@ -1,0 +1,304 @@
+package dev.easel.proxy;
+
+import dev.easel.Easel;
+import dev.easel.EaselException;
+import dev.easel.config.EaselConfig;
+import io.javalin.Javalin;
+import io.javalin.compression.CompressionStrategy;
+import io.javalin.http.Context;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.eclipse.jetty.server.NetworkConnector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Easel proxy: OpenAI's image-edit API over HTTP (Javalin 7 on Jetty 12, virtual threads), serving
+ * the model groups of a LiteLLM-format config.
+ *
+ * <pre>{@code
+ * try (ProxyServer proxy = ProxyServer.start(ProxyOptions.of(ConfigLoader.load(path)).listen("127.0.0.1", 0))) {
+ *     URI base = proxy.baseUri();   // point OpenAI clients here
+ * }
+ * }</pre>
+ */
+public final class ProxyServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
+
+    /** Readiness as {@code /health/readiness} reports it. */
+    public enum State { STARTING, READY, DRAINING, STOPPED }
+
+    private final ProxyOptions options;
+    private final Easel easel;
+    private final FileImageStore images;
+    private final UploadLimits limits;
+    private final UrlFetcher fetcher;
+    private final byte[] masterKey;
+    private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
+    private final AtomicInteger inflight = new AtomicInteger();
+    private final ScheduledExecutorService janitor;
+    private final Javalin app;
+    private final Path spoolDir;
+
+    private ProxyServer(ProxyOptions options) {
+        this.options = options;
+        EaselConfig config = options.config();
+        this.spoolDir = options.dataDir().resolve("uploads");
+        this.images = new FileImageStore(options.dataDir().resolve("images"), options.general().imageUrlTtl(),
+                Clock.systemUTC());
+        this.limits = new UploadLimits(options.general().maxImageBytes(), options.general().maxRequestBytes(),
+                options.general().maxInflightUploadBytes());
+        this.fetcher = new UrlFetcher(options.allowPrivateImageUrls(), options.general().maxImageBytes(),
+                Duration.ofSeconds(30));
+        this.easel = Easel.builder().config(config).imageStore(images)
+                .imageFetcher(d -> fetcher.fetch(d.url().orElseThrow(), "data.url")).build();
+        this.masterKey = options.masterKey().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
+        this.janitor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "easel-janitor");
+            t.setDaemon(true);
+            return t;
+        });
+        EditHandler edits = new EditHandler(easel, limits, fetcher, this::authorize, spoolDir,
+                options.general().allowImageUrls(), options.publicBaseUrl().map(URI::toString).orElse(null),
+                inflight, state);
+        this.app = Javalin.create(c -> {
+            c.concurrency.useVirtualThreads = true;
+            c.startup.showJavalinBanner = false;
+            c.startup.showOldJavalinVersionWarning = false;
+            c.http.compressionStrategy = CompressionStrategy.NONE;
+            c.http.maxRequestSize = Long.MAX_VALUE; // Easel enforces its own limits while streaming
+            c.jetty.modifyServletContextHandler(h -> {
+                h.setMaxFormContentSize(-1);
+                h.setMaxFormKeys(10_000);
+            });
+            c.routes.post("/v1/images/edits", ctx -> edits.handle(ctx, null));
+            c.routes.post("/images/edits", ctx -> edits.handle(ctx, null));
+            c.routes.post("/openai/deployments/{model}/images/edits", ctx -> edits.handle(ctx, ctx.pathParam("model")));
+            c.routes.get("/v1/models", this::models);
+            c.routes.get("/models", this::models);
+            c.routes.get("/v1/images/files/{name}", this::file);
+            c.routes.get("/health/liveliness", ctx -> json(ctx, 200, "\"I'm alive!\""));
+            c.routes.get("/health/liveness", ctx -> json(ctx, 200, "\"I'm alive!\""));
+            c.routes.get("/health/readiness", this::readiness);
+            c.routes.error(404, ctx -> {
+                String type = ctx.res().getContentType();
+                if (type == null || !type.startsWith("application/json")) {
+                    error(ctx, 404, "invalid_request_error", "unknown_url", "Unknown request URL: "
+                            + ctx.method() + " " + ctx.path());
+                }
+            });
+            c.routes.error(405, ctx -> error(ctx, 405, "invalid_request_error", "method_not_allowed",
+                    "Method " + ctx.method() + " is not allowed on " + ctx.path()));
+            c.routes.exception(Exception.class, (e, ctx) -> {
+                LOG.error("unhandled error on {} {}", ctx.method(), ctx.path(), e);
+                var reply = ErrorResponses.of(e, ctx.header("x-request-id"));
+                ctx.status(reply.status()).contentType("application/json").result(reply.body());
+            });
+        });
+    }
+
+    /** Starts a proxy and returns once it is ready. */
+    public static ProxyServer start(ProxyOptions options) {
+        long t0 = System.nanoTime();
+        ProxyServer s = new ProxyServer(options);
+        try {
+            Files.createDirectories(s.spoolDir);
+            cleanSpool(s.spoolDir);
+        } catch (java.io.IOException e) {
+            throw new EaselException("cannot create data directory " + options.dataDir() + ": " + e.getMessage(),
+                    "config_error");
+        }
+        s.app.start(options.host(), options.port());
+        s.janitor.scheduleWithFixedDelay(s.images::purgeExpired, 1, 1, TimeUnit.MINUTES);
+        s.state.set(State.READY);
+        if (options.masterKey().isEmpty()) {
+            LOG.warn("no general_settings.master_key: the proxy accepts requests without a key");
+        }
+        LOG.info("ready in {} ms", Duration.ofNanos(System.nanoTime() - t0).toMillis());
+        return s;
+    }
+
+    /** Uploads left behind by a crash are removed at start. */
+    private static void cleanSpool(Path dir) throws java.io.IOException {
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.deleteIfExists(f);
+            }
+        }
+    }
+
+    /** The port it listens on. */
+    public int port() {
+        return app.port();
+    }
+
+    /** {@code http://host:port} (loopback when bound to all interfaces). */
+    public URI baseUri() {
+        String host = options.host().equals("0.0.0.0") || options.host().equals("::") ? "127.0.0.1" : options.host();
+        return URI.create("http://" + host + ":" + port());
+    }
+
+    /** The model names served. */
+    public List<String> models() {
+        return easel.modelNames();
+    }
+
+    /** Current readiness. */
+    public State state() {
+        return state.get();
+    }
+
+    /** Requests in flight. */
+    public int inflight() {
+        return inflight.get();
+    }
+
+    /** Upload bytes held by requests in flight. */
+    public long inflightUploadBytes() {
+        return limits.inflightBytes();
+    }
+
+    /**
+     * Graceful stop: readiness turns 503, new connections are refused, requests in flight may finish
+     * within {@code grace}; then the server stops. Returns true when nothing was cut off.
+     */
+    public boolean drain(Duration grace) {
+        if (!state.compareAndSet(State.READY, State.DRAINING) && state.get() != State.STARTING) {
+            return inflight.get() == 0;
+        }
+        state.set(State.DRAINING);
+        for (var c : app.jettyServer().server().getConnectors()) {
+            if (c instanceof NetworkConnector nc) {
+                nc.close(); // stop accepting; open connections keep going
+            }
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (inflight.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        boolean clean = inflight.get() == 0;
+        if (!clean) {
+            LOG.warn("grace period of {} ms over with {} requests in flight; stopping anyway", grace.toMillis(),
+                    inflight.get());
+        }
+        close();
+        return clean;
+    }
+
+    @Override
+    public void close() {
+        if (state.getAndSet(State.STOPPED) == State.STOPPED) {
+            return;
+        }
+        janitor.shutdownNow();
+        app.stop();
+    }
+
+    /** The configured grace period for {@link #drain}. */
+    public Duration gracePeriod() {
+        return options.gracePeriod();
+    }
+
+    // ---- handlers ---------------------------------------------------------------------------------
+
+    /** Checks {@code Authorization: Bearer <master_key>} or {@code api-key: <master_key>}. */
+    void authorize(Context ctx) {
+        if (masterKey == null) {
+            return;
+        }
+        String auth = ctx.header("Authorization");
+        String key = null;
+        if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            key = auth.substring(7).trim();
+        } else if (ctx.header("api-key") != null) {
+            key = ctx.header("api-key").trim();
+        }
+        if (key == null || key.isEmpty()) {
+            throw new ProxyException(401, "authentication_error", "missing_api_key", null,
+                    "You didn't provide an API key. Send 'Authorization: Bearer <key>' (or 'api-key: <key>').");
+        }
+        if (!MessageDigest.isEqual(masterKey, key.getBytes(StandardCharsets.UTF_8))) {
+            throw new ProxyException(401, "authentication_error", "invalid_api_key", null,
+                    "Incorrect API key provided.");
+        }
+    }
+
+    private void models(Context ctx) {
+        try {
+            authorize(ctx);
+        } catch (ProxyException e) {
+            var reply = ErrorResponses.of(e, null);
+            json(ctx, reply.status(), reply.body());
+            return;
+        }
+        StringBuilder sb = new StringBuilder("{\"object\":\"list\",\"data\":[");
+        long created = 1_700_000_000L;
+        List<String> names = easel.modelNames();
+        for (int i = 0; i < names.size(); i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            sb.append("{\"id\":").append(quote(names.get(i))).append(",\"object\":\"model\",\"created\":")
+                    .append(created).append(",\"owned_by\":\"easel\"}");
+        }
+        json(ctx, 200, sb.append("]}").toString());
+    }
+
+    private void file(Context ctx) {
+        Optional<Path> f = images.find(ctx.pathParam("name"));
+        if (f.isEmpty()) {
+            error(ctx, 404, "invalid_request_error", "image_not_found", "image not found or expired");
+            return;
+        }
+        ctx.status(200).contentType(FileImageStore.contentType(f.get().getFileName().toString()));
+        ctx.header("Cache-Control", "private, max-age=3600");
+        try {
+            ctx.header("Content-Length", Long.toString(Files.size(f.get())));
+            Files.copy(f.get(), ctx.res().getOutputStream());
+        } catch (java.io.IOException e) {
+            LOG.debug("serving {} failed: {}", f.get().getFileName(), e.toString());
+        }
+    }
+
+    private void readiness(Context ctx) {
+        State s = state.get();
+        int status = s == State.READY ? 200 : 503;
+        json(ctx, status, "{\"status\":" + quote(s == State.READY ? "healthy" : s.name().toLowerCase())
+                + ",\"state\":" + quote(s.name().toLowerCase()) + ",\"inflight_requests\":" + inflight.get()
+                + ",\"models\":" + easel.modelNames().size() + "}");
+    }
+
+    static void json(Context ctx, int status, String body) {
+        ctx.status(status).contentType("application/json").result(body);
+    }
+
+    static void error(Context ctx, int status, String type, String code, String message) {
+        json(ctx, status, ErrorResponses.body(message, type, null, code));
+    }
+
+    static String quote(String s) {
+        try {
+            return ErrorResponses.JSON.writeValueAsString(s);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

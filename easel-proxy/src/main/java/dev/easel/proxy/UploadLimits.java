@@ -1,0 +1,77 @@
+package dev.easel.proxy;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Upload limits: per image, per request, and upload bytes held at once across all requests. Bytes are
+ * reserved as they are read and released when the request ends, so the in-flight total is exact.
+ */
+final class UploadLimits {
+
+    private final long maxImageBytes;
+    private final long maxRequestBytes;
+    private final long maxInflightBytes;
+    private final AtomicLong inflight = new AtomicLong();
+
+    UploadLimits(long maxImageBytes, long maxRequestBytes, long maxInflightBytes) {
+        this.maxImageBytes = maxImageBytes;
+        this.maxRequestBytes = maxRequestBytes;
+        this.maxInflightBytes = maxInflightBytes;
+    }
+
+    long maxImageBytes() {
+        return maxImageBytes;
+    }
+
+    long maxRequestBytes() {
+        return maxRequestBytes;
+    }
+
+    /** Upload bytes currently held by requests in flight. */
+    long inflightBytes() {
+        return inflight.get();
+    }
+
+    /** A request's account: counts its bytes against every limit. Close it when the request ends. */
+    Account open() {
+        return new Account();
+    }
+
+    /** One request's upload bytes. */
+    final class Account implements AutoCloseable {
+        private long requestBytes;
+        private long reserved;
+
+        /** Adds {@code n} bytes of part {@code param} whose running size is {@code partBytes}. */
+        void add(String param, boolean image, long partBytes, long n) {
+            requestBytes += n;
+            if (image && partBytes > maxImageBytes) {
+                throw ProxyException.tooLarge(param, "'" + param + "' is larger than the limit of "
+                        + maxImageBytes + " bytes per image");
+            }
+            if (requestBytes > maxRequestBytes) {
+                throw ProxyException.tooLarge(null, "request body is larger than the limit of " + maxRequestBytes
+                        + " bytes");
+            }
+            long now = inflight.addAndGet(n);
+            reserved += n;
+            if (now > maxInflightBytes) {
+                throw new ProxyException(429, "rate_limit_error", "too_many_uploads", null,
+                        "the proxy is holding its limit of " + maxInflightBytes + " upload bytes; retry shortly",
+                        Duration.ofSeconds(1));
+            }
+        }
+
+        /** Bytes this request has uploaded so far. */
+        long requestBytes() {
+            return requestBytes;
+        }
+
+        @Override
+        public void close() {
+            inflight.addAndGet(-reserved);
+            reserved = 0;
+        }
+    }
+}
