@@ -4,6 +4,9 @@ import dev.easel.catalog.ModelCatalog;
 import dev.easel.config.ConfigLoader;
 import dev.easel.config.EaselConfig;
 import dev.easel.provider.ImageEditProvider;
+import dev.easel.routing.InMemoryRouterState;
+import dev.easel.routing.RouterState;
+import dev.easel.routing.Sleeper;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -14,6 +17,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.random.RandomGenerator;
 
 /**
  * The Easel client: edits images through any configured provider with OpenAI's edit API.
@@ -104,7 +108,8 @@ public final class Easel {
     record Settings(String apiKey, URI apiBase, String apiVersion, Duration timeout, boolean dropParams,
                     ImageStore imageStore, Map<String, ImageEditProvider> providers,
                     Map<String, Object> providerSettings, Executor executor, ModelCatalog catalog, Clock clock,
-                    EaselConfig config, ImageFetcher imageFetcher) {
+                    EaselConfig config, ImageFetcher imageFetcher, int maxRetries, RouterState routerState,
+                    RandomGenerator random, Sleeper sleeper) {
     }
 
     /** Builder for {@link Easel}. */
@@ -123,6 +128,10 @@ public final class Easel {
         private Clock clock = Clock.systemUTC();
         private EaselConfig config;
         private ImageFetcher imageFetcher = ImageData::bytes;
+        private int maxRetries = 2;
+        private RouterState routerState;
+        private RandomGenerator random;
+        private Sleeper sleeper = Sleeper.system();
 
         private Builder() {
         }
@@ -203,6 +212,36 @@ public final class Easel {
             return this;
         }
 
+        /**
+         * Retries of a failed call (429, 5xx, connection failures) before giving up, with exponential backoff
+         * (default 2, like the official SDKs). With a config, {@code router_settings.num_retries} wins.
+         */
+        public Builder maxRetries(int maxRetries) {
+            if (maxRetries < 0) {
+                throw new IllegalArgumentException("maxRetries must be at least 0 (was " + maxRetries + ")");
+            }
+            this.maxRetries = maxRetries;
+            return this;
+        }
+
+        /** Where the router keeps cooldowns, usage and latencies (default: in memory, per client). */
+        public Builder routerState(RouterState state) {
+            this.routerState = Objects.requireNonNull(state, "state");
+            return this;
+        }
+
+        /** Random source for load balancing (tests). */
+        public Builder random(RandomGenerator random) {
+            this.random = Objects.requireNonNull(random, "random");
+            return this;
+        }
+
+        /** How the router waits between retries (tests). */
+        public Builder sleeper(Sleeper sleeper) {
+            this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
+            return this;
+        }
+
         /** Registers (or replaces) a provider adapter under its {@link ImageEditProvider#name()}. */
         public Builder provider(ImageEditProvider provider) {
             providers.put(provider.name(), provider);
@@ -231,7 +270,9 @@ public final class Easel {
             ImageStore store = imageStore != null ? imageStore : new LocalImageStore(dir);
             return new Easel(new Settings(apiKey, apiBase, apiVersion, timeout, dropParams, store,
                     Map.copyOf(providers), Map.copyOf(providerSettings), ex,
-                    catalog != null ? catalog : ModelCatalog.bundled(), clock, config, imageFetcher));
+                    catalog != null ? catalog : ModelCatalog.bundled(), clock, config, imageFetcher, maxRetries,
+                    routerState != null ? routerState : new InMemoryRouterState(),
+                    random != null ? random : RandomGenerator.getDefault(), sleeper));
         }
     }
 

@@ -19,6 +19,7 @@ public class EaselException extends RuntimeException {
     private final String param;
     private final String provider;
     private final String requestId;
+    private volatile java.util.List<String> attempts = java.util.List.of();
 
     /** Creates an exception from its parts; {@code status} 0 means "no HTTP status". */
     public EaselException(String message, int status, String type, String code, String param,
@@ -65,6 +66,26 @@ public class EaselException extends RuntimeException {
     /** Upstream request id ({@code x-request-id}), if any. */
     public Optional<String> requestId() {
         return Optional.ofNullable(requestId);
+    }
+
+    /**
+     * What the router tried before giving up (deployment and why each failed); empty for a single attempt.
+     */
+    public java.util.List<String> attempts() {
+        return attempts;
+    }
+
+    /** Records what was tried; set by the router when it gives up. */
+    public void recordAttempts(java.util.List<String> tried) {
+        this.attempts = java.util.List.copyOf(tried);
+    }
+
+    /** The failure's message, followed by what was tried when there was more than one attempt. */
+    @Override
+    public String getMessage() {
+        String m = super.getMessage();
+        java.util.List<String> a = attempts;
+        return a.isEmpty() ? m : m + " [tried: " + String.join("; ", a) + "]";
     }
 
     /** Whether sending the same request again (later, or elsewhere) may succeed. */

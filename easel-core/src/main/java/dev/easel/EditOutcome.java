@@ -9,8 +9,11 @@ import java.time.Duration;
  * @param modelGroup   the model name that answered (the config's {@code model_name}, or the model string)
  * @param deploymentId id of the deployment that answered ({@code model_info.id}, else {@code provider/model})
  * @param provider     provider that answered
- * @param upstreamTime time spent waiting for the provider
+ * @param upstreamTime time spent waiting for the provider (the successful attempt)
+ * @param retries      attempts beyond the first within model groups
+ * @param fallbacks    model groups tried after the one asked for
+ * @param attempts     what was tried, in order ({@code deployment: outcome})
  */
 public record EditOutcome(ImageResponse response, String modelGroup, String deploymentId, String provider,
-                          Duration upstreamTime) {
+                          Duration upstreamTime, int retries, int fallbacks, java.util.List<String> attempts) {
 }

@@ -4,6 +4,9 @@ import dev.easel.catalog.ModelCatalog;
 import dev.easel.catalog.ModelSpec;
 import dev.easel.config.EaselConfig;
 import dev.easel.config.ModelEntry;
+import dev.easel.config.RouterSettings;
+import dev.easel.routing.Router;
+import dev.easel.routing.UnsuitableException;
 import dev.easel.image.ImageFormat;
 import dev.easel.internal.Blob;
 import dev.easel.provider.Deployment;
@@ -29,7 +32,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The request path shared by the SDK and the proxy: model → deployment → validation → provider →
@@ -40,6 +45,9 @@ final class EditPipeline {
     private final Easel.Settings settings;
     private final Map<String, ImageEditProvider> providers;
     private final Map<String, List<Target>> groups;
+    private final Map<String, Target> targets = new ConcurrentHashMap<>();
+    private final Router configRouter;
+    private final Map<String, Router> directRouters = new ConcurrentHashMap<>();
 
     EditPipeline(Easel.Settings settings) {
         this.settings = settings;
@@ -50,11 +58,13 @@ final class EditPipeline {
         p.putAll(settings.providers());
         this.providers = Map.copyOf(p);
         this.groups = settings.config() == null ? Map.of() : groups(settings.config());
+        groups.values().forEach(list -> list.forEach(t -> targets.put(t.id(), t)));
+        this.configRouter = settings.config() == null ? null : router(groups, policy(settings.config()));
     }
 
     /** A deployment with its provider, its model's rules, and its place in its group. */
     record Target(String group, String id, ImageEditProvider provider, Deployment deployment, ModelSpec spec,
-                  int order, double weight) {
+                  int order, double weight, OptionalInt rpm, OptionalLong tpm, java.math.BigDecimal unitPrice) {
     }
 
     // ---- SDK entry points -------------------------------------------------------------------------
@@ -96,31 +106,91 @@ final class EditPipeline {
 
     // ---- shared entry points ----------------------------------------------------------------------
 
+    /** What one successful attempt produced. */
+    private record Executed<T>(T value, ValidatedEdit validated, Target target, Duration upstream) {
+    }
+
     EditOutcome execute(GatewayRequest request) {
-        Target target = resolve(request.model());
-        ValidatedEdit v = validate(request.input(), target);
-        EditCall call = call(request, target, v);
-        long t0 = System.nanoTime();
-        ImageResponse r;
-        if (call.stream()) {
-            // stream=true but one answer wanted: the completed event becomes the response
-            try (ImageEditStream s = target.provider().editStream(call)) {
-                r = collect(s, target);
-            }
-        } else {
-            r = target.provider().edit(call);
-        }
-        Duration upstream = Duration.ofNanos(System.nanoTime() - t0);
-        return new EditOutcome(normalise(r, v), target.group(), target.id(), target.deployment().provider(),
-                upstream);
+        List<String> requestFallbacks = new ArrayList<>();
+        EditInput input = withoutFallbacks(request.input(), requestFallbacks);
+        Router router = routerFor(request.model());
+        Router.Result<Executed<ImageResponse>> result = router.route(request.model(), requestFallbacks,
+                (candidate, fallback) -> {
+                    Target target = targets.get(candidate.id());
+                    ValidatedEdit v = validate(input, target, fallback);
+                    EditCall call = call(request, input, target, v);
+                    long t0 = System.nanoTime();
+                    ImageResponse r;
+                    if (call.stream()) {
+                        // stream=true but one answer wanted: the completed event becomes the response
+                        try (ImageEditStream s = target.provider().editStream(call)) {
+                            r = collect(s, target);
+                        }
+                    } else {
+                        r = target.provider().edit(call);
+                    }
+                    Duration upstream = Duration.ofNanos(System.nanoTime() - t0);
+                    long tokens = r.usage().map(Usage::totalTokens).orElse(0L);
+                    return new Router.Attempted<>(new Executed<>(r, v, target, upstream), tokens, r.data().size());
+                });
+        Executed<ImageResponse> e = result.value();
+        return new EditOutcome(normalise(e.value(), e.validated()), e.target().group(), e.target().id(),
+                e.target().deployment().provider(), e.upstream(), result.retries(), result.fallbacks(),
+                result.attempts().stream().map(Router.Attempt::toString).toList());
     }
 
     StreamOutcome executeStream(GatewayRequest request) {
-        Target target = resolve(request.model());
-        ValidatedEdit v = validate(request.input(), target);
-        EditCall call = call(request, target, v);
-        return new StreamOutcome(target.provider().editStream(call), target.group(), target.id(),
-                target.deployment().provider());
+        List<String> requestFallbacks = new ArrayList<>();
+        EditInput input = withoutFallbacks(request.input(), requestFallbacks);
+        Router router = routerFor(request.model());
+        // retries and fallbacks cover starting the stream; once events flow, an error ends the stream
+        Router.Result<Executed<ImageEditStream>> result = router.route(request.model(), requestFallbacks,
+                (candidate, fallback) -> {
+                    Target target = targets.get(candidate.id());
+                    ValidatedEdit v = validate(input, target, fallback);
+                    EditCall call = call(request, input, target, v);
+                    ImageEditStream s = target.provider().editStream(call);
+                    return new Router.Attempted<>(new Executed<>(s, v, target, Duration.ZERO), 0, 1);
+                });
+        Executed<ImageEditStream> e = result.value();
+        return new StreamOutcome(e.value(), e.target().group(), e.target().id(), e.target().deployment().provider(),
+                result.retries(), result.fallbacks());
+    }
+
+    /** Takes the per-request {@code fallbacks} field (JSON array, comma list or list) out of the parameters. */
+    private static EditInput withoutFallbacks(EditInput input, List<String> out) {
+        if (!input.params().containsKey("fallbacks")) {
+            return input;
+        }
+        Map<String, Object> params = new LinkedHashMap<>(input.params());
+        Object v = params.remove("fallbacks");
+        if (v instanceof List<?> list) {
+            list.forEach(x -> out.add(String.valueOf(x).trim()));
+        } else if (v != null) {
+            String text = v.toString().trim();
+            if (text.startsWith("[")) {
+                try {
+                    for (var n : new com.fasterxml.jackson.databind.ObjectMapper().readTree(text)) {
+                        out.add(n.asText().trim());
+                    }
+                } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
+                    throw new BadRequestException("fallbacks must be a JSON array of model names or a comma-separated"
+                            + " list (was '" + text + "')", "invalid_value", "fallbacks");
+                }
+            } else {
+                for (String part : text.split(",")) {
+                    if (!part.isBlank()) {
+                        out.add(part.trim());
+                    }
+                }
+            }
+        }
+        return new EditInput(input.prompt(), input.images(), input.maskOrNull(), params, input.stream());
+    }
+
+    /** The router of the config (null without one). */
+    Router configRouter() {
+        return configRouter;
     }
 
     /** Model names served ({@code model_name}s of the config; empty without a config). */
@@ -143,28 +213,39 @@ final class EditPipeline {
             String id = e.modelInfo().id().orElse(d.displayName());
             double weight = e.params().weight().orElse(e.params().rpm().isPresent() ? e.params().rpm().getAsInt()
                     : e.params().tpm().isPresent() ? e.params().tpm().getAsLong() : 1);
+            java.math.BigDecimal price = e.modelInfo().outputCostPerImage().orElseGet(() -> typicalPrice(spec));
             out.computeIfAbsent(e.modelName(), k -> new ArrayList<>()).add(new Target(e.modelName(), id,
                     provider(d.provider(), e.params().model()), d, spec, e.params().order().orElse(Integer.MAX_VALUE),
-                    weight));
+                    weight, e.params().rpm(), e.params().tpm(), price));
         }
         out.replaceAll((k, v) -> List.copyOf(v));
         return Map.copyOf(out);
     }
 
-    /** Resolves a config {@code model_name}, {@code provider/model}, or a bare catalogue name. */
-    Target resolve(String model) {
+    /** The router serving {@code model}: the config's, or a one-deployment router for a model string. */
+    private Router routerFor(String model) {
         if (model == null || model.isBlank()) {
             throw new BadRequestException("you must provide a model (e.g. 'gpt-image-2', 'azure/<deployment>' "
                     + "or 'mock/edit')", "missing_required_parameter", "model");
         }
-        if (settings.config() != null) {
-            List<Target> group = groups.get(model);
-            if (group == null) {
+        if (configRouter != null) {
+            if (!groups.containsKey(model)) {
                 throw new NotFoundException("model '" + model + "' is not served here (available: "
                         + String.join(", ", new TreeSet<>(groups.keySet())) + ")", "model_not_found", "model");
             }
-            return pick(group);
+            return configRouter;
         }
+        Router r = directRouters.get(model);
+        if (r == null) {
+            Target t = direct(model);
+            targets.put(t.id(), t);
+            r = directRouters.computeIfAbsent(model, m -> router(Map.of(m, List.of(t)), directPolicy()));
+        }
+        return r;
+    }
+
+    /** A model string without config: {@code provider/model} or a bare catalogue name. */
+    private Target direct(String model) {
         String providerName;
         String providerModel;
         int slash = model.indexOf('/');
@@ -182,25 +263,49 @@ final class EditPipeline {
         ImageEditProvider provider = provider(providerName, model);
         Deployment d = new Deployment(providerName, providerModel, settings.apiKey(), settings.apiBase(),
                 settings.apiVersion(), settings.timeout(), settings.providerSettings());
-        return new Target(model, d.displayName(), provider, d, spec(providerModel, providerName), 0, 1);
+        return new Target(model, "direct:" + model, provider, d, spec(providerModel, providerName), 0, 1,
+                OptionalInt.empty(), OptionalLong.empty(), null);
     }
 
-    /** Lowest {@code order} first; within it a weighted random pick (the router refines this). */
-    private static Target pick(List<Target> group) {
-        int best = group.stream().mapToInt(Target::order).min().orElseThrow();
-        List<Target> tier = group.stream().filter(t -> t.order() == best).toList();
-        if (tier.size() == 1) {
-            return tier.get(0);
+    private Router router(Map<String, List<Target>> byGroup, Router.Policy policy) {
+        Map<String, List<Router.Candidate>> candidates = new LinkedHashMap<>();
+        byGroup.forEach((g, list) -> candidates.put(g, list.stream().map(t -> new Router.Candidate(t.id(), g,
+                t.order(), t.weight(), t.rpm(), t.tpm(), t.unitPrice())).toList()));
+        return new Router(candidates, policy, settings.routerState(), settings.clock(), settings.random(),
+                settings.sleeper());
+    }
+
+    private Router.Policy policy(EaselConfig config) {
+        RouterSettings r = config.routerSettings();
+        int retries = r.numRetries().isPresent() ? r.numRetries().getAsInt()
+                : config.litellmSettings().numRetries().orElse(settings.maxRetries());
+        return new Router.Policy(r.routingStrategy(), retries, r.retryAfter(), r.allowedFails(), r.cooldownTime(),
+                r.fallbacks(), r.contentPolicyFallbacks(), r.defaultFallbacks(), r.retryOnTimeout(),
+                Duration.ofSeconds(10), true);
+    }
+
+    private Router.Policy directPolicy() {
+        Router.Policy d = Router.Policy.defaults();
+        return new Router.Policy(d.strategy(), settings.maxRetries(), d.minRetryWait(), d.allowedFails(),
+                d.cooldownTime(), Map.of(), Map.of(), List.of(), false, d.maxRetryWait(), false);
+    }
+
+    /** The catalogue price of one medium 1024x1024 image, for cost-based routing; null when unknown. */
+    private static java.math.BigDecimal typicalPrice(ModelSpec spec) {
+        if (spec.pricing().isEmpty()) {
+            return null;
         }
-        double total = tier.stream().mapToDouble(Target::weight).sum();
-        double r = ThreadLocalRandom.current().nextDouble() * total;
-        for (Target t : tier) {
-            r -= t.weight();
-            if (r < 0) {
-                return t;
-            }
+        var p = spec.pricing().get();
+        java.math.BigDecimal perImage = p.perImage().get("medium|1024x1024");
+        if (perImage == null) {
+            perImage = p.perImage().get("standard|1024x1024");
         }
-        return tier.get(tier.size() - 1);
+        if (perImage != null) {
+            return perImage;
+        }
+        return p.imageOutputPerMillion() == null ? null
+                : p.imageOutputPerMillion().multiply(java.math.BigDecimal.valueOf(1056))
+                        .divide(java.math.BigDecimal.valueOf(1_000_000));
     }
 
     private ImageEditProvider provider(String name, String model) {
@@ -220,16 +325,37 @@ final class EditPipeline {
 
     // ---- steps ------------------------------------------------------------------------------------
 
-    private ValidatedEdit validate(EditInput input, Target target) {
+    /**
+     * Validates for one deployment. For a fallback group the request is first adapted to the model
+     * (unsupported parameters dropped, the size mapped to the nearest allowed one); if it still does not
+     * fit, the group is unsuitable and the router skips it.
+     */
+    private ValidatedEdit validate(EditInput input, Target target, boolean fallback) {
         LocalDate today = LocalDate.now(settings.clock());
-        return new RequestValidator().validate(input, target.spec(), settings.dropParams(), today);
+        if (!fallback) {
+            return new RequestValidator().validate(input, target.spec(), settings.dropParams(), today);
+        }
+        try {
+            EditInput adapted = FallbackAdapter.adapt(input, target.spec());
+            ValidatedEdit v = new RequestValidator().validate(adapted, target.spec(), true, today);
+            List<String> warnings = new ArrayList<>(v.warnings());
+            if (!java.util.Objects.equals(adapted.params().get("size"), input.params().get("size"))) {
+                warnings.add("size " + input.params().get("size") + " mapped to " + adapted.params().get("size")
+                        + " for fallback model '" + target.spec().id() + "'");
+            }
+            return new ValidatedEdit(v.images(), v.maskOrNull(), v.params(), v.dropped(), warnings);
+        } catch (UnsuitableException e) {
+            throw e;
+        } catch (BadRequestException e) {
+            throw new UnsuitableException(e);
+        }
     }
 
-    private EditCall call(GatewayRequest r, Target t, ValidatedEdit v) {
+    private EditCall call(GatewayRequest r, EditInput input, Target t, ValidatedEdit v) {
         Duration timeout = r.timeout().orElse(t.deployment().timeout() != null ? t.deployment().timeout()
                 : settings.timeout());
-        return new EditCall(t.deployment(), t.spec(), r.input().prompt(), v.images(), v.maskOrNull(),
-                v.params(), r.input().stream(), r.headers(), timeout);
+        return new EditCall(t.deployment(), t.spec(), input.prompt(), v.images(), v.maskOrNull(),
+                v.params(), input.stream(), r.headers(), timeout);
     }
 
     /** Gives the caller what it asked for: {@code url} or {@code b64_json}, whatever the provider returned. */

@@ -84,6 +84,8 @@ final class EditHandler {
                 EditOutcome outcome = easel.execute(request);
                 ctx.header("x-easel-deployment", outcome.deploymentId());
                 ctx.header("x-easel-model-group", outcome.modelGroup());
+                ctx.header("x-easel-attempted-retries", Integer.toString(outcome.retries()));
+                ctx.header("x-easel-attempted-fallbacks", Integer.toString(outcome.fallbacks()));
                 long overhead = System.nanoTime() - t0 - outcome.upstreamTime().toNanos();
                 ctx.header("x-easel-overhead-ms", Long.toString(Math.max(0, overhead / 1_000_000)));
                 ctx.status(200).contentType("application/json");
@@ -119,6 +121,8 @@ final class EditHandler {
             ctx.header("Cache-Control", "no-cache");
             ctx.header("x-easel-deployment", outcome.deploymentId());
             ctx.header("x-easel-model-group", outcome.modelGroup());
+            ctx.header("x-easel-attempted-retries", Integer.toString(outcome.retries()));
+            ctx.header("x-easel-attempted-fallbacks", Integer.toString(outcome.fallbacks()));
             ctx.header("x-easel-overhead-ms", Long.toString((System.nanoTime() - t0) / 1_000_000));
             OutputStream out = ctx.res().getOutputStream();
             ctx.res().flushBuffer();

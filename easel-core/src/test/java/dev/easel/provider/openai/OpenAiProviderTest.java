@@ -50,7 +50,8 @@ class OpenAiProviderTest {
     @BeforeEach
     void start() {
         fake = FakeOpenAi.builder().apiKey(KEY).start();
-        easel = Easel.builder().apiKey(KEY).apiBase(fake.baseUrl()).imageDirectory(dir.resolve("urls")).build();
+        easel = Easel.builder().apiKey(KEY).apiBase(fake.baseUrl()).imageDirectory(dir.resolve("urls"))
+                .maxRetries(0).build();
     }
 
     @AfterEach
@@ -337,6 +338,31 @@ class OpenAiProviderTest {
     void error_unreachableHost_isConnectionException() throws Exception {
         Easel nowhere = Easel.builder().apiKey(KEY).apiBase("http://127.0.0.1:1/v1").build();
         assertThatThrownBy(() -> nowhere.imageEdit(base().build())).isInstanceOf(ConnectionException.class);
+    }
+
+    @Test
+    void edit_serverErrorThenSuccess_retriedByDefault_withBackoff() throws Exception {
+        List<Duration> waits = new ArrayList<>();
+        Easel retrying = Easel.builder().apiKey(KEY).apiBase(fake.baseUrl()).sleeper(waits::add).build();
+        fake.enqueue(FakeResponse.error(503, "server_error", null, "overloaded"));
+        fake.enqueue(FakeResponse.rateLimited(3));
+
+        ImageResponse r = retrying.imageEdit(base().build());
+
+        assertThat(r.data()).hasSize(1);
+        assertThat(fake.requestCount()).isEqualTo(3);
+        assertThat(waits).hasSize(2);
+        assertThat(waits.get(0)).isBetween(Duration.ofMillis(375), Duration.ofMillis(625)); // 0.5 s ± 25 %
+        assertThat(waits.get(1)).isEqualTo(Duration.ofSeconds(3)); // Retry-After honoured
+    }
+
+    @Test
+    void edit_badRequestFromUpstream_neverRetried() throws Exception {
+        Easel retrying = Easel.builder().apiKey(KEY).apiBase(fake.baseUrl()).sleeper(d -> { }).build();
+        fake.enqueue(FakeResponse.error(400, "invalid_request_error", "invalid_value", "size", "Invalid size"));
+
+        assertThatThrownBy(() -> retrying.imageEdit(base().build())).isInstanceOf(BadRequestException.class);
+        assertThat(fake.requestCount()).isEqualTo(1);
     }
 
     @Test
