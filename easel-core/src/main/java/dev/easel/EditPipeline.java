@@ -263,7 +263,7 @@ final class EditPipeline {
         ImageEditProvider provider = provider(providerName, model);
         Deployment d = new Deployment(providerName, providerModel, settings.apiKey(), settings.apiBase(),
                 settings.apiVersion(), settings.timeout(), settings.providerSettings());
-        return new Target(model, "direct:" + model, provider, d, spec(providerModel, providerName), 0, 1,
+        return new Target(model, model, provider, d, spec(providerModel, providerName), 0, 1,
                 OptionalInt.empty(), OptionalLong.empty(), null);
     }
 

@@ -117,6 +117,10 @@ final class EditCommand implements Callable<Integer> {
     @Option(names = "--drop-params", description = "Drop parameters the model does not take instead of failing.")
     boolean dropParams;
 
+    @Option(names = "--max-retries", defaultValue = "2", paramLabel = "N",
+            description = "Retries after 429, 5xx or connection failures, with backoff (default: ${DEFAULT-VALUE}).")
+    int maxRetries;
+
     @Option(names = {"-q", "--quiet"}, description = "Print only the paths of the written files.")
     boolean quiet;
 
@@ -143,7 +147,10 @@ final class EditCommand implements Callable<Integer> {
         checkFlags();
         String key = firstNonBlank(apiKey, env.get("OPENAI_API_KEY"));
         String base = firstNonBlank(apiBase, env.get("OPENAI_BASE_URL"));
-        Easel.Builder builder = Easel.builder().dropParams(dropParams);
+        if (maxRetries < 0) {
+            throw Main.usage(spec, "--max-retries must be at least 0 (was " + maxRetries + ")");
+        }
+        Easel.Builder builder = Easel.builder().dropParams(dropParams).maxRetries(maxRetries);
         if (key != null) {
             builder.apiKey(key);
         }

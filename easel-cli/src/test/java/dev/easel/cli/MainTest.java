@@ -211,7 +211,7 @@ class MainTest {
 
     @Test
     void edit_mockFailure_exitsOneWithTypedError() {
-        assertThat(run(edit("--setting", "failure_rate=1", "--setting", "failure_status=429"))).isEqualTo(1);
+        assertThat(run(edit("--max-retries", "0", "--setting", "failure_rate=1", "--setting", "failure_status=429"))).isEqualTo(1);
         assertThat(err.lines()).hasSize(1);
         assertThat(err).startsWith("easel: error: ").contains("simulated failure")
                 .endsWith("(rate_limit_error, rate_limit_exceeded)" + System.lineSeparator());
@@ -230,7 +230,7 @@ class MainTest {
             port = s.getLocalPort();
         }
         String key = "sk-test-secret-key-0123456789";
-        int code = run(Map.of("OPENAI_API_KEY", key), "edit", "--model", "openai/gpt-image-1", "--image",
+        int code = run(Map.of("OPENAI_API_KEY", key), "edit", "--max-retries", "0", "--model", "openai/gpt-image-1", "--image",
                 image.toString(), "--prompt", "p", "--api-base", "http://127.0.0.1:" + port + "/v1", "--out",
                 dir.resolve("out").toString(), "--timeout", "10");
         assertThat(code).isEqualTo(1);
