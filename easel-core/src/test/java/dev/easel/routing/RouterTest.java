@@ -1,0 +1,456 @@
+package dev.easel.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.easel.AuthenticationException;
+import dev.easel.BadRequestException;
+import dev.easel.ContentPolicyViolationException;
+import dev.easel.EaselException;
+import dev.easel.InternalServerException;
+import dev.easel.RateLimitException;
+import dev.easel.TimeoutException;
+import dev.easel.config.RoutingStrategy;
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.Random;
+import java.util.function.BiFunction;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The router without sockets: exact, with an injected clock, random source and sleeper. */
+class RouterTest {
+
+    /** A clock the test moves; sleeping moves it too. */
+    static final class TestClock extends Clock {
+        Instant now = Instant.parse("2026-11-24T12:00:00Z");
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+    }
+
+    static Router.Candidate dep(String id, String group) {
+        return new Router.Candidate(id, group, Integer.MAX_VALUE, 1, OptionalInt.empty(), OptionalLong.empty(), null);
+    }
+
+    static Router.Policy policy(RoutingStrategy s, int retries, Map<String, List<String>> fallbacks) {
+        return new Router.Policy(s, retries, Duration.ZERO, 3, Duration.ofSeconds(30), fallbacks,
+                Map.of(), List.of(), false, Duration.ofSeconds(10), true);
+    }
+
+    record Call(String group, String id, Instant at) {
+    }
+
+    final TestClock clock = new TestClock();
+    final List<Duration> waits = new ArrayList<>();
+    final InMemoryRouterState state = new InMemoryRouterState();
+
+    Router router(Map<String, List<Router.Candidate>> groups, Router.Policy policy, long seed) {
+        return new Router(groups, policy, state, clock, new Random(seed), d -> {
+            waits.add(d);
+            clock.advance(d);
+        });
+    }
+
+    // ---- invariants over strategy × failure pattern × fallback chain ------------------------------
+
+    /** How a deployment answers: given (deployment id, call number) → null for success, else the failure. */
+    record Pattern(String name, BiFunction<String, Integer, EaselException> failure) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static EaselException server() {
+        return new InternalServerException("boom", 500, "api_error", null, null, "openai", null, null);
+    }
+
+    static List<Pattern> patterns() {
+        return List.of(
+                new Pattern("all ok", (id, n) -> null),
+                new Pattern("a1 always 500", (id, n) -> id.equals("a1") ? server() : null),
+                new Pattern("group a always 500", (id, n) -> id.startsWith("a") ? server() : null),
+                new Pattern("everything 500", (id, n) -> server()),
+                new Pattern("a1 429 retry-after 20s", (id, n) -> id.equals("a1") ? new RateLimitException("slow down",
+                        null, "rate_limit_exceeded", null, "openai", null, Duration.ofSeconds(20), null) : null),
+                new Pattern("group a 401", (id, n) -> id.startsWith("a") ? new AuthenticationException("bad key",
+                        "invalid_api_key", null) : null),
+                new Pattern("a1 400", (id, n) -> id.equals("a1") ? new BadRequestException("bad size",
+                        "invalid_value", "size") : null),
+                new Pattern("a1 timeout after send", (id, n) -> id.equals("a1") ? new TimeoutException("slow",
+                        "openai", true, null) : null),
+                new Pattern("content policy in a", (id, n) -> id.startsWith("a")
+                        ? new ContentPolicyViolationException("blocked", "moderation_blocked", null) : null),
+                new Pattern("random 50%", (id, n) -> Math.floorMod((id + n).hashCode() * 31 + n, 2) == 0
+                        ? server() : null));
+    }
+
+    static List<Map<String, List<String>>> chains() {
+        return List.of(Map.of(), Map.of("a", List.of("b")), Map.of("a", List.of("b"), "b", List.of("a")),
+                Map.of("a", List.of("b", "c"), "b", List.of("c")));
+    }
+
+    static Stream<Arguments> matrix() {
+        List<Arguments> out = new ArrayList<>();
+        for (RoutingStrategy s : RoutingStrategy.values()) {
+            for (Pattern p : patterns()) {
+                for (Map<String, List<String>> chain : chains()) {
+                    for (int retries : new int[] {0, 2}) {
+                        out.add(Arguments.of(s, p, chain, retries));
+                    }
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} / {1} / {2} / retries={3}")
+    @MethodSource("matrix")
+    void invariants_holdForEveryStrategyFailureAndChain(RoutingStrategy strategy, Pattern pattern,
+                                                      Map<String, List<String>> chain, int retries) {
+        Map<String, List<Router.Candidate>> groups = new LinkedHashMap<>();
+        groups.put("a", List.of(dep("a1", "a"), dep("a2", "a")));
+        groups.put("b", List.of(dep("b1", "b")));
+        groups.put("c", List.of(dep("c1", "c"), dep("c2", "c")));
+        Router router = router(groups, policy(strategy, retries, chain), 7);
+
+        for (int request = 0; request < 20; request++) {
+            List<Call> calls = new ArrayList<>();
+            int[] n = {0};
+            EaselException failure = null;
+            try {
+                router.route("a", List.of(), (c, fallback) -> {
+                    // never calls a rested deployment
+                    assertThat(state.cooldownUntil(c.id(), clock.instant())).as("%s rested", c.id()).isEmpty();
+                    calls.add(new Call(c.group(), c.id(), clock.instant()));
+                    EaselException e = pattern.failure().apply(c.id(), n[0]++);
+                    if (e != null) {
+                        throw e;
+                    }
+                    return new Router.Attempted<>("ok", 100, 1);
+                });
+            } catch (EaselException e) {
+                failure = e;
+            }
+            // never loops: each group appears in one contiguous run and at most once
+            List<String> runs = new ArrayList<>();
+            for (Call c : calls) {
+                if (runs.isEmpty() || !runs.get(runs.size() - 1).equals(c.group())) {
+                    runs.add(c.group());
+                }
+            }
+            assertThat(runs).doesNotHaveDuplicates();
+            // attempts ≤ 1 + num_retries per group
+            for (String g : runs) {
+                assertThat(calls.stream().filter(c -> c.group().equals(g)).count()).isLessThanOrEqualTo(1 + retries);
+            }
+            // a 4xx that is not 429 is never retried in the same group
+            for (int i = 0; i < calls.size() - 1; i++) {
+                EaselException e = pattern.failure().apply(calls.get(i).id(), i);
+                if (e != null && !(e instanceof RateLimitException) && e.status().orElse(0) / 100 == 4) {
+                    assertThat(calls.get(i + 1).group()).isNotEqualTo(calls.get(i).group());
+                }
+            }
+            // a bad request or a sent-then-timed-out edit goes nowhere else
+            if (failure instanceof BadRequestException && !(failure instanceof ContentPolicyViolationException)
+                    || failure instanceof TimeoutException) {
+                assertThat(calls).isNotEmpty();
+            }
+            clock.advance(Duration.ofSeconds(1));
+        }
+    }
+
+    // ---- strategies ---------------------------------------------------------------------------------
+
+    @Test
+    void simpleShuffle_distributionMatchesWeights_within2PercentOver10000Picks() {
+        List<Router.Candidate> group = List.of(
+                new Router.Candidate("w1", "g", 0, 1, OptionalInt.empty(), OptionalLong.empty(), null),
+                new Router.Candidate("w2", "g", 0, 2, OptionalInt.empty(), OptionalLong.empty(), null),
+                new Router.Candidate("w7", "g", 0, 7, OptionalInt.empty(), OptionalLong.empty(), null));
+        Router router = router(Map.of("g", group), policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of()), 42);
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (int i = 0; i < 10_000; i++) {
+            String id = router.route("g", List.of(), (c, f) -> new Router.Attempted<>(c.id(), 0, 1)).value();
+            counts.merge(id, 1, Integer::sum);
+        }
+        // expected shares 0.1 / 0.2 / 0.7; binomial sd at n=10,000 is ≤ 0.005, so ±0.02 is a 4-sigma bound
+        assertThat(counts.get("w1") / 10_000.0).isBetween(0.08, 0.12);
+        assertThat(counts.get("w2") / 10_000.0).isBetween(0.18, 0.22);
+        assertThat(counts.get("w7") / 10_000.0).isBetween(0.68, 0.72);
+    }
+
+    @Test
+    void leastBusy_picksFewestInFlight() {
+        Router router = router(Map.of("g", List.of(dep("x", "g"), dep("y", "g"))),
+                policy(RoutingStrategy.LEAST_BUSY, 0, Map.of()), 1);
+        state.begin("x");
+        state.begin("x");
+        state.begin("y");
+        for (int i = 0; i < 20; i++) {
+            assertThat(router.route("g", List.of(), (c, f) -> new Router.Attempted<>(c.id(), 0, 1)).value())
+                    .isEqualTo("y");
+        }
+    }
+
+    @Test
+    void latencyBased_prefersFastest_andSharesWithinTenPercentBuffer() {
+        Router router = router(Map.of("g", List.of(dep("fast", "g"), dep("near", "g"), dep("slow", "g"))),
+                policy(RoutingStrategy.LATENCY_BASED_ROUTING, 0, Map.of()), 3);
+        state.recordLatency("fast", Duration.ofMillis(1000));
+        state.recordLatency("near", Duration.ofMillis(1050));
+        state.recordLatency("slow", Duration.ofMillis(3000));
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (int i = 0; i < 200; i++) {
+            // the call itself takes no time here, so recorded latencies would drop: route without recording
+            String id = router.choose(List.of(dep("fast", "g"), dep("near", "g"), dep("slow", "g")), clock.instant()).id();
+            counts.merge(id, 1, Integer::sum);
+        }
+        assertThat(counts).doesNotContainKey("slow");
+        assertThat(counts.get("fast")).isGreaterThan(50);
+        assertThat(counts.get("near")).isGreaterThan(50);
+    }
+
+    @Test
+    void usageBased_skipsDeploymentsAtTheirRpm_everyStrategyDoes() {
+        for (RoutingStrategy s : RoutingStrategy.values()) {
+            InMemoryRouterState fresh = new InMemoryRouterState();
+            Router router = new Router(Map.of("g", List.of(
+                    new Router.Candidate("limited", "g", 0, 100, OptionalInt.of(2), OptionalLong.empty(), BigDecimal.ONE),
+                    new Router.Candidate("open", "g", 0, 1, OptionalInt.empty(), OptionalLong.empty(), BigDecimal.TEN))),
+                    policy(s, 0, Map.of()), fresh, clock, new Random(5), d -> { });
+            Map<String, Integer> counts = new LinkedHashMap<>();
+            for (int i = 0; i < 30; i++) {
+                counts.merge(router.route("g", List.of(), (c, f) -> new Router.Attempted<>(c.id(), 0, 1)).value(), 1,
+                        Integer::sum);
+            }
+            assertThat(counts.getOrDefault("limited", 0)).as(s.name()).isLessThanOrEqualTo(2);
+        }
+    }
+
+    @Test
+    void costBased_picksCheapest() {
+        Router router = router(Map.of("g", List.of(
+                new Router.Candidate("dear", "g", 0, 1, OptionalInt.empty(), OptionalLong.empty(), new BigDecimal("0.042")),
+                new Router.Candidate("cheap", "g", 0, 1, OptionalInt.empty(), OptionalLong.empty(), new BigDecimal("0.011")))),
+                policy(RoutingStrategy.COST_BASED_ROUTING, 0, Map.of()), 1);
+        assertThat(router.route("g", List.of(), (c, f) -> new Router.Attempted<>(c.id(), 0, 1)).value())
+                .isEqualTo("cheap");
+    }
+
+    @Test
+    void order_lowerTriedFirst_higherOnlyWhenLowerUnavailable() {
+        Router router = router(Map.of("g", List.of(
+                new Router.Candidate("backup", "g", 2, 1, OptionalInt.empty(), OptionalLong.empty(), null),
+                new Router.Candidate("primary", "g", 1, 1, OptionalInt.empty(), OptionalLong.empty(), null))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 1, Map.of()), 1);
+        List<String> called = new ArrayList<>();
+        String served = router.route("g", List.of(), (c, f) -> {
+            called.add(c.id());
+            if (c.id().equals("primary")) {
+                throw server();
+            }
+            return new Router.Attempted<>(c.id(), 0, 1);
+        }).value();
+        assertThat(called).containsExactly("primary", "backup");
+        assertThat(served).isEqualTo("backup");
+    }
+
+    // ---- cooldowns, retries, fallbacks ----------------------------------------------------------------
+
+    @Test
+    void allowedFails_restsDeploymentForCooldownTime() {
+        Router router = router(Map.of("g", List.of(dep("x", "g"), dep("y", "g"))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of()), 1);
+        int failures = 0;
+        while (state.cooldownUntil("x", clock.instant()).isEmpty()) {
+            try {
+                router.route("g", List.of(), (c, f) -> {
+                    if (c.id().equals("x")) {
+                        throw server();
+                    }
+                    return new Router.Attempted<>(c.id(), 0, 1);
+                });
+            } catch (EaselException e) {
+                failures++;
+            }
+        }
+        assertThat(failures).isEqualTo(3); // allowed_fails
+        assertThat(state.cooldownUntil("x", clock.instant())).contains(clock.instant().plusSeconds(30));
+        clock.advance(Duration.ofSeconds(31));
+        assertThat(state.cooldownUntil("x", clock.instant())).isEmpty();
+    }
+
+    @Test
+    void rateLimited_restsForRetryAfter_thenGroupWithNothingLeftAnswers429WithRetryAfter() {
+        Router router = router(Map.of("g", List.of(dep("only", "g"))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 2, Map.of()), 1);
+        assertThatThrownBy(() -> router.route("g", List.of(), (c, f) -> {
+            throw new RateLimitException("slow down", null, "rate_limit_exceeded", null, "openai", null,
+                    Duration.ofSeconds(20), null);
+        })).isInstanceOf(RateLimitException.class);
+        clock.advance(Duration.ofSeconds(5));
+        List<String> called = new ArrayList<>();
+        assertThatThrownBy(() -> router.route("g", List.of(), (c, f) -> {
+            called.add(c.id());
+            return new Router.Attempted<>(c.id(), 0, 1);
+        })).isInstanceOfSatisfying(RateLimitException.class, e -> {
+            assertThat(e.retryAfter()).contains(Duration.ofSeconds(15));
+            assertThat(e.code()).contains("no_deployment_available");
+        });
+        assertThat(called).isEmpty(); // LiteLLM #40405: a lone deployment is rested too
+    }
+
+    @Test
+    void allRested_goesStraightToFallbacks() {
+        Router router = router(Map.of("a", List.of(dep("a1", "a")), "b", List.of(dep("b1", "b"))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 2, Map.of("a", List.of("b"))), 1);
+        state.cooldown("a1", clock.instant().plusSeconds(60));
+        Router.Result<String> r = router.route("a", List.of(), (c, f) -> new Router.Attempted<>(c.id(), 0, 1));
+        assertThat(r.value()).isEqualTo("b1");
+        assertThat(r.fallbacks()).isEqualTo(1);
+        assertThat(r.attempts()).extracting(Router.Attempt::outcome).first().asString().startsWith("skipped");
+    }
+
+    @Test
+    void contentPolicy_usesContentPolicyFallbacks_notRegularOnes() {
+        Router.Policy p = new Router.Policy(RoutingStrategy.SIMPLE_SHUFFLE, 2, Duration.ZERO, 3, Duration.ofSeconds(30),
+                Map.of("a", List.of("regular")), Map.of("a", List.of("lenient")), List.of(), false,
+                Duration.ofSeconds(10), true);
+        Router router = router(Map.of("a", List.of(dep("a1", "a")), "regular", List.of(dep("r1", "regular")),
+                "lenient", List.of(dep("l1", "lenient"))), p, 1);
+        List<String> called = new ArrayList<>();
+        Router.Result<String> r = router.route("a", List.of(), (c, f) -> {
+            called.add(c.id());
+            if (c.id().equals("a1")) {
+                throw new ContentPolicyViolationException("blocked", "moderation_blocked", null);
+            }
+            return new Router.Attempted<>(c.id(), 0, 1);
+        });
+        assertThat(called).containsExactly("a1", "l1"); // never retried, no regular fallback
+        assertThat(r.value()).isEqualTo("l1");
+    }
+
+    @Test
+    void timeoutAfterSend_notRetriedByDefault_retriedWhenAllowed() {
+        Router noRetry = router(Map.of("g", List.of(dep("x", "g"))), policy(RoutingStrategy.SIMPLE_SHUFFLE, 2, Map.of()), 1);
+        int[] calls = {0};
+        assertThatThrownBy(() -> noRetry.route("g", List.of(), (c, f) -> {
+            calls[0]++;
+            throw new TimeoutException("slow", "openai", true, null);
+        })).isInstanceOf(TimeoutException.class);
+        assertThat(calls[0]).isEqualTo(1);
+
+        Router.Policy allow = new Router.Policy(RoutingStrategy.SIMPLE_SHUFFLE, 2, Duration.ZERO, 10,
+                Duration.ofSeconds(30), Map.of(), Map.of(), List.of(), true, Duration.ofSeconds(10), true);
+        Router retry = router(Map.of("g", List.of(dep("z", "g"))), allow, 1);
+        calls[0] = 0;
+        assertThatThrownBy(() -> retry.route("g", List.of(), (c, f) -> {
+            calls[0]++;
+            throw new TimeoutException("slow", "openai", true, null);
+        })).isInstanceOf(TimeoutException.class);
+        assertThat(calls[0]).isEqualTo(3);
+    }
+
+    @Test
+    void retryOnSameDeployment_waitsExponentialBackoffWithJitter_cappedRetryAfter() {
+        Router.Policy p = new Router.Policy(RoutingStrategy.SIMPLE_SHUFFLE, 3, Duration.ZERO, 100,
+                Duration.ofSeconds(30), Map.of(), Map.of(), List.of(), false, Duration.ofSeconds(10), false);
+        Router router = router(Map.of("g", List.of(dep("x", "g"))), p, 9);
+        int[] n = {0};
+        String v = router.route("g", List.of(), (c, f) -> {
+            n[0]++;
+            if (n[0] == 1 || n[0] == 2) {
+                throw server();
+            }
+            if (n[0] == 3) {
+                throw new RateLimitException("slow", null, null, null, "openai", null, Duration.ofSeconds(99), null);
+            }
+            return new Router.Attempted<>("ok", 0, 1);
+        }).value();
+        assertThat(v).isEqualTo("ok");
+        assertThat(waits).hasSize(3);
+        assertThat(waits.get(0)).isBetween(Duration.ofMillis(375), Duration.ofMillis(625));
+        assertThat(waits.get(1)).isBetween(Duration.ofMillis(750), Duration.ofMillis(1250));
+        assertThat(waits.get(2)).isEqualTo(Duration.ofSeconds(10)); // Retry-After 99 s capped
+    }
+
+    @Test
+    void requestFallbacks_replaceConfigured_andUnknownGroupsAreSkippedWithReason() {
+        Router router = router(Map.of("a", List.of(dep("a1", "a")), "b", List.of(dep("b1", "b")),
+                "c", List.of(dep("c1", "c"))), policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of("a", List.of("b"))), 1);
+        Router.Result<String> r = router.route("a", List.of("nope", "c"), (c, f) -> {
+            if (c.id().equals("a1")) {
+                throw server();
+            }
+            return new Router.Attempted<>(c.id(), 0, 1);
+        });
+        assertThat(r.value()).isEqualTo("c1");
+        assertThat(r.attempts()).extracting(Router.Attempt::toString)
+                .containsExactly("a1: 500 InternalServer (boom)", "nope: skipped: no such model group", "c1: ok");
+    }
+
+    @Test
+    void unsuitableFallback_skippedWithReason_butUnsuitableRequestedGroupIs400() {
+        Router router = router(Map.of("a", List.of(dep("a1", "a")), "b", List.of(dep("b1", "b")),
+                "c", List.of(dep("c1", "c"))), policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of("a", List.of("b", "c"))), 1);
+        Router.Result<String> r = router.route("a", List.of(), (c, f) -> {
+            if (c.id().equals("a1")) {
+                throw server();
+            }
+            if (c.id().equals("b1")) {
+                throw new UnsuitableException(new BadRequestException("too many images", "array_above_max_length",
+                        "image"));
+            }
+            return new Router.Attempted<>(c.id(), 0, 1);
+        });
+        assertThat(r.value()).isEqualTo("c1");
+        assertThat(r.attempts().get(1).outcome()).isEqualTo("skipped: too many images");
+
+        assertThatThrownBy(() -> router.route("b", List.of(), (c, f) -> {
+            throw new UnsuitableException(new BadRequestException("too many images", "array_above_max_length", "image"));
+        })).isInstanceOf(BadRequestException.class).hasMessage("too many images");
+    }
+
+    @Test
+    void failure_messageListsWhatWasTried_withoutSecrets() {
+        Router router = router(Map.of("a", List.of(dep("a1", "a"), dep("a2", "a"))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 1, Map.of()), 1);
+        assertThatThrownBy(() -> router.route("a", List.of(), (c, f) -> {
+            throw server();
+        })).isInstanceOfSatisfying(InternalServerException.class, e -> {
+            assertThat(e.attempts()).hasSize(2);
+            assertThat(e.getMessage()).startsWith("boom [tried: ").contains("a1: 500").contains("a2: 500");
+        });
+    }
+}
