@@ -1,5 +1,8 @@
 package dev.easel;
 
+import dev.easel.callback.EaselListener;
+import dev.easel.callback.EditLogRecord;
+import dev.easel.callback.ListenerBus;
 import dev.easel.catalog.ModelCatalog;
 import dev.easel.config.ConfigLoader;
 import dev.easel.config.EaselConfig;
@@ -11,12 +14,14 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 
 /**
@@ -109,7 +114,8 @@ public final class Easel {
                     ImageStore imageStore, Map<String, ImageEditProvider> providers,
                     Map<String, Object> providerSettings, Executor executor, ModelCatalog catalog, Clock clock,
                     EaselConfig config, ImageFetcher imageFetcher, int maxRetries, RouterState routerState,
-                    RandomGenerator random, Sleeper sleeper) {
+                    RandomGenerator random, Sleeper sleeper, ListenerBus listeners,
+                    List<Consumer<EditLogRecord>> recordSinks, boolean redactPrompts) {
     }
 
     /** Builder for {@link Easel}. */
@@ -132,6 +138,10 @@ public final class Easel {
         private RouterState routerState;
         private RandomGenerator random;
         private Sleeper sleeper = Sleeper.system();
+        private final List<EaselListener> listeners = new ArrayList<>();
+        private final List<Consumer<EditLogRecord>> recordSinks = new ArrayList<>();
+        private boolean redactPrompts;
+        private int listenerQueueCapacity = ListenerBus.DEFAULT_CAPACITY;
 
         private Builder() {
         }
@@ -242,6 +252,39 @@ public final class Easel {
             return this;
         }
 
+        /**
+         * Adds a listener: told about every request, attempt and outcome, off the request path (a slow or
+         * throwing listener never delays or fails an edit).
+         */
+        public Builder listener(EaselListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        /** Capacity of each listener's queue; events beyond it are dropped and counted. */
+        public Builder listenerQueueCapacity(int capacity) {
+            if (capacity < 1) {
+                throw new IllegalArgumentException("listenerQueueCapacity must be at least 1 (was " + capacity + ")");
+            }
+            this.listenerQueueCapacity = capacity;
+            return this;
+        }
+
+        /**
+         * Adds a sink that receives every final record synchronously on the calling thread (never dropped;
+         * keep it fast). The proxy's spend log is one.
+         */
+        public Builder recordSink(Consumer<EditLogRecord> sink) {
+            recordSinks.add(Objects.requireNonNull(sink, "sink"));
+            return this;
+        }
+
+        /** Keep prompts out of records and listeners ({@code redact_prompts}). */
+        public Builder redactPrompts(boolean redact) {
+            this.redactPrompts = redact;
+            return this;
+        }
+
         /** Registers (or replaces) a provider adapter under its {@link ImageEditProvider#name()}. */
         public Builder provider(ImageEditProvider provider) {
             providers.put(provider.name(), provider);
@@ -272,7 +315,10 @@ public final class Easel {
                     Map.copyOf(providers), Map.copyOf(providerSettings), ex,
                     catalog != null ? catalog : ModelCatalog.bundled(), clock, config, imageFetcher, maxRetries,
                     routerState != null ? routerState : new InMemoryRouterState(),
-                    random != null ? random : RandomGenerator.getDefault(), sleeper));
+                    random != null ? random : RandomGenerator.getDefault(), sleeper,
+                    listeners.isEmpty() ? ListenerBus.none() : new ListenerBus(listeners, listenerQueueCapacity),
+                    List.copyOf(recordSinks), redactPrompts || (config != null
+                    && config.litellmSettings().redactPrompts())));
         }
     }
 
@@ -289,6 +335,19 @@ public final class Easel {
     public StreamOutcome executeStream(GatewayRequest request) {
         Objects.requireNonNull(request, "request");
         return pipeline.executeStream(request);
+    }
+
+    /** The listeners' bus (drop and error counts, backlog). */
+    public ListenerBus listeners() {
+        return settings.listeners();
+    }
+
+    /**
+     * Reports an edit refused before it reached the pipeline (by the proxy: auth, limits, malformed body),
+     * so that logs, metrics and spend see every request.
+     */
+    public void reportRejected(RequestMeta meta, String model, EaselException error) {
+        pipeline.reportRejected(meta, model, error);
     }
 
     /** The model names this client serves from its config (empty without one). */

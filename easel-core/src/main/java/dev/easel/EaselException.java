@@ -43,6 +43,17 @@ public class EaselException extends RuntimeException {
         return status == 0 ? OptionalInt.empty() : OptionalInt.of(status);
     }
 
+    /** The HTTP status a gateway answers for this failure: time-outs 504, connection failures 502. */
+    public int httpStatus() {
+        if (this instanceof TimeoutException) {
+            return 504;
+        }
+        if (this instanceof ConnectionException) {
+            return 502;
+        }
+        return status == 0 ? 500 : status;
+    }
+
     /** OpenAI error {@code type}, e.g. {@code invalid_request_error}. */
     public String type() {
         return type == null ? "api_error" : type;

@@ -24,6 +24,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -72,8 +73,12 @@ final class EditPipeline {
     ImageResponse edit(ImageEditRequest request) {
         try (Inputs inputs = Inputs.of(request)) {
             return execute(new GatewayRequest(request.model().orElse(null), inputs.toEditInput(request),
-                    request.extraHeaders(), request.timeout().orElse(null))).response();
+                    request.extraHeaders(), request.timeout().orElse(null), sdkMeta(request))).response();
         }
+    }
+
+    private RequestMeta sdkMeta(ImageEditRequest request) {
+        return RequestMeta.sdk(settings.clock().instant(), request.user().or(request::safetyIdentifier).orElse(null));
     }
 
     ImageEditStream stream(ImageEditRequest request) {
@@ -82,7 +87,7 @@ final class EditPipeline {
             EditInput input = inputs.toEditInput(request);
             input = new EditInput(input.prompt(), input.images(), input.maskOrNull(), input.params(), true);
             ImageEditStream upstream = executeStream(new GatewayRequest(request.model().orElse(null), input,
-                    request.extraHeaders(), request.timeout().orElse(null))).stream();
+                    request.extraHeaders(), request.timeout().orElse(null), sdkMeta(request))).stream();
             return new ImageEditStream() {
                 @Override
                 public Iterator<ImageEditEvent> iterator() {
@@ -113,48 +118,219 @@ final class EditPipeline {
     EditOutcome execute(GatewayRequest request) {
         List<String> requestFallbacks = new ArrayList<>();
         EditInput input = withoutFallbacks(request.input(), requestFallbacks);
-        Router router = routerFor(request.model());
-        Router.Result<Executed<ImageResponse>> result = router.route(request.model(), requestFallbacks,
-                (candidate, fallback) -> {
-                    Target target = targets.get(candidate.id());
-                    ValidatedEdit v = validate(input, target, fallback);
-                    EditCall call = call(request, input, target, v);
-                    long t0 = System.nanoTime();
-                    ImageResponse r;
-                    if (call.stream()) {
-                        // stream=true but one answer wanted: the completed event becomes the response
-                        try (ImageEditStream s = target.provider().editStream(call)) {
-                            r = collect(s, target);
+        EditRecorder rec = recorder(request, input);
+        rec.requested();
+        try {
+            Router router = routerFor(request.model());
+            Router.Result<Executed<ImageResponse>> result = router.route(request.model(), requestFallbacks,
+                    (candidate, fallback) -> {
+                        Target target = targets.get(candidate.id());
+                        Instant start = rec.attemptStart(target, candidate);
+                        try {
+                            ValidatedEdit v = validate(input, target, fallback);
+                            rec.validated(v);
+                            EditCall call = call(request, input, target, v);
+                            long t0 = System.nanoTime();
+                            ImageResponse r;
+                            try {
+                                if (call.stream()) {
+                                    // stream=true but one answer wanted: the completed event becomes the response
+                                    try (ImageEditStream s = target.provider().editStream(call)) {
+                                        r = collect(s, target);
+                                    }
+                                } else {
+                                    r = target.provider().edit(call);
+                                }
+                            } finally {
+                                rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
+                            }
+                            Duration upstream = Duration.ofNanos(System.nanoTime() - t0);
+                            rec.attemptEnd(target, fallback, start, null);
+                            long tokens = r.usage().map(Usage::totalTokens).orElse(0L);
+                            return new Router.Attempted<>(new Executed<>(r, v, target, upstream), tokens,
+                                    r.data().size());
+                        } catch (UnsuitableException e) {
+                            throw e;
+                        } catch (EaselException e) {
+                            if (e.provider().isPresent() || !(e instanceof BadRequestException)) {
+                                rec.attemptEnd(target, fallback, start, e);
+                            }
+                            throw e;
                         }
-                    } else {
-                        r = target.provider().edit(call);
-                    }
-                    Duration upstream = Duration.ofNanos(System.nanoTime() - t0);
-                    long tokens = r.usage().map(Usage::totalTokens).orElse(0L);
-                    return new Router.Attempted<>(new Executed<>(r, v, target, upstream), tokens, r.data().size());
-                });
-        Executed<ImageResponse> e = result.value();
-        return new EditOutcome(normalise(e.value(), e.validated()), e.target().group(), e.target().id(),
-                e.target().deployment().provider(), e.upstream(), result.retries(), result.fallbacks(),
-                result.attempts().stream().map(Router.Attempt::toString).toList());
+                    });
+            Executed<ImageResponse> e = result.value();
+            ImageResponse response = normalise(e.value(), e.validated()).toBuilder()
+                    .cost(cost(e.target(), e.value(), e.validated(), input.stream()))
+                    .build();
+            rec.success(response, result.retries(), result.fallbacks(), input.stream());
+            return new EditOutcome(response, e.target().group(), e.target().id(),
+                    e.target().deployment().provider(), e.upstream(), result.retries(), result.fallbacks(),
+                    result.attempts().stream().map(Router.Attempt::toString).toList());
+        } catch (EaselException e) {
+            rec.failure(e, input.stream());
+            throw e;
+        }
     }
 
     StreamOutcome executeStream(GatewayRequest request) {
         List<String> requestFallbacks = new ArrayList<>();
         EditInput input = withoutFallbacks(request.input(), requestFallbacks);
-        Router router = routerFor(request.model());
-        // retries and fallbacks cover starting the stream; once events flow, an error ends the stream
-        Router.Result<Executed<ImageEditStream>> result = router.route(request.model(), requestFallbacks,
-                (candidate, fallback) -> {
-                    Target target = targets.get(candidate.id());
+        EditRecorder rec = recorder(request, input);
+        rec.requested();
+        Router.Result<Executed<ImageEditStream>> result;
+        try {
+            Router router = routerFor(request.model());
+            // retries and fallbacks cover starting the stream; once events flow, an error ends the stream
+            result = router.route(request.model(), requestFallbacks, (candidate, fallback) -> {
+                Target target = targets.get(candidate.id());
+                Instant start = rec.attemptStart(target, candidate);
+                try {
                     ValidatedEdit v = validate(input, target, fallback);
+                    rec.validated(v);
                     EditCall call = call(request, input, target, v);
-                    ImageEditStream s = target.provider().editStream(call);
+                    long t0 = System.nanoTime();
+                    ImageEditStream s;
+                    try {
+                        s = target.provider().editStream(call);
+                    } finally {
+                        rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
+                    }
                     return new Router.Attempted<>(new Executed<>(s, v, target, Duration.ZERO), 0, 1);
-                });
+                } catch (UnsuitableException e) {
+                    throw e;
+                } catch (EaselException e) {
+                    if (e.provider().isPresent() || !(e instanceof BadRequestException)) {
+                        rec.attemptEnd(target, fallback, start, e);
+                    }
+                    throw e;
+                }
+            });
+        } catch (EaselException e) {
+            rec.failure(e, true);
+            throw e;
+        }
         Executed<ImageEditStream> e = result.value();
-        return new StreamOutcome(e.value(), e.target().group(), e.target().id(), e.target().deployment().provider(),
+        ImageEditStream recorded = new RecordedStream(e.value(), rec, e.target(), e.validated(), result.retries(),
+                result.fallbacks());
+        return new StreamOutcome(recorded, e.target().group(), e.target().id(), e.target().deployment().provider(),
                 result.retries(), result.fallbacks());
+    }
+
+    private EditRecorder recorder(GatewayRequest request, EditInput input) {
+        return new EditRecorder(settings.clock(), request.meta(), request.model(), input, settings.listeners(),
+                settings.recordSinks(), settings.redactPrompts());
+    }
+
+    /**
+     * A stream that reports its outcome: the completed event's usage gives the cost (added to the event's
+     * JSON as {@code easel_response_cost}, since the headers are gone by then), and the record is written
+     * when the stream completes, fails or is closed early.
+     */
+    private final class RecordedStream implements ImageEditStream {
+        private final ImageEditStream upstream;
+        private final EditRecorder rec;
+        private final Target target;
+        private final ValidatedEdit validated;
+        private final int retries;
+        private final int fallbacks;
+        private final long t0 = System.nanoTime();
+        private final Instant start;
+        private boolean reported;
+        private int partials;
+
+        RecordedStream(ImageEditStream upstream, EditRecorder rec, Target target, ValidatedEdit validated, int retries,
+                       int fallbacks) {
+            this.upstream = upstream;
+            this.rec = rec;
+            this.target = target;
+            this.validated = validated;
+            this.retries = retries;
+            this.fallbacks = fallbacks;
+            this.start = settings.clock().instant();
+        }
+
+        @Override
+        public Iterator<ImageEditEvent> iterator() {
+            Iterator<ImageEditEvent> it = upstream.iterator();
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    try {
+                        return it.hasNext();
+                    } catch (EaselException e) {
+                        fail(e);
+                        throw e;
+                    }
+                }
+
+                @Override
+                public ImageEditEvent next() {
+                    ImageEditEvent ev;
+                    try {
+                        ev = it.next();
+                    } catch (EaselException e) {
+                        fail(e);
+                        throw e;
+                    }
+                    if (ev instanceof ImageEditEvent.PartialImage) {
+                        partials++;
+                    }
+                    if (ev instanceof ImageEditEvent.Completed c) {
+                        return complete(c);
+                    }
+                    return ev;
+                }
+            };
+        }
+
+        private ImageEditEvent complete(ImageEditEvent.Completed c) {
+            ImageResponse r = ImageResponse.builder().created(c.createdAt()).addData(ImageData.ofBase64(c.b64Json()))
+                    .size(c.size()).quality(c.quality()).background(c.background()).outputFormat(c.outputFormat())
+                    .usage(c.usageOrNull()).provider(target.deployment().provider())
+                    .model(target.deployment().model()).build();
+            java.math.BigDecimal cost = cost(target, r, validated, true);
+            if (!reported) {
+                reported = true;
+                rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
+                rec.attemptEnd(target, fallbacks > 0, start, null);
+                rec.success(r.toBuilder().cost(cost).build(), retries, fallbacks, true);
+            }
+            if (cost == null) {
+                return c;
+            }
+            String json = c.json().strip();
+            if (json.endsWith("}")) {
+                json = json.substring(0, json.length() - 1) + ",\"easel_response_cost\":" + cost.toPlainString() + "}";
+            }
+            return new ImageEditEvent.Completed(c.b64Json(), c.size(), c.quality(), c.background(), c.outputFormat(),
+                    c.createdAt(), c.usageOrNull(), json);
+        }
+
+        private void fail(EaselException e) {
+            if (!reported) {
+                reported = true;
+                rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
+                rec.attemptEnd(target, fallbacks > 0, start, e);
+                rec.failure(e, true);
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                upstream.close();
+            } finally {
+                if (!reported) {
+                    fail(new EaselException("the stream was closed before the completed image arrived", 499,
+                            "api_error", "client_closed", null, target.deployment().provider(), null, null));
+                }
+            }
+        }
+    }
+
+    /** The edit's cost in USD, or null when the model is not priced. */
+    private java.math.BigDecimal cost(Target target, ImageResponse r, ValidatedEdit v, boolean stream) {
+        return null;
     }
 
     /** Takes the per-request {@code fallbacks} field (JSON array, comma list or list) out of the parameters. */
@@ -186,6 +362,12 @@ final class EditPipeline {
             }
         }
         return new EditInput(input.prompt(), input.images(), input.maskOrNull(), params, input.stream());
+    }
+
+    void reportRejected(RequestMeta meta, String model, EaselException error) {
+        EditInput empty = new EditInput(null, List.of(), null, Map.of(), false);
+        new EditRecorder(settings.clock(), meta, model, empty, settings.listeners(), settings.recordSinks(),
+                settings.redactPrompts()).failure(error, false);
     }
 
     /** The router of the config (null without one). */

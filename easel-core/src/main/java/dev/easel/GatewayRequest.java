@@ -17,11 +17,14 @@ import java.util.Optional;
  * @param input        prompt, images, mask and every other parameter by wire name
  * @param headers      headers to add to the upstream request
  * @param timeoutOrNull time allowed, or null for the deployment's / client's default
+ * @param meta         who asked and when
  */
-public record GatewayRequest(String model, EditInput input, Map<String, String> headers, Duration timeoutOrNull) {
+public record GatewayRequest(String model, EditInput input, Map<String, String> headers, Duration timeoutOrNull,
+                             RequestMeta meta) {
 
     public GatewayRequest {
         Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(meta, "meta");
         headers = Collections.unmodifiableMap(new LinkedHashMap<>(headers));
     }
 

@@ -23,6 +23,7 @@ public final class ImageResponse {
     private final String model;
     private final String requestId;
     private final List<String> warnings;
+    private final java.math.BigDecimal cost;
 
     private ImageResponse(Builder b) {
         this.created = b.created;
@@ -36,6 +37,7 @@ public final class ImageResponse {
         this.model = b.model;
         this.requestId = b.requestId;
         this.warnings = List.copyOf(b.warnings);
+        this.cost = b.cost;
     }
 
     /** A new builder (used by providers). */
@@ -57,6 +59,7 @@ public final class ImageResponse {
         b.model = model;
         b.requestId = requestId;
         b.warnings.addAll(warnings);
+        b.cost = cost;
         return b;
     }
 
@@ -93,9 +96,12 @@ public final class ImageResponse {
     /** Things the caller should know: dropped parameters, unknown or retired model. */
     public List<String> warnings() { return warnings; }
 
+    /** What the edit cost in USD (full precision), when the model is priced. */
+    public Optional<java.math.BigDecimal> cost() { return Optional.ofNullable(cost); }
+
     @Override
     public String toString() {
-        return "ImageResponse[created=" + created + ", data=" + data + ", usage=" + usage + ", provider="
+        return "ImageResponse[created=" + created + ", data=" + data + ", usage=" + usage + ", cost=" + cost + ", provider="
                 + provider + ", model=" + model + (warnings.isEmpty() ? "" : ", warnings=" + warnings) + "]";
     }
 
@@ -112,6 +118,7 @@ public final class ImageResponse {
         private String model;
         private String requestId;
         private final List<String> warnings = new ArrayList<>();
+        private java.math.BigDecimal cost;
 
         private Builder() {
         }
@@ -145,6 +152,8 @@ public final class ImageResponse {
         public Builder addWarning(String warning) { warnings.add(Objects.requireNonNull(warning)); return this; }
 
         public Builder addWarnings(List<String> more) { more.forEach(this::addWarning); return this; }
+
+        public Builder cost(java.math.BigDecimal cost) { this.cost = cost; return this; }
 
         public ImageResponse build() { return new ImageResponse(this); }
     }

@@ -1,0 +1,33 @@
+package dev.easel;
+
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.HexFormat;
+
+/**
+ * Who asked and when, for logs, spend records and traces.
+ *
+ * @param requestId   request id
+ * @param receivedAt  when the request arrived (latency is measured from here)
+ * @param endUser     end-user id, or null
+ * @param keyHash     SHA-256 (hex) of the caller's key, or null
+ * @param source      {@code sdk} or {@code proxy}
+ * @param traceparent W3C {@code traceparent} of the caller, or null
+ */
+public record RequestMeta(String requestId, Instant receivedAt, String endUser, String keyHash, String source,
+                          String traceparent) {
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** Meta for an SDK call: a fresh request id, now. */
+    public static RequestMeta sdk(Instant now, String endUser) {
+        return new RequestMeta(newRequestId(), now, endUser, null, "sdk", null);
+    }
+
+    /** {@code req_} and 24 random hex digits. */
+    public static String newRequestId() {
+        byte[] b = new byte[12];
+        RANDOM.nextBytes(b);
+        return "req_" + HexFormat.of().formatHex(b);
+    }
+}
