@@ -30,7 +30,8 @@ final class WireFixture implements AutoCloseable {
 
     final FakeOpenAi fake;
     final ProxyServer proxy;
-    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
 
     private WireFixture(FakeOpenAi fake, ProxyServer proxy) {
         this.fake = fake;
