@@ -28,6 +28,18 @@ final class WireImages {
         return encode(img, "png");
     }
 
+    /** An RGB PNG of random pixels: barely compressible, so its size is about {@code 3 * w * h} bytes. */
+    static byte[] noisePng(int w, int h, long seed) {
+        java.util.Random random = new java.util.Random(seed);
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.setRGB(x, y, 0xFF000000 | random.nextInt(0x1000000));
+            }
+        }
+        return encode(img, "png");
+    }
+
     /** An RGBA PNG mask: opaque except for a transparent square in the middle. */
     static byte[] mask(int w, int h) {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_ARGB);
