@@ -148,7 +148,8 @@ final class EditPipeline {
                     weight));
         }
         out.replaceAll((k, v) -> List.copyOf(v));
-        return Map.copyOf(out);
+        // keep config order (Map.copyOf would not): /v1/models and the start-up line list groups as written
+        return java.util.Collections.unmodifiableMap(out);
     }
 
     /** Resolves a config {@code model_name}, {@code provider/model}, or a bare catalogue name. */
