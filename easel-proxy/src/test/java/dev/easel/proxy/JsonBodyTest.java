@@ -137,6 +137,37 @@ class JsonBodyTest {
     }
 
     @Test
+    void singularImageFieldAsBareString_accepted() {
+        byte[] png = WireImages.png(32, 32, 8);
+
+        HttpResponse<byte[]> r = wire.postJson("""
+                {"prompt": "p", "model": "gpt-image-1", "image": "%s"}""".formatted(dataUrl("image/png", png)));
+
+        assertThat(r.statusCode()).as(() -> text(r)).isEqualTo(200);
+        assertThat(wire.fake.takeRequest().part("image").bytes()).isEqualTo(png);
+    }
+
+    @Test
+    void streamTrue_answersWithServerSentEvents() {
+        wire.fake.streamEventDelay(java.time.Duration.ZERO);
+        byte[] png = WireImages.png(32, 32, 9);
+
+        HttpResponse<byte[]> r = wire.postJson("""
+                {"prompt": "p", "model": "gpt-image-1", "stream": true, "partial_images": 1,
+                 "images": [{"image_url": "%s"}]}""".formatted(dataUrl("image/png", png)));
+
+        assertThat(r.statusCode()).as(() -> text(r)).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t ->
+                assertThat(t).startsWith("text/event-stream"));
+        String events = text(r);
+        assertThat(events.indexOf("event: image_edit.partial_image")).isNotNegative()
+                .isLessThan(events.indexOf("event: image_edit.completed"));
+        RecordedRequest up = wire.fake.takeRequest();
+        assertThat(up.textField("stream")).contains("true");
+        assertThat(up.textField("partial_images")).contains("1");
+    }
+
+    @Test
     void httpImageUrl_whenUrlsNotAllowed_is400ImageUrlNotAllowed() {
         HttpResponse<byte[]> r = wire.postJson("""
                 {"prompt": "p", "model": "gpt-image-1", "images": [{"image_url": "https://example.com/a.png"}]}""");

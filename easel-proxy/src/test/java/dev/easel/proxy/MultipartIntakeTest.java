@@ -178,6 +178,79 @@ class MultipartIntakeTest {
     }
 
     @Test
+    void jpegBytesLabelledPng_upstreamGetsJpegTypeAndExtension() {
+        byte[] jpeg = WireImages.jpeg(32, 32);
+
+        assertOk(wire.postMultipart(new RawMultipart().text("model", "gpt-image-1").text("prompt", "p")
+                .file("image", "photo.png", "image/png", jpeg)), 1);
+
+        RecordedPart image = wire.fake.takeRequest().part("image");
+        assertThat(image.filename()).contains("photo.jpg");
+        assertThat(image.contentType()).contains("image/jpeg");
+        assertThat(image.bytes()).isEqualTo(jpeg);
+    }
+
+    @Test
+    void emptyFileName_upstreamGetsDefaultName() {
+        byte[] png = WireImages.png(32, 32, 20);
+
+        assertOk(wire.postMultipart(new RawMultipart().text("model", "gpt-image-1").text("prompt", "p")
+                .file("image", "", "image/png", png)), 1);
+
+        assertThat(wire.fake.takeRequest().part("image").filename()).contains("image.png");
+    }
+
+    @Test
+    void maskArrayField_upstreamGetsMask() {
+        byte[] png = WireImages.png(32, 32, 21);
+        byte[] mask = WireImages.mask(32, 32);
+
+        assertOk(wire.postMultipart(new RawMultipart().text("model", "gpt-image-1").text("prompt", "p")
+                .file("image", "i.png", "image/png", png).file("mask[]", "m.png", "image/png", mask)), 1);
+
+        RecordedRequest up = wire.fake.takeRequest();
+        assertThat(up.fieldNames()).containsExactly("model", "prompt", "image", "mask");
+        assertThat(up.part("mask").bytes()).isEqualTo(mask);
+    }
+
+    @Test
+    void lowercaseHeadersUnquotedParamsAndQuotedBoundary_accepted() {
+        byte[] png = WireImages.png(32, 32, 22);
+        String b = RawMultipart.BOUNDARY;
+        byte[] body = new RawMultipart()
+                .raw("--" + b + "\r\ncontent-disposition: form-data; name=model\r\n\r\ngpt-image-1\r\n")
+                .raw("--" + b + "\r\nCONTENT-DISPOSITION: form-data; name=prompt\r\n\r\nshout\r\n")
+                .raw("--" + b + "\r\ncontent-disposition: form-data; name=image; filename=x.png\r\n"
+                        + "content-type: image/png\r\n\r\n")
+                .raw(new String(png, java.nio.charset.StandardCharsets.ISO_8859_1)).raw("\r\n")
+                .build();
+
+        HttpResponse<byte[]> r = wire.send(wire.request("/v1/images/edits")
+                .header("Content-Type", "multipart/form-data; charset=utf-8; boundary=\"" + b + "\"")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
+
+        assertOk(r, 1);
+        RecordedRequest up = wire.fake.takeRequest();
+        assertThat(up.textField("prompt")).contains("shout");
+        assertThat(up.part("image").filename()).contains("x.png");
+        assertThat(up.part("image").bytes()).isEqualTo(png);
+    }
+
+    @Test
+    void mixedImageAndImageArrayFields_keepWireOrder() {
+        byte[] a = WireImages.png(32, 32, 23);
+        byte[] b = WireImages.png(32, 32, 24);
+
+        assertOk(wire.postMultipart(new RawMultipart().text("model", "gpt-image-1").text("prompt", "p")
+                .file("image", "a.png", "image/png", a).file("image[]", "b.png", "image/png", b)), 1);
+
+        List<RecordedPart> images = wire.fake.takeRequest().parts("image[]");
+        assertThat(images).extracting(p -> p.filename().orElseThrow()).containsExactly("a.png", "b.png");
+        assertThat(images.get(0).bytes()).isEqualTo(a);
+        assertThat(images.get(1).bytes()).isEqualTo(b);
+    }
+
+    @Test
     void chunkedBody_isAccepted() {
         byte[] a = WireImages.png(200, 200, 13);
         byte[] b = WireImages.png(200, 200, 14);

@@ -108,6 +108,26 @@ class ResponseFormatTest {
     }
 
     @Test
+    void urlFormat_throughOpenAiJava_urlServesImage() {
+        com.openai.client.OpenAIClient client = com.openai.client.okhttp.OpenAIOkHttpClient.builder()
+                .baseUrl(wire.proxy.baseUri() + "/v1").apiKey(WireFixture.MASTER_KEY).maxRetries(0).build();
+        try {
+            var response = client.images().edit(com.openai.models.images.ImageEditParams.builder()
+                    .image(WireImages.png(32, 32, 5)).prompt("p").model("gpt-image-1")
+                    .responseFormat(com.openai.models.images.ImageEditParams.ResponseFormat.URL).build());
+
+            String url = response.data().orElseThrow().getFirst().url().orElseThrow();
+            assertThat(url).startsWith("http://127.0.0.1:" + wire.proxy.port() + "/v1/images/files/");
+            HttpResponse<byte[]> image = getWithoutKey(URI.create(url));
+            assertThat(image.statusCode()).isEqualTo(200);
+            WireImages.decodePng(image.body());
+        } finally {
+            client.close();
+        }
+        assertThat(wire.fake.takeRequest().fieldNames()).doesNotContain("response_format");
+    }
+
+    @Test
     void urlFormat_jpegOutput_servedAsJpeg() {
         HttpResponse<byte[]> r = wire.postMultipart(edit("gpt-image-1").text("output_format", "jpeg")
                 .text("response_format", "url"));

@@ -40,6 +40,17 @@ final class WireImages {
         return encode(img, "png");
     }
 
+    /** A baseline JPEG. */
+    static byte[] jpeg(int w, int h) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.setRGB(x, y, 0xFF000000 | (x * 8 & 0xFF) << 16 | (y * 8 & 0xFF) << 8 | 0x40);
+            }
+        }
+        return encode(img, "jpeg");
+    }
+
     /** An RGBA PNG mask: opaque except for a transparent square in the middle. */
     static byte[] mask(int w, int h) {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_ARGB);
