@@ -401,7 +401,8 @@ final class EditPipeline {
                     weight, e.params().rpm(), e.params().tpm(), price));
         }
         out.replaceAll((k, v) -> List.copyOf(v));
-        return Map.copyOf(out);
+        // keep config order (Map.copyOf would not): /v1/models and the start-up line list groups as written
+        return java.util.Collections.unmodifiableMap(out);
     }
 
     /** The router serving {@code model}: the config's, or a one-deployment router for a model string. */

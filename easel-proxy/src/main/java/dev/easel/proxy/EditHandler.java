@@ -60,7 +60,8 @@ final class EditHandler {
 
     void handle(Context ctx, String pathModel) {
         long t0 = System.nanoTime();
-        String requestId = requestId(ctx.header("x-request-id"));
+        String assigned = ctx.res().getHeader("x-request-id"); // set for every request by ProxyServer
+        String requestId = assigned != null ? assigned : requestId(ctx.header("x-request-id"));
         ctx.header("x-request-id", requestId);
         inflight.incrementAndGet();
         Spool spool = new Spool(spoolDir, limits.open());
@@ -178,7 +179,8 @@ final class EditHandler {
         return ctx.scheme() + "://" + host;
     }
 
-    private static String requestId(String incoming) {
+    /** The incoming request id when it is safe to echo, else a new {@code req_<24 hex>}. */
+    static String requestId(String incoming) {
         if (incoming != null && SAFE_REQUEST_ID.matcher(incoming).matches()) {
             return incoming;
         }

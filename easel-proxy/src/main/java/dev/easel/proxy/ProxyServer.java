@@ -84,6 +84,8 @@ public final class ProxyServer implements AutoCloseable {
                 h.setMaxFormContentSize(-1);
                 h.setMaxFormKeys(10_000);
             });
+            // every response carries x-request-id (the client's, when it sent a usable one)
+            c.routes.before(ctx -> ctx.header("x-request-id", EditHandler.requestId(ctx.header("x-request-id"))));
             c.routes.post("/v1/images/edits", ctx -> edits.handle(ctx, null));
             c.routes.post("/images/edits", ctx -> edits.handle(ctx, null));
             c.routes.post("/openai/deployments/{model}/images/edits", ctx -> edits.handle(ctx, ctx.pathParam("model")));
