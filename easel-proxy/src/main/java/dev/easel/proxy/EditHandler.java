@@ -4,6 +4,8 @@ import dev.easel.Easel;
 import dev.easel.EaselException;
 import dev.easel.EditOutcome;
 import dev.easel.GatewayRequest;
+import dev.easel.RequestMeta;
+import dev.easel.validate.EditInput;
 import dev.easel.ImageEditEvent;
 import dev.easel.StreamOutcome;
 import io.javalin.http.Context;
@@ -43,6 +45,7 @@ final class EditHandler {
     private final String publicBaseUrl;
     private final AtomicInteger inflight;
     private final AtomicReference<ProxyServer.State> state;
+    private volatile Consumer<String> budgets = endUser -> { };
 
     EditHandler(Easel easel, UploadLimits limits, UrlFetcher fetcher, Consumer<Context> auth, Path spoolDir,
                 boolean allowImageUrls, String publicBaseUrl, AtomicInteger inflight,
@@ -58,6 +61,11 @@ final class EditHandler {
         this.state = state;
     }
 
+    /** Sets the end-user budget check run before any upstream call (throws to refuse). */
+    void budgets(Consumer<String> check) {
+        this.budgets = check;
+    }
+
     void handle(Context ctx, String pathModel) {
         long t0 = System.nanoTime();
         String assigned = ctx.res().getHeader("x-request-id"); // set for every request by ProxyServer
@@ -65,6 +73,10 @@ final class EditHandler {
         ctx.header("x-request-id", requestId);
         inflight.incrementAndGet();
         Spool spool = new Spool(spoolDir, limits.open());
+        java.time.Instant received = java.time.Instant.now();
+        String model = pathModel;
+        RequestMeta meta = null;
+        boolean submitted = false;
         try {
             if (state.get() != ProxyServer.State.READY) {
                 throw new ProxyException(503, "api_error", "server_draining", null,
@@ -77,12 +89,25 @@ final class EditHandler {
                         + " of " + limits.maxRequestBytes() + " bytes");
             }
             MultipartIntake.Parsed parsed = intake(ctx, spool);
-            String model = pathModel != null ? pathModel : parsed.modelOrNull();
-            GatewayRequest request = new GatewayRequest(model, parsed.input(), Map.of(), null);
-            if (parsed.input().stream()) {
+            model = pathModel != null ? pathModel : parsed.modelOrNull();
+            EditInput input = parsed.input();
+            String endUser = endUser(ctx, input);
+            if (endUser != null && !input.params().containsKey("user")
+                    && !input.params().containsKey("safety_identifier")) {
+                // an end user named in a header is forwarded upstream as OpenAI expects it
+                Map<String, Object> params = new java.util.LinkedHashMap<>(input.params());
+                params.put("user", endUser);
+                input = new EditInput(input.prompt(), input.images(), input.maskOrNull(), params, input.stream());
+            }
+            meta = new RequestMeta(requestId, received, endUser, keyHash(ctx), "proxy", ctx.header("traceparent"));
+            budgets.accept(endUser);
+            GatewayRequest request = new GatewayRequest(model, input, Map.of(), null, meta);
+            submitted = true;
+            if (input.stream()) {
                 stream(ctx, request, t0);
             } else {
                 EditOutcome outcome = easel.execute(request);
+                outcome.response().cost().ifPresent(c -> ctx.header("x-easel-response-cost", c.toPlainString()));
                 ctx.header("x-easel-deployment", outcome.deploymentId());
                 ctx.header("x-easel-model-group", outcome.modelGroup());
                 ctx.header("x-easel-attempted-retries", Integer.toString(outcome.retries()));
@@ -93,10 +118,61 @@ final class EditHandler {
                 ResponseWriter.write(outcome.response(), urlBase(ctx), ctx.res().getOutputStream());
             }
         } catch (Throwable t) {
+            if (!submitted && t instanceof EaselException e) {
+                // refused before the pipeline saw it: still one record for logs, metrics and spend
+                RequestMeta m = meta != null ? meta : new RequestMeta(requestId, received, endUserFromHeaders(ctx),
+                        keyHash(ctx), "proxy", ctx.header("traceparent"));
+                easel.reportRejected(m, model, e);
+            }
             fail(ctx, t, requestId, spool);
         } finally {
             spool.close();
             inflight.decrementAndGet();
+        }
+    }
+
+    /** End user: LiteLLM-compatible headers first, then the body's {@code user}, then {@code safety_identifier}. */
+    static String endUser(Context ctx, EditInput input) {
+        String h = endUserFromHeaders(ctx);
+        if (h != null) {
+            return h;
+        }
+        for (String field : new String[] {"user", "safety_identifier"}) {
+            Object v = input.params().get(field);
+            if (v != null && !v.toString().isBlank()) {
+                return v.toString().trim();
+            }
+        }
+        return null;
+    }
+
+    static String endUserFromHeaders(Context ctx) {
+        for (String name : new String[] {"x-easel-end-user-id", "x-litellm-end-user-id", "x-litellm-customer-id"}) {
+            String v = ctx.header(name);
+            if (v != null && !v.isBlank()) {
+                return v.trim();
+            }
+        }
+        return null;
+    }
+
+    /** SHA-256 (hex) of the key the caller presented, or null: keys are never stored or logged. */
+    static String keyHash(Context ctx) {
+        String auth = ctx.header("Authorization");
+        String key = null;
+        if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            key = auth.substring(7).trim();
+        } else if (ctx.header("api-key") != null) {
+            key = ctx.header("api-key").trim();
+        }
+        if (key == null || key.isEmpty()) {
+            return null;
+        }
+        try {
+            return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(key.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 
