@@ -258,7 +258,7 @@ final class EdgeSupport {
         final Socket socket;
         final OutputStream out;
         final InputStream in;
-        long written;
+        volatile long written;
 
         Raw(ProxyServer proxy, int sendBuffer) throws IOException {
             socket = new Socket();
@@ -365,10 +365,42 @@ final class EdgeSupport {
         }
     }
 
+    /**
+     * POSTs {@code body} over a raw socket with {@code Content-Length}, writing from another thread so that an
+     * answer sent before the body is read (413, 429) is received even while the upload is cut off.
+     */
+    static RawResponse rawPost(ProxyServer proxy, String contentType, byte[] body) throws IOException {
+        try (Raw raw = new Raw(proxy)) {
+            raw.head("/v1/images/edits", "Content-Type: " + contentType, "Content-Length: " + body.length);
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    for (int off = 0; off < body.length; off += 16 * 1024) {
+                        raw.send(body, off, Math.min(16 * 1024, body.length - off));
+                    }
+                } catch (IOException ignored) {
+                    // the server answered early and closed: expected for limits
+                }
+            });
+            RawResponse r = raw.read(Duration.ofSeconds(10));
+            raw.close();
+            try {
+                writer.join(Duration.ofSeconds(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return r;
+        }
+    }
+
     /** A response read off a raw socket. */
     record RawResponse(int status, Map<String, List<String>> headers, String body) {
         String header(String name) {
             return first(headers, name.toLowerCase(Locale.ROOT));
+        }
+
+        /** The checks of {@link #assertError(HttpResponse, int, String...)}. */
+        JsonNode assertError(int expected, String... secrets) {
+            return EdgeSupport.assertError(status, headers, body, expected, secrets);
         }
     }
 
