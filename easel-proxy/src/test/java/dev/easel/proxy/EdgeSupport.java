@@ -287,6 +287,13 @@ final class EdgeSupport {
             return this;
         }
 
+        /** Sends {@code GET path} (keep-alive). */
+        Raw get(String path) throws IOException {
+            out.write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            return this;
+        }
+
         Raw send(byte[] bytes) throws IOException {
             return send(bytes, 0, bytes.length);
         }
