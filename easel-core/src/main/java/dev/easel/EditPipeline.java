@@ -392,7 +392,7 @@ final class EditPipeline {
             }
             String pricedAs = e.modelInfo().baseModel().orElse(d.model());
             ModelSpec spec = spec(pricedAs, d.provider());
-            String id = e.modelInfo().id().orElse(d.displayName());
+            String id = e.modelInfo().id().orElseGet(() -> defaultId(config, e));
             double weight = e.params().weight().orElse(e.params().rpm().isPresent() ? e.params().rpm().getAsInt()
                     : e.params().tpm().isPresent() ? e.params().tpm().getAsLong() : 1);
             java.math.BigDecimal price = e.modelInfo().outputCostPerImage().orElseGet(() -> typicalPrice(spec));
@@ -464,13 +464,40 @@ final class EditPipeline {
                 : config.litellmSettings().numRetries().orElse(settings.maxRetries());
         return new Router.Policy(r.routingStrategy(), retries, r.retryAfter(), r.allowedFails(), r.cooldownTime(),
                 r.fallbacks(), r.contentPolicyFallbacks(), r.defaultFallbacks(), r.retryOnTimeout(),
-                Duration.ofSeconds(10), true);
+                Duration.ofSeconds(10), !r.disableCooldowns());
     }
 
     private Router.Policy directPolicy() {
         Router.Policy d = Router.Policy.defaults();
         return new Router.Policy(d.strategy(), settings.maxRetries(), d.minRetryWait(), d.allowedFails(),
                 d.cooldownTime(), Map.of(), Map.of(), List.of(), false, d.maxRetryWait(), false);
+    }
+
+    /**
+     * A deployment's id without {@code model_info.id}: {@code provider/model} when that is unique in the
+     * config, else with a short hash of its group, base URL, version and key (stable across restarts, so
+     * shared router state keeps its meaning), else with its position.
+     */
+    private static String defaultId(EaselConfig config, ModelEntry e) {
+        String base = e.params().provider() + "/" + e.params().providerModel();
+        List<ModelEntry> same = config.modelList().stream().filter(o -> o.modelInfo().id().isEmpty()
+                && (o.params().provider() + "/" + o.params().providerModel()).equals(base)).toList();
+        if (same.size() == 1) {
+            return base;
+        }
+        String fingerprint = e.modelName() + "|" + e.params().apiBase().map(Object::toString).orElse("") + "|"
+                + e.params().apiVersion().orElse("") + "|" + e.params().apiKey().orElse("");
+        String hash;
+        try {
+            hash = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(fingerprint.getBytes(java.nio.charset.StandardCharsets.UTF_8))).substring(0, 8);
+        } catch (java.security.NoSuchAlgorithmException ex) {
+            throw new IllegalStateException(ex);
+        }
+        long twins = same.stream().filter(o -> (o.modelName() + "|" + o.params().apiBase().map(Object::toString)
+                .orElse("") + "|" + o.params().apiVersion().orElse("") + "|" + o.params().apiKey().orElse(""))
+                .equals(fingerprint)).count();
+        return twins == 1 ? base + "-" + hash : base + "-" + hash + "-" + (same.indexOf(e) + 1);
     }
 
     /** The catalogue price of one medium 1024x1024 image, for cost-based routing; null when unknown. */

@@ -183,6 +183,7 @@ final class ConfigReader {
                 fallbacks(s, "content_policy_fallbacks"),
                 defaultFallbacks(s),
                 optional(s, "retry_on_timeout", this::bool).orElse(d.retryOnTimeout()),
+                optional(s, "disable_cooldowns", this::bool).orElse(false),
                 optional(s, "redis_host", (n, p) -> text(n, p).text),
                 optionalInt(s, "redis_port", 1),
                 optional(s, "redis_password", (n, p) -> text(n, p).text));

@@ -22,6 +22,7 @@ import java.util.OptionalInt;
  * @param contentPolicyFallbacks {@code content_policy_fallbacks}: the same, for content-policy rejections
  * @param defaultFallbacks       {@code default_fallbacks}: groups to try when a group has no own fallbacks
  * @param retryOnTimeout         {@code retry_on_timeout}: whether a timed-out attempt is retried; default false (edits are not idempotent: a timed-out upstream may still be working and billing)
+ * @param disableCooldowns       {@code disable_cooldowns}: never rest failing deployments; default false
  * @param redisHost              {@code redis_host} (shared state; not used yet)
  * @param redisPort              {@code redis_port} (not used yet)
  * @param redisPassword          {@code redis_password} (not used yet)
@@ -29,7 +30,8 @@ import java.util.OptionalInt;
 public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRetries, Duration retryAfter,
                              int allowedFails, Duration cooldownTime, Optional<Duration> timeout,
                              Map<String, List<String>> fallbacks, Map<String, List<String>> contentPolicyFallbacks,
-                             List<String> defaultFallbacks, boolean retryOnTimeout, Optional<String> redisHost,
+                             List<String> defaultFallbacks, boolean retryOnTimeout, boolean disableCooldowns,
+                             Optional<String> redisHost,
                              OptionalInt redisPort, Optional<String> redisPassword) {
 
     /** Default {@code allowed_fails}. */
@@ -56,7 +58,7 @@ public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRet
     public static RouterSettings defaults() {
         return new RouterSettings(RoutingStrategy.SIMPLE_SHUFFLE, OptionalInt.empty(), Duration.ZERO,
                 DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_TIME, Optional.empty(), Map.of(), Map.of(), List.of(), false,
-                Optional.empty(), OptionalInt.empty(), Optional.empty());
+                false, Optional.empty(), OptionalInt.empty(), Optional.empty());
     }
 
     @Override

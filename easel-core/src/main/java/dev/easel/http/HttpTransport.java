@@ -34,11 +34,17 @@ public final class HttpTransport {
 
     private final HttpClient client;
 
-    /** A transport with its own client (HTTP/1.1 and 2, 30 s connect timeout, redirects not followed). */
+    /**
+     * A transport with its own client (HTTP/1.1 and 2, 30 s connect timeout, redirects not followed). Its
+     * async work runs on virtual threads, not on the common fork-join pool, which on a 2-core machine has a
+     * single thread that anything else in the JVM may block.
+     */
     public HttpTransport() {
         this(HttpClient.newBuilder()
                 .connectTimeout(Duration.ofSeconds(30))
                 .followRedirects(HttpClient.Redirect.NEVER)
+                .executor(java.util.concurrent.Executors.newThreadPerTaskExecutor(
+                        Thread.ofVirtual().name("easel-http-", 0).factory()))
                 .build());
     }
 

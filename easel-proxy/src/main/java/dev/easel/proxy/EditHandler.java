@@ -72,7 +72,8 @@ final class EditHandler {
         String requestId = assigned != null ? assigned : requestId(ctx.header("x-request-id"));
         ctx.header("x-request-id", requestId);
         inflight.incrementAndGet();
-        Spool spool = new Spool(spoolDir, limits.open());
+        UploadLimits.Account account = limits.open();
+        Spool spool = new Spool(spoolDir, account);
         java.time.Instant received = java.time.Instant.now();
         String model = pathModel;
         RequestMeta meta = null;
@@ -88,7 +89,7 @@ final class EditHandler {
                 throw ProxyException.tooLarge(null, "request body of " + declared + " bytes is larger than the limit"
                         + " of " + limits.maxRequestBytes() + " bytes");
             }
-            MultipartIntake.Parsed parsed = intake(ctx, spool);
+            MultipartIntake.Parsed parsed = intake(ctx, spool, account);
             model = pathModel != null ? pathModel : parsed.modelOrNull();
             EditInput input = parsed.input();
             String endUser = endUser(ctx, input);
@@ -176,15 +177,17 @@ final class EditHandler {
         }
     }
 
-    private MultipartIntake.Parsed intake(Context ctx, Spool spool) throws IOException {
+    private MultipartIntake.Parsed intake(Context ctx, Spool spool, UploadLimits.Account account)
+            throws IOException {
         String type = ctx.header("Content-Type");
         String lower = type == null ? "" : type.toLowerCase(Locale.ROOT);
-        InputStream body = ctx.req().getInputStream();
+        // every body byte counts against the request limit as it is read (chunked bodies have no length)
+        InputStream body = new CountingBody(ctx.req().getInputStream(), account);
         if (lower.startsWith("multipart/form-data")) {
             return MultipartIntake.parse(body, type, spool);
         }
         if (lower.startsWith("application/json")) {
-            return JsonIntake.parse(new CountingBody(body, spool), spool, fetcher, allowImageUrls);
+            return JsonIntake.parse(body, spool, fetcher, allowImageUrls);
         }
         throw new ProxyException(415, "invalid_request_error", "unsupported_media_type", null,
                 "Content-Type must be multipart/form-data or application/json (was "
@@ -265,20 +268,20 @@ final class EditHandler {
         return "req_" + HexFormat.of().formatHex(b);
     }
 
-    /** Counts a JSON body's bytes against the request limit (its images are counted as they decode). */
+    /** Counts a body's bytes against the request limit as they are read. */
     private static final class CountingBody extends java.io.FilterInputStream {
-        private final Spool.Writer counter;
+        private final UploadLimits.Account counter;
 
-        CountingBody(InputStream in, Spool spool) {
+        CountingBody(InputStream in, UploadLimits.Account account) {
             super(in);
-            this.counter = spool.writer("body", false).discarding();
+            this.counter = account;
         }
 
         @Override
         public int read() throws IOException {
             int b = super.read();
             if (b >= 0) {
-                counter.count(1);
+                counter.body(1);
             }
             return b;
         }
@@ -287,7 +290,7 @@ final class EditHandler {
         public int read(byte[] b, int off, int len) throws IOException {
             int n = super.read(b, off, len);
             if (n > 0) {
-                counter.count(n);
+                counter.body(n);
             }
             return n;
         }

@@ -88,7 +88,7 @@ final class JsonIntake {
     /** Reads {@code {"image_url": …}} / {@code {"file_id": …}} (or a bare URL string) into the spool. */
     private static EditInput.RawImage imageRef(JsonParser p, String param, Spool spool, UrlFetcher fetcher,
                                                boolean allowUrls, boolean image) throws IOException {
-        Spool.Writer w = spool.writer(image ? "image" : "mask", image);
+        Spool.Writer w = spool.writer(image ? "image" : "mask");
         boolean found = false;
         if (p.currentToken() == JsonToken.VALUE_STRING) {
             readUrl(p, param, w, fetcher, allowUrls);

@@ -59,7 +59,7 @@ final class MultipartIntake {
                                 + "' (images go in 'image', 'image[]' or 'image[N]')");
                     }
                     int mySeq = seq[0]++;
-                    Spool.Writer w = spool.writer(isMask ? "mask" : "image", isImage);
+                    Spool.Writer w = spool.writer(isMask ? "mask" : "image");
                     return new MultipartParser.PartSink() {
                         @Override
                         public void write(byte[] buf, int off, int len) throws IOException {

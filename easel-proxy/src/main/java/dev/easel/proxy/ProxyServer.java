@@ -178,14 +178,18 @@ public final class ProxyServer implements AutoCloseable {
      * within {@code grace}; then the server stops. Returns true when nothing was cut off.
      */
     public boolean drain(Duration grace) {
-        if (!state.compareAndSet(State.READY, State.DRAINING) && state.get() != State.STARTING) {
+        State before = state.get();
+        if (before != State.READY && before != State.STARTING) {
             return inflight.get() == 0;
         }
-        state.set(State.DRAINING);
         for (var c : app.jettyServer().server().getConnectors()) {
             if (c instanceof NetworkConnector nc) {
                 nc.close(); // stop accepting; open connections keep going
             }
+        }
+        // DRAINING is only observable once the listener is closed
+        if (!state.compareAndSet(before, State.DRAINING)) {
+            return inflight.get() == 0;
         }
         long deadline = System.nanoTime() + grace.toNanos();
         while (inflight.get() > 0 && System.nanoTime() < deadline) {

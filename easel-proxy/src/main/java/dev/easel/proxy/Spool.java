@@ -28,9 +28,9 @@ final class Spool implements AutoCloseable {
         this.account = account;
     }
 
-    /** A writer for one part; {@code image} parts count against the per-image limit. */
-    Writer writer(String param, boolean image) {
-        Writer w = new Writer(param, image);
+    /** A writer for one image or mask part (checked against the per-image and in-flight limits). */
+    Writer writer(String param) {
+        Writer w = new Writer(param);
         writers.add(w);
         return w;
     }
@@ -38,16 +38,13 @@ final class Spool implements AutoCloseable {
     /** Writes one part, in memory first, to a temp file once it passes the threshold. */
     final class Writer extends OutputStream {
         private final String param;
-        private final boolean image;
         private ByteArrayOutputStream memory = new ByteArrayOutputStream();
         private Path file;
         private OutputStream out;
         private long size;
-        private boolean discard;
 
-        Writer(String param, boolean image) {
+        Writer(String param) {
             this.param = param;
-            this.image = image;
         }
 
         @Override
@@ -58,7 +55,7 @@ final class Spool implements AutoCloseable {
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             size += len;
-            account.add(param, image, size, len);
+            account.hold(param, size, len);
             if (file == null && size > MEMORY_THRESHOLD) {
                 Files.createDirectories(dir);
                 file = Files.createTempFile(dir, "upload-", ".part");
@@ -81,18 +78,6 @@ final class Spool implements AutoCloseable {
                 return Blob.ofFile(file);
             }
             return Blob.ofBytes(memory.toByteArray());
-        }
-
-        /** A writer that only counts (for bodies whose bytes go elsewhere). */
-        Writer discarding() {
-            this.discard = true;
-            return this;
-        }
-
-        /** Counts {@code n} bytes against the limits without storing them. */
-        void count(int n) {
-            size += n;
-            account.add(param, image, size, n);
         }
 
         /** Bytes written. */

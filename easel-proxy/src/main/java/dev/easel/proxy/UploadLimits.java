@@ -43,16 +43,26 @@ final class UploadLimits {
         private long requestBytes;
         private long reserved;
 
-        /** Adds {@code n} bytes of part {@code param} whose running size is {@code partBytes}. */
-        void add(String param, boolean image, long partBytes, long n) {
+        /**
+         * Counts {@code n} more bytes of the request body, as read off the wire (multipart framing and text
+         * fields included), against the per-request limit.
+         */
+        void body(long n) {
             requestBytes += n;
-            if (image && partBytes > maxImageBytes) {
-                throw ProxyException.tooLarge(param, "'" + param + "' is larger than the limit of "
-                        + maxImageBytes + " bytes per image");
-            }
             if (requestBytes > maxRequestBytes) {
                 throw ProxyException.tooLarge(null, "request body is larger than the limit of " + maxRequestBytes
                         + " bytes");
+            }
+        }
+
+        /**
+         * Holds {@code n} more bytes of image or mask {@code param} (running size {@code partBytes}): checks
+         * the per-image limit and reserves the bytes against the in-flight total.
+         */
+        void hold(String param, long partBytes, long n) {
+            if (partBytes > maxImageBytes) {
+                throw ProxyException.tooLarge(param, "'" + param + "' is larger than the limit of "
+                        + maxImageBytes + " bytes per image");
             }
             long now = inflight.addAndGet(n);
             reserved += n;
@@ -63,7 +73,7 @@ final class UploadLimits {
             }
         }
 
-        /** Bytes this request has uploaded so far. */
+        /** Body bytes this request has uploaded so far. */
         long requestBytes() {
             return requestBytes;
         }
