@@ -45,13 +45,13 @@ public record Cost(Optional<BigDecimal> total, Method method, Breakdown breakdow
         public static final Breakdown ZERO = new Breakdown(BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO,
                 BigDecimal.ZERO, BigDecimal.ZERO);
 
-        /** Checks that nothing is null. */
+        /** Checks that nothing is null; drops trailing zeros, so equal amounts are equal parts. */
         public Breakdown {
-            Objects.requireNonNull(textInput, "textInput");
-            Objects.requireNonNull(imageInput, "imageInput");
-            Objects.requireNonNull(imageOutput, "imageOutput");
-            Objects.requireNonNull(textOutput, "textOutput");
-            Objects.requireNonNull(perImage, "perImage");
+            textInput = plain(Objects.requireNonNull(textInput, "textInput"));
+            imageInput = plain(Objects.requireNonNull(imageInput, "imageInput"));
+            imageOutput = plain(Objects.requireNonNull(imageOutput, "imageOutput"));
+            textOutput = plain(Objects.requireNonNull(textOutput, "textOutput"));
+            perImage = plain(Objects.requireNonNull(perImage, "perImage"));
         }
 
         /** The sum of the parts, without trailing zeros. */
