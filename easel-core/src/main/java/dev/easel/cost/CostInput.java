@@ -18,7 +18,8 @@ import java.util.Optional;
  * @param requestedSize    the size the client asked for, used when the response has none (or says {@code auto})
  * @param requestedQuality the quality the client asked for, used likewise
  * @param partialImages    partial images streamed before the final image
- * @param streamed         whether the edit was streamed
+ * @param streamed         whether the edit was streamed; kept for logs only, since a streamed edit is priced
+ *                         exactly like a non-streamed one
  */
 public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<String> size, Optional<String> quality,
                         Optional<String> requestedSize, Optional<String> requestedQuality, int partialImages,
