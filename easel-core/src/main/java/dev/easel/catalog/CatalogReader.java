@@ -224,7 +224,7 @@ final class CatalogReader {
 
     private static Pricing pricing(JsonNode p, String path) {
         checkKeys(p, path, Set.of("text_input", "cached_text_input", "image_input", "cached_image_input",
-                "image_output", "text_output", "per_image", "source"));
+                "image_output", "text_output", "per_image", "output_per_megapixel", "source"));
         Map<String, BigDecimal> perImage = new LinkedHashMap<>();
         JsonNode table = p.get("per_image");
         if (table != null) {
@@ -243,7 +243,9 @@ final class CatalogReader {
         }
         return new Pricing(rate(p, path, "text_input"), rate(p, path, "cached_text_input"), rate(p, path, "image_input"),
                 rate(p, path, "cached_image_input"), rate(p, path, "image_output"), rate(p, path, "text_output"),
-                perImage, text(p, path, "source"));
+                perImage, Optional.ofNullable(p.get("output_per_megapixel"))
+                        .map(v -> decimal(v, path + ".output_per_megapixel")),
+                text(p, path, "source"));
     }
 
     /** A token rate per million; absent means the model does not bill those tokens. */

@@ -123,8 +123,10 @@ public record ModelSpec(
     }
 
     /**
-     * Prices in USD. Token rates are per one million tokens; per-image prices are keyed by
-     * {@code quality + "|" + size} (e.g. {@code "medium|1024x1024"}, or {@code "standard|256x256"} for dall-e-2).
+     * Prices in USD. Token rates are per one million tokens (zero = those tokens are not billed); per-image
+     * prices are keyed by {@code quality + "|" + size} (e.g. {@code "medium|1024x1024"}, or
+     * {@code "standard|256x256"} for dall-e-2); {@code outputPerMegapixel} is for providers that bill
+     * output by pixel count (1 megapixel = 1,000,000 pixels).
      *
      * @param source where the numbers come from, and when they were read
      */
@@ -135,9 +137,20 @@ public record ModelSpec(
                           java.math.BigDecimal imageOutputPerMillion,
                           java.math.BigDecimal textOutputPerMillion,
                           Map<String, java.math.BigDecimal> perImage,
+                          Optional<java.math.BigDecimal> outputPerMegapixel,
                           String source) {
         public Pricing {
             perImage = Map.copyOf(perImage);
+            java.util.Objects.requireNonNull(outputPerMegapixel, "outputPerMegapixel");
+        }
+
+        /** Prices without a per-megapixel rate. */
+        public Pricing(java.math.BigDecimal textInputPerMillion, java.math.BigDecimal cachedTextInputPerMillion,
+                       java.math.BigDecimal imageInputPerMillion, java.math.BigDecimal cachedImageInputPerMillion,
+                       java.math.BigDecimal imageOutputPerMillion, java.math.BigDecimal textOutputPerMillion,
+                       Map<String, java.math.BigDecimal> perImage, String source) {
+            this(textInputPerMillion, cachedTextInputPerMillion, imageInputPerMillion, cachedImageInputPerMillion,
+                    imageOutputPerMillion, textOutputPerMillion, perImage, Optional.empty(), source);
         }
     }
 
