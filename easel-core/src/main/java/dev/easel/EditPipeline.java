@@ -5,6 +5,9 @@ import dev.easel.catalog.ModelSpec;
 import dev.easel.config.EaselConfig;
 import dev.easel.config.ModelEntry;
 import dev.easel.config.RouterSettings;
+import dev.easel.cost.CostCalculator;
+import dev.easel.cost.CostInput;
+import dev.easel.cost.PriceOverrides;
 import dev.easel.routing.Router;
 import dev.easel.routing.UnsuitableException;
 import dev.easel.image.ImageFormat;
@@ -65,7 +68,8 @@ final class EditPipeline {
 
     /** A deployment with its provider, its model's rules, and its place in its group. */
     record Target(String group, String id, ImageEditProvider provider, Deployment deployment, ModelSpec spec,
-                  int order, double weight, OptionalInt rpm, OptionalLong tpm, java.math.BigDecimal unitPrice) {
+                  int order, double weight, OptionalInt rpm, OptionalLong tpm, java.math.BigDecimal unitPrice,
+                  PriceOverrides prices) {
     }
 
     // ---- SDK entry points -------------------------------------------------------------------------
@@ -328,10 +332,21 @@ final class EditPipeline {
         }
     }
 
-    /** The edit's cost in USD, or null when the model is not priced. */
-    private java.math.BigDecimal cost(Target target, ImageResponse r, ValidatedEdit v, boolean stream) {
-        return null;
+    /** The edit's cost in USD (full precision), or null when the model is not priced. */
+    private static java.math.BigDecimal cost(Target target, ImageResponse r, ValidatedEdit v, boolean stream) {
+        int partials = 0;
+        try {
+            partials = Integer.parseInt(v.params().getOrDefault("partial_images", "0"));
+        } catch (NumberFormatException ignored) {
+            // validation already refused non-integers; unknown models pass strings through
+        }
+        CostInput in = CostInput.builder().response(r).requestedSize(v.params().get("size"))
+                .requestedQuality(v.params().get("quality")).partialImages(stream ? partials : 0).streamed(stream)
+                .build();
+        return COSTS.cost(target.spec(), target.prices(), in).total().orElse(null);
     }
+
+    private static final CostCalculator COSTS = CostCalculator.standard();
 
     /** Takes the per-request {@code fallbacks} field (JSON array, comma list or list) out of the parameters. */
     private static EditInput withoutFallbacks(EditInput input, List<String> out) {
@@ -398,7 +413,7 @@ final class EditPipeline {
             java.math.BigDecimal price = e.modelInfo().outputCostPerImage().orElseGet(() -> typicalPrice(spec));
             out.computeIfAbsent(e.modelName(), k -> new ArrayList<>()).add(new Target(e.modelName(), id,
                     provider(d.provider(), e.params().model()), d, spec, e.params().order().orElse(Integer.MAX_VALUE),
-                    weight, e.params().rpm(), e.params().tpm(), price));
+                    weight, e.params().rpm(), e.params().tpm(), price, PriceOverrides.of(e.modelInfo())));
         }
         out.replaceAll((k, v) -> List.copyOf(v));
         // keep config order (Map.copyOf would not): /v1/models and the start-up line list groups as written
@@ -447,7 +462,7 @@ final class EditPipeline {
         Deployment d = new Deployment(providerName, providerModel, settings.apiKey(), settings.apiBase(),
                 settings.apiVersion(), settings.timeout(), settings.providerSettings());
         return new Target(model, model, provider, d, spec(providerModel, providerName), 0, 1,
-                OptionalInt.empty(), OptionalLong.empty(), null);
+                OptionalInt.empty(), OptionalLong.empty(), null, PriceOverrides.none());
     }
 
     private Router router(Map<String, List<Target>> byGroup, Router.Policy policy) {
