@@ -133,7 +133,7 @@ final class EditPipeline {
                         try {
                             ValidatedEdit v = validate(input, target, fallback);
                             rec.validated(v);
-                            EditCall call = call(request, input, target, v);
+                            EditCall call = call(request, input, target, v, rec);
                             long t0 = System.nanoTime();
                             ImageResponse r;
                             try {
@@ -191,7 +191,7 @@ final class EditPipeline {
                 try {
                     ValidatedEdit v = validate(input, target, fallback);
                     rec.validated(v);
-                    EditCall call = call(request, input, target, v);
+                    EditCall call = call(request, input, target, v, rec);
                     long t0 = System.nanoTime();
                     ImageEditStream s;
                     try {
@@ -576,11 +576,13 @@ final class EditPipeline {
         }
     }
 
-    private EditCall call(GatewayRequest r, EditInput input, Target t, ValidatedEdit v) {
+    private EditCall call(GatewayRequest r, EditInput input, Target t, ValidatedEdit v, EditRecorder rec) {
         Duration timeout = r.timeout().orElse(t.deployment().timeout() != null ? t.deployment().timeout()
                 : settings.timeout());
+        Map<String, String> headers = new LinkedHashMap<>(r.headers());
+        headers.put("traceparent", rec.upstreamTraceparent()); // the attempt's span is the upstream call's parent
         return new EditCall(t.deployment(), t.spec(), input.prompt(), v.images(), v.maskOrNull(),
-                v.params(), input.stream(), r.headers(), timeout);
+                v.params(), input.stream(), headers, timeout);
     }
 
     /** Gives the caller what it asked for: {@code url} or {@code b64_json}, whatever the provider returned. */

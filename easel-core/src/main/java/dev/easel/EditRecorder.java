@@ -37,6 +37,10 @@ final class EditRecorder {
     private ValidatedEdit lastValidated;
     private Router.Candidate lastCandidate;
     private EditPipeline.Target lastTarget;
+    private final String traceId;
+    private final String spanId;
+    private final String parentSpanId;
+    private String attemptSpanId;
 
     EditRecorder(Clock clock, RequestMeta meta, String model, EditInput input, ListenerBus bus,
                  List<Consumer<EditLogRecord>> sinks, boolean redactPrompts) {
@@ -47,6 +51,15 @@ final class EditRecorder {
         this.bus = bus;
         this.sinks = sinks;
         this.redactPrompts = redactPrompts;
+        String[] tp = Trace.parse(meta.traceparent());
+        this.traceId = tp != null ? tp[0] : Trace.newTraceId();
+        this.parentSpanId = tp != null ? tp[1] : null;
+        this.spanId = Trace.newSpanId();
+    }
+
+    /** The {@code traceparent} to send upstream for the attempt in progress. */
+    synchronized String upstreamTraceparent() {
+        return "00-" + traceId + "-" + attemptSpanId + "-01";
     }
 
     RequestMeta meta() {
@@ -56,7 +69,7 @@ final class EditRecorder {
     void requested() {
         if (bus.active()) {
             bus.request(new RequestEvent(meta.requestId(), meta.receivedAt(), model, meta.endUser(), meta.source(),
-                    meta.traceparent(), params()));
+                    meta.traceparent(), params(), traceId, spanId, parentSpanId));
         }
     }
 
@@ -64,6 +77,7 @@ final class EditRecorder {
     synchronized Instant attemptStart(EditPipeline.Target target, Router.Candidate candidate) {
         lastTarget = target;
         lastCandidate = candidate;
+        attemptSpanId = Trace.newSpanId();
         return clock.instant();
     }
 
@@ -82,7 +96,7 @@ final class EditRecorder {
                 target.deployment().provider(), fallback, start, end,
                 failure == null ? "ok" : failure.httpStatus() + " " + failure.code().orElse(failure.type()),
                 failure == null ? 200 : failure.httpStatus(), failure == null ? null : failure.type(),
-                failure == null ? null : failure.code().orElse(null));
+                failure == null ? null : failure.code().orElse(null), traceId, attemptSpanId, spanId);
         attempts.add(e);
         if (bus.active()) {
             bus.attempt(e);
@@ -152,16 +166,7 @@ final class EditRecorder {
                 httpStatus, e == null ? null : e.type(), e == null ? null : e.code().orElse(null), message, cost,
                 usage, images, mask, imagesOut, bytesOut, outputFormat, outputSize, params(), stream, attempts,
                 retries, fallbacks, latency, upstream, Math.max(0, latency - upstream),
-                redactPrompts ? null : input.prompt(), traceId());
-    }
-
-    private String traceId() {
-        String tp = meta.traceparent();
-        if (tp == null) {
-            return null;
-        }
-        String[] parts = tp.split("-");
-        return parts.length >= 4 ? parts[1] : null;
+                redactPrompts ? null : input.prompt(), traceId, spanId, parentSpanId);
     }
 
     private static EditLogRecord.ImageMeta meta(ImageInfo i) {

@@ -17,10 +17,13 @@ import java.time.Instant;
  * @param httpStatus   the failure's status, or 200
  * @param errorType    the failure's type, or null
  * @param errorCode    the failure's code, or null
+ * @param traceId      W3C trace id (32 hex)
+ * @param spanId       this attempt's span id (16 hex), also sent upstream in {@code traceparent}
+ * @param parentSpanId the request's span id
  */
 public record AttemptEvent(String requestId, int number, String modelGroup, String deploymentId, String provider,
                            boolean fallback, Instant start, Instant end, String outcome, int httpStatus,
-                           String errorType, String errorCode) {
+                           String errorType, String errorCode, String traceId, String spanId, String parentSpanId) {
 
     /** Whether the attempt succeeded. */
     public boolean ok() {

@@ -45,7 +45,9 @@ import java.util.Optional;
  * @param upstreamMs    time waiting for providers (all attempts)
  * @param overheadMs    latency minus upstream: the gateway's own time
  * @param prompt        the prompt, or null when redacted
- * @param traceId       trace id of the request's span, or null
+ * @param traceId       W3C trace id of the request
+ * @param spanId        the request's span id
+ * @param parentSpanId  the caller's span id (from its {@code traceparent}), or null
  */
 public record EditLogRecord(String requestId, Instant startTime, Instant endTime, String source, String model,
                             String modelGroup, String deploymentId, String provider, String providerModel,
@@ -54,7 +56,7 @@ public record EditLogRecord(String requestId, Instant startTime, Instant endTime
                             List<ImageMeta> imagesIn, ImageMeta mask, int imagesOut, long bytesOut,
                             String outputFormat, String outputSize, Map<String, String> params, boolean stream,
                             List<AttemptEvent> attempts, int retries, int fallbacks, long latencyMs, long upstreamMs,
-                            long overheadMs, String prompt, String traceId) {
+                            long overheadMs, String prompt, String traceId, String spanId, String parentSpanId) {
 
     public EditLogRecord {
         imagesIn = List.copyOf(imagesIn);
