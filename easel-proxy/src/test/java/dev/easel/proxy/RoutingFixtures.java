@@ -217,6 +217,28 @@ final class RoutingFixtures {
         }
     }
 
+    /** Waits (bounded) until {@code dir} is empty; returns what is left in it. */
+    static List<Path> awaitEmpty(Path dir, Duration max) {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (true) {
+            List<Path> left;
+            try (var files = java.nio.file.Files.list(dir)) {
+                left = files.toList();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            if (left.isEmpty() || System.nanoTime() > deadline) {
+                return left;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return left;
+            }
+        }
+    }
+
     /** The edit requests a fake received (image-file GETs excluded). */
     static List<RecordedRequest> edits(FakeOpenAi fake) {
         List<RecordedRequest> out = new ArrayList<>();

@@ -122,6 +122,44 @@ class RoutingLoadTest {
         }
     }
 
+    @Test
+    void deploymentWithRevokedKey_requestGoesToAnotherDeployment_andTheKeyIsRested() throws Exception {
+        try (FakeOpenAi good = fake("sk-good"); FakeOpenAi revoked = fake("sk-current")) {
+            try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
+                            deployment("img", "good", "gpt-image-1.5", good, "sk-good"),
+                            deployment("img", "revoked", "gpt-image-1.5", revoked, "sk-revoked-1234")),
+                    "num_retries: 1", "cooldown_time: 60"), dataDir)) {
+                for (int i = 0; i < 20; i++) {
+                    int before = revoked.requestCount();
+                    HttpResponse<String> r = post(proxy, Form.simple("img"));
+                    // a 401 is this deployment's fault, not the request's: another deployment takes it
+                    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                    assertThat(header(r, "x-easel-deployment")).isEqualTo("good");
+                    assertThat(header(r, "x-easel-attempted-retries"))
+                            .isEqualTo(revoked.requestCount() > before ? "1" : "0");
+                }
+                // rested at once after its 401 (no allowed_fails needed): asked once, never again
+                assertThat(revoked.requestCount()).isEqualTo(1);
+                assertThat(good.requestCount()).isEqualTo(20);
+            }
+        }
+    }
+
+    @Test
+    void onlyDeploymentWithRevokedKey_clientGets401_withoutRetry() throws Exception {
+        try (FakeOpenAi revoked = fake("sk-current")) {
+            try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
+                            deployment("img", "revoked", "gpt-image-1.5", revoked, "sk-revoked-1234")),
+                    "num_retries: 2"), dataDir)) {
+                HttpResponse<String> r = post(proxy, Form.simple("img"));
+
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(401);
+                assertThat(r.body()).contains("invalid_api_key").doesNotContain("sk-revoked-1234");
+                assertThat(revoked.requestCount()).isEqualTo(1);
+            }
+        }
+    }
+
     /** Sends {@code n} edits, checks each succeeded, and counts the {@code x-easel-deployment} headers. */
     private static Map<String, Integer> sendMany(ProxyServer proxy, String model, int n) {
         Map<String, Integer> counts = new HashMap<>();

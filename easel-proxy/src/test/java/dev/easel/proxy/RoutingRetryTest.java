@@ -16,7 +16,6 @@ import dev.easel.testkit.FakeResponse;
 import dev.easel.testkit.RecordedPart;
 import dev.easel.testkit.RecordedRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -173,10 +172,8 @@ class RoutingRetryTest {
                     assertThat(s.textField("prompt")).contains("blend them");
                 }
             }
-            // the spooled parts are gone once the request ended
-            try (var files = Files.list(dataDir.resolve("uploads"))) {
-                assertThat(files.toList()).isEmpty();
-            }
+            // the spooled parts are deleted when the request ends (just after the response went out)
+            assertThat(RoutingFixtures.awaitEmpty(dataDir.resolve("uploads"), Duration.ofSeconds(5))).isEmpty();
         }
     }
 }
