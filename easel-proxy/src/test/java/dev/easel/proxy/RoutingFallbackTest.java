@@ -268,6 +268,31 @@ class RoutingFallbackTest {
         }
     }
 
+    @Test
+    void stream_primaryFailsBeforeStreaming_fallbackStreams_andHeadersSaySo() {
+        try (FakeOpenAi primary = fake("sk-p"); FakeOpenAi backup = fake("sk-b")) {
+            failAlways(primary);
+            try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
+                            deployment("primary", "p", "gpt-image-1.5", primary, "sk-p"),
+                            deployment("backup", "b", "gpt-image-1.5", backup, "sk-b")),
+                    "num_retries: 0", "allowed_fails: 100",
+                    "fallbacks: [{\"primary\": [\"backup\"]}]"), dataDir)) {
+                HttpResponse<String> r = post(proxy, Form.simple("primary").field("stream", "true")
+                        .field("partial_images", "1"));
+
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(header(r, "Content-Type")).startsWith("text/event-stream");
+                assertThat(header(r, "x-easel-model-group")).isEqualTo("backup");
+                assertThat(header(r, "x-easel-deployment")).isEqualTo("b");
+                assertThat(header(r, "x-easel-attempted-fallbacks")).isEqualTo("1");
+                assertThat(r.body()).contains("event: image_edit.partial_image", "event: image_edit.completed")
+                        .doesNotContain("\"error\"");
+                assertThat(primary.takeRequest().textField("stream")).contains("true");
+                assertThat(backup.takeRequest().textField("stream")).contains("true");
+            }
+        }
+    }
+
     private static Form threeImages(String model) {
         return new Form().field("model", model).field("prompt", "combine these")
                 .file("image[]", "a.png", RoutingFixtures.smallPng())

@@ -171,7 +171,7 @@ final class RoutingFixtures {
 
     /**
      * One {@code model_list} entry: group {@code group}, deployment id {@code id}, upstream model
-     * {@code model} at {@code fake} with its key; {@code extra} is appended to {@code litellm_params}
+     * {@code model} ({@code openai/} unless it names a provider) at {@code fake} with its key; {@code extra} is appended to {@code litellm_params}
      * (e.g. {@code "weight: 3"}).
      */
     static String deployment(String group, String id, String model, FakeOpenAi fake, String apiKey,
@@ -185,13 +185,22 @@ final class RoutingFixtures {
         StringBuilder b = new StringBuilder();
         b.append("  - model_name: ").append(group).append('\n')
                 .append("    litellm_params:\n")
-                .append("      model: openai/").append(model).append('\n')
+                .append("      model: ").append(model.contains("/") ? model : "openai/" + model).append('\n')
                 .append("      api_key: ").append(apiKey).append('\n')
                 .append("      api_base: ").append(apiBase).append('\n');
         for (String e : extra) {
             b.append("      ").append(e).append('\n');
         }
         b.append("    model_info:\n      id: ").append(id).append('\n');
+        return b.toString();
+    }
+
+    /** Adds {@code model_info} lines (e.g. {@code "base_model: gpt-image-1.5"}) to a {@link #deployment} entry. */
+    static String withInfo(String deployment, String... infoLines) {
+        StringBuilder b = new StringBuilder(deployment);
+        for (String line : infoLines) {
+            b.append("      ").append(line).append('\n');
+        }
         return b.toString();
     }
 

@@ -66,6 +66,33 @@ class RoutingRetryTest {
     }
 
     @Test
+    void rateLimitedDeploymentOfTwo_requestGoesToTheOther_withoutWaiting() {
+        try (FakeOpenAi limited = fake("sk-l"); FakeOpenAi other = fake("sk-o")) {
+            limited.enqueue(FakeResponse.rateLimited(20));
+            try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
+                            deployment("img", "lim", "gpt-image-1.5", limited, "sk-l", "order: 1"),
+                            deployment("img", "other", "gpt-image-1.5", other, "sk-o", "order: 2")),
+                    "num_retries: 1"), dataDir)) {
+                long t0 = System.nanoTime();
+                HttpResponse<String> r = post(proxy, Form.simple("img"));
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(header(r, "x-easel-deployment")).isEqualTo("other");
+                assertThat(header(r, "x-easel-attempted-retries")).isEqualTo("1");
+                // Retry-After is about the deployment that sent it: the other one is asked at once
+                assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(2));
+                for (int i = 0; i < 5; i++) {
+                    HttpResponse<String> next = post(proxy, Form.simple("img"));
+                    assertThat(header(next, "x-easel-deployment")).isEqualTo("other");
+                    assertThat(header(next, "x-easel-attempted-retries")).isEqualTo("0");
+                }
+                // the priority deployment rests for its Retry-After although it is the preferred one
+                assertThat(limited.requestCount()).isEqualTo(1);
+                assertThat(other.requestCount()).isEqualTo(6);
+            }
+        }
+    }
+
+    @Test
     void singleDeploymentGroup_isCooledDown_litellm40405() throws Exception {
         try (FakeOpenAi limited = fake("sk-l")) {
             limited.enqueue(FakeResponse.rateLimited(30));
