@@ -293,6 +293,52 @@ class RoutingFallbackTest {
         }
     }
 
+    @Test
+    void fallbackModel_getsParamsItCannotTakeDropped() {
+        try (FakeOpenAi primary = fake("sk-p"); FakeOpenAi newer = fake("sk-n")) {
+            failAlways(primary);
+            try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
+                            deployment("old", "p", "gpt-image-1.5", primary, "sk-p"),
+                            deployment("new", "n", "gpt-image-2", newer, "sk-n")),
+                    "num_retries: 0", "allowed_fails: 100",
+                    "fallbacks: [{\"old\": [\"new\"]}]"), dataDir)) {
+                HttpResponse<String> r = post(proxy, Form.simple("old").field("input_fidelity", "high")
+                        .field("size", "1536x1024"));
+
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(header(r, "x-easel-model-group")).isEqualTo("new");
+                assertThat(primary.takeRequest().textField("input_fidelity")).contains("high");
+                // gpt-image-2 refuses input_fidelity (always high): the fallback call goes without it
+                RecordedRequest sent = newer.takeRequest();
+                assertThat(sent.fieldNames()).doesNotContain("input_fidelity");
+                assertThat(sent.textField("size")).contains("1536x1024");
+            }
+        }
+    }
+
+    @Test
+    void squareOnlyFallback_getsItsClosestSize() {
+        try (FakeOpenAi primary = fake("sk-p"); FakeOpenAi dalle = fake("sk-d")) {
+            failAlways(primary);
+            try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
+                            deployment("gpt", "p", "gpt-image-1.5", primary, "sk-p"),
+                            deployment("dalle", "d2", "dall-e-2", dalle, "sk-d")),
+                    "num_retries: 0", "allowed_fails: 100",
+                    "fallbacks: [{\"gpt\": [\"dalle\"]}]"), dataDir)) {
+                HttpResponse<String> r = post(proxy, Form.simple("gpt").field("size", "1536x1024")
+                        .field("quality", "high"));
+
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(header(r, "x-easel-model-group")).isEqualTo("dalle");
+                RecordedRequest sent = dalle.takeRequest();
+                assertThat(sent.textField("model")).contains("dall-e-2");
+                // every dall-e-2 size is square: the largest (closest to 1536x1024), not the first listed
+                assertThat(sent.textField("size")).contains("1024x1024");
+                assertThat(sent.fieldNames()).doesNotContain("quality");
+            }
+        }
+    }
+
     private static Form threeImages(String model) {
         return new Form().field("model", model).field("prompt", "combine these")
                 .file("image[]", "a.png", RoutingFixtures.smallPng())

@@ -93,6 +93,57 @@ class RoutingRetryTest {
     }
 
     @Test
+    void upstreamGarbageOrDroppedConnection_isRetriedOnAnotherDeployment() {
+        try (FakeOpenAi flaky = fake("sk-f"); FakeOpenAi steady = fake("sk-s")) {
+            flaky.enqueue(FakeResponse.malformedJson());
+            flaky.enqueue(FakeResponse.dropConnection());
+            flaky.enqueue(FakeResponse.error(502, "server_error", null, "Bad gateway"));
+            flaky.enqueue(FakeResponse.error(503, "server_error", null, "Service unavailable"));
+            try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
+                            deployment("img", "flaky", "gpt-image-1.5", flaky, "sk-f", "order: 1"),
+                            deployment("img", "steady", "gpt-image-1.5", steady, "sk-s", "order: 2")),
+                    "num_retries: 1", "allowed_fails: 100"), dataDir)) {
+                for (int i = 0; i < 4; i++) {
+                    HttpResponse<String> r = post(proxy, Form.simple("img"));
+                    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                    assertThat(header(r, "x-easel-deployment")).isEqualTo("steady");
+                    assertThat(header(r, "x-easel-attempted-retries")).isEqualTo("1");
+                }
+                HttpResponse<String> healthy = post(proxy, Form.simple("img"));
+                assertThat(header(healthy, "x-easel-deployment")).isEqualTo("flaky");
+                assertThat(header(healthy, "x-easel-attempted-retries")).isEqualTo("0");
+                assertThat(flaky.requestCount()).isEqualTo(5);
+                assertThat(steady.requestCount()).isEqualTo(4);
+            }
+        }
+    }
+
+    @Test
+    void badRequestFromUpstream_isNeitherRetriedNorSentToFallbacks() throws Exception {
+        try (FakeOpenAi primary = fake("sk-p"); FakeOpenAi second = fake("sk-2"); FakeOpenAi backup = fake("sk-b")) {
+            primary.enqueue(FakeResponse.error(400, "invalid_request_error", "invalid_value", "size",
+                    "Invalid value: '999x999'."));
+            second.enqueue(FakeResponse.error(400, "invalid_request_error", "invalid_value", "size",
+                    "Invalid value: '999x999'."));
+            try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
+                            deployment("img", "p", "gpt-image-1.5", primary, "sk-p"),
+                            deployment("img", "p2", "gpt-image-1.5", second, "sk-2"),
+                            deployment("backup", "b", "gpt-image-1.5", backup, "sk-b")),
+                    "num_retries: 2", "fallbacks: [{\"img\": [\"backup\"]}]"), dataDir)) {
+                HttpResponse<String> r = post(proxy, Form.simple("img"));
+
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+                JsonNode e = JSON.readTree(r.body()).get("error");
+                assertThat(e.get("code").asText()).isEqualTo("invalid_value");
+                assertThat(e.get("param").asText()).isEqualTo("size");
+                assertThat(e.get("message").asText()).isEqualTo("Invalid value: '999x999'.");
+                assertThat(primary.requestCount() + second.requestCount()).isEqualTo(1);
+                assertThat(backup.requestCount()).isZero();
+            }
+        }
+    }
+
+    @Test
     void singleDeploymentGroup_isCooledDown_litellm40405() throws Exception {
         try (FakeOpenAi limited = fake("sk-l")) {
             limited.enqueue(FakeResponse.rateLimited(30));
