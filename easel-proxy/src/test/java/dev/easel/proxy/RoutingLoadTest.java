@@ -160,6 +160,32 @@ class RoutingLoadTest {
         }
     }
 
+    @Test
+    void restedDeployment_servesAgainAfterCooldownTime() throws Exception {
+        try (FakeOpenAi first = fake("sk-1"); FakeOpenAi second = fake("sk-2")) {
+            first.enqueue(FakeResponse.serverError());
+            try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
+                            deployment("img", "first", "gpt-image-1.5", first, "sk-1", "order: 1"),
+                            deployment("img", "second", "gpt-image-1.5", second, "sk-2", "order: 2")),
+                    "num_retries: 1", "allowed_fails: 1", "cooldown_time: 1"), dataDir)) {
+                HttpResponse<String> failedOver = post(proxy, Form.simple("img"));
+                assertThat(header(failedOver, "x-easel-deployment")).isEqualTo("second");
+                long restStart = System.nanoTime();
+                HttpResponse<String> resting = post(proxy, Form.simple("img"));
+                assertThat(header(resting, "x-easel-deployment")).isEqualTo("second");
+                assertThat(first.requestCount()).isEqualTo(1);
+
+                Thread.sleep(Math.max(0, 1100 - (System.nanoTime() - restStart) / 1_000_000));
+                HttpResponse<String> back = post(proxy, Form.simple("img"));
+                assertThat(back.statusCode()).as(back.body()).isEqualTo(200);
+                assertThat(header(back, "x-easel-deployment")).isEqualTo("first");
+                assertThat(header(back, "x-easel-attempted-retries")).isEqualTo("0");
+                assertThat(first.requestCount()).isEqualTo(2);
+                assertThat(second.requestCount()).isEqualTo(2);
+            }
+        }
+    }
+
     /** Sends {@code n} edits, checks each succeeded, and counts the {@code x-easel-deployment} headers. */
     private static Map<String, Integer> sendMany(ProxyServer proxy, String model, int n) {
         Map<String, Integer> counts = new HashMap<>();

@@ -79,6 +79,29 @@ class RoutingStrategyTest {
     }
 
     @Test
+    void rpmLimit_loneDeploymentAtItsLimit_answers429UntilTheNextMinute() throws Exception {
+        try (FakeOpenAi limited = fake("sk-l");
+             ProxyServer proxy = RoutingFixtures.start(config(List.of(
+                     deployment("img", "limited", "gpt-image-1.5", limited, "sk-l", "rpm: 1"))), dataDir)) {
+            // both requests must fall in the same minute
+            long intoMinute = System.currentTimeMillis() % 60_000;
+            if (intoMinute > 58_000) {
+                Thread.sleep(60_050 - intoMinute);
+            }
+            HttpResponse<String> first = post(proxy, Form.simple("img"));
+            assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+            HttpResponse<String> second = post(proxy, Form.simple("img"));
+
+            assertThat(second.statusCode()).as(second.body()).isEqualTo(429);
+            long retryAfter = Long.parseLong(header(second, "Retry-After"));
+            long toNextMinute = 60 - java.time.Instant.now().getEpochSecond() % 60;
+            assertThat(retryAfter).isBetween(Math.max(1, toNextMinute - 2), toNextMinute + 1);
+            assertThat(second.body()).contains("no_deployment_available");
+            assertThat(limited.requestCount()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void leastBusy_concurrentRequestGoesToTheIdleDeployment() throws Exception {
         try (FakeOpenAi a = fake("sk-a"); FakeOpenAi b = fake("sk-b")) {
             a.defaultLatency(Duration.ofMillis(800));
