@@ -189,13 +189,9 @@ public final class Router {
             EaselException groupError = null;
             Set<String> triedHere = new LinkedHashSet<>();
             int maxAttempts = 1 + Math.max(0, policy.numRetries());
-            boolean otherDeploymentOnly = false;
             for (int n = 0; n < maxAttempts; n++) {
                 Instant now = clock.instant();
-                Optional<Candidate> pick = pick(g, triedHere, now, otherDeploymentOnly);
-                if (pick.isEmpty() && otherDeploymentOnly) {
-                    break; // no other deployment for a request a deployment refused on its own account
-                }
+                Optional<Candidate> pick = pick(g, triedHere, now);
                 if (pick.isEmpty()) {
                     Optional<Instant> back = earliestReturn(g, now);
                     if (back.isPresent() && (earliestBack == null || back.get().isBefore(earliestBack))) {
@@ -236,12 +232,9 @@ public final class Router {
                     if (terminal(e)) {
                         throw annotate(e, attempts);
                     }
-                    if (!retryable(e) && !deploymentFault(e)) {
+                    if (!retryable(e)) {
                         break;
                     }
-                    // a deployment's own fault (its key, its access, its name) is not retried on it, but
-                    // another deployment of the group may take the request
-                    otherDeploymentOnly = !retryable(e);
                 } finally {
                     state.end(c.id());
                 }
@@ -261,7 +254,7 @@ public final class Router {
 
     // ---- choosing ---------------------------------------------------------------------------------
 
-    private Optional<Candidate> pick(String group, Set<String> triedHere, Instant now, boolean freshOnly) {
+    private Optional<Candidate> pick(String group, Set<String> triedHere, Instant now) {
         List<Candidate> available = new ArrayList<>();
         for (Candidate c : groups.get(group)) {
             if (state.cooldownUntil(c.id(), now).isPresent() || atLimit(c, now)) {
@@ -274,9 +267,6 @@ public final class Router {
         }
         // retries prefer deployments this request has not tried yet
         List<Candidate> fresh = available.stream().filter(c -> !triedHere.contains(c.id())).toList();
-        if (fresh.isEmpty() && freshOnly) {
-            return Optional.empty();
-        }
         List<Candidate> pool = fresh.isEmpty() ? available : fresh;
         int best = pool.stream().mapToInt(Candidate::order).min().orElseThrow();
         List<Candidate> tier = pool.stream().filter(c -> c.order() == best).toList();
@@ -416,15 +406,6 @@ public final class Router {
             return false;
         }
         return e.retryable();
-    }
-
-    /**
-     * Whether {@code e} is about the deployment rather than the request (401, 403, 404: a revoked key, a
-     * missing permission, a wrong deployment name): never retried on it, but another deployment may serve.
-     */
-    private static boolean deploymentFault(EaselException e) {
-        return e instanceof AuthenticationException || e instanceof PermissionDeniedException
-                || e instanceof NotFoundException;
     }
 
     /** Whether {@code e} ends the request: no retry and no fallback. */
