@@ -257,6 +257,19 @@ public final class SpendService implements AutoCloseable {
         }
     }
 
+    /** Keeps the last known database totals in step with what was just committed (new rows only). */
+    private void advanceKnown(List<SpendRecord> rows, boolean[] inserted) {
+        for (int i = 0; i < rows.size(); i++) {
+            SpendRecord r = rows.get(i);
+            if (r.endUser() != null && inserted[i]) {
+                BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
+                known.computeIfPresent(r.endUser(), (k, kn) -> r.startTime().isBefore(kn.from()) ? kn
+                        : new Known(kn.from(), new SpendStore.Totals(kn.totals().spend().add(spend),
+                                kn.totals().requests() + 1)));
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- writing
 
     /**
@@ -273,7 +286,10 @@ public final class SpendService implements AutoCloseable {
                     break;
                 }
             }
-        } catch (SQLException | IOException e) {
+        } catch (SQLException | IOException | RuntimeException | Error e) {
+            if (e instanceof EaselException ee) {
+                throw ee;
+            }
             noteFailure(e);
             throw unavailable(e);
         } finally {
@@ -355,19 +371,17 @@ public final class SpendService implements AutoCloseable {
                 c.setAutoCommit(false);
                 writerConnection = c;
             }
-            int inserted = store.insert(c, batch);
+            boolean[] inserted = store.insert(c, batch);
             accounting.writeLock().lock();
             try {
                 c.commit();
                 forgetPending(batch);
+                advanceKnown(batch, inserted);
             } finally {
                 accounting.writeLock().unlock();
             }
             backlog.addAndGet(-batch.size());
-            if (inserted < batch.size()) {
-                LOG.debug("{} of {} spend rows were already stored", batch.size() - inserted, batch.size());
-            }
-        } catch (SQLException | RuntimeException e) {
+        } catch (SQLException | RuntimeException | Error e) { // pgjdbc may throw AssertionError on a dead socket
             if (c != null) {
                 try {
                     c.rollback();
@@ -399,7 +413,20 @@ public final class SpendService implements AutoCloseable {
         Map<String, Budget> fresh = store.budgets();
         budgets.putAll(fresh);
         budgets.keySet().retainAll(fresh.keySet());
-        budgetsLoaded = options.clock().instant();
+        Instant now = options.clock().instant();
+        budgetsLoaded = now;
+        // what the request path falls back on while the database is down
+        for (Budget b : budgets.values()) {
+            if (b.maxBudget() != null) {
+                Instant from = b.windowStart(now);
+                accounting.readLock().lock();
+                try {
+                    known.put(b.endUser(), new Known(from, store.totals(b.endUser(), from)));
+                } finally {
+                    accounting.readLock().unlock();
+                }
+            }
+        }
     }
 
     private void writeLoop() {
@@ -428,7 +455,7 @@ public final class SpendService implements AutoCloseable {
                         lastOk = now;
                     }
                 }
-            } catch (SQLException | IOException | RuntimeException e) {
+            } catch (Exception | Error e) { // the writer must outlive any failure
                 noteFailure(e);
                 Duration doubled = delay.multipliedBy(2);
                 delay = doubled.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : doubled;
@@ -438,7 +465,7 @@ public final class SpendService implements AutoCloseable {
         }
     }
 
-    private void noteFailure(Exception e) {
+    private void noteFailure(Throwable e) {
         boolean was = reachable;
         reachable = false;
         lastError = SpendStore.rootMessage(e);
@@ -447,7 +474,7 @@ public final class SpendService implements AutoCloseable {
         }
     }
 
-    private EaselException unavailable(Exception e) {
+    private EaselException unavailable(Throwable e) {
         return new EaselException("spend store unavailable: " + SpendStore.rootMessage(e), 503, "api_error",
                 "spend_store_unavailable", null, null, null, e);
     }
@@ -705,7 +732,7 @@ public final class SpendService implements AutoCloseable {
                     break;
                 }
             }
-        } catch (SQLException | IOException | RuntimeException e) {
+        } catch (Exception | Error e) {
             noteFailure(e);
             LOG.warn("spend store unavailable at shutdown; {} rows stay in the journal {} for the next start: {}",
                     backlog.get(), journal.path(), lastError);

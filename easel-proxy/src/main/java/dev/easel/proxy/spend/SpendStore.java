@@ -123,6 +123,9 @@ final class SpendStore implements AutoCloseable {
     }
 
     static String rootMessage(Throwable e) {
+        if (e instanceof SQLException && e.getMessage() != null) {
+            return e.getMessage();
+        }
         Throwable t = e;
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
@@ -130,8 +133,8 @@ final class SpendStore implements AutoCloseable {
         return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 
-    /** Inserts rows, skipping request ids already there; the caller commits. Returns rows inserted. */
-    int insert(Connection c, List<SpendRecord> rows) throws SQLException {
+    /** Inserts rows, skipping request ids already there; the caller commits. Returns, per row, whether it was new. */
+    boolean[] insert(Connection c, List<SpendRecord> rows) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(INSERT)) {
             for (SpendRecord r : rows) {
                 int i = 0;
@@ -167,20 +170,33 @@ final class SpendStore implements AutoCloseable {
                 ps.setBoolean(++i, r.fallbackUsed());
                 ps.addBatch();
             }
-            int inserted = 0;
-            for (int n : ps.executeBatch()) {
-                inserted += n > 0 ? n : n == Statement.SUCCESS_NO_INFO ? 1 : 0;
+            int[] counts = ps.executeBatch();
+            boolean[] inserted = new boolean[rows.size()];
+            for (int i = 0; i < counts.length && i < inserted.length; i++) {
+                inserted[i] = counts[i] > 0 || counts[i] == Statement.SUCCESS_NO_INFO;
             }
             return inserted;
         }
     }
 
-    /** Runs work on a pooled connection (auto-commit); a connection that failed is not reused. */
+    /**
+     * Runs work on a pooled connection (auto-commit); a connection that failed is not reused. When a pooled
+     * connection fails (the server restarted since), the pool is emptied and the work runs once more on a new
+     * connection: the work is a query or an idempotent upsert.
+     */
     <T> T with(SqlWork<T> work) throws SQLException {
         Connection c = idle.poll();
-        if (c == null) {
-            c = connect();
+        if (c != null) {
+            try {
+                return run(c, work);
+            } catch (SQLException e) {
+                close();
+            }
         }
+        return run(connect(), work);
+    }
+
+    private <T> T run(Connection c, SqlWork<T> work) throws SQLException {
         boolean ok = false;
         try {
             T result = work.run(c);
