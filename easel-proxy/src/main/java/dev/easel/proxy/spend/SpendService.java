@@ -510,6 +510,9 @@ public final class SpendService implements AutoCloseable {
 
     /** The end user's spend in the current budget window (all time without one), unflushed rows included. */
     public BigDecimal endUserSpend(String endUser) {
+        if (endUser == null || endUser.isBlank()) {
+            return BigDecimal.ZERO;
+        }
         Budget b = budgets.get(endUser);
         Instant from = b == null ? Instant.EPOCH : b.windowStart(options.clock().instant());
         return windowTotals(endUser, from, true).spend();
@@ -564,6 +567,9 @@ public final class SpendService implements AutoCloseable {
      * @throws EaselException (503) when the database cannot be reached
      */
     public Optional<EndUserInfo> endUserInfo(String endUser) {
+        if (endUser == null || endUser.isBlank()) {
+            return Optional.empty();
+        }
         Budget b = budgets.get(endUser);
         Instant now = options.clock().instant();
         SpendStore.Totals all = windowTotals(endUser, Instant.EPOCH, false);
