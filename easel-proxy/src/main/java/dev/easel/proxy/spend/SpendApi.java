@@ -1,0 +1,355 @@
+package dev.easel.proxy.spend;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.easel.EaselException;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.time.DateTimeException;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The spend endpoints as Javalin handlers. The proxy registers them behind master-key auth:
+ *
+ * <pre>{@code
+ * SpendApi api = new SpendApi(spend);
+ * c.routes.get("/spend/logs", api::logs);
+ * c.routes.get("/spend/logs/v2", api::logsPage);
+ * c.routes.get("/end_user/info", api::endUserInfo);
+ * c.routes.get("/customer/info", api::endUserInfo);
+ * c.routes.post("/end_user/new", api::newEndUser);
+ * c.routes.post("/customer/new", api::newEndUser);
+ * c.routes.get("/global/spend/report", api::report);
+ * }</pre>
+ *
+ * Errors are OpenAI error JSON: 400 for a bad parameter, 404 for an unknown end user, 503 while the database
+ * cannot be reached.
+ */
+public final class SpendApi {
+
+    private final SpendService spend;
+
+    /** Handlers over a service. */
+    public SpendApi(SpendService spend) {
+        this.spend = Objects.requireNonNull(spend, "spend");
+    }
+
+    /** A bad query parameter or body field. */
+    private static final class BadRequest extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final String param;
+        final String code;
+
+        BadRequest(String param, String code, String message) {
+            super(message, null, false, false);
+            this.param = param;
+            this.code = code;
+        }
+    }
+
+    private interface Body {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    /**
+     * {@code GET /spend/logs}: a JSON array of rows, newest first (LiteLLM's shape). Filters {@code start_date},
+     * {@code end_date}, {@code end_user}, {@code model}, {@code status}, {@code request_id}; paging
+     * {@code page}/{@code page_size} or {@code limit}/{@code offset}. The headers {@code x-total-count},
+     * {@code x-page}, {@code x-page-size} tell the paging.
+     */
+    public void logs(Context ctx) {
+        handle(ctx, () -> {
+            SpendQuery q = query(ctx);
+            SpendPage page = spend.logs(q);
+            ctx.header("x-total-count", Long.toString(page.total()));
+            ctx.header("x-page", Long.toString(page.offset() / page.limit() + 1));
+            ctx.header("x-page-size", Integer.toString(page.limit()));
+            return g -> {
+                g.writeStartArray();
+                for (SpendRecord r : page.rows()) {
+                    SpendJson.write(g, r);
+                }
+                g.writeEndArray();
+            };
+        });
+    }
+
+    /**
+     * {@code GET /spend/logs/v2}: the same rows as {@link #logs} inside
+     * {@code {"data":[…],"total","page","page_size","total_pages"}}.
+     */
+    public void logsPage(Context ctx) {
+        handle(ctx, () -> {
+            SpendPage page = spend.logs(query(ctx));
+            return g -> {
+                g.writeStartObject();
+                g.writeArrayFieldStart("data");
+                for (SpendRecord r : page.rows()) {
+                    SpendJson.write(g, r);
+                }
+                g.writeEndArray();
+                g.writeNumberField("total", page.total());
+                g.writeNumberField("page", page.offset() / page.limit() + 1);
+                g.writeNumberField("page_size", page.limit());
+                g.writeNumberField("total_pages", (page.total() + page.limit() - 1) / page.limit());
+                g.writeEndObject();
+            };
+        });
+    }
+
+    /** {@code GET /end_user/info?end_user_id=} (also {@code /customer/info}); 404 for an unknown end user. */
+    public void endUserInfo(Context ctx) {
+        handle(ctx, () -> {
+            String id = firstParam(ctx, "end_user_id", "customer_id", "user_id")
+                    .orElseThrow(() -> new BadRequest("end_user_id", "missing_parameter",
+                            "missing query parameter end_user_id"));
+            EndUserInfo info = spend.endUserInfo(id).orElse(null);
+            if (info == null) {
+                ctx.status(404);
+                return error("end user '" + id + "' not found", "invalid_request_error", "end_user_id",
+                        "end_user_not_found");
+            }
+            return g -> writeInfo(g, info);
+        });
+    }
+
+    /**
+     * {@code POST /end_user/new} (also {@code /customer/new}): JSON {@code {"user_id"|"end_user_id", "max_budget",
+     * "budget_duration"}}; creates or replaces the end user's budget and answers like {@link #endUserInfo}.
+     */
+    public void newEndUser(Context ctx) {
+        handle(ctx, () -> {
+            JsonNode body;
+            try {
+                body = SpendJson.MAPPER.readTree(ctx.body());
+            } catch (IOException e) {
+                throw new BadRequest(null, "invalid_json", "request body is not valid JSON");
+            }
+            if (body == null || !body.isObject()) {
+                throw new BadRequest(null, "invalid_json", "request body must be a JSON object");
+            }
+            String id = text(body, "end_user_id").or(() -> text(body, "user_id"))
+                    .orElseThrow(() -> new BadRequest("user_id", "missing_parameter",
+                            "missing field user_id (or end_user_id)"));
+            Optional<BigDecimal> max = Optional.empty();
+            JsonNode m = body.get("max_budget");
+            if (m != null && !m.isNull()) {
+                if (!m.isNumber()) {
+                    throw new BadRequest("max_budget", "invalid_parameter",
+                            "max_budget: expected a number (was " + m + ")");
+                }
+                max = Optional.of(m.decimalValue());
+            }
+            Optional<String> duration = text(body, "budget_duration");
+            EndUserInfo info;
+            try {
+                info = spend.createEndUser(id, max, duration);
+            } catch (IllegalArgumentException e) {
+                String param = e.getMessage().startsWith("budget_duration") ? "budget_duration"
+                        : e.getMessage().startsWith("max_budget") ? "max_budget" : "user_id";
+                throw new BadRequest(param, "invalid_parameter", e.getMessage());
+            }
+            return g -> writeInfo(g, info);
+        });
+    }
+
+    /**
+     * {@code GET /global/spend/report?group_by=model|end_user|day} (default {@code model}; {@code customer} means
+     * {@code end_user}) with {@code start_date}/{@code end_date}: one entry per group, ordered by key.
+     */
+    public void report(Context ctx) {
+        handle(ctx, () -> {
+            String raw = Optional.ofNullable(ctx.queryParam("group_by")).filter(s -> !s.isBlank()).orElse("model");
+            SpendGroupBy group = SpendGroupBy.parse(raw).orElseThrow(() -> new BadRequest("group_by",
+                    "invalid_parameter", "group_by: expected model, end_user or day (was '" + raw + "')"));
+            List<SpendReportRow> rows = spend.report(group, date(ctx, "start_date", false), date(ctx, "end_date", true));
+            return g -> {
+                g.writeStartArray();
+                for (SpendReportRow r : rows) {
+                    g.writeStartObject();
+                    g.writeStringField(group.param(), r.key().orElse(null));
+                    g.writeNumberField("spend", r.spend());
+                    g.writeNumberField("requests", r.requests());
+                    g.writeNumberField("failures", r.failures());
+                    g.writeNumberField("prompt_tokens", r.promptTokens());
+                    g.writeNumberField("completion_tokens", r.completionTokens());
+                    g.writeNumberField("total_tokens", r.totalTokens());
+                    g.writeNumberField("images_out", r.imagesOut());
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+            };
+        });
+    }
+
+    // ---------------------------------------------------------------- parsing
+
+    static SpendQuery query(Context ctx) {
+        SpendQuery q = SpendQuery.all().withRange(date(ctx, "start_date", false), date(ctx, "end_date", true));
+        Optional<String> endUser = firstParam(ctx, "end_user", "end_user_id", "customer_id");
+        if (endUser.isPresent()) {
+            q = q.withEndUser(endUser.get());
+        }
+        Optional<String> model = firstParam(ctx, "model", "model_group");
+        if (model.isPresent()) {
+            q = q.withModel(model.get());
+        }
+        Optional<String> status = firstParam(ctx, "status");
+        if (status.isPresent()) {
+            if (!status.get().equals(SpendRecord.SUCCESS) && !status.get().equals(SpendRecord.FAILURE)) {
+                throw new BadRequest("status", "invalid_parameter", "status: expected success or failure (was '"
+                        + status.get() + "')");
+            }
+            q = q.withStatus(status.get());
+        }
+        Optional<String> requestId = firstParam(ctx, "request_id");
+        if (requestId.isPresent()) {
+            q = q.withRequestId(requestId.get());
+        }
+        Optional<Long> limit = number(ctx, "limit", 1, SpendQuery.MAX_LIMIT);
+        Optional<Long> offset = number(ctx, "offset", 0, Long.MAX_VALUE);
+        if (limit.isPresent() || offset.isPresent()) {
+            if (ctx.queryParam("page") != null || ctx.queryParam("page_size") != null) {
+                throw new BadRequest("page", "invalid_parameter",
+                        "use either page/page_size or limit/offset, not both");
+            }
+            return q.withPaging(offset.orElse(0L), limit.orElse((long) SpendQuery.DEFAULT_LIMIT).intValue());
+        }
+        long size = number(ctx, "page_size", 1, SpendQuery.MAX_LIMIT).orElse((long) SpendQuery.DEFAULT_LIMIT);
+        long page = number(ctx, "page", 1, Long.MAX_VALUE / SpendQuery.MAX_LIMIT).orElse(1L);
+        return q.withPaging((page - 1) * size, (int) size);
+    }
+
+    /**
+     * A date ({@code 2026-11-01}, a whole UTC day) or an ISO-8601 time ({@code 2026-11-01T10:00:00Z}; without an
+     * offset it is UTC). As an end bound a date includes its whole day.
+     */
+    static Optional<Instant> date(Context ctx, String param, boolean end) {
+        String v = ctx.queryParam(param);
+        if (v == null || v.isBlank()) {
+            return Optional.empty();
+        }
+        String s = v.strip();
+        try {
+            if (s.length() == 10) {
+                LocalDate d = LocalDate.parse(s);
+                return Optional.of((end ? d.plusDays(1) : d).atStartOfDay(ZoneOffset.UTC).toInstant());
+            }
+            try {
+                return Optional.of(OffsetDateTime.parse(s).toInstant());
+            } catch (DateTimeException e) {
+                return Optional.of(LocalDateTime.parse(s).toInstant(ZoneOffset.UTC));
+            }
+        } catch (DateTimeException e) {
+            throw new BadRequest(param, "invalid_parameter", param + ": expected a date like 2026-11-01 or an "
+                    + "ISO-8601 time like 2026-11-01T10:00:00Z (was '" + v + "')");
+        }
+    }
+
+    private static Optional<Long> number(Context ctx, String param, long min, long max) {
+        String v = ctx.queryParam(param);
+        if (v == null || v.isBlank()) {
+            return Optional.empty();
+        }
+        long n;
+        try {
+            n = Long.parseLong(v.strip());
+        } catch (NumberFormatException e) {
+            throw new BadRequest(param, "invalid_parameter", param + ": expected an integer (was '" + v + "')");
+        }
+        if (n < min || n > max) {
+            throw new BadRequest(param, "invalid_parameter", param + " must be between " + min + " and " + max
+                    + " (was " + n + ")");
+        }
+        return Optional.of(n);
+    }
+
+    private static Optional<String> firstParam(Context ctx, String... names) {
+        for (String n : names) {
+            String v = ctx.queryParam(n);
+            if (v != null && !v.isBlank()) {
+                return Optional.of(v.strip());
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<String> text(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return Optional.empty();
+        }
+        if (!v.isTextual() && !v.isNumber()) {
+            throw new BadRequest(field, "invalid_parameter", field + ": expected a string (was " + v + ")");
+        }
+        return Optional.of(v.asText().strip()).filter(s -> !s.isEmpty());
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    private static void writeInfo(JsonGenerator g, EndUserInfo i) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("end_user_id", i.endUserId());
+        g.writeStringField("user_id", i.endUserId());
+        g.writeNumberField("spend", i.spend());
+        g.writeNumberField("requests", i.requests());
+        if (i.maxBudget().isPresent()) {
+            g.writeNumberField("max_budget", i.maxBudget().get());
+        } else {
+            g.writeNullField("max_budget");
+        }
+        g.writeStringField("budget_duration", i.budgetDuration().orElse(null));
+        g.writeStringField("budget_reset_at", i.budgetResetAt().map(Instant::toString).orElse(null));
+        g.writeNumberField("total_spend", i.totalSpend());
+        g.writeNumberField("total_requests", i.totalRequests());
+        g.writeEndObject();
+    }
+
+    private static Body error(String message, String type, String param, String code) {
+        return g -> {
+            g.writeStartObject();
+            g.writeObjectFieldStart("error");
+            g.writeStringField("message", message);
+            g.writeStringField("type", type);
+            g.writeStringField("param", param);
+            g.writeStringField("code", code);
+            g.writeEndObject();
+            g.writeEndObject();
+        };
+    }
+
+    private interface Handler {
+        Body run();
+    }
+
+    private static void handle(Context ctx, Handler h) {
+        Body body;
+        try {
+            ctx.status(200);
+            body = h.run();
+        } catch (BadRequest e) {
+            ctx.status(400);
+            body = error(e.getMessage(), "invalid_request_error", e.param, e.code);
+        } catch (EaselException e) {
+            ctx.status(e.status().orElse(500));
+            body = error(e.getMessage(), e.type(), e.param().orElse(null), e.code().orElse(null));
+        }
+        StringWriter w = new StringWriter();
+        try (JsonGenerator g = SpendJson.FACTORY.createGenerator(w)) {
+            body.write(g);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        ctx.contentType("application/json").result(w.toString());
+    }
+}

@@ -1,0 +1,29 @@
+package dev.easel.proxy.spend;
+
+import java.util.Locale;
+import java.util.Optional;
+
+/** How {@code /global/spend/report} groups rows. */
+public enum SpendGroupBy {
+    /** By model group. */
+    MODEL,
+    /** By end user. */
+    END_USER,
+    /** By day of the start time, UTC. */
+    DAY;
+
+    /** The query-parameter value: {@code model}, {@code end_user}, {@code day}. */
+    public String param() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Parses a query-parameter value; {@code customer} (LiteLLM's name) means {@link #END_USER}. */
+    public static Optional<SpendGroupBy> parse(String s) {
+        return switch (s.strip().toLowerCase(Locale.ROOT)) {
+            case "model", "model_group" -> Optional.of(MODEL);
+            case "end_user", "customer", "end_user_id" -> Optional.of(END_USER);
+            case "day", "date" -> Optional.of(DAY);
+            default -> Optional.empty();
+        };
+    }
+}

@@ -1,0 +1,760 @@
+package dev.easel.proxy.spend;
+
+import dev.easel.EaselException;
+import dev.easel.config.ConfigException;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable spend log: one row per request, written off the request path, never lost.
+ *
+ * <p>{@link #record} appends the row to a local journal (one JSON line, no fsync) and queues it; a writer
+ * thread inserts queued rows in batches every flush interval, idempotently on the request id, then deletes
+ * the journal segment that held them. At start the journal is replayed, so rows of a killed process are
+ * written exactly once. While the database is down rows wait, in memory up to a bound and in the journal
+ * beyond it; {@link #close()} writes everything that can be written.
+ *
+ * <pre>{@code
+ * try (SpendService spend = SpendService.start(SpendOptions.of(config.generalSettings(), dataDir))) {
+ *     spend.checkBudget(endUser).ifPresent(r -> { throw refuse(r); });
+ *     spend.record(row);
+ * }
+ * }</pre>
+ */
+public final class SpendService implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SpendService.class);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+    private static final Duration PING_EVERY = Duration.ofSeconds(5);
+    private static final Duration BUDGET_REFRESH = Duration.ofSeconds(10);
+
+    /**
+     * The store's state for {@code /health/readiness}.
+     *
+     * @param reachable    the last database operation succeeded
+     * @param store        where rows go (no password)
+     * @param backlog      rows recorded but not yet in the database
+     * @param journalBytes bytes in the journal files
+     * @param lastError    the last database error, if the store is not reachable
+     * @param lastFlush    when rows were last written
+     * @param lostRows     rows that could be kept neither in memory nor in the journal (disk failure)
+     */
+    public record Health(boolean reachable, String store, long backlog, long journalBytes,
+                        Optional<String> lastError, Optional<Instant> lastFlush, long lostRows) {
+    }
+
+    /** Rows of one journal segment; {@code rows} null means "read them from the file". */
+    private static final class Segment {
+        final Path path;
+        final List<SpendRecord> rows;
+        int done;
+
+        Segment(Path path, List<SpendRecord> rows) {
+            this.path = path;
+            this.rows = rows;
+        }
+    }
+
+    private record Pending(BigDecimal spend, long requests) {
+    }
+
+    private record Known(Instant from, SpendStore.Totals totals) {
+    }
+
+    private final SpendOptions options;
+    private final SpendStore store;
+    private final Journal journal;
+
+    // journalLock guards the active segment's rows, the orphans and the memory count
+    private final Object journalLock = new Object();
+    private List<SpendRecord> activeRows = new ArrayList<>();
+    private int activeCount;
+    private int inMemory;
+    private boolean journalClosed;
+    private final List<SpendRecord> orphans = new ArrayList<>();
+    private boolean overflowWarned;
+
+    // flushLock guards segments and the writer connection
+    private final ReentrantLock flushLock = new ReentrantLock();
+    private final Deque<Segment> segments = new ArrayDeque<>();
+    private Connection writerConnection;
+    private volatile boolean schemaReady;
+    private Instant budgetsLoaded = Instant.MIN;
+
+    // the write lock covers "commit + forget pending", so a reader never counts a row twice or not at all
+    private final ReentrantReadWriteLock accounting = new ReentrantReadWriteLock();
+    private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+    private final Map<String, Known> known = new ConcurrentHashMap<>();
+    private final Map<String, Budget> budgets = new ConcurrentHashMap<>();
+    private final Map<String, Budget> configured;
+
+    private final AtomicLong backlog = new AtomicLong();
+    private final AtomicLong lost = new AtomicLong();
+    private volatile boolean reachable;
+    private volatile String lastError;
+    private volatile Instant lastFlush;
+    private volatile Instant lastOk = Instant.MIN;
+
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Semaphore wake = new Semaphore(0);
+    private final Thread writer;
+
+    private SpendService(SpendOptions options, DatabaseTarget target) throws IOException {
+        this.options = options;
+        this.configured = parseBudgets(options.endUserBudgets(), options.clock().instant());
+        this.budgets.putAll(configured);
+        this.store = new SpendStore(target);
+        this.journal = new Journal(options.journalPath());
+        this.writer = Thread.ofPlatform().daemon().name("easel-spend-writer").unstarted(this::writeLoop);
+    }
+
+    /**
+     * Opens the store, migrates its schema, replays the journal and starts the writer. A database that cannot
+     * be reached does not stop the start: rows wait in the journal and {@link #health()} says why.
+     *
+     * @throws ConfigException for a bad {@code database_url} or {@code end_user_budgets}
+     * @throws EaselException  when the journal cannot be opened
+     */
+    public static SpendService start(SpendOptions options) {
+        DatabaseTarget target = options.databaseUrl().map(DatabaseTarget::parse)
+                .orElseGet(() -> DatabaseTarget.sqlite(options.sqlitePath()));
+        SpendService s;
+        try {
+            s = new SpendService(options, target);
+            s.replay();
+        } catch (IOException e) {
+            throw new EaselException("cannot open the spend journal " + options.journalPath() + ": " + e.getMessage(),
+                    "config_error");
+        }
+        try {
+            s.flush();
+        } catch (EaselException e) {
+            LOG.error("spend store {} not available at start ({}); rows wait in the journal {}", target,
+                    e.getMessage(), options.journalPath());
+        }
+        s.writer.start();
+        return s;
+    }
+
+    /** Sealed segments left by an earlier run: counted as backlog and pending spend, written by the next flush. */
+    private void replay() throws IOException {
+        long rows = 0;
+        for (Path p : journal.sealed()) {
+            Journal.Contents c = Journal.read(p);
+            for (SpendRecord r : c.rows()) {
+                addPending(r);
+            }
+            rows += c.rows().size();
+            segments.add(new Segment(p, null));
+        }
+        backlog.addAndGet(rows);
+        if (rows > 0) {
+            LOG.info("replaying {} spend rows from the journal {}", rows, journal.path());
+        }
+    }
+
+    // ---------------------------------------------------------------- recording
+
+    /**
+     * Records one request. Never blocks on the database and never throws: the row is in the journal when
+     * this returns (or, if the disk fails, in memory), and in the database within a flush interval.
+     */
+    public void record(SpendRecord row) {
+        if (row == null) {
+            return;
+        }
+        try {
+            String json = SpendJson.toJson(row);
+            boolean wakeWriter;
+            synchronized (journalLock) {
+                boolean journaled;
+                try {
+                    journal.append(json);
+                    journaled = true;
+                } catch (IOException | RuntimeException e) {
+                    journaled = false;
+                    lastError = "journal write failed: " + e.getMessage();
+                    LOG.error("cannot append to the spend journal {}: {}", journal.path(), e.toString());
+                }
+                if (journalClosed) {
+                    if (!journaled) {
+                        lost.incrementAndGet();
+                        LOG.error("spend row lost (service closed, journal not writable): {}", json);
+                    }
+                    return; // the next start replays it from the journal
+                }
+                if (!journaled) {
+                    if (inMemory >= options.maxQueuedRows()) {
+                        lost.incrementAndGet();
+                        LOG.error("spend row lost (journal not writable, memory full): {}", json);
+                        return;
+                    }
+                    orphans.add(row);
+                    inMemory++;
+                } else if (activeRows != null && inMemory < options.maxQueuedRows()) {
+                    activeRows.add(row);
+                    inMemory++;
+                } else if (activeRows != null) {
+                    inMemory -= activeRows.size(); // the file has them all; read it back when it is written
+                    activeRows = null;
+                    if (!overflowWarned) {
+                        overflowWarned = true;
+                        LOG.warn("spend backlog over {} rows: further rows wait in the journal only",
+                                options.maxQueuedRows());
+                    }
+                }
+                activeCount++;
+                wakeWriter = activeCount == options.batchSize();
+            }
+            backlog.incrementAndGet();
+            addPending(row);
+            if (wakeWriter) {
+                wake.release();
+            }
+        } catch (RuntimeException e) {
+            LOG.error("spend row not recorded: {}", e.toString());
+        }
+    }
+
+    private void addPending(SpendRecord r) {
+        if (r.endUser() != null) {
+            BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
+            pending.merge(r.endUser(), new Pending(spend, 1),
+                    (a, b) -> new Pending(a.spend().add(b.spend()), a.requests() + b.requests()));
+        }
+    }
+
+    private void forgetPending(List<SpendRecord> rows) {
+        for (SpendRecord r : rows) {
+            if (r.endUser() != null) {
+                BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
+                pending.computeIfPresent(r.endUser(), (k, p) -> p.requests() <= 1 ? null
+                        : new Pending(p.spend().subtract(spend), p.requests() - 1));
+            }
+        }
+    }
+
+    /** Keeps the last known database totals in step with what was just committed (new rows only). */
+    private void advanceKnown(List<SpendRecord> rows, boolean[] inserted) {
+        for (int i = 0; i < rows.size(); i++) {
+            SpendRecord r = rows.get(i);
+            if (r.endUser() != null && inserted[i]) {
+                BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
+                known.computeIfPresent(r.endUser(), (k, kn) -> r.startTime().isBefore(kn.from()) ? kn
+                        : new Known(kn.from(), new SpendStore.Totals(kn.totals().spend().add(spend),
+                                kn.totals().requests() + 1)));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    /**
+     * Writes every row recorded so far to the database now.
+     *
+     * @throws EaselException (status 503, code {@code spend_store_unavailable}) when the database cannot be
+     *                        reached; the rows keep waiting
+     */
+    public void flush() {
+        flushLock.lock();
+        try {
+            for (int pass = 0; pass < 3; pass++) {
+                if (!flushOnce()) {
+                    break;
+                }
+            }
+        } catch (SQLException | IOException | RuntimeException | Error e) {
+            if (e instanceof EaselException ee) {
+                throw ee;
+            }
+            noteFailure(e);
+            throw unavailable(e);
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    /** One pass: older segments, then the active one, then orphans. Returns whether the active file had rows. */
+    private boolean flushOnce() throws SQLException, IOException {
+        ensureSchema();
+        writeSegments();
+        boolean sealed;
+        synchronized (journalLock) {
+            Path p = journal.seal();
+            sealed = p != null;
+            if (sealed) {
+                segments.add(new Segment(p, activeRows));
+                activeRows = new ArrayList<>();
+                activeCount = 0;
+                overflowWarned = false;
+            }
+        }
+        writeSegments();
+        List<SpendRecord> taken;
+        synchronized (journalLock) {
+            taken = List.copyOf(orphans);
+        }
+        if (!taken.isEmpty()) {
+            write(taken);
+            synchronized (journalLock) {
+                orphans.subList(0, taken.size()).clear();
+                inMemory -= taken.size();
+            }
+        }
+        reachable = true;
+        lastOk = options.clock().instant();
+        return sealed;
+    }
+
+    private void writeSegments() throws SQLException, IOException {
+        while (!segments.isEmpty()) {
+            Segment seg = segments.peekFirst();
+            List<SpendRecord> rows = seg.rows;
+            int bad = 0;
+            if (rows == null) {
+                Journal.Contents c = Journal.read(seg.path);
+                rows = c.rows();
+                bad = c.badLines();
+            }
+            while (seg.done < rows.size()) {
+                List<SpendRecord> batch = rows.subList(seg.done, Math.min(rows.size(),
+                        seg.done + options.batchSize()));
+                write(batch);
+                seg.done += batch.size();
+            }
+            if (bad > 0) {
+                Path kept = seg.path.resolveSibling(seg.path.getFileName() + ".corrupt");
+                Files.move(seg.path, kept, StandardCopyOption.REPLACE_EXISTING);
+                LOG.error("{} lines of {} could not be read; the file is kept as {}", bad, seg.path, kept);
+            } else {
+                Journal.delete(seg.path);
+            }
+            segments.removeFirst();
+            if (seg.rows != null) {
+                synchronized (journalLock) {
+                    inMemory -= seg.rows.size();
+                }
+            }
+            lastFlush = options.clock().instant();
+        }
+    }
+
+    /** One transaction; the commit and forgetting the pending spend happen together. */
+    private void write(List<SpendRecord> batch) throws SQLException {
+        Connection c = writerConnection;
+        try {
+            if (c == null) {
+                c = store.connect();
+                c.setAutoCommit(false);
+                writerConnection = c;
+            }
+            boolean[] inserted = store.insert(c, batch);
+            accounting.writeLock().lock();
+            try {
+                c.commit();
+                forgetPending(batch);
+                advanceKnown(batch, inserted);
+            } finally {
+                accounting.writeLock().unlock();
+            }
+            backlog.addAndGet(-batch.size());
+        } catch (SQLException | RuntimeException | Error e) { // pgjdbc may throw AssertionError on a dead socket
+            if (c != null) {
+                try {
+                    c.rollback();
+                } catch (SQLException ignored) {
+                    // the connection is being dropped anyway
+                }
+            }
+            SpendStore.closeQuietly(c);
+            writerConnection = null;
+            throw e;
+        }
+    }
+
+    private void ensureSchema() throws SQLException {
+        if (!schemaReady) {
+            store.migrate();
+            for (Budget b : configured.values()) {
+                Budget stored = store.budgets().get(b.endUser());
+                if (!b.sameTerms(stored)) {
+                    store.upsert(b, options.clock().instant());
+                }
+            }
+            schemaReady = true;
+            refreshBudgets();
+        }
+    }
+
+    private void refreshBudgets() throws SQLException {
+        Map<String, Budget> fresh = store.budgets();
+        budgets.putAll(fresh);
+        budgets.keySet().retainAll(fresh.keySet());
+        Instant now = options.clock().instant();
+        budgetsLoaded = now;
+        // what the request path falls back on while the database is down
+        for (Budget b : budgets.values()) {
+            if (b.maxBudget() != null) {
+                Instant from = b.windowStart(now);
+                accounting.readLock().lock();
+                try {
+                    known.put(b.endUser(), new Known(from, store.totals(b.endUser(), from)));
+                } finally {
+                    accounting.readLock().unlock();
+                }
+            }
+        }
+    }
+
+    private void writeLoop() {
+        Duration delay = options.flushInterval();
+        while (!closed.get()) {
+            try {
+                wake.tryAcquire(delay.toMillis(), TimeUnit.MILLISECONDS);
+                wake.drainPermits();
+            } catch (InterruptedException e) {
+                break;
+            }
+            if (closed.get()) {
+                break;
+            }
+            flushLock.lock();
+            try {
+                flushOnce();
+                delay = options.flushInterval();
+                Instant now = options.clock().instant();
+                if (Duration.between(budgetsLoaded, now).compareTo(BUDGET_REFRESH) > 0) {
+                    refreshBudgets();
+                }
+                if (Duration.between(lastOk, now).compareTo(PING_EVERY) > 0) {
+                    reachable = store.ping();
+                    if (reachable) {
+                        lastOk = now;
+                    }
+                }
+            } catch (Exception | Error e) { // the writer must outlive any failure
+                noteFailure(e);
+                Duration doubled = delay.multipliedBy(2);
+                delay = doubled.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : doubled;
+            } finally {
+                flushLock.unlock();
+            }
+        }
+    }
+
+    private void noteFailure(Throwable e) {
+        boolean was = reachable;
+        reachable = false;
+        lastError = SpendStore.rootMessage(e);
+        if (was || LOG.isDebugEnabled()) {
+            LOG.warn("spend store {} unavailable, {} rows wait: {}", store.target(), backlog.get(), lastError);
+        }
+    }
+
+    private EaselException unavailable(Throwable e) {
+        return new EaselException("spend store unavailable: " + SpendStore.rootMessage(e), 503, "api_error",
+                "spend_store_unavailable", null, null, null, e);
+    }
+
+    // ---------------------------------------------------------------- health
+
+    /** The store's state; cheap (no database call). */
+    public Health health() {
+        return new Health(reachable, store.target().display(), backlog.get(), journal.totalBytes(),
+                reachable ? Optional.empty() : Optional.ofNullable(lastError), Optional.ofNullable(lastFlush),
+                lost.get());
+    }
+
+    // ---------------------------------------------------------------- budgets
+
+    /**
+     * Refuses an end user who has used up the budget (spend in the current window, unflushed rows included,
+     * at or over {@code max_budget}). No budget, no end user: empty. When the database is down the last known
+     * total plus the rows recorded since is used.
+     */
+    public Optional<BudgetRefusal> checkBudget(String endUser) {
+        if (endUser == null || endUser.isBlank()) {
+            return Optional.empty();
+        }
+        Budget b = budgets.get(endUser);
+        if (b == null || b.maxBudget() == null) {
+            return Optional.empty();
+        }
+        BigDecimal spend = windowTotals(endUser, b.windowStart(options.clock().instant()), true).spend();
+        return spend.compareTo(b.maxBudget()) >= 0 ? Optional.of(new BudgetRefusal(endUser, spend, b.maxBudget()))
+                : Optional.empty();
+    }
+
+    /** The end user's spend in the current budget window (all time without one), unflushed rows included. */
+    public BigDecimal endUserSpend(String endUser) {
+        if (endUser == null || endUser.isBlank()) {
+            return BigDecimal.ZERO;
+        }
+        Budget b = budgets.get(endUser);
+        Instant from = b == null ? Instant.EPOCH : b.windowStart(options.clock().instant());
+        return windowTotals(endUser, from, true).spend();
+    }
+
+    /**
+     * Database totals since {@code from} plus the rows not yet written. Tolerant (the request path): while the
+     * store is unreachable the last known total is used instead of waiting for a connect time-out. Otherwise a
+     * database failure is thrown.
+     */
+    private SpendStore.Totals windowTotals(String endUser, Instant from, boolean tolerant) {
+        if (!tolerant) {
+            try {
+                ensureSchemaLocked();
+            } catch (SQLException e) {
+                noteFailure(e);
+                throw unavailable(e);
+            }
+        }
+        accounting.readLock().lock();
+        try {
+            SpendStore.Totals db;
+            if (!tolerant || (schemaReady && reachable)) {
+                try {
+                    db = store.totals(endUser, from);
+                    known.put(endUser, new Known(from, db));
+                } catch (SQLException e) {
+                    noteFailure(e);
+                    if (!tolerant) {
+                        throw unavailable(e);
+                    }
+                    db = lastKnown(endUser, from);
+                }
+            } else {
+                db = lastKnown(endUser, from);
+            }
+            Pending p = pending.get(endUser);
+            return p == null ? db : new SpendStore.Totals(db.spend().add(p.spend()), db.requests() + p.requests());
+        } finally {
+            accounting.readLock().unlock();
+        }
+    }
+
+    private SpendStore.Totals lastKnown(String endUser, Instant from) {
+        Known k = known.get(endUser);
+        return k != null && k.from().equals(from) ? k.totals() : new SpendStore.Totals(BigDecimal.ZERO, 0);
+    }
+
+    /**
+     * What {@code /end_user/info} shows; empty for an end user with neither a budget nor any request.
+     *
+     * @throws EaselException (503) when the database cannot be reached
+     */
+    public Optional<EndUserInfo> endUserInfo(String endUser) {
+        if (endUser == null || endUser.isBlank()) {
+            return Optional.empty();
+        }
+        Budget b = budgets.get(endUser);
+        Instant now = options.clock().instant();
+        SpendStore.Totals all = windowTotals(endUser, Instant.EPOCH, false);
+        if (b == null && all.requests() == 0) {
+            return Optional.empty();
+        }
+        SpendStore.Totals window = b == null || b.duration() == null ? all
+                : windowTotals(endUser, b.windowStart(now), false);
+        return Optional.of(new EndUserInfo(endUser, window.spend(), window.requests(), all.spend(), all.requests(),
+                b == null ? Optional.empty() : Optional.ofNullable(b.maxBudget()),
+                b == null || b.duration() == null ? Optional.empty() : Optional.of(b.duration().text()),
+                b == null ? Optional.empty() : Optional.ofNullable(b.resetAt(now))));
+    }
+
+    /**
+     * Creates or replaces an end user's budget ({@code POST /end_user/new}). The window starts now.
+     *
+     * @param maxBudget      USD, empty for "tracked, no limit"
+     * @param budgetDuration {@code 30d}, {@code 1h}, {@code 1mo}…, empty for all time
+     * @throws IllegalArgumentException for a negative budget or a bad duration
+     * @throws EaselException           (503) when the database cannot be reached
+     */
+    public EndUserInfo createEndUser(String endUser, Optional<BigDecimal> maxBudget, Optional<String> budgetDuration) {
+        if (endUser == null || endUser.isBlank()) {
+            throw new IllegalArgumentException("end_user_id must not be empty");
+        }
+        if (maxBudget.isPresent() && maxBudget.get().signum() < 0) {
+            throw new IllegalArgumentException("max_budget must not be negative (was "
+                    + maxBudget.get().toPlainString() + ")");
+        }
+        BudgetDuration d = null;
+        if (budgetDuration.isPresent()) {
+            d = BudgetDuration.parse(budgetDuration.get());
+            if (d == null) {
+                throw new IllegalArgumentException("budget_duration: expected a duration like 30s, 30m, 24h, 30d, "
+                        + "1w or 1mo (was '" + budgetDuration.get() + "')");
+            }
+        }
+        Instant now = options.clock().instant();
+        Budget b = new Budget(endUser, maxBudget.orElse(null), d, now);
+        try {
+            ensureSchemaLocked();
+            store.upsert(b, now);
+        } catch (SQLException e) {
+            noteFailure(e);
+            throw unavailable(e);
+        }
+        budgets.put(endUser, b);
+        return endUserInfo(endUser).orElseThrow();
+    }
+
+    private void ensureSchemaLocked() throws SQLException {
+        if (!schemaReady) {
+            flushLock.lock();
+            try {
+                ensureSchema();
+            } finally {
+                flushLock.unlock();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    /**
+     * Rows in the database (rows recorded within the last flush interval may not be there yet), newest first.
+     *
+     * @throws EaselException (503) when the database cannot be reached
+     */
+    public SpendPage logs(SpendQuery query) {
+        try {
+            ensureSchemaLocked();
+            return store.logs(query);
+        } catch (SQLException e) {
+            noteFailure(e);
+            throw unavailable(e);
+        }
+    }
+
+    /**
+     * Spend grouped by model group, end user or day (UTC), ordered by the group key.
+     *
+     * @throws EaselException (503) when the database cannot be reached
+     */
+    public List<SpendReportRow> report(SpendGroupBy groupBy, Optional<Instant> from, Optional<Instant> to) {
+        try {
+            ensureSchemaLocked();
+            return store.report(groupBy, from, to);
+        } catch (SQLException e) {
+            noteFailure(e);
+            throw unavailable(e);
+        }
+    }
+
+    // ---------------------------------------------------------------- config
+
+    /** Parses {@code end_user_budgets}: {@code {alice: 1.0}} or {@code {alice: {max_budget, budget_duration}}}. */
+    static Map<String, Budget> parseBudgets(Map<String, Object> raw, Instant now) {
+        Map<String, Budget> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : raw.entrySet()) {
+            String path = "general_settings.end_user_budgets." + e.getKey();
+            Object v = e.getValue();
+            BigDecimal max;
+            BudgetDuration duration = null;
+            if (v instanceof Map<?, ?> m) {
+                for (Object k : m.keySet()) {
+                    if (!"max_budget".equals(k) && !"budget_duration".equals(k)) {
+                        throw new ConfigException(path + ": unknown key '" + k
+                                + "' (expected max_budget, budget_duration)");
+                    }
+                }
+                max = m.containsKey("max_budget") ? money(m.get("max_budget"), path + ".max_budget") : null;
+                if (m.containsKey("budget_duration")) {
+                    Object d = m.get("budget_duration");
+                    duration = BudgetDuration.parse(d);
+                    if (duration == null) {
+                        throw new ConfigException(path + ".budget_duration: expected a duration like 30s, 30m, 24h, "
+                                + "30d, 1w or 1mo (was '" + d + "')");
+                    }
+                }
+            } else {
+                max = money(v, path);
+            }
+            out.put(e.getKey(), new Budget(e.getKey(), max, duration, now));
+        }
+        return out;
+    }
+
+    private static BigDecimal money(Object v, String path) {
+        BigDecimal d = null;
+        if (v instanceof Number || v instanceof String) {
+            try {
+                d = new BigDecimal(v.toString().strip());
+            } catch (NumberFormatException ignored) {
+                d = null;
+            }
+        }
+        if (d == null || d.signum() < 0) {
+            throw new ConfigException(path + ": expected a budget in USD, a number >= 0 (was '" + v + "')");
+        }
+        return d;
+    }
+
+    // ---------------------------------------------------------------- close
+
+    /**
+     * Stops the writer and writes every row recorded so far (on SIGTERM). Rows that cannot be written (database
+     * down) stay in the journal and are written by the next start. Rows recorded after this still go to the
+     * journal.
+     */
+    @Override
+    public void close() {
+        if (closed.getAndSet(true)) {
+            return;
+        }
+        wake.release();
+        try {
+            writer.join(Duration.ofSeconds(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        flushLock.lock();
+        try {
+            for (int pass = 0; pass < 5; pass++) {
+                if (!flushOnce()) {
+                    break;
+                }
+            }
+        } catch (Exception | Error e) {
+            noteFailure(e);
+            LOG.warn("spend store unavailable at shutdown; {} rows stay in the journal {} for the next start: {}",
+                    backlog.get(), journal.path(), lastError);
+        } finally {
+            synchronized (journalLock) {
+                journalClosed = true;
+                try {
+                    journal.close();
+                } catch (IOException e) {
+                    LOG.warn("closing the spend journal: {}", e.toString());
+                }
+            }
+            SpendStore.closeQuietly(writerConnection);
+            writerConnection = null;
+            flushLock.unlock();
+            store.close();
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package dev.easel.proxy.spend;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.javalin.Javalin;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The spend endpoints over real HTTP (Javalin on port 0) on a SQLite file. */
+class SpendApiTest {
+
+    @TempDir
+    Path dir;
+
+    private SpendService spend;
+    private Javalin app;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeEach
+    void start() {
+        spend = SpendService.start(SpendOptions.sqlite(dir).withFlushInterval(Duration.ofHours(1))
+                .withEndUserBudgets(Map.of("alice", Map.of("max_budget", 1))));
+        SpendApi api = new SpendApi(spend);
+        app = Javalin.create(c -> {
+            c.startup.showJavalinBanner = false;
+            c.routes.get("/spend/logs", api::logs);
+            c.routes.get("/spend/logs/v2", api::logsPage);
+            c.routes.get("/end_user/info", api::endUserInfo);
+            c.routes.get("/customer/info", api::endUserInfo);
+            c.routes.post("/end_user/new", api::newEndUser);
+            c.routes.get("/global/spend/report", api::report);
+        }).start("127.0.0.1", 0);
+        Instant t0 = Instant.parse("2026-11-01T10:00:00Z");
+        spend.record(SpendServiceContract.row("r1", "alice", "gpt-image-1", "0.04443", t0).toBuilder()
+                .apiBase("https://api.openai.com/v1").keyHash("f".repeat(64)).build());
+        spend.record(SpendServiceContract.row("r2", "alice", "gpt-image-1", "0.04443", t0.plusSeconds(60)));
+        spend.record(SpendServiceContract.row("r3", "bob", "dall-e-2", "0.02", t0.plus(Duration.ofDays(1))));
+        spend.flush();
+    }
+
+    @AfterEach
+    void stop() {
+        app.stop();
+        spend.close();
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> post(String path, String json) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + path))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static JsonNode json(HttpResponse<String> r) throws Exception {
+        return SpendJson.MAPPER.readTree(r.body());
+    }
+
+    @Test
+    void spendLogs_namesFieldsAsLitellm_andPages() throws Exception {
+        HttpResponse<String> r = get("/spend/logs?end_user=alice&start_date=2026-11-01&page_size=1&page=2");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-total-count")).contains("2");
+        assertThat(r.headers().firstValue("x-page")).contains("2");
+        JsonNode rows = json(r);
+        assertThat(rows.size()).isEqualTo(1);
+        JsonNode row = rows.get(0);
+        assertThat(row.get("request_id").asText()).isEqualTo("r1");
+        assertThat(row.get("startTime").asText()).isEqualTo("2026-11-01T10:00:00Z");
+        assertThat(row.get("endTime").asText()).isEqualTo("2026-11-01T10:00:01.500Z");
+        assertThat(row.get("model").asText()).isEqualTo("gpt-image-1");
+        assertThat(row.get("model_group").asText()).isEqualTo("gpt-image-1");
+        assertThat(row.get("model_id").asText()).isEqualTo("gpt-image-1-dep");
+        assertThat(row.get("api_base").asText()).isEqualTo("https://api.openai.com/v1");
+        assertThat(row.get("end_user").asText()).isEqualTo("alice");
+        assertThat(row.get("api_key").asText()).isEqualTo("f".repeat(64));
+        assertThat(row.get("status").asText()).isEqualTo("success");
+        assertThat(row.get("total_tokens").asLong()).isEqualTo(1300);
+        assertThat(row.get("prompt_tokens").asLong()).isEqualTo(244);
+        assertThat(row.get("completion_tokens").asLong()).isEqualTo(1056);
+        assertThat(r.body()).contains("\"spend\":0.04443,");
+    }
+
+    @Test
+    void spendLogsV2_wrapsThePage() throws Exception {
+        JsonNode page = json(get("/spend/logs/v2?limit=2&offset=0"));
+        assertThat(page.get("total").asLong()).isEqualTo(3);
+        assertThat(page.get("total_pages").asLong()).isEqualTo(2);
+        assertThat(page.get("data").size()).isEqualTo(2);
+        assertThat(page.get("data").get(0).get("request_id").asText()).isEqualTo("r3");
+    }
+
+    @Test
+    void spendLogs_badDate_is400WithOpenAiError() throws Exception {
+        HttpResponse<String> r = get("/spend/logs?start_date=yesterday");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).isEqualTo("{\"error\":{\"message\":\"start_date: expected a date like 2026-11-01 or an "
+                + "ISO-8601 time like 2026-11-01T10:00:00Z (was 'yesterday')\",\"type\":\"invalid_request_error\","
+                + "\"param\":\"start_date\",\"code\":\"invalid_parameter\"}}");
+        assertThat(get("/spend/logs?page_size=5000").body()).contains("page_size must be between 1 and 1000 (was 5000)");
+        assertThat(get("/spend/logs?status=ok").statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void endUserInfo_sumsTheRequests() throws Exception {
+        HttpResponse<String> r = get("/end_user/info?end_user_id=alice");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode info = json(r);
+        assertThat(info.get("end_user_id").asText()).isEqualTo("alice");
+        assertThat(r.body()).contains("\"spend\":0.08886,");
+        assertThat(info.get("requests").asLong()).isEqualTo(2);
+        assertThat(info.get("max_budget").decimalValue()).isEqualByComparingTo("1");
+        assertThat(info.get("budget_duration").isNull()).isTrue(); // no window: all time
+        assertThat(info.get("budget_reset_at").isNull()).isTrue();
+        assertThat(json(get("/customer/info?end_user_id=bob")).get("max_budget").isNull()).isTrue();
+    }
+
+    @Test
+    void endUserInfo_unknown_is404() throws Exception {
+        HttpResponse<String> r = get("/end_user/info?end_user_id=nobody");
+        assertThat(r.statusCode()).isEqualTo(404);
+        assertThat(r.body()).isEqualTo("{\"error\":{\"message\":\"end user 'nobody' not found\",\"type\":"
+                + "\"invalid_request_error\",\"param\":\"end_user_id\",\"code\":\"end_user_not_found\"}}");
+        assertThat(get("/end_user/info").statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void endUserNew_setsABudget_thatRefuses() throws Exception {
+        HttpResponse<String> r = post("/end_user/new", "{\"user_id\":\"bob\",\"max_budget\":0.02,"
+                + "\"budget_duration\":\"1mo\"}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(json(r).get("max_budget").decimalValue()).isEqualByComparingTo("0.02");
+        assertThat(json(r).get("budget_duration").asText()).isEqualTo("1mo");
+        assertThat(Instant.parse(json(r).get("budget_reset_at").asText())).isAfter(Instant.now());
+        assertThat(json(r).get("total_spend").decimalValue()).isEqualByComparingTo("0.02");
+        // the new budget starts a new window: bob's earlier 0.02 is outside it
+        assertThat(spend.checkBudget("bob")).isEmpty();
+        spend.record(SpendServiceContract.row("r4", "bob", "dall-e-2", "0.02", Instant.now()));
+        assertThat(spend.checkBudget("bob")).hasValueSatisfying(x ->
+                assertThat(x.spend()).isEqualByComparingTo(new BigDecimal("0.02")));
+
+        HttpResponse<String> bad = post("/end_user/new", "{\"user_id\":\"x\",\"budget_duration\":\"soon\"}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(json(bad).get("error").get("param").asText()).isEqualTo("budget_duration");
+        assertThat(post("/end_user/new", "{\"max_budget\":1}").statusCode()).isEqualTo(400);
+        assertThat(post("/end_user/new", "{\"user_id\":\"x\",\"max_budget\":-1}").statusCode()).isEqualTo(400);
+        assertThat(post("/end_user/new", "not json").statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void globalSpendReport_groupsByEachKey() throws Exception {
+        JsonNode byModel = json(get("/global/spend/report?group_by=model"));
+        assertThat(byModel.size()).isEqualTo(2);
+        assertThat(byModel.get(1).get("model").asText()).isEqualTo("gpt-image-1");
+        assertThat(byModel.get(1).get("spend").decimalValue()).isEqualByComparingTo("0.08886");
+        JsonNode byDay = json(get("/global/spend/report?group_by=day&start_date=2026-11-02&end_date=2026-11-02"));
+        assertThat(byDay.size()).isEqualTo(1);
+        assertThat(byDay.get(0).get("day").asText()).isEqualTo("2026-11-02");
+        JsonNode byCustomer = json(get("/global/spend/report?group_by=customer"));
+        assertThat(byCustomer.get(0).get("end_user").asText()).isEqualTo("alice");
+        assertThat(get("/global/spend/report?group_by=team").statusCode()).isEqualTo(400);
+    }
+}

@@ -1,0 +1,358 @@
+package dev.easel.proxy.spend;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What every spend store must do; run against a real SQLite file and a real PostgreSQL. */
+abstract class SpendServiceContract {
+
+    static final Instant T0 = Instant.parse("2026-11-01T10:00:00.123456Z");
+
+    @TempDir
+    Path dir;
+
+    final MutableClock clock = new MutableClock(T0.plus(Duration.ofDays(1)));
+    final List<SpendService> started = new ArrayList<>();
+    SpendOptions options;
+
+    /** Options on a fresh, empty database. */
+    abstract SpendOptions freshOptions(Path dataDir) throws Exception;
+
+    @BeforeEach
+    void setUpStore() throws Exception {
+        options = freshOptions(dir).withFlushInterval(Duration.ofHours(1)).withClock(clock);
+    }
+
+    @AfterEach
+    void closeAll() {
+        started.forEach(SpendService::close);
+    }
+
+    SpendService start(SpendOptions o) {
+        SpendService s = SpendService.start(o);
+        started.add(s);
+        return s;
+    }
+
+    static SpendRecord row(String id, String endUser, String model, String spend, Instant start) {
+        return SpendRecord.builder().requestId(id).startTime(start).endTime(start.plusMillis(1500))
+                .modelGroup(model).deploymentId(model + "-dep").provider("openai").model(model)
+                .endUser(endUser).spend(spend == null ? null : new BigDecimal(spend)).promptTokens(244)
+                .completionTokens(1056).totalTokens(1300).build();
+    }
+
+    static long count(SpendService s) {
+        return s.logs(SpendQuery.all().withPaging(0, 1)).total();
+    }
+
+    @Test
+    void record_flush_readsBackEveryField() {
+        SpendService s = start(options);
+        SpendRecord full = new SpendRecord("req-full", T0, T0.plusNanos(1_234_567_891L), "gpt-image-1", "dep-a",
+                "azure", "gpt-image-1-2025", "https://x.openai.azure.com", "alice", "ab".repeat(32), "failure", 429,
+                "rate_limit_error", "rate_limit_exceeded", new BigDecimal("0.044430000001"), 244, 1056, 1300, 50,
+                194, 1000, 56, 2, 1, 123_456, 789_012, 2345, 2100, 3, true);
+        SpendRecord minimal = SpendRecord.builder().requestId("req-min").startTime(T0).endTime(T0).build();
+        s.record(full);
+        s.record(minimal);
+        s.flush();
+
+        assertThat(s.logs(SpendQuery.all().withRequestId("req-full")).rows()).containsExactly(full);
+        SpendRecord readMin = s.logs(SpendQuery.all().withRequestId("req-min")).rows().getFirst();
+        assertThat(readMin).isEqualTo(minimal);
+        assertThat(readMin.spend()).isNull();
+        assertThat(readMin.endUser()).isNull();
+        assertThat(full.endTime()).isEqualTo(Instant.parse("2026-11-01T10:00:01.358023Z"));
+    }
+
+    @Test
+    void restart_keepsRows() {
+        SpendService s = start(options);
+        for (int i = 0; i < 30; i++) {
+            s.record(row("r" + i, "alice", "gpt-image-1", "0.01", T0.plusSeconds(i)));
+        }
+        s.close();
+        SpendService again = start(options);
+        assertThat(count(again)).isEqualTo(30);
+        assertThat(again.endUserSpend("alice")).isEqualByComparingTo("0.30");
+    }
+
+    @Test
+    void close_afterConcurrentLoad_flushesEveryRow() throws Exception {
+        SpendService s = start(options.withBatchSize(64).withFlushInterval(Duration.ofMillis(20)));
+        runThreads(s, 8, 200, null);
+        s.close();
+        // another journal: only what close() wrote to the database counts
+        SpendService check = start(options.withJournalPath(dir.resolve("other.journal")));
+        assertThat(count(check)).isEqualTo(1600);
+    }
+
+    @Test
+    void close_duringConcurrentLoad_losesNone() throws Exception {
+        SpendService s = start(options.withBatchSize(64).withFlushInterval(Duration.ofMillis(20)));
+        CountDownLatch halfway = new CountDownLatch(8);
+        Thread closer = Thread.ofPlatform().start(() -> {
+            try {
+                halfway.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            s.close();
+        });
+        runThreads(s, 8, 200, halfway);
+        closer.join();
+        // rows recorded after close() are in the journal; the next start writes them
+        SpendService again = start(options);
+        assertThat(count(again)).isEqualTo(1600);
+    }
+
+    static void runThreads(SpendService s, int threads, int each, CountDownLatch halfway) throws Exception {
+        List<Thread> ts = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int tt = t;
+            ts.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < each; i++) {
+                    s.record(row("t" + tt + "-" + i, "u" + (i % 5), "gpt-image-1", "0.04443", T0.plusMillis(i)));
+                    if (i == each / 2 && halfway != null) {
+                        halfway.countDown();
+                    }
+                }
+            }));
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+    }
+
+    @Test
+    void journalReplay_afterCrash_writesEachRowOnce() throws Exception {
+        SpendService first = start(options);
+        for (int i = 0; i < 20; i++) {
+            first.record(row("c" + i, "bob", "gpt-image-1", "0.5", T0.plusSeconds(i)));
+        }
+        first.flush();
+        first.close();
+        // a process killed after journaling 50 rows (20 of them already stored) and halfway through a 51st
+        try (Journal j = new Journal(options.journalPath())) {
+            for (int i = 0; i < 50; i++) {
+                j.append(SpendJson.toJson(row("c" + i, "bob", "gpt-image-1", "0.5", T0.plusSeconds(i))));
+            }
+        }
+        Files.writeString(options.journalPath(), "{\"request_id\":\"c50\",\"startT",
+                java.nio.file.StandardOpenOption.APPEND);
+
+        SpendService second = start(options);
+        assertThat(count(second)).isEqualTo(50);
+        assertThat(second.endUserSpend("bob")).isEqualByComparingTo("25");
+        assertThat(second.health().backlog()).isZero();
+        second.close();
+        SpendService third = start(options);
+        assertThat(count(third)).isEqualTo(50);
+        assertThat(third.health().journalBytes()).isZero();
+    }
+
+    @Test
+    void backlogBeyondMemoryBound_waitsInJournal_andIsWritten() {
+        SpendService s = start(options.withMaxQueuedRows(10).withBatchSize(7));
+        for (int i = 0; i < 100; i++) {
+            s.record(row("m" + i, "carol", "gpt-image-1", "0.001", T0.plusSeconds(i)));
+        }
+        // full batches wake the writer early, so part may be written already; the sum is exact either way
+        assertThat(s.endUserSpend("carol")).isEqualByComparingTo("0.1");
+        s.flush();
+        assertThat(count(s)).isEqualTo(100);
+        assertThat(s.health().backlog()).isZero();
+        assertThat(s.endUserSpend("carol")).isEqualByComparingTo("0.1");
+    }
+
+    @Test
+    void backgroundWriter_flushesWithinTheInterval() throws Exception {
+        SpendService s = start(options.withFlushInterval(Duration.ofMillis(30)));
+        s.record(row("bg", "dave", "gpt-image-1", "0.02", T0));
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (s.health().backlog() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(count(s)).isEqualTo(1);
+        assertThat(s.health().reachable()).isTrue();
+        assertThat(s.health().lastFlush()).isPresent();
+    }
+
+    @Test
+    void money_isSummedExactly() {
+        SpendService s = start(options);
+        for (int i = 0; i < 3; i++) {
+            s.record(row("x" + i, "erin", "gpt-image-1", "0.04443", T0.plusSeconds(i)));
+        }
+        s.record(row("tiny", "erin", "gpt-image-1", "0.000000000001", T0.plusSeconds(9)));
+        s.record(row("free", "erin", "gpt-image-1", null, T0.plusSeconds(10)));
+        s.flush();
+        assertThat(s.endUserInfo("erin").orElseThrow().spend()).isEqualByComparingTo("0.133290000001");
+        assertThat(s.report(SpendGroupBy.END_USER, Optional.empty(), Optional.empty()).getFirst().spend())
+                .isEqualByComparingTo("0.133290000001");
+    }
+
+    @Test
+    void logs_filterByDateEndUserModelStatus_andPage() {
+        SpendService s = start(options);
+        for (int i = 0; i < 10; i++) {
+            s.record(row("a" + i, "alice", "gpt-image-1", "0.01", T0.plus(Duration.ofHours(i))));
+            s.record(row("b" + i, "bob", "dall-e-2", "0.02", T0.plus(Duration.ofDays(i))));
+        }
+        s.record(row("f", "bob", "dall-e-2", null, T0).toBuilder().status("failure").httpStatus(500).build());
+        s.flush();
+
+        assertThat(count(s)).isEqualTo(21);
+        assertThat(s.logs(SpendQuery.all().withEndUser("alice")).total()).isEqualTo(10);
+        assertThat(s.logs(SpendQuery.all().withModel("dall-e-2")).total()).isEqualTo(11);
+        assertThat(s.logs(SpendQuery.all().withStatus("failure")).rows()).extracting(SpendRecord::requestId)
+                .containsExactly("f");
+        // 2026-11-01 is T0's day: a0..a9 (10:00 to 19:00), b0 and f
+        Instant day = Instant.parse("2026-11-01T00:00:00Z");
+        assertThat(s.logs(SpendQuery.all().withRange(Optional.of(day), Optional.of(day.plus(Duration.ofDays(1)))))
+                .total()).isEqualTo(12);
+        assertThat(s.logs(SpendQuery.all().withRange(Optional.of(T0.plus(Duration.ofDays(2))), Optional.empty()))
+                .total()).isEqualTo(8);
+
+        SpendPage first = s.logs(SpendQuery.all().withEndUser("bob").withPaging(0, 4));
+        SpendPage third = s.logs(SpendQuery.all().withEndUser("bob").withPaging(8, 4));
+        assertThat(first.total()).isEqualTo(11);
+        assertThat(first.rows()).extracting(SpendRecord::requestId).containsExactly("b9", "b8", "b7", "b6");
+        assertThat(third.rows()).extracting(SpendRecord::requestId).containsExactly("b1", "f", "b0");
+    }
+
+    @Test
+    void report_groupsByModelEndUserAndDay() {
+        SpendService s = start(options);
+        s.record(row("1", "alice", "gpt-image-1", "0.04443", T0));
+        s.record(row("2", "alice", "gpt-image-1", "0.04443", T0.plus(Duration.ofDays(1))));
+        s.record(row("3", "bob", "dall-e-2", "0.02", T0.plus(Duration.ofDays(1))));
+        s.record(row("4", null, "dall-e-2", null, T0).toBuilder().status("failure").build());
+        s.flush();
+
+        var byModel = s.report(SpendGroupBy.MODEL, Optional.empty(), Optional.empty());
+        assertThat(byModel).extracting(r -> r.key().orElseThrow()).containsExactly("dall-e-2", "gpt-image-1");
+        assertThat(byModel.get(1).spend()).isEqualByComparingTo("0.08886");
+        assertThat(byModel.get(1).requests()).isEqualTo(2);
+        assertThat(byModel.get(1).totalTokens()).isEqualTo(2600);
+        assertThat(byModel.get(0).failures()).isEqualTo(1);
+
+        var byDay = s.report(SpendGroupBy.DAY, Optional.empty(), Optional.empty());
+        assertThat(byDay).extracting(r -> r.key().orElseThrow()).containsExactly("2026-11-01", "2026-11-02");
+        assertThat(byDay.get(1).spend()).isEqualByComparingTo("0.06443");
+
+        var byUser = s.report(SpendGroupBy.END_USER, Optional.of(T0.plusSeconds(1)), Optional.empty());
+        assertThat(byUser).extracting(r -> r.key().orElse("-")).containsExactlyInAnyOrder("alice", "bob");
+    }
+
+    @Test
+    void endUserInfo_countsUnflushedRows_andUnknownIsEmpty() {
+        SpendService s = start(options);
+        s.record(row("1", "alice", "gpt-image-1", "0.04443", T0));
+        s.flush();
+        s.record(row("2", "alice", "gpt-image-1", "0.04443", T0.plusSeconds(5)));
+
+        EndUserInfo info = s.endUserInfo("alice").orElseThrow();
+        assertThat(info.spend()).isEqualByComparingTo("0.08886");
+        assertThat(info.requests()).isEqualTo(2);
+        assertThat(info.maxBudget()).isEmpty();
+        assertThat(s.endUserInfo("nobody")).isEmpty();
+        s.flush();
+        assertThat(s.endUserInfo("alice").orElseThrow().spend()).isEqualByComparingTo("0.08886");
+    }
+
+    @Test
+    void checkBudget_refusesOnceSpent_fromConfig() {
+        SpendService s = start(options.withEndUserBudgets(Map.of("alice", new BigDecimal("0.1"))));
+        assertThat(s.checkBudget("alice")).isEmpty();
+        s.record(row("1", "alice", "gpt-image-1", "0.06", T0));
+        assertThat(s.checkBudget("alice")).isEmpty();
+        s.record(row("2", "alice", "gpt-image-1", "0.06", T0)); // not flushed yet: still counted
+        BudgetRefusal r = s.checkBudget("alice").orElseThrow();
+        assertThat(r.message()).isEqualTo("end user 'alice' is over budget: spend 0.12 USD, max_budget 0.1 USD");
+        assertThat(r.code()).isEqualTo("budget_exceeded");
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(s.checkBudget("bob")).isEmpty();
+        assertThat(s.checkBudget(null)).isEmpty();
+    }
+
+    @Test
+    void checkBudget_durationResetsTheWindow() {
+        SpendService s = start(options.withEndUserBudgets(Map.of("alice",
+                Map.of("max_budget", new BigDecimal("0.05"), "budget_duration", "1d"))));
+        Instant now = clock.instant();
+        s.record(row("1", "alice", "gpt-image-1", "0.05", now));
+        s.flush();
+        assertThat(s.checkBudget("alice")).isPresent();
+        EndUserInfo info = s.endUserInfo("alice").orElseThrow();
+        assertThat(info.budgetResetAt()).contains(now.plus(Duration.ofDays(1)));
+        assertThat(info.budgetDuration()).contains("1d");
+
+        clock.set(now.plus(Duration.ofDays(1)).plusSeconds(1));
+        assertThat(s.checkBudget("alice")).isEmpty();
+        EndUserInfo next = s.endUserInfo("alice").orElseThrow();
+        assertThat(next.spend()).isEqualByComparingTo("0");
+        assertThat(next.totalSpend()).isEqualByComparingTo("0.05");
+        assertThat(next.budgetResetAt()).contains(now.plus(Duration.ofDays(2)));
+    }
+
+    @Test
+    void createEndUser_setsABudget_thatSurvivesRestart() {
+        SpendService s = start(options);
+        EndUserInfo created = s.createEndUser("zoe", Optional.of(new BigDecimal("0.02")), Optional.of("30d"));
+        assertThat(created.maxBudget()).hasValueSatisfying(v -> assertThat(v).isEqualByComparingTo("0.02"));
+        assertThat(created.requests()).isZero();
+        s.record(row("1", "zoe", "gpt-image-1", "0.02", clock.instant()));
+        assertThat(s.checkBudget("zoe")).isPresent();
+        s.close();
+        SpendService again = start(options);
+        assertThat(again.checkBudget("zoe")).isPresent();
+        assertThat(again.endUserInfo("zoe").orElseThrow().budgetDuration()).contains("30d");
+    }
+
+    /** A clock tests move by hand. */
+    static final class MutableClock extends Clock {
+        private final AtomicReference<Instant> now;
+
+        MutableClock(Instant start) {
+            now = new AtomicReference<>(start);
+        }
+
+        void set(Instant t) {
+            now.set(t);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now.get();
+        }
+    }
+}
