@@ -350,6 +350,14 @@ public final class Easel {
         pipeline.reportRejected(meta, model, error);
     }
 
+    /**
+     * The estimated cost of an edit before it is sent (per-image price of the requested size and quality
+     * times {@code n}), for budget checks; empty when the model is unpriced or not a config group.
+     */
+    public java.util.Optional<java.math.BigDecimal> estimateCost(String model, dev.easel.validate.EditInput input) {
+        return pipeline.estimate(model, input);
+    }
+
     /** The model names this client serves from its config (empty without one). */
     public List<String> modelNames() {
         return pipeline.modelNames();

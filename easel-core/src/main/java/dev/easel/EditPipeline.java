@@ -379,6 +379,32 @@ final class EditPipeline {
         return new EditInput(input.prompt(), input.images(), input.maskOrNull(), params, input.stream());
     }
 
+    /**
+     * What the edit will probably cost, before it is sent: the per-image price of the requested size and
+     * quality times {@code n}, for the deployment the router tries first; empty when it cannot be told.
+     */
+    java.util.Optional<java.math.BigDecimal> estimate(String model, EditInput input) {
+        List<Target> group = groups.get(model);
+        Target t = group == null || group.isEmpty() ? null
+                : group.stream().min(java.util.Comparator.comparingInt(Target::order)).orElseThrow();
+        if (t == null) {
+            return java.util.Optional.empty();
+        }
+        int n = 1;
+        try {
+            Object v = input.params().get("n");
+            n = v == null ? 1 : Integer.parseInt(v.toString().trim());
+        } catch (NumberFormatException ignored) {
+            // validation will refuse it
+        }
+        Object size = input.params().get("size");
+        Object quality = input.params().get("quality");
+        CostInput in = CostInput.builder().imagesReturned(Math.max(1, n))
+                .requestedSize(size == null ? null : size.toString())
+                .requestedQuality(quality == null ? null : quality.toString()).build();
+        return COSTS.cost(t.spec(), t.prices(), in).total();
+    }
+
     void reportRejected(RequestMeta meta, String model, EaselException error) {
         EditInput empty = new EditInput(null, List.of(), null, Map.of(), false);
         new EditRecorder(settings.clock(), meta, model, empty, settings.listeners(), settings.recordSinks(),

@@ -45,7 +45,13 @@ final class EditHandler {
     private final String publicBaseUrl;
     private final AtomicInteger inflight;
     private final AtomicReference<ProxyServer.State> state;
-    private volatile Consumer<String> budgets = endUser -> { };
+    private volatile BudgetCheck budgets = (endUser, model, input) -> { };
+
+    /** Refuses (throws) an end user over budget, before anything is sent upstream. */
+    @FunctionalInterface
+    interface BudgetCheck {
+        void check(String endUser, String model, EditInput input);
+    }
 
     EditHandler(Easel easel, UploadLimits limits, UrlFetcher fetcher, Consumer<Context> auth, Path spoolDir,
                 boolean allowImageUrls, String publicBaseUrl, AtomicInteger inflight,
@@ -62,7 +68,7 @@ final class EditHandler {
     }
 
     /** Sets the end-user budget check run before any upstream call (throws to refuse). */
-    void budgets(Consumer<String> check) {
+    void budgets(BudgetCheck check) {
         this.budgets = check;
     }
 
@@ -101,7 +107,7 @@ final class EditHandler {
                 input = new EditInput(input.prompt(), input.images(), input.maskOrNull(), params, input.stream());
             }
             meta = new RequestMeta(requestId, received, endUser, keyHash(ctx), "proxy", ctx.header("traceparent"));
-            budgets.accept(endUser);
+            budgets.check(endUser, model, input);
             GatewayRequest request = new GatewayRequest(model, input, Map.of(), null, meta);
             submitted = true;
             if (input.stream()) {

@@ -1,6 +1,10 @@
 package dev.easel.proxy;
 
+import dev.easel.BadRequestException;
 import dev.easel.Easel;
+import dev.easel.proxy.spend.SpendApi;
+import dev.easel.proxy.spend.SpendOptions;
+import dev.easel.proxy.spend.SpendService;
 import dev.easel.EaselException;
 import dev.easel.config.EaselConfig;
 import io.javalin.Javalin;
@@ -52,6 +56,7 @@ public final class ProxyServer implements AutoCloseable {
     private final ScheduledExecutorService janitor;
     private final Javalin app;
     private final Path spoolDir;
+    private final SpendService spend;
 
     private ProxyServer(ProxyOptions options) {
         this.options = options;
@@ -63,8 +68,11 @@ public final class ProxyServer implements AutoCloseable {
                 options.general().maxInflightUploadBytes());
         this.fetcher = new UrlFetcher(options.allowPrivateImageUrls(), options.general().maxImageBytes(),
                 Duration.ofSeconds(30));
+        this.spend = SpendService.start(SpendOptions.of(options.general(), options.dataDir()));
         this.easel = Easel.builder().config(config).imageStore(images)
-                .imageFetcher(d -> fetcher.fetch(d.url().orElseThrow(), "data.url")).build();
+                .imageFetcher(d -> fetcher.fetch(d.url().orElseThrow(), "data.url"))
+                .recordSink(r -> spend.record(SpendRecords.of(r)))
+                .build();
         this.masterKey = options.masterKey().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
         this.janitor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "easel-janitor");
@@ -74,6 +82,12 @@ public final class ProxyServer implements AutoCloseable {
         EditHandler edits = new EditHandler(easel, limits, fetcher, this::authorize, spoolDir,
                 options.general().allowImageUrls(), options.publicBaseUrl().map(URI::toString).orElse(null),
                 inflight, state);
+        edits.budgets((endUser, model, input) -> spend.checkBudget(endUser,
+                easel.estimateCost(model, input).orElse(null)).ifPresent(refusal -> {
+                    throw new BadRequestException(refusal.message(), refusal.status(), refusal.type(), refusal.code(),
+                            "user", null, null, null);
+                }));
+        SpendApi spendApi = new SpendApi(spend);
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
             c.startup.showJavalinBanner = false;
@@ -95,6 +109,13 @@ public final class ProxyServer implements AutoCloseable {
             c.routes.get("/health/liveliness", ctx -> json(ctx, 200, "\"I'm alive!\""));
             c.routes.get("/health/liveness", ctx -> json(ctx, 200, "\"I'm alive!\""));
             c.routes.get("/health/readiness", this::readiness);
+            c.routes.get("/spend/logs", authorized(spendApi::logs));
+            c.routes.get("/spend/logs/v2", authorized(spendApi::logsPage));
+            c.routes.get("/end_user/info", authorized(spendApi::endUserInfo));
+            c.routes.get("/customer/info", authorized(spendApi::endUserInfo));
+            c.routes.post("/end_user/new", authorized(spendApi::newEndUser));
+            c.routes.post("/customer/new", authorized(spendApi::newEndUser));
+            c.routes.get("/global/spend/report", authorized(spendApi::report));
             c.routes.error(404, ctx -> {
                 String type = ctx.res().getContentType();
                 if (type == null || !type.startsWith("application/json")) {
@@ -216,6 +237,8 @@ public final class ProxyServer implements AutoCloseable {
         }
         janitor.shutdownNow();
         app.stop();
+        spend.close(); // flushes every queued spend row
+        easel.listeners().close();
     }
 
     /** The configured grace period for {@link #drain}. */
@@ -245,6 +268,20 @@ public final class ProxyServer implements AutoCloseable {
             throw new ProxyException(401, "authentication_error", "invalid_api_key", null,
                     "Incorrect API key provided.");
         }
+    }
+
+    /** Wraps a handler behind the master key; failures become OpenAI error JSON. */
+    private io.javalin.http.Handler authorized(io.javalin.http.Handler h) {
+        return ctx -> {
+            try {
+                authorize(ctx);
+            } catch (ProxyException e) {
+                var reply = ErrorResponses.of(e, null);
+                json(ctx, reply.status(), reply.body());
+                return;
+            }
+            h.handle(ctx);
+        };
     }
 
     private void models(Context ctx) {
@@ -287,9 +324,26 @@ public final class ProxyServer implements AutoCloseable {
     private void readiness(Context ctx) {
         State s = state.get();
         int status = s == State.READY ? 200 : 503;
+        var h = spend.health();
+        // the spend store being down does not make the proxy unready: rows wait in the journal
+        String store = "{\"status\":" + quote(h.reachable() ? "connected" : "unreachable") + ",\"store\":"
+                + quote(h.store()) + ",\"backlog\":" + h.backlog() + ",\"journal_bytes\":" + h.journalBytes()
+                + (h.lastError().isPresent() ? ",\"last_error\":" + quote(h.lastError().get()) : "") + "}";
+        StringBuilder integrations = new StringBuilder("{");
+        for (var l : easel.listeners().listeners()) {
+            var lh = l.health();
+            if (integrations.length() > 1) {
+                integrations.append(',');
+            }
+            integrations.append(quote(l.name())).append(":{\"status\":").append(quote(lh.up() ? "up" : "down"))
+                    .append(",\"detail\":").append(quote(lh.detail())).append(",\"dropped\":")
+                    .append(easel.listeners().dropped().getOrDefault(l.name(), 0L)).append('}');
+        }
+        integrations.append('}');
         json(ctx, status, "{\"status\":" + quote(s == State.READY ? "healthy" : s.name().toLowerCase())
                 + ",\"state\":" + quote(s.name().toLowerCase()) + ",\"inflight_requests\":" + inflight.get()
-                + ",\"models\":" + easel.modelNames().size() + "}");
+                + ",\"models\":" + easel.modelNames().size() + ",\"db\":" + store + ",\"integrations\":"
+                + integrations + "}");
     }
 
     static void json(Context ctx, int status, String body) {

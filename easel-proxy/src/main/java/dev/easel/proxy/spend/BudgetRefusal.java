@@ -9,8 +9,14 @@ import java.math.BigDecimal;
  * @param endUser   end-user id
  * @param spend     spend in the current window (unflushed rows included), USD
  * @param maxBudget the budget, USD
+ * @param estimate  the estimated cost of the refused request when that is what tips it over, else null
  */
-public record BudgetRefusal(String endUser, BigDecimal spend, BigDecimal maxBudget) {
+public record BudgetRefusal(String endUser, BigDecimal spend, BigDecimal maxBudget, BigDecimal estimate) {
+
+    /** A refusal because the budget is used up. */
+    public BudgetRefusal(String endUser, BigDecimal spend, BigDecimal maxBudget) {
+        this(endUser, spend, maxBudget, null);
+    }
 
     /** The error code: {@code budget_exceeded}. */
     public static final String CODE = "budget_exceeded";
@@ -32,6 +38,11 @@ public record BudgetRefusal(String endUser, BigDecimal spend, BigDecimal maxBudg
 
     /** The message, naming the end user, the spend and the budget. */
     public String message() {
+        if (estimate != null && spend.compareTo(maxBudget) < 0) {
+            return "end user '" + endUser + "' would exceed the budget: spend " + spend.toPlainString()
+                    + " USD + this request (estimated " + estimate.toPlainString() + " USD) > max_budget "
+                    + maxBudget.toPlainString() + " USD";
+        }
         return "end user '" + endUser + "' is over budget: spend " + spend.toPlainString() + " USD, max_budget "
                 + maxBudget.toPlainString() + " USD";
     }

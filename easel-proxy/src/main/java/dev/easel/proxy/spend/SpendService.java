@@ -496,6 +496,14 @@ public final class SpendService implements AutoCloseable {
      * total plus the rows recorded since is used.
      */
     public Optional<BudgetRefusal> checkBudget(String endUser) {
+        return checkBudget(endUser, null);
+    }
+
+    /**
+     * Like {@link #checkBudget(String)}, and also refuses the request that would exceed the budget: spend plus
+     * {@code estimate} (the request's estimated cost, null when unknown) above {@code max_budget}.
+     */
+    public Optional<BudgetRefusal> checkBudget(String endUser, BigDecimal estimate) {
         if (endUser == null || endUser.isBlank()) {
             return Optional.empty();
         }
@@ -504,8 +512,13 @@ public final class SpendService implements AutoCloseable {
             return Optional.empty();
         }
         BigDecimal spend = windowTotals(endUser, b.windowStart(options.clock().instant()), true).spend();
-        return spend.compareTo(b.maxBudget()) >= 0 ? Optional.of(new BudgetRefusal(endUser, spend, b.maxBudget()))
-                : Optional.empty();
+        if (spend.compareTo(b.maxBudget()) >= 0) {
+            return Optional.of(new BudgetRefusal(endUser, spend, b.maxBudget()));
+        }
+        if (estimate != null && spend.add(estimate).compareTo(b.maxBudget()) > 0) {
+            return Optional.of(new BudgetRefusal(endUser, spend, b.maxBudget(), estimate));
+        }
+        return Optional.empty();
     }
 
     /** The end user's spend in the current budget window (all time without one), unflushed rows included. */
