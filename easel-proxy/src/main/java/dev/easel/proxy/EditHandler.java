@@ -14,7 +14,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
@@ -33,7 +32,6 @@ import org.slf4j.LoggerFactory;
 final class EditHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(EditHandler.class);
-    private static final SecureRandom RANDOM = new SecureRandom();
     private static final Pattern SAFE_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
     private final Easel easel;
@@ -163,8 +161,8 @@ final class EditHandler {
         return null;
     }
 
-    /** SHA-256 (hex) of the key the caller presented, or null: keys are never stored or logged. */
-    static String keyHash(Context ctx) {
+    /** The key the caller presented ({@code Authorization: Bearer …} or {@code api-key: …}), or null. */
+    static String presentedKey(Context ctx) {
         String auth = ctx.header("Authorization");
         String key = null;
         if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
@@ -172,7 +170,13 @@ final class EditHandler {
         } else if (ctx.header("api-key") != null) {
             key = ctx.header("api-key").trim();
         }
-        if (key == null || key.isEmpty()) {
+        return key == null || key.isEmpty() ? null : key;
+    }
+
+    /** SHA-256 (hex) of the key the caller presented, or null: keys are never stored or logged. */
+    static String keyHash(Context ctx) {
+        String key = presentedKey(ctx);
+        if (key == null) {
             return null;
         }
         try {
@@ -269,9 +273,7 @@ final class EditHandler {
         if (incoming != null && SAFE_REQUEST_ID.matcher(incoming).matches()) {
             return incoming;
         }
-        byte[] b = new byte[12];
-        RANDOM.nextBytes(b);
-        return "req_" + HexFormat.of().formatHex(b);
+        return RequestMeta.newRequestId();
     }
 
     /** Counts a body's bytes against the request limit as they are read. */

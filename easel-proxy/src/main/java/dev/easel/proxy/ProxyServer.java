@@ -253,14 +253,8 @@ public final class ProxyServer implements AutoCloseable {
         if (masterKey == null) {
             return;
         }
-        String auth = ctx.header("Authorization");
-        String key = null;
-        if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            key = auth.substring(7).trim();
-        } else if (ctx.header("api-key") != null) {
-            key = ctx.header("api-key").trim();
-        }
-        if (key == null || key.isEmpty()) {
+        String key = EditHandler.presentedKey(ctx);
+        if (key == null) {
             throw new ProxyException(401, "authentication_error", "missing_api_key", null,
                     "You didn't provide an API key. Send 'Authorization: Bearer <key>' (or 'api-key: <key>').");
         }
