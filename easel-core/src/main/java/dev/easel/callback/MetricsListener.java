@@ -24,7 +24,8 @@ import java.util.Optional;
  *
  * <p>Label values that are unknown (a request refused before a model group was chosen) are empty strings,
  * which Prometheus treats as an absent label. Gauges that need the proxy's state (requests in flight,
- * cooldowns, listener drops) are registered by the proxy, not here.
+ * cooldowns, listener drops) are registered by the proxy, not here. Use one {@code MetricsListener} per
+ * registry (two with different {@code endUserLabels} would clash on label names).
  */
 public final class MetricsListener implements EaselListener {
 
