@@ -204,7 +204,9 @@ final class ConfigReader {
                 stringList(s, "success_callback"),
                 stringList(s, "failure_callback"),
                 optional(s, "json_logs", this::bool).orElse(false),
-                optional(s, "redact_prompts", this::bool).orElse(false));
+                optional(s, "redact_prompts", this::bool).orElse(false),
+                optional(s, "enable_end_user_cost_tracking_prometheus_only", this::bool).orElse(false),
+                optional(s, "require_auth_for_metrics_endpoint", this::bool).orElse(false));
         s.warnUnknown();
         return settings;
     }

@@ -130,6 +130,9 @@ class ConfigErrorsTest {
                 // litellm_settings
                 Arguments.of("dropParams_notBoolean", MODEL + "litellm_settings: {drop_params: 1}\n",
                         "litellm_settings.drop_params: expected true or false (was 1)"),
+                Arguments.of("requireAuthForMetrics_notBoolean",
+                        MODEL + "litellm_settings: {require_auth_for_metrics_endpoint: 'yes please'}\n",
+                        "litellm_settings.require_auth_for_metrics_endpoint: expected true or false (was 'yes please')"),
                 Arguments.of("callbacks_mapping", MODEL + "litellm_settings: {callbacks: {otel: true}}\n",
                         "litellm_settings.callbacks: expected a list of strings (was a mapping)"),
                 Arguments.of("callbacks_nestedList", MODEL + "litellm_settings: {callbacks: [[otel]]}\n",

@@ -538,6 +538,26 @@ class ConfigLoaderTest {
         assertThat(l.requestTimeout()).contains(Duration.ofMinutes(2));
         assertThat(l.numRetries()).isEqualTo(OptionalInt.of(0));
         assertThat(l.dropParams()).isFalse();
+        assertThat(l.enableEndUserCostTrackingPrometheusOnly()).isFalse();
+        assertThat(l.requireAuthForMetricsEndpoint()).isFalse();
+        assertThat(l.hasCallback("sentry")).isTrue();
+        assertThat(l.hasCallback("prometheus")).isFalse();
+    }
+
+    @Test
+    void parse_litellmSettings_prometheusOptions() {
+        EaselConfig config = parse(ONE_MODEL + """
+                litellm_settings:
+                  success_callback: prometheus
+                  enable_end_user_cost_tracking_prometheus_only: true
+                  require_auth_for_metrics_endpoint: "TRUE"
+                """);
+
+        LitellmSettings l = config.litellmSettings();
+        assertThat(l.hasCallback("prometheus")).isTrue();
+        assertThat(l.enableEndUserCostTrackingPrometheusOnly()).isTrue();
+        assertThat(l.requireAuthForMetricsEndpoint()).isTrue();
+        assertThat(config.warnings()).isEmpty();
     }
 
     @Test
