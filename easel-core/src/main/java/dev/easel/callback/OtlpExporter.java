@@ -3,6 +3,7 @@ package dev.easel.callback;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -178,12 +179,15 @@ final class OtlpExporter implements AutoCloseable {
             lock.unlock();
         }
         try {
-            // the deadline bounds the export loop; the extra time covers one request in flight
-            worker.join(settings.closeTimeout().plus(settings.timeout()).plusSeconds(1));
+            worker.join(settings.closeTimeout().plusMillis(100));
+            if (worker.isAlive()) {
+                // a request still in flight past the deadline: interrupting cancels it, the batch is dropped
+                worker.interrupt();
+                worker.join(Duration.ofSeconds(1));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        worker.interrupt();
         client.shutdownNow();
     }
 
@@ -296,6 +300,9 @@ final class OtlpExporter implements AutoCloseable {
                 }
                 failed(problem);
                 wait = retryAfter(response).orElseGet(backoff(attempt));
+            } catch (HttpConnectTimeoutException e) {
+                failed("cannot reach the collector: no connection within " + settings.timeout().toMillis() + " ms");
+                wait = backoff(attempt).get();
             } catch (HttpTimeoutException e) {
                 failed("no answer from the collector within " + settings.timeout().toMillis() + " ms");
                 wait = backoff(attempt).get();
