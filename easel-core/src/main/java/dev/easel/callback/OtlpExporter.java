@@ -161,6 +161,12 @@ final class OtlpExporter implements AutoCloseable {
         return endpoint;
     }
 
+    /** The endpoint for logs and health: without user info or query (they may hold credentials). */
+    String shownEndpoint() {
+        return endpoint.getScheme() + "://" + endpoint.getHost() + (endpoint.getPort() < 0 ? ""
+                : ":" + endpoint.getPort()) + (endpoint.getRawPath() == null ? "" : endpoint.getRawPath());
+    }
+
     /**
      * Stops taking spans, sends what is buffered (retrying for at most the close time-out), drops what is
      * left (counted) and stops the thread.
@@ -307,8 +313,7 @@ final class OtlpExporter implements AutoCloseable {
                 failed("no answer from the collector within " + settings.timeout().toMillis() + " ms");
                 wait = backoff(attempt).get();
             } catch (IOException e) {
-                failed("cannot reach the collector: " + (e.getMessage() != null ? e.getMessage()
-                        : e.getClass().getSimpleName()));
+                failed("cannot reach the collector: " + reason(e));
                 wait = backoff(attempt).get();
             } catch (InterruptedException e) {
                 return false;
@@ -369,6 +374,16 @@ final class OtlpExporter implements AutoCloseable {
         });
     }
 
+    /** The first message in the cause chain; the JDK client's refused connection has none. */
+    private static String reason(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                return t.getMessage();
+            }
+        }
+        return e instanceof java.net.ConnectException ? "connection refused" : e.getClass().getSimpleName();
+    }
+
     private static String snippet(String body) {
         if (body == null || body.isBlank()) {
             return "";
@@ -379,14 +394,14 @@ final class OtlpExporter implements AutoCloseable {
 
     private void failed(String problem) {
         if (failure == null) {
-            LOG.warn("otlp export to {} failing: {}", endpoint, problem);
+            LOG.warn("otlp export to {} failing: {}", shownEndpoint(), problem);
         }
         failure = problem;
     }
 
     private void recovered() {
         if (failure != null) {
-            LOG.info("otlp export to {} works again", endpoint);
+            LOG.info("otlp export to {} works again", shownEndpoint());
         }
         failure = null;
     }

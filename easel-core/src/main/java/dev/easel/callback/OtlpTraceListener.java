@@ -101,7 +101,7 @@ public final class OtlpTraceListener implements EaselListener, AutoCloseable {
             b.failures = onFailure;
             b.deploymentModels = deploymentModels(config);
             OtlpTraceListener l = b.build();
-            LOG.info("otel: exporting traces to {}", l.exporter.endpoint());
+            LOG.info("otel: exporting traces to {}", l.exporter.shownEndpoint());
             return Optional.of(l);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
@@ -134,7 +134,7 @@ public final class OtlpTraceListener implements EaselListener, AutoCloseable {
         if (failure == null) {
             return Health.UP;
         }
-        return Health.down("otlp export to " + exporter.endpoint() + " failing: " + failure + " ("
+        return Health.down("otlp export to " + exporter.shownEndpoint() + " failing: " + failure + " ("
                 + exporter.pending() + " spans waiting, " + exporter.dropped() + " dropped)");
     }
 

@@ -136,10 +136,9 @@ class OtlpTraceListenerTest {
         assertThat(request.string("gen_ai.response.model")).isEqualTo("gpt-image-1-mini");
         assertThat(request.string("gen_ai.output.type")).isEqualTo("image");
         assertThat(request.integer("gen_ai.request.choice.count")).isEqualTo(1L);
-        response.usage().ifPresent(u -> {
-            assertThat(request.integer("gen_ai.usage.input_tokens")).isEqualTo(u.inputTokens());
-            assertThat(request.integer("gen_ai.usage.output_tokens")).isEqualTo(u.outputTokens());
-        });
+        dev.easel.Usage usage = response.usage().orElseThrow();
+        assertThat(request.integer("gen_ai.usage.input_tokens")).isEqualTo(usage.inputTokens()).isPositive();
+        assertThat(request.integer("gen_ai.usage.output_tokens")).isEqualTo(usage.outputTokens()).isPositive();
         assertThat(request.integer("http.response.status_code")).isEqualTo(200L);
         assertThat(request.string("easel.request_id")).startsWith("req_");
         assertThat(request.string("easel.source")).isEqualTo("sdk");
@@ -155,7 +154,7 @@ class OtlpTraceListenerTest {
         assertThat(request.string("easel.request.size")).isEqualTo("1024x1024");
         assertThat(request.string("easel.request.quality")).isEqualTo("low");
         assertThat(request.bool("easel.stream")).isFalse();
-        response.cost().ifPresent(c -> assertThat(request.dbl("easel.cost_usd")).isEqualTo(c.doubleValue()));
+        assertThat(request.dbl("easel.cost_usd")).isEqualTo(response.cost().orElseThrow().doubleValue()).isPositive();
         assertThat(request.keys()).doesNotContain("error.type", "gen_ai.input.messages");
 
         // the attempts: children of the request span, in the same trace
