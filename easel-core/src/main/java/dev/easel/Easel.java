@@ -358,6 +358,11 @@ public final class Easel {
         return pipeline.estimate(model, input);
     }
 
+    /** The ids of the config's deployments ({@code model_info.id}, else derived), in config order. */
+    public List<String> deploymentIds() {
+        return pipeline.deploymentIds();
+    }
+
     /** The model names this client serves from its config (empty without one). */
     public List<String> modelNames() {
         return pipeline.modelNames();

@@ -411,6 +411,13 @@ final class EditPipeline {
                 settings.redactPrompts()).failure(error, false);
     }
 
+    /** Ids of the config's deployments, in config order. */
+    List<String> deploymentIds() {
+        List<String> ids = new ArrayList<>();
+        groups.values().forEach(list -> list.forEach(t -> ids.add(t.id())));
+        return ids;
+    }
+
     /** The router of the config (null without one). */
     Router configRouter() {
         return configRouter;

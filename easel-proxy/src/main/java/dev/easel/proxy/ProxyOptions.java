@@ -64,4 +64,12 @@ public record ProxyOptions(EaselConfig config, String host, int port, Path dataD
     Duration gracePeriod() {
         return general().gracePeriod();
     }
+
+    /** The environment integrations read ({@code OTEL_*}, {@code EASEL_WEBHOOK_URL}); the config's own
+     * {@code environment_variables} win. */
+    java.util.Map<String, String> env() {
+        java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.putAll(config.environmentVariables());
+        return env;
+    }
 }

@@ -2,7 +2,10 @@ package dev.easel.proxy;
 
 import dev.easel.BadRequestException;
 import dev.easel.Easel;
+import dev.easel.proxy.metrics.PrometheusEndpoint;
+import dev.easel.proxy.metrics.ProxyMetrics;
 import dev.easel.proxy.spend.SpendApi;
+import dev.easel.routing.InMemoryRouterState;
 import dev.easel.proxy.spend.SpendOptions;
 import dev.easel.proxy.spend.SpendService;
 import dev.easel.EaselException;
@@ -57,6 +60,7 @@ public final class ProxyServer implements AutoCloseable {
     private final Javalin app;
     private final Path spoolDir;
     private final SpendService spend;
+    private final Integrations integrations;
 
     private ProxyServer(ProxyOptions options) {
         this.options = options;
@@ -69,10 +73,15 @@ public final class ProxyServer implements AutoCloseable {
         this.fetcher = new UrlFetcher(options.allowPrivateImageUrls(), options.general().maxImageBytes(),
                 Duration.ofSeconds(30));
         this.spend = SpendService.start(SpendOptions.of(options.general(), options.dataDir()));
-        this.easel = Easel.builder().config(config).imageStore(images)
+        InMemoryRouterState routerState = new InMemoryRouterState();
+        Easel.Builder builder = Easel.builder().config(config).imageStore(images).routerState(routerState)
                 .imageFetcher(d -> fetcher.fetch(d.url().orElseThrow(), "data.url"))
-                .recordSink(r -> spend.record(SpendRecords.of(r)))
-                .build();
+                .recordSink(r -> spend.record(SpendRecords.of(r)));
+        this.integrations = Integrations.fromConfig(config, options.env());
+        integrations.listeners().forEach(builder::listener);
+        this.easel = builder.build();
+        integrations.metrics().ifPresent(m -> ProxyMetrics.bind(m, inflight::get, limits::inflightBytes,
+                ProxyMetrics.cooldowns(routerState, easel.deploymentIds(), Clock.systemUTC()), easel.listeners()));
         this.masterKey = options.masterKey().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
         this.janitor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "easel-janitor");
@@ -109,6 +118,18 @@ public final class ProxyServer implements AutoCloseable {
             c.routes.get("/health/liveliness", ctx -> json(ctx, 200, "\"I'm alive!\""));
             c.routes.get("/health/liveness", ctx -> json(ctx, 200, "\"I'm alive!\""));
             c.routes.get("/health/readiness", this::readiness);
+            integrations.metrics().ifPresent(m -> {
+                io.javalin.http.Handler h = m.handler(config.litellmSettings().requireAuthForMetricsEndpoint()
+                        ? ctx -> {
+                            try {
+                                authorize(ctx);
+                            } catch (ProxyException e) {
+                                var reply = ErrorResponses.of(e, null);
+                                json(ctx, reply.status(), reply.body());
+                            }
+                        } : ctx -> { });
+                c.routes.get(PrometheusEndpoint.PATH, h);
+            });
             c.routes.get("/spend/logs", authorized(spendApi::logs));
             c.routes.get("/spend/logs/v2", authorized(spendApi::logsPage));
             c.routes.get("/end_user/info", authorized(spendApi::endUserInfo));
@@ -238,7 +259,8 @@ public final class ProxyServer implements AutoCloseable {
         janitor.shutdownNow();
         app.stop();
         spend.close(); // flushes every queued spend row
-        easel.listeners().close();
+        easel.listeners().close(); // delivers what listeners have queued, then each exporter flushes
+        integrations.close();
     }
 
     /** The configured grace period for {@link #drain}. */

@@ -1,0 +1,86 @@
+package dev.easel.proxy;
+
+import dev.easel.callback.EaselListener;
+import dev.easel.callback.MetricsListener;
+import dev.easel.callback.OtlpTraceListener;
+import dev.easel.config.EaselConfig;
+import dev.easel.proxy.metrics.PrometheusEndpoint;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The logging integrations named in {@code litellm_settings.callbacks} / {@code success_callback} /
+ * {@code failure_callback} (and {@code json_logs: true}): built once at start-up, closed at shutdown.
+ */
+final class Integrations implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Integrations.class);
+
+    /** Callback names Easel implements. */
+    static final Set<String> KNOWN = Set.of("json_logs", "otel", "prometheus", "webhook");
+
+    private final List<EaselListener> listeners;
+    private final Optional<PrometheusEndpoint> metrics;
+    private final List<AutoCloseable> closeables;
+
+    private Integrations(List<EaselListener> listeners, Optional<PrometheusEndpoint> metrics,
+                         List<AutoCloseable> closeables) {
+        this.listeners = List.copyOf(listeners);
+        this.metrics = metrics;
+        this.closeables = List.copyOf(closeables);
+    }
+
+    static Integrations fromConfig(EaselConfig config, Map<String, String> env) {
+        var s = config.litellmSettings();
+        Set<String> named = new LinkedHashSet<>();
+        named.addAll(s.callbacks());
+        named.addAll(s.successCallback());
+        named.addAll(s.failureCallback());
+        for (String n : named) {
+            if (!KNOWN.contains(n)) {
+                LOG.warn("callback '{}' is not an Easel integration (known: {}); ignored", n, String.join(", ",
+                        new java.util.TreeSet<>(KNOWN)));
+            }
+        }
+        List<EaselListener> listeners = new ArrayList<>();
+        List<AutoCloseable> closeables = new ArrayList<>();
+        Optional<PrometheusEndpoint> metrics = Optional.empty();
+        if (s.hasCallback(MetricsListener.NAME)) {
+            PrometheusEndpoint endpoint = PrometheusEndpoint.create();
+            metrics = Optional.of(endpoint);
+            MetricsListener.fromConfig(config, endpoint.registry()).ifPresent(listeners::add);
+            closeables.add(endpoint);
+        }
+        Optional<OtlpTraceListener> otel = OtlpTraceListener.fromConfig(config, env);
+        otel.ifPresent(l -> {
+            listeners.add(l);
+            closeables.add(l);
+        });
+        return new Integrations(listeners, metrics, closeables);
+    }
+
+    List<EaselListener> listeners() {
+        return listeners;
+    }
+
+    Optional<PrometheusEndpoint> metrics() {
+        return metrics;
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable c : closeables) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.warn("closing an integration failed: {}", e.toString());
+            }
+        }
+    }
+}
