@@ -87,8 +87,8 @@ public final class RecordJson {
         }
         String out = KEYS.matcher(text).replaceAll(m -> {
             String s = m.group();
-            int keep = s.regionMatches(true, 0, "bearer", 0, 6) ? 6 : 3;
-            return java.util.regex.Matcher.quoteReplacement(s.substring(0, keep) + "***");
+            String kept = s.regionMatches(true, 0, "bearer", 0, 6) ? s.substring(0, 6) + " " : s.substring(0, 3);
+            return java.util.regex.Matcher.quoteReplacement(kept + "***");
         });
         return BASE64.matcher(out).replaceAll("[base64 omitted]");
     }

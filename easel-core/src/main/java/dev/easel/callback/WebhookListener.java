@@ -279,11 +279,11 @@ public final class WebhookListener implements EaselListener, AutoCloseable {
                     break;
                 }
                 try {
-                    String next = queue.poll(left, TimeUnit.NANOSECONDS);
-                    if (next == null) {
-                        break;
+                    // short slices, so close() does not wait out the linger
+                    String next = queue.poll(Math.min(left, 50_000_000L), TimeUnit.NANOSECONDS);
+                    if (next != null) {
+                        batch.add(next);
                     }
-                    batch.add(next);
                 } catch (InterruptedException e) {
                     break;
                 }
@@ -381,12 +381,15 @@ public final class WebhookListener implements EaselListener, AutoCloseable {
             wake.notifyAll();
         }
         try {
-            sender.join(closeTimeout.plus(timeout).toMillis() + 100);
+            sender.join(closeTimeout.toMillis() + 1);
+            if (sender.isAlive()) {
+                // a POST to a receiver that hangs: cut it short, the sender then counts what is left as dropped
+                sender.interrupt();
+                http.shutdownNow();
+                sender.join(1_000);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-        if (sender.isAlive()) {
-            sender.interrupt();
         }
         http.shutdownNow();
     }
