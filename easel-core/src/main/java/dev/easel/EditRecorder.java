@@ -118,8 +118,8 @@ final class EditRecorder {
 
     /** Reports a failure and returns the record. */
     synchronized EditLogRecord failure(EaselException e, boolean stream) {
-        int retries = Math.max(0, attempts.size() - 1);
         long groups = attempts.stream().map(AttemptEvent::modelGroup).distinct().count();
+        int retries = (int) Math.max(0, attempts.size() - groups); // within groups, as on success
         EditLogRecord rec = record("failure", e.httpStatus(), e, null, null, 0, 0, null, null, stream, retries,
                 (int) Math.max(0, groups - 1));
         report(rec);

@@ -75,6 +75,7 @@ final class EditHandler {
         String assigned = ctx.res().getHeader("x-request-id"); // set for every request by ProxyServer
         String requestId = assigned != null ? assigned : requestId(ctx.header("x-request-id"));
         ctx.header("x-request-id", requestId);
+        org.slf4j.MDC.put("request_id", requestId); // virtual thread per request: the MDC is this request's
         inflight.incrementAndGet();
         UploadLimits.Account account = limits.open();
         Spool spool = new Spool(spoolDir, account);
@@ -133,6 +134,7 @@ final class EditHandler {
         } finally {
             spool.close();
             inflight.decrementAndGet();
+            org.slf4j.MDC.remove("request_id");
         }
     }
 

@@ -1,6 +1,9 @@
 package dev.easel.proxy;
 
 import dev.easel.callback.EaselListener;
+import dev.easel.callback.Filtered;
+import dev.easel.callback.JsonLogsListener;
+import dev.easel.callback.WebhookListener;
 import dev.easel.callback.MetricsListener;
 import dev.easel.callback.OtlpTraceListener;
 import dev.easel.config.EaselConfig;
@@ -62,7 +65,34 @@ final class Integrations implements AutoCloseable {
             listeners.add(l);
             closeables.add(l);
         });
+        JsonLogsListener.fromConfig(config, env).ifPresent(l -> {
+            listeners.add(scoped(s, "json_logs", l));
+            closeables.add(l);
+        });
+        WebhookListener.fromConfig(config, env).ifPresent(l -> {
+            listeners.add(scoped(s, "webhook", l));
+            closeables.add(l);
+        });
         return new Integrations(listeners, metrics, closeables);
+    }
+
+    /**
+     * A listener named only in {@code success_callback} hears only successes, one named only in
+     * {@code failure_callback} only failures; in {@code callbacks} (or both lists) everything.
+     */
+    static EaselListener scoped(dev.easel.config.LitellmSettings s, String name, EaselListener l) {
+        boolean all = s.callbacks().contains(name) || (s.successCallback().contains(name)
+                && s.failureCallback().contains(name)) || ("json_logs".equals(name) && s.jsonLogs());
+        if (all) {
+            return l;
+        }
+        if (s.successCallback().contains(name)) {
+            return Filtered.successesOnly(l);
+        }
+        if (s.failureCallback().contains(name)) {
+            return Filtered.failuresOnly(l);
+        }
+        return l;
     }
 
     List<EaselListener> listeners() {
