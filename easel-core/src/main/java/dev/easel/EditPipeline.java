@@ -173,7 +173,15 @@ final class EditPipeline {
         } catch (EaselException e) {
             rec.failure(e, input.stream());
             throw e;
+        } catch (RuntimeException e) {
+            rec.failure(internal(e), input.stream()); // a bug must not cost the spend record
+            throw e;
         }
+    }
+
+    private static EaselException internal(RuntimeException e) {
+        return new EaselException("internal error: " + e.getClass().getSimpleName(), 500, "api_error",
+                "internal_error", null, null, null, e);
     }
 
     StreamOutcome executeStream(GatewayRequest request) {
@@ -211,6 +219,9 @@ final class EditPipeline {
             });
         } catch (EaselException e) {
             rec.failure(e, true);
+            throw e;
+        } catch (RuntimeException e) {
+            rec.failure(internal(e), true);
             throw e;
         }
         Executed<ImageEditStream> e = result.value();
