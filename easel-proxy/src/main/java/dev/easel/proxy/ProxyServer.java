@@ -69,10 +69,13 @@ public final class ProxyServer implements AutoCloseable {
         this.fetcher = new UrlFetcher(options.allowPrivateImageUrls(), options.general().maxImageBytes(),
                 Duration.ofSeconds(30));
         this.spend = SpendService.start(SpendOptions.of(options.general(), options.dataDir()));
+        AtomicReference<Easel> self = new AtomicReference<>();
         this.easel = Easel.builder().config(config).imageStore(images)
                 .imageFetcher(d -> fetcher.fetch(d.url().orElseThrow(), "data.url"))
-                .recordSink(r -> spend.record(SpendRecords.of(r)))
+                .recordSink(r -> spend.record(SpendRecords.of(r, id -> self.get() == null ? Optional.empty()
+                        : self.get().apiBase(id))))
                 .build();
+        self.set(easel);
         this.masterKey = options.masterKey().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
         this.janitor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "easel-janitor");
