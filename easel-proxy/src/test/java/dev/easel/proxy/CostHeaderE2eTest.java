@@ -211,6 +211,8 @@ class CostHeaderE2eTest {
         assertThat(sent.header("api-key")).contains(SpendE2eFixture.UPSTREAM_KEY);
         JsonNode row = row(r);
         assertThat(row.path("custom_llm_provider").asText()).isEqualTo("azure");
+        assertThat(row.path("api_base").asText()).isEqualTo(f.fake.azureBaseUrl());
+        assertThat(row.path("model").asText()).isEqualTo(SpendE2eFixture.AZURE_DEPLOYMENT);
         assertThat(row.path("spend").decimalValue()).isEqualByComparingTo("0.04443");
     }
 
