@@ -212,7 +212,10 @@ class SpendEndUserE2eTest {
         assertThat(expected).isEqualByComparingTo("0.301218");
 
         // /end_user/info counts rows not yet flushed too: no waiting needed
-        JsonNode info = json(f.get("/end_user/info?end_user_id=" + alice));
+        HttpResponse<byte[]> infoResponse = f.get("/end_user/info?end_user_id=" + alice);
+        // money is a JSON number with every digit (not a double, not 3.01218E-1)
+        assertThat(text(infoResponse)).contains("\"spend\":" + expected.toPlainString() + ",");
+        JsonNode info = json(infoResponse);
         assertThat(info.path("end_user_id").asText()).isEqualTo(alice);
         assertThat(info.path("spend").decimalValue()).isEqualByComparingTo(expected);
         assertThat(info.path("spend").decimalValue().toPlainString()).isEqualTo(expected.stripTrailingZeros()
