@@ -391,6 +391,20 @@ class SpendEndUserE2eTest {
     // ------------------------------------------------------------------ errors and auth
 
     @Test
+    void readiness_reportsTheSpendStore() {
+        f.edit(form("gpt-image-1", Map.of()), "x-easel-end-user-id", "readiness-user");
+        f.logsWhenFlushed("end_user=readiness-user", 1);
+
+        HttpResponse<byte[]> r = f.send(java.net.http.HttpRequest.newBuilder(f.uri("/health/readiness")).GET().build());
+
+        assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
+        JsonNode db = json(r).path("db");
+        assertThat(db.path("status").asText()).as(text(r)).isEqualTo("connected");
+        assertThat(db.path("store").asText()).contains("sqlite").contains("spend.db");
+        assertThat(db.path("backlog").isIntegralNumber()).as(text(r)).isTrue();
+    }
+
+    @Test
     void endUserInfo_unknownEndUser_is404NamingIt() {
         HttpResponse<byte[]> r = f.get("/end_user/info?end_user_id=nobody-at-all");
 
