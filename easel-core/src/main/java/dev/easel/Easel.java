@@ -363,6 +363,14 @@ public final class Easel {
         return pipeline.deploymentIds();
     }
 
+    /**
+     * The base URL a deployment is called at (as configured: the spend log's {@code api_base}); empty for an
+     * unknown deployment id or one on its provider's default URL.
+     */
+    public java.util.Optional<java.net.URI> apiBase(String deploymentId) {
+        return pipeline.apiBase(deploymentId);
+    }
+
     /** The model names this client serves from its config (empty without one). */
     public List<String> modelNames() {
         return pipeline.modelNames();

@@ -416,6 +416,12 @@ final class EditPipeline {
         return COSTS.cost(t.spec(), t.prices(), in).total();
     }
 
+    /** The configured base URL of a deployment, by its id. */
+    java.util.Optional<java.net.URI> apiBase(String deploymentId) {
+        Target t = deploymentId == null ? null : targets.get(deploymentId);
+        return t == null ? java.util.Optional.empty() : t.deployment().base();
+    }
+
     void reportRejected(RequestMeta meta, String model, EaselException error) {
         EditInput empty = new EditInput(null, List.of(), null, Map.of(), false);
         new EditRecorder(settings.clock(), meta, model, empty, settings.listeners(), settings.recordSinks(),

@@ -74,12 +74,15 @@ public final class ProxyServer implements AutoCloseable {
                 Duration.ofSeconds(30));
         this.spend = SpendService.start(SpendOptions.of(options.general(), options.dataDir()));
         InMemoryRouterState routerState = new InMemoryRouterState();
+        AtomicReference<Easel> self = new AtomicReference<>(); // the sink is built before the client exists
         Easel.Builder builder = Easel.builder().config(config).imageStore(images).routerState(routerState)
                 .imageFetcher(d -> fetcher.fetch(d.url().orElseThrow(), "data.url"))
-                .recordSink(r -> spend.record(SpendRecords.of(r)));
+                .recordSink(r -> spend.record(SpendRecords.of(r, id -> self.get() == null ? Optional.empty()
+                        : self.get().apiBase(id))));
         this.integrations = Integrations.fromConfig(config, options.env());
         integrations.listeners().forEach(builder::listener);
         this.easel = builder.build();
+        self.set(easel);
         integrations.metrics().ifPresent(m -> ProxyMetrics.bind(m, inflight::get, limits::inflightBytes,
                 ProxyMetrics.cooldowns(routerState, easel.deploymentIds(), Clock.systemUTC()), easel.listeners()));
         this.masterKey = options.masterKey().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);

@@ -3,6 +3,9 @@ package dev.easel.proxy;
 import dev.easel.Usage;
 import dev.easel.callback.EditLogRecord;
 import dev.easel.proxy.spend.SpendRecord;
+import java.net.URI;
+import java.util.Optional;
+import java.util.function.Function;
 
 /** Maps the standard record of an edit to its spend-log row. */
 final class SpendRecords {
@@ -10,7 +13,8 @@ final class SpendRecords {
     private SpendRecords() {
     }
 
-    static SpendRecord of(EditLogRecord r) {
+    /** {@code apiBases} gives a deployment's configured base URL by its id (for {@code api_base}). */
+    static SpendRecord of(EditLogRecord r, Function<String, Optional<URI>> apiBases) {
         Usage u = r.usage();
         return SpendRecord.builder()
                 .requestId(r.requestId())
@@ -20,6 +24,8 @@ final class SpendRecords {
                 .deploymentId(r.deploymentId())
                 .provider(r.provider())
                 .model(r.providerModel())
+                .apiBase(r.deploymentId() == null ? null : apiBases.apply(r.deploymentId())
+                        .map(SpendRecords::withoutCredentials).orElse(null))
                 .endUser(r.endUser())
                 .keyHash(r.keyHash())
                 .status(r.success() ? "success" : "failure")
@@ -43,5 +49,14 @@ final class SpendRecords {
                 .attempts(r.attempts().size())
                 .fallbackUsed(r.fallbacks() > 0)
                 .build();
+    }
+
+    /** The URL without user info, query or fragment: never a credential in the spend log. */
+    static String withoutCredentials(URI uri) {
+        try {
+            return new URI(uri.getScheme(), null, uri.getHost(), uri.getPort(), uri.getPath(), null, null).toString();
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return null;
+        }
     }
 }
