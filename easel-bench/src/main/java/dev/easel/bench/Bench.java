@@ -233,6 +233,9 @@ public final class Bench {
         if (warm.errors.get() > 0) {
             System.out.println("  warm-up errors on the proxied path: " + warm.errorKinds);
         }
+        if (warm.ok.get() == 0 && warm.errors.get() > 0) {
+            notes.add(id + " " + label + ": every proxied warm-up request failed " + warm.errorKinds);
+        }
         Load.Stats d = new Load.Stats();
         Load.Stats p = new Load.Stats();
         ProcStats.Window proxyWin = new ProcStats.Window(proxy.pid(), proxyGcLog).start();
@@ -263,10 +266,10 @@ public final class Bench {
         row.put("proxied", pathJson(p, ingest, sse));
         Histogram dh = sse ? d.events : d.latency;
         Histogram ph = sse ? p.events : p.latency;
-        row.put("added_p50_ms", ms(ph.getValueAtPercentile(50)) - ms(dh.getValueAtPercentile(50)));
-        row.put("added_p99_ms", ms(ph.getValueAtPercentile(99)) - ms(dh.getValueAtPercentile(99)));
-        row.put("ratio_p50", ratio(ph.getValueAtPercentile(50), dh.getValueAtPercentile(50)));
-        row.put("ratio_p99", ratio(ph.getValueAtPercentile(99), dh.getValueAtPercentile(99)));
+        row.put("added_p50_ms", ms(pct(ph, 50)) - ms(pct(dh, 50)));
+        row.put("added_p99_ms", ms(pct(ph, 99)) - ms(pct(dh, 99)));
+        row.put("ratio_p50", ratio(pct(ph, 50), pct(dh, 50)));
+        row.put("ratio_p99", ratio(pct(ph, 99), pct(dh, 99)));
         Map<String, Object> pr = new LinkedHashMap<>();
         pr.put("rss_hwm_mb", proxyWin.rssHwmKb / 1024);
         pr.put("rss_end_mb", proxyWin.rssKb / 1024);
@@ -290,8 +293,8 @@ public final class Bench {
             s.errorKinds.forEach((k, v) -> kinds.put(k, v.get()));
             m.put("error_kinds", kinds);
         }
-        m.put("p50_ms", ms(s.latency.getValueAtPercentile(50)));
-        m.put("p99_ms", ms(s.latency.getValueAtPercentile(99)));
+        m.put("p50_ms", ms(pct(s.latency, 50)));
+        m.put("p99_ms", ms(pct(s.latency, 99)));
         m.put("max_ms", ms(s.latency.getMaxValue()));
         m.put("mean_ms", round(s.latency.getMean() / 1000.0));
         m.put("throughput_rps", round(s.ok.get() / Math.max(1e-9, s.seconds())));
@@ -304,8 +307,8 @@ public final class Bench {
         }
         if (sse) {
             m.put("events", s.events.getTotalCount());
-            m.put("event_p50_ms", ms(s.events.getValueAtPercentile(50)));
-            m.put("event_p99_ms", ms(s.events.getValueAtPercentile(99)));
+            m.put("event_p50_ms", ms(pct(s.events, 50)));
+            m.put("event_p99_ms", ms(pct(s.events, 99)));
             m.put("event_max_ms", ms(s.events.getMaxValue()));
         }
         return m;
@@ -482,6 +485,11 @@ public final class Bench {
     }
 
     // ---- output -------------------------------------------------------------------------------------
+
+    /** A percentile, or 0 for an empty histogram (HdrHistogram does not return on an empty ConcurrentHistogram). */
+    static long pct(Histogram h, double percentile) {
+        return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(percentile);
+    }
 
     static double ms(long micros) {
         return round(micros / 1000.0);
