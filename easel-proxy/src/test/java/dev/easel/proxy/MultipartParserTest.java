@@ -41,6 +41,31 @@ class MultipartParserTest {
     }
 
     @Test
+    void parse_nearMissDelimitersAtEveryPosition_keptAsContent() throws IOException {
+        // regression guard for the Boyer-Moore-Horspool search: the delimiter with any one byte changed,
+        // and every proper prefix and suffix of it, is content
+        byte[] delimiter = ("\r\n--" + B).getBytes(StandardCharsets.ISO_8859_1);
+        ByteArrayOutputStream content = new ByteArrayOutputStream();
+        for (int i = 0; i < delimiter.length; i++) {
+            byte[] near = delimiter.clone();
+            near[i] = (byte) (near[i] ^ 0x20);
+            content.writeBytes(near);
+            content.writeBytes(java.util.Arrays.copyOf(delimiter, i));
+            content.write(0); // never in a boundary
+            content.writeBytes(java.util.Arrays.copyOfRange(delimiter, i + 1, delimiter.length));
+        }
+        content.writeBytes(random(200_000, 9));
+        byte[] binary = content.toByteArray();
+        byte[] body = new RawMultipart().file("image", "a.png", "image/png", binary).text("model", "m").build();
+
+        List<Part> parts = parse(new RandomChunks(body, 11));
+
+        assertThat(parts).extracting(p -> p.headers().name()).containsExactly("image", "model");
+        assertThat(parts.get(0).bytes()).isEqualTo(binary);
+        assertThat(parts.get(1).text()).isEqualTo("m");
+    }
+
+    @Test
     void parse_randomReadSizesOverSeveralBuffers_bytesIntact() throws IOException {
         byte[] big = random(300_000, 2); // several times the parser's 64 KiB buffer
         byte[] small = random(70_000, 3);

@@ -1,0 +1,611 @@
+package dev.easel.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The benchmark harness ({@code bench/run}): starts the fast fake upstream and the real proxy (the CLI jar)
+ * in their own JVMs, runs each scenario on two paths — direct (client → fake) and proxied
+ * (client → proxy → fake) — in interleaved rounds, and prints a table plus {@code bench/results/<date>.json}.
+ *
+ * <pre>{@code
+ * java -jar easel-bench/target/easel-bench.jar --proxy-jar easel-cli/target/easel.jar --out bench/results [--quick] [--jfr]
+ * }</pre>
+ */
+public final class Bench {
+
+    static final String MASTER_KEY = "sk-bench-master";
+    static final String UPSTREAM_KEY = "sk-bench";
+    static final List<String> PROXY_JVM = List.of("-Xms256m", "-Xmx1g", "-XX:+UseG1GC");
+    static final List<String> FAKE_JVM = List.of("-Xms256m", "-Xmx1g", "-XX:+UseParallelGC");
+
+    private final boolean quick;
+    private final boolean jfr;
+    private final Path proxyJar;
+    private final Path out;
+    private final Path work;
+    private final String java;
+    private final List<Map<String, Object>> rows = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
+    private Process fake;
+    private int fakePort;
+    private Process proxy;
+    private int proxyPort;
+    private Path proxyGcLog;
+
+    private Bench(boolean quick, boolean jfr, Path proxyJar, Path out) throws IOException {
+        this.quick = quick;
+        this.jfr = jfr;
+        this.proxyJar = proxyJar;
+        this.out = out;
+        this.work = Files.createTempDirectory("easel-bench-");
+        this.java = ProcessHandle.current().info().command().orElse("java");
+    }
+
+    /** Runs the benchmark; see the class comment for the options. */
+    public static void main(String[] args) throws Exception {
+        boolean quick = false;
+        boolean jfr = false;
+        Path proxyJar = Path.of("easel-cli/target/easel.jar");
+        Path out = Path.of("bench/results");
+        List<String> only = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick" -> quick = true;
+                case "--jfr" -> jfr = true;
+                case "--proxy-jar" -> proxyJar = Path.of(args[++i]);
+                case "--out" -> out = Path.of(args[++i]);
+                case "--only" -> only.addAll(List.of(args[++i].split(",")));
+                default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
+            }
+        }
+        if (!Files.isRegularFile(proxyJar)) {
+            throw new IllegalArgumentException("proxy jar not found: " + proxyJar);
+        }
+        Bench b = new Bench(quick, jfr, proxyJar, out);
+        try {
+            b.run(only);
+        } finally {
+            b.stopAll();
+        }
+    }
+
+    private void run(List<String> only) throws Exception {
+        long t0 = System.nanoTime();
+        System.out.printf("easel bench (%s): %d cpus, java %s; proxy %s; work dir %s%n", quick ? "quick" : "full",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), PROXY_JVM, work);
+        startFake();
+        startProxy();
+        boolean all = only.isEmpty();
+        int round = quick ? 2 : 5;
+        // S1: 1 × 256 KB PNG in, 1 × ~1 MB PNG (b64) out
+        byte[] small = Png.ofSize(256 << 10, true, 1);
+        if (all || only.contains("S1")) {
+            for (int c : new int[] {1, 16, 64}) {
+                scenario("S1", "small c=" + c, "d0-n1", parts(small, null, 0), c, Integer.MAX_VALUE,
+                        Duration.ofSeconds(round), quick ? 2 : 4, 0, false, quick ? 50 : 300);
+            }
+            if (!quick) {
+                scenario("S1", "small open 50/s", "d0-n1", parts(small, null, 0), 0, Integer.MAX_VALUE,
+                        Duration.ofSeconds(round), 4, 50, false, 100);
+            }
+        }
+        if (!quick && (all || only.contains("S2"))) {
+            byte[][] four = new byte[4][];
+            for (int i = 0; i < 4; i++) {
+                four[i] = Png.of(724, 724, true, 10 + i); // 2 MB each, RGBA
+            }
+            byte[] mask = Png.of(724, 724, true, 20);
+            for (int c : new int[] {1, 8}) {
+                scenario("S2", "multi 4x2MB+mask c=" + c, "d0-n2", parts(four, mask), c, Integer.MAX_VALUE,
+                        Duration.ofSeconds(round), 4, 0, false, 30);
+            }
+        }
+        if (!quick && (all || only.contains("S3"))) {
+            byte[] big = Png.ofSize(20L << 20, true, 30);
+            scenario("S3", "large 1x20MB c=1", "d0-n1", parts(new byte[][] {big}, null), 1, 15,
+                    Duration.ofSeconds(round * 2), 4, 0, true, 5);
+            byte[][] sixteen = new byte[16][];
+            for (int i = 0; i < 16; i++) {
+                sixteen[i] = Png.ofSize(8L << 20, true, 40 + i);
+            }
+            scenario("S3", "large 16x8MB c=1", "d0-n1", parts(sixteen, null), 1, 4,
+                    Duration.ofSeconds(round * 3), 4, 0, true, 2);
+        }
+        if (all || only.contains("S4")) {
+            int[] levels = quick ? new int[] {1000} : new int[] {1000, 10_000};
+            for (int c : levels) {
+                long limit = ProcStats.maxOpenFiles(proxy.pid());
+                long needed = 2L * c + 2_000; // a client socket and an upstream socket per request, plus spool files
+                if (limit < needed) {
+                    String why = "S4 c=" + c + " skipped: the proxy's open-file limit is " + limit
+                            + " and it needs about " + needed + " (2 sockets per request + spool files)";
+                    notes.add(why);
+                    System.out.println(why);
+                    continue;
+                }
+                scenario("S4", "slow 5s c=" + c, "d5000-n1", parts(small, null, 0), c, quick ? c : 2 * c,
+                        Duration.ofSeconds(60), 1, 0, false, 20);
+            }
+        }
+        if (!quick && (all || only.contains("S5"))) {
+            for (int c : new int[] {1, 16}) {
+                scenario("S5", "stream c=" + c, "d200-n1-sse", parts(small, null, 3), c, Integer.MAX_VALUE,
+                        Duration.ofSeconds(round), 4, 0, false, 20);
+            }
+        }
+        stopProxy();
+        if (all || only.contains("S6")) {
+            startup(quick ? 3 : 6);
+        }
+        printTable();
+        write(Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    // ---- bodies -------------------------------------------------------------------------------------
+
+    /** A multipart body template: the model field is filled per path. */
+    record Body(byte[][] images, byte[] mask, int partials) {
+    }
+
+    private static Body parts(byte[] image, byte[] mask, int partials) {
+        return new Body(new byte[][] {image}, mask, partials);
+    }
+
+    private static Body parts(byte[][] images, byte[] mask) {
+        return new Body(images, mask, 0);
+    }
+
+    static final String BOUNDARY = "----easel-bench-7f3a9c";
+
+    static byte[] multipart(Body b, String model) {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        field(o, "model", model);
+        field(o, "prompt", "Add a beautiful sunset in the background");
+        field(o, "n", "1");
+        field(o, "size", "1024x1024");
+        if (b.partials() > 0) {
+            field(o, "stream", "true");
+            field(o, "partial_images", Integer.toString(b.partials()));
+        }
+        for (int i = 0; i < b.images().length; i++) {
+            file(o, b.images().length == 1 ? "image" : "image[]", "image" + i + ".png", b.images()[i]);
+        }
+        if (b.mask() != null) {
+            file(o, "mask", "mask.png", b.mask());
+        }
+        o.writeBytes(("--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        return o.toByteArray();
+    }
+
+    private static void field(ByteArrayOutputStream o, String name, String value) {
+        o.writeBytes(("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value
+                + "\r\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void file(ByteArrayOutputStream o, String name, String fileName, byte[] bytes) {
+        o.writeBytes(("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\""
+                + fileName + "\"\r\nContent-Type: image/png\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        o.writeBytes(bytes);
+        o.writeBytes("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    // ---- one scenario -------------------------------------------------------------------------------
+
+    /**
+     * Warm-up on both paths, then {@code rounds} pairs of rounds in ABBA order (direct, proxied, proxied,
+     * direct, …) so that drift on a noisy machine falls on both paths alike.
+     */
+    private void scenario(String id, String label, String profile, Body body, int concurrency, int countPerRound,
+                          Duration roundTime, int rounds, double rate, boolean ingest, int warmup) throws Exception {
+        String ct = "multipart/form-data; boundary=" + BOUNDARY;
+        boolean sse = profile.endsWith("-sse");
+        Load.Target direct = Load.Target.of(fakePort, "/" + profile + "/v1/images/edits", ct, UPSTREAM_KEY,
+                multipart(body, "gpt-image-1.5"), sse);
+        Load.Target proxied = Load.Target.of(proxyPort, "/v1/images/edits", ct, MASTER_KEY,
+                multipart(body, profile), sse);
+        System.out.printf("%s %s: warm-up…%n", id, label);
+        int wc = Math.max(1, Math.min(concurrency == 0 ? 4 : concurrency, 16));
+        Load.closed(direct, wc, warmup, Duration.ofSeconds(30), new Load.Stats());
+        Load.Stats warm = new Load.Stats();
+        Load.closed(proxied, wc, warmup, Duration.ofSeconds(30), warm);
+        if (warm.errors.get() > 0) {
+            System.out.println("  warm-up errors on the proxied path: " + warm.errorKinds);
+        }
+        if (warm.ok.get() == 0 && warm.errors.get() > 0) {
+            notes.add(id + " " + label + ": every proxied warm-up request failed " + warm.errorKinds);
+        }
+        Load.Stats d = new Load.Stats();
+        Load.Stats p = new Load.Stats();
+        ProcStats.Window proxyWin = new ProcStats.Window(proxy.pid(), proxyGcLog).start();
+        ProcStats.Window fakeWin = new ProcStats.Window(fake.pid(), null).start();
+        long clientCpu0 = ProcStats.cpuTicks(ProcessHandle.current().pid());
+        for (int r = 0; r < rounds; r++) {
+            boolean directFirst = r % 2 == 0;
+            for (int k = 0; k < 2; k++) {
+                boolean isDirect = (k == 0) == directFirst;
+                Load.Target t = isDirect ? direct : proxied;
+                Load.Stats s = isDirect ? d : p;
+                if (rate > 0) {
+                    Load.open(t, rate, countPerRound, roundTime, s);
+                } else {
+                    Load.closed(t, concurrency, countPerRound, roundTime, s);
+                }
+            }
+        }
+        proxyWin.stop();
+        fakeWin.stop();
+        double clientCpu = (ProcStats.cpuTicks(ProcessHandle.current().pid()) - clientCpu0) / 100.0;
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("scenario", id);
+        row.put("label", label);
+        row.put("mode", rate > 0 ? "open-loop " + rate + "/s" : "closed-loop c=" + concurrency);
+        row.put("request_bytes", proxied.body().length);
+        row.put("direct", pathJson(d, ingest, sse));
+        row.put("proxied", pathJson(p, ingest, sse));
+        Histogram dh = sse ? d.events : d.latency;
+        Histogram ph = sse ? p.events : p.latency;
+        row.put("added_p50_ms", ms(pct(ph, 50)) - ms(pct(dh, 50)));
+        row.put("added_p99_ms", ms(pct(ph, 99)) - ms(pct(dh, 99)));
+        row.put("ratio_p50", ratio(pct(ph, 50), pct(dh, 50)));
+        row.put("ratio_p99", ratio(pct(ph, 99), pct(dh, 99)));
+        Map<String, Object> pr = new LinkedHashMap<>();
+        pr.put("rss_hwm_mb", proxyWin.rssHwmKb / 1024);
+        pr.put("rss_end_mb", proxyWin.rssKb / 1024);
+        pr.put("heap_hwm_mb", proxyWin.heapHwmMb);
+        pr.put("gc_pauses", proxyWin.gcPauses);
+        pr.put("gc_pause_total_ms", round(proxyWin.gcPauseMs));
+        pr.put("cpu_s", round(proxyWin.cpuSeconds));
+        row.put("proxy", pr);
+        row.put("fake_cpu_s", round(fakeWin.cpuSeconds));
+        row.put("client_cpu_s", round(clientCpu));
+        rows.add(row);
+        System.out.println("  " + line(row));
+    }
+
+    private static Map<String, Object> pathJson(Load.Stats s, boolean ingest, boolean sse) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ok", s.ok.get());
+        m.put("errors", s.errors.get());
+        if (!s.errorKinds.isEmpty()) {
+            Map<String, Long> kinds = new LinkedHashMap<>();
+            s.errorKinds.forEach((k, v) -> kinds.put(k, v.get()));
+            m.put("error_kinds", kinds);
+        }
+        m.put("p50_ms", ms(pct(s.latency, 50)));
+        m.put("p99_ms", ms(pct(s.latency, 99)));
+        m.put("max_ms", ms(s.latency.getMaxValue()));
+        m.put("mean_ms", round(s.latency.getMean() / 1000.0));
+        m.put("throughput_rps", round(s.ok.get() / Math.max(1e-9, s.seconds())));
+        m.put("up_mb_s", round(s.bytesUp.get() / 1e6 / Math.max(1e-9, s.seconds())));
+        m.put("down_mb_s", round(s.bytesDown.get() / 1e6 / Math.max(1e-9, s.seconds())));
+        if (ingest) {
+            // one request at a time: upload bytes over the time the requests took
+            double busy = s.latency.getMean() * s.latency.getTotalCount() / 1e6;
+            m.put("ingest_mb_s", round(s.bytesUp.get() / 1e6 / Math.max(1e-9, busy)));
+        }
+        if (sse) {
+            m.put("events", s.events.getTotalCount());
+            m.put("event_p50_ms", ms(pct(s.events, 50)));
+            m.put("event_p99_ms", ms(pct(s.events, 99)));
+            m.put("event_max_ms", ms(s.events.getMaxValue()));
+        }
+        return m;
+    }
+
+    // ---- S6: start-up ---------------------------------------------------------------------------------
+
+    /** Process start → first answer: the bare fake (any HTTP answer) vs the proxy ({@code /health/readiness} 200). */
+    private void startup(int runs) throws Exception {
+        Histogram d = new Histogram(1, 600_000_000L, 3);
+        Histogram p = new Histogram(1, 600_000_000L, 3);
+        for (int i = 0; i < runs; i++) {
+            int port = freePort();
+            long t0 = System.nanoTime();
+            Process f = new ProcessBuilder(cmd(FAKE_JVM, List.of("-cp", System.getProperty("java.class.path"),
+                    FastUpstream.class.getName(), "--port", Integer.toString(port))))
+                    .redirectErrorStream(true).redirectOutput(work.resolve("s6-fake.log").toFile()).start();
+            waitHttp(port, "GET /health/readiness", false, t0);
+            d.recordValue((System.nanoTime() - t0) / 1_000);
+            stop(f);
+            port = freePort();
+            Path cfg = writeConfig();
+            t0 = System.nanoTime();
+            Process pr = new ProcessBuilder(cmd(PROXY_JVM, List.of("-jar", proxyJar.toString(), "proxy", "--config",
+                    cfg.toString(), "--host", "127.0.0.1", "--port", Integer.toString(port), "--data-dir",
+                    work.resolve("s6-data-" + i).toString())))
+                    .redirectErrorStream(true).redirectOutput(work.resolve("s6-proxy.log").toFile()).start();
+            waitHttp(port, "GET /health/readiness", true, t0);
+            p.recordValue((System.nanoTime() - t0) / 1_000);
+            stop(pr);
+        }
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("scenario", "S6");
+        row.put("label", "start-up x" + runs);
+        row.put("mode", "process start to first answer");
+        row.put("direct", Map.of("what", "fake upstream JVM: start to any HTTP answer", "p50_ms",
+                ms(d.getValueAtPercentile(50)), "p99_ms", ms(d.getValueAtPercentile(99)), "max_ms", ms(d.getMaxValue()),
+                "ok", d.getTotalCount(), "errors", 0));
+        row.put("proxied", Map.of("what", "proxy JVM: start to /health/readiness 200", "p50_ms",
+                ms(p.getValueAtPercentile(50)), "p99_ms", ms(p.getValueAtPercentile(99)), "max_ms", ms(p.getMaxValue()),
+                "ok", p.getTotalCount(), "errors", 0));
+        row.put("added_p50_ms", ms(p.getValueAtPercentile(50)) - ms(d.getValueAtPercentile(50)));
+        row.put("added_p99_ms", ms(p.getValueAtPercentile(99)) - ms(d.getValueAtPercentile(99)));
+        row.put("ratio_p50", ratio(p.getValueAtPercentile(50), d.getValueAtPercentile(50)));
+        row.put("ratio_p99", ratio(p.getValueAtPercentile(99), d.getValueAtPercentile(99)));
+        rows.add(row);
+        System.out.println("  " + line(row));
+    }
+
+    /** Polls every 2 ms until the port answers (200 only, when {@code need200}). */
+    private static void waitHttp(int port, String requestLine, boolean need200, long t0) throws Exception {
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+                s.setSoTimeout(5000);
+                OutputStream o = s.getOutputStream();
+                o.write((requestLine + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.ISO_8859_1));
+                o.flush();
+                String status = new BufferedReader(new InputStreamReader(s.getInputStream(),
+                        StandardCharsets.ISO_8859_1)).readLine();
+                if (status != null && (!need200 || status.startsWith("HTTP/1.1 200"))) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(2);
+        }
+        throw new IllegalStateException("nothing answered on port " + port + " within 30 s");
+    }
+
+    private static int freePort() throws IOException {
+        try (var s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    // ---- processes ----------------------------------------------------------------------------------
+
+    private List<String> cmd(List<String> jvm, List<String> rest) {
+        List<String> c = new ArrayList<>();
+        c.add(java);
+        c.addAll(jvm);
+        c.addAll(rest);
+        return c;
+    }
+
+    private void startFake() throws Exception {
+        fake = new ProcessBuilder(cmd(FAKE_JVM, List.of("-cp", System.getProperty("java.class.path"),
+                FastUpstream.class.getName(), "--port", "0", "--image-bytes", Integer.toString(1 << 20),
+                "--partial-bytes", Integer.toString(256 << 10)))).redirectErrorStream(true).start();
+        String line = awaitLine(fake, "FastUpstream listening on http://127.0.0.1:", work.resolve("fake.log"));
+        fakePort = Integer.parseInt(line.replaceAll(".*127\\.0\\.0\\.1:(\\d+).*", "$1"));
+        System.out.println(line);
+    }
+
+    private Path writeConfig() throws IOException {
+        StringBuilder y = new StringBuilder("model_list:\n");
+        for (String profile : List.of("d0-n1", "d0-n2", "d5000-n1", "d200-n1-sse")) {
+            y.append("  - model_name: ").append(profile).append('\n')
+                    .append("    litellm_params: {model: openai/gpt-image-1.5, api_key: ").append(UPSTREAM_KEY)
+                    .append(", api_base: \"http://127.0.0.1:").append(fakePort).append('/').append(profile)
+                    .append("/v1\", timeout: 600}\n");
+        }
+        y.append("router_settings: {num_retries: 0}\n");
+        y.append("general_settings:\n  master_key: ").append(MASTER_KEY).append('\n')
+                .append("  max_request_bytes: 4294967296\n  max_inflight_upload_bytes: 68719476736\n");
+        Path cfg = work.resolve("bench-config.yaml");
+        Files.writeString(cfg, y.toString());
+        return cfg;
+    }
+
+    private void startProxy() throws Exception {
+        Path cfg = writeConfig();
+        proxyGcLog = work.resolve("proxy-gc.log");
+        List<String> jvm = new ArrayList<>(PROXY_JVM);
+        jvm.add("-Xlog:gc:file=" + proxyGcLog);
+        if (jfr) {
+            Path rec = work.resolve("proxy.jfr");
+            jvm.add("-XX:StartFlightRecording=filename=" + rec + ",settings=profile,dumponexit=true");
+            notes.add("JFR recording of the proxy: " + rec);
+        }
+        proxy = new ProcessBuilder(cmd(jvm, List.of("-jar", proxyJar.toString(), "proxy", "--config", cfg.toString(),
+                "--host", "127.0.0.1", "--port", "0", "--data-dir", work.resolve("proxy-data").toString())))
+                .redirectErrorStream(true).start();
+        String line = awaitLine(proxy, "Easel proxy listening on http://", work.resolve("proxy.log"));
+        proxyPort = Integer.parseInt(line.replaceAll(".*127\\.0\\.0\\.1:(\\d+).*", "$1"));
+        System.out.println(line);
+    }
+
+    /** Copies the process output to {@code log} and returns the first line containing {@code marker}. */
+    private static String awaitLine(Process p, String marker, Path log) throws Exception {
+        CompletableFuture<String> found = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().start(() -> {
+            try (var r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                 var w = Files.newBufferedWriter(log)) {
+                for (String l; (l = r.readLine()) != null; ) {
+                    w.write(l);
+                    w.newLine();
+                    w.flush();
+                    if (!found.isDone() && l.contains(marker)) {
+                        found.complete(l);
+                    }
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+            found.completeExceptionally(new IllegalStateException("process ended before '" + marker + "'; see " + log));
+        });
+        return found.get(60, TimeUnit.SECONDS);
+    }
+
+    private void stopProxy() throws Exception {
+        if (proxy != null) {
+            stop(proxy); // SIGTERM: graceful drain, and the JFR recording is dumped
+            proxy = null;
+        }
+    }
+
+    private void stopAll() throws Exception {
+        stopProxy();
+        if (fake != null) {
+            stop(fake);
+        }
+    }
+
+    private static void stop(Process p) throws InterruptedException {
+        p.destroy();
+        if (!p.waitFor(40, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor();
+        }
+    }
+
+    // ---- output -------------------------------------------------------------------------------------
+
+    /** A percentile, or 0 for an empty histogram (HdrHistogram does not return on an empty ConcurrentHistogram). */
+    static long pct(Histogram h, double percentile) {
+        return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(percentile);
+    }
+
+    static double ms(long micros) {
+        return round(micros / 1000.0);
+    }
+
+    static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
+    static double ratio(long a, long b) {
+        return b == 0 ? 0 : Math.round(a * 1000.0 / b) / 1000.0;
+    }
+
+    private static final String HEADER = String.format("%-3s %-24s %-8s %8s %6s %9s %9s %9s %10s %9s %9s %6s %6s "
+                    + "%7s %7s %7s %6s",
+            "id", "scenario", "path", "ok", "err", "p50 ms", "p99 ms", "max ms", "thr", "+p50 ms", "+p99 ms", "x p50",
+            "x p99", "RSS MB", "heap MB", "GC ms", "CPU s");
+
+    @SuppressWarnings("unchecked")
+    static String line(Map<String, Object> row) {
+        StringBuilder sb = new StringBuilder();
+        boolean sse = row.get("label").toString().startsWith("stream");
+        boolean ingest = ((Map<String, Object>) row.get("direct")).containsKey("ingest_mb_s");
+        for (String path : List.of("direct", "proxied")) {
+            Map<String, Object> m = (Map<String, Object>) row.get(path);
+            String thr = m.containsKey("ingest_mb_s") ? m.get("ingest_mb_s") + " MB/s"
+                    : m.containsKey("throughput_rps") ? m.get("throughput_rps") + "/s" : "";
+            Object p50 = sse ? m.get("event_p50_ms") : m.get("p50_ms");
+            Object p99 = sse ? m.get("event_p99_ms") : m.get("p99_ms");
+            Object max = sse ? m.get("event_max_ms") : m.get("max_ms");
+            sb.append(String.format(Locale.ROOT, "%-3s %-24s %-8s %8s %6s %9s %9s %9s %10s", row.get("scenario"),
+                    row.get("label"), path, m.get("ok"), m.get("errors"), p50, p99, max, thr));
+            if (path.equals("proxied")) {
+                Map<String, Object> pr = (Map<String, Object>) row.getOrDefault("proxy", Map.of());
+                sb.append(String.format(Locale.ROOT, " %9.2f %9.2f %6.2f %6.2f %7s %7s %7s %6s",
+                        (double) row.get("added_p50_ms"), (double) row.get("added_p99_ms"), (double) row.get("ratio_p50"),
+                        (double) row.get("ratio_p99"), pr.getOrDefault("rss_hwm_mb", ""), pr.getOrDefault("heap_hwm_mb", ""),
+                        pr.getOrDefault("gc_pause_total_ms", ""), pr.getOrDefault("cpu_s", "")));
+            } else {
+                sb.append('\n').append("  ");
+            }
+        }
+        if (ingest) {
+            sb.append("   (thr = ingest MB/s)");
+        }
+        if (sse) {
+            sb.append("   (latency = partial event emit -> receive)");
+        }
+        return sb.toString();
+    }
+
+    private void printTable() {
+        System.out.println();
+        System.out.println(HEADER);
+        for (Map<String, Object> row : rows) {
+            System.out.println(line(row).replace("\n  ", "\n"));
+        }
+        notes.forEach(n -> System.out.println("note: " + n));
+    }
+
+    private void write(Duration took) throws IOException {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("date", LocalDateTime.now().toString());
+        doc.put("mode", quick ? "quick" : "full");
+        doc.put("took_s", took.toSeconds());
+        doc.put("git_commit", System.getenv().getOrDefault("BENCH_GIT_COMMIT", "unknown"));
+        Map<String, Object> machine = new LinkedHashMap<>();
+        machine.put("cpus", Runtime.getRuntime().availableProcessors());
+        machine.put("cpu_model", cpuModel());
+        machine.put("mem_total_mb", memTotalMb());
+        machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        machine.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        doc.put("machine", machine);
+        doc.put("proxy_jvm", PROXY_JVM);
+        doc.put("fake_jvm", FAKE_JVM);
+        doc.put("client_jvm", ProcessHandle.current().info().arguments().map(a -> {
+            List<String> l = new ArrayList<>();
+            for (String s : a) {
+                if (s.startsWith("-X")) {
+                    l.add(s);
+                }
+            }
+            return l;
+        }).orElse(List.of()));
+        doc.put("rows", rows);
+        doc.put("notes", notes);
+        Files.createDirectories(out);
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HHmm"));
+        Path file = out.resolve(stamp + (quick ? "-quick" : "") + ".json");
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), doc);
+        System.out.println("results: " + file);
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (l.startsWith("model name")) {
+                    return l.substring(l.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException e) {
+            // not Linux
+        }
+        return "unknown";
+    }
+
+    private static long memTotalMb() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (l.startsWith("MemTotal:")) {
+                    return Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (IOException e) {
+            // not Linux
+        }
+        return 0;
+    }
+}
