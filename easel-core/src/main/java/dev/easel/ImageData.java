@@ -24,15 +24,34 @@ public final class ImageData {
             .build();
 
     private final String url;
-    private final String b64Json;
+    private volatile String b64Json;
+    private final byte[] b64Ascii; // base64 as ASCII bytes, when parsed that way (half the memory of a String's chars)
     private final String revisedPrompt;
     private volatile byte[] bytes;
 
     private ImageData(String url, String b64Json, String revisedPrompt, byte[] bytes) {
+        this(url, b64Json, null, revisedPrompt, bytes);
+    }
+
+    private ImageData(String url, String b64Json, byte[] b64Ascii, String revisedPrompt, byte[] bytes) {
         this.url = url;
         this.b64Json = b64Json;
+        this.b64Ascii = b64Ascii;
         this.revisedPrompt = revisedPrompt;
         this.bytes = bytes;
+    }
+
+    /**
+     * An image given as base64 in ASCII bytes (as read from a provider's JSON; only base64 characters). The
+     * array is not copied: do not change it afterwards.
+     */
+    public static ImageData ofBase64Ascii(byte[] ascii, String url, String revisedPrompt) {
+        return new ImageData(url, null, java.util.Objects.requireNonNull(ascii, "ascii"), revisedPrompt, null);
+    }
+
+    /** The base64 as read-only ASCII bytes, when the image holds it that way (lets writers skip a copy). */
+    public Optional<java.nio.ByteBuffer> b64Ascii() {
+        return b64Ascii == null ? Optional.empty() : Optional.of(java.nio.ByteBuffer.wrap(b64Ascii).asReadOnlyBuffer());
     }
 
     /** An image given as base64. */
@@ -55,7 +74,7 @@ public final class ImageData {
 
     /** A copy that also carries {@code url}; keeps the known bytes. */
     public ImageData withUrl(String newUrl) {
-        return new ImageData(newUrl, b64Json, revisedPrompt, bytes);
+        return new ImageData(newUrl, b64Json, b64Ascii, revisedPrompt, bytes);
     }
 
     /** A copy without base64 (for clients that asked for URLs only). */
@@ -63,7 +82,7 @@ public final class ImageData {
         if (url == null) {
             throw new IllegalStateException("an image without url must keep its base64");
         }
-        return new ImageData(url, null, revisedPrompt, bytes);
+        return new ImageData(url, null, null, revisedPrompt, bytes);
     }
 
     /** URL of the image ({@code https:}, or {@code file:} for images Easel stored locally). */
@@ -73,7 +92,12 @@ public final class ImageData {
 
     /** The image as base64. */
     public Optional<String> b64Json() {
-        return Optional.ofNullable(b64Json);
+        String s = b64Json;
+        if (s == null && b64Ascii != null) {
+            s = new String(b64Ascii, java.nio.charset.StandardCharsets.ISO_8859_1);
+            b64Json = s;
+        }
+        return Optional.ofNullable(s);
     }
 
     /** Revised prompt, for models that rewrite prompts. */
@@ -92,7 +116,9 @@ public final class ImageData {
         if (b != null) {
             return b.clone();
         }
-        if (b64Json != null) {
+        if (b64Ascii != null) {
+            b = Base64.getDecoder().decode(b64Ascii);
+        } else if (b64Json != null) {
             b = Base64.getDecoder().decode(b64Json);
         } else {
             b = fetch(url);
@@ -127,7 +153,8 @@ public final class ImageData {
 
     @Override
     public String toString() {
-        return "ImageData[" + (url != null ? "url=" + url : "") + (b64Json != null ? (url != null ? ", " : "")
-                + "b64Json=" + b64Json.length() + " chars" : "") + "]";
+        long chars = b64Ascii != null ? b64Ascii.length : b64Json != null ? b64Json.length() : -1;
+        return "ImageData[" + (url != null ? "url=" + url : "") + (chars >= 0 ? (url != null ? ", " : "")
+                + "b64Json=" + chars + " chars" : "") + "]";
     }
 }

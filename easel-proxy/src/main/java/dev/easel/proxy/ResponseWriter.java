@@ -27,7 +27,14 @@ final class ResponseWriter {
                 if (d.url().isPresent()) {
                     g.writeStringField("url", absolute(d.url().get(), urlBase));
                 }
-                if (d.b64Json().isPresent()) {
+                if (d.b64Ascii().isPresent()) {
+                    // parsed as base64-only ASCII: straight to the socket, no String, no escaping
+                    g.writeFieldName("b64_json");
+                    g.writeRawValue("\"");
+                    g.flush();
+                    java.nio.channels.Channels.newChannel(out).write(d.b64Ascii().get());
+                    g.writeRaw('"');
+                } else if (d.b64Json().isPresent()) {
                     writeBase64(g, "b64_json", d.b64Json().get(), out);
                 }
                 if (d.revisedPrompt().isPresent()) {

@@ -85,39 +85,137 @@ public final class OpenAiProtocol {
     }
 
     /**
-     * Parses an {@code ImagesResponse} straight from the response stream, so the base64 images exist once
-     * in memory (as strings), never also as a raw body copy.
+     * Parses an {@code ImagesResponse} straight from the response stream with a streaming parser: each
+     * {@code b64_json} goes into an ASCII byte array (one byte per character, no intermediate String), so
+     * a response costs about its own size in memory once, not three times.
      */
     public static ImageResponse parseResponse(InputStream body, String provider, String model, String requestId) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(body);
-        } catch (IOException e) {
-            if (e instanceof com.fasterxml.jackson.core.JsonProcessingException) {
-                throw garbage(provider, requestId, "invalid JSON");
+        ImageResponse.Builder b = ImageResponse.builder().provider(provider).model(model).requestId(requestId);
+        boolean sawData = false;
+        long created = System.currentTimeMillis() / 1000;
+        try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(body)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                throw garbage(provider, requestId, "not a JSON object");
             }
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                com.fasterxml.jackson.core.JsonToken t = p.nextToken();
+                switch (field) {
+                    case "created" -> created = t.isNumeric() ? p.getLongValue() : created;
+                    case "data" -> {
+                        if (t != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+                            throw garbage(provider, requestId, "'data' is not an array");
+                        }
+                        sawData = true;
+                        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                            b.addData(readImage(p, provider, requestId));
+                        }
+                    }
+                    case "background" -> b.background(scalar(p));
+                    case "output_format" -> b.outputFormat(scalar(p));
+                    case "size" -> b.size(scalar(p));
+                    case "quality" -> b.quality(scalar(p));
+                    case "usage" -> parseUsage(JSON.readTree(p)).ifPresent(b::usage);
+                    default -> p.skipChildren();
+                }
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw garbage(provider, requestId, "invalid JSON");
+        } catch (IOException e) {
             throw HttpTransport.mapFailure(e, provider, true);
         }
-        if (root == null || !root.isObject() || !root.path("data").isArray()) {
+        if (!sawData) {
             throw garbage(provider, requestId, "no 'data' array");
         }
-        ImageResponse.Builder b = ImageResponse.builder()
-                .created(root.path("created").asLong(System.currentTimeMillis() / 1000))
-                .provider(provider)
-                .model(model)
-                .requestId(requestId);
-        for (JsonNode d : root.path("data")) {
-            String url = text(d, "url");
-            String b64 = text(d, "b64_json");
-            if (url == null && b64 == null) {
-                throw garbage(provider, requestId, "an image without 'url' or 'b64_json'");
+        return b.created(created).build();
+    }
+
+    private static ImageData readImage(com.fasterxml.jackson.core.JsonParser p, String provider, String requestId)
+            throws IOException {
+        String url = null;
+        String revised = null;
+        Base64Sink b64 = null;
+        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+            String f = p.currentName();
+            com.fasterxml.jackson.core.JsonToken t = p.nextToken();
+            switch (f) {
+                case "url" -> url = t == com.fasterxml.jackson.core.JsonToken.VALUE_NULL ? null : p.getText();
+                case "revised_prompt" -> revised = t == com.fasterxml.jackson.core.JsonToken.VALUE_NULL ? null
+                        : p.getText();
+                case "b64_json" -> {
+                    if (t == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
+                        b64 = new Base64Sink();
+                        p.getText(b64);
+                    }
+                }
+                default -> p.skipChildren();
             }
-            b.addData(ImageData.of(url, b64, text(d, "revised_prompt")));
         }
-        b.background(text(root, "background")).outputFormat(text(root, "output_format"))
-                .size(text(root, "size")).quality(text(root, "quality"));
-        parseUsage(root.path("usage")).ifPresent(b::usage);
-        return b.build();
+        if (b64 != null && b64.valid()) {
+            return ImageData.ofBase64Ascii(b64.toByteArray(), url, revised);
+        }
+        if (url == null && b64 == null) {
+            throw garbage(provider, requestId, "an image without 'url' or 'b64_json'");
+        }
+        return ImageData.of(url, b64 == null ? null : b64.toText(), revised);
+    }
+
+    private static String scalar(com.fasterxml.jackson.core.JsonParser p) throws IOException {
+        if (p.currentToken().isStructStart()) {
+            p.skipChildren();
+            return null;
+        }
+        return p.currentToken() == com.fasterxml.jackson.core.JsonToken.VALUE_NULL ? null : p.getText();
+    }
+
+    /** Collects a JSON string's characters as ASCII bytes, noting whether they are all base64 characters. */
+    private static final class Base64Sink extends java.io.Writer {
+        private byte[] buf = new byte[64 * 1024];
+        private int len;
+        private boolean base64 = true;
+        private StringBuilder text; // only when a non-base64 character shows up
+
+        @Override
+        public void write(char[] c, int off, int n) {
+            if (text != null) {
+                text.append(c, off, n);
+                return;
+            }
+            if (len + n > buf.length) {
+                buf = java.util.Arrays.copyOf(buf, Math.max(len + n, buf.length * 2));
+            }
+            for (int i = 0; i < n; i++) {
+                char ch = c[off + i];
+                if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+'
+                        || ch == '/' || ch == '=')) {
+                    base64 = false;
+                    text = new StringBuilder(new String(buf, 0, len, StandardCharsets.ISO_8859_1));
+                    text.append(c, off + i, n - i);
+                    return;
+                }
+                buf[len++] = (byte) ch;
+            }
+        }
+
+        boolean valid() {
+            return base64;
+        }
+
+        byte[] toByteArray() {
+            return len == buf.length ? buf : java.util.Arrays.copyOf(buf, len);
+        }
+
+        String toText() {
+            return text != null ? text.toString() : new String(buf, 0, len, StandardCharsets.ISO_8859_1);
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     /** Parses OpenAI's {@code usage} object (with or without the output split). */

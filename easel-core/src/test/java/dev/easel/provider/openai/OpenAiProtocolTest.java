@@ -1,0 +1,57 @@
+package dev.easel.provider.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.easel.ImageResponse;
+import dev.easel.InternalServerException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import org.junit.jupiter.api.Test;
+
+/** The streaming response parser: base64 kept as ASCII bytes, everything else as OpenAI sends it. */
+class OpenAiProtocolTest {
+
+    static ImageResponse parse(String json) {
+        return OpenAiProtocol.parseResponse(json.getBytes(StandardCharsets.UTF_8), "openai", "m", "req_1");
+    }
+
+    @Test
+    void parse_bigBase64_heldAsAsciiBytes_andDecodes() {
+        byte[] image = new byte[300_000];
+        for (int i = 0; i < image.length; i++) {
+            image[i] = (byte) (i * 31);
+        }
+        String b64 = Base64.getEncoder().encodeToString(image);
+        ImageResponse r = parse("{\"created\":7,\"data\":[{\"b64_json\":\"" + b64 + "\"},{\"url\":\"https://x/y.png\"}],"
+                + "\"size\":\"1024x1024\",\"quality\":\"high\",\"extra\":{\"a\":[1,2]},"
+                + "\"usage\":{\"input_tokens\":244,\"input_tokens_details\":{\"image_tokens\":194,\"text_tokens\":50},"
+                + "\"output_tokens\":1056,\"total_tokens\":1300}}");
+
+        assertThat(r.created()).isEqualTo(7);
+        assertThat(r.data()).hasSize(2);
+        assertThat(r.data().get(0).b64Ascii()).isPresent();
+        assertThat(r.data().get(0).bytes()).isEqualTo(image);
+        assertThat(r.data().get(0).b64Json()).contains(b64);
+        assertThat(r.data().get(1).url()).contains("https://x/y.png");
+        assertThat(r.size()).contains("1024x1024");
+        assertThat(r.usage().orElseThrow().inputImageTokens()).isEqualTo(194);
+    }
+
+    @Test
+    void parse_escapedOrNonBase64Text_keptAsText() {
+        ImageResponse r = parse("{\"data\":[{\"b64_json\":\"QUJD\\u0020\\\"x\"}]}");
+
+        assertThat(r.data().get(0).b64Ascii()).isEmpty();
+        assertThat(r.data().get(0).b64Json()).contains("QUJD \"x");
+    }
+
+    @Test
+    void parse_garbage_isBadUpstreamResponse() {
+        for (String bad : new String[] {"not json", "[]", "{\"created\":1}", "{\"data\":{}}", "{\"data\":[{}]}",
+                "{\"data\":[{\"b64_json\":\"QUJD\""}) {
+            assertThatThrownBy(() -> parse(bad)).as(bad).isInstanceOfSatisfying(InternalServerException.class,
+                    e -> assertThat(e.code()).contains("bad_upstream_response"));
+        }
+    }
+}
