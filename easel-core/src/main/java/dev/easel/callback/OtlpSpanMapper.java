@@ -95,7 +95,7 @@ final class OtlpSpanMapper {
         a.put("easel.bytes_in", r.bytesIn());
         a.put("easel.bytes_out", r.bytesOut());
         for (String p : STRING_PARAMS) {
-            put(a, "easel.request." + p, cut(r.params().get(p)));
+            put(a, "easel.request." + p, foreign(r.params().get(p)));
         }
         for (String p : INT_PARAMS) {
             put(a, "easel.request." + p, integer(r.params().get(p)));
@@ -110,7 +110,7 @@ final class OtlpSpanMapper {
         String name = r.model() == null || r.model().isBlank() ? OPERATION : OPERATION + " " + r.model();
         return new OtlpSpan(r.traceId(), r.spanId(), validSpan(r.parentSpanId()) ? r.parentSpanId() : null, name,
                 OtlpSpan.SERVER, r.startTime(), later(r.startTime(), r.endTime()), a, r.success(),
-                r.success() ? null : cut(r.errorMessage() != null ? r.errorMessage() : r.errorType()));
+                r.success() ? null : foreign(r.errorMessage() != null ? r.errorMessage() : r.errorType()));
     }
 
     private OtlpSpan attemptSpan(EditLogRecord r, AttemptEvent e) {
@@ -137,7 +137,7 @@ final class OtlpSpanMapper {
         String name = OPERATION + " " + (model != null ? model : e.modelGroup());
         String parent = validSpan(e.parentSpanId()) ? e.parentSpanId() : r.spanId();
         return new OtlpSpan(e.traceId(), e.spanId(), parent, name, OtlpSpan.CLIENT, e.start(),
-                later(e.start(), e.end()), a, e.ok(), e.ok() ? null : cut(e.outcome()));
+                later(e.start(), e.end()), a, e.ok(), e.ok() ? null : foreign(e.outcome()));
     }
 
     /** The provider model of a deployment: by its id, or by the base of a default id ({@code base-<hash>}). */
@@ -209,6 +209,14 @@ final class OtlpSpanMapper {
 
     private static String cut(String s) {
         return s == null || s.length() <= MAX_STRING ? s : s.substring(0, MAX_STRING);
+    }
+
+    /**
+     * Text that came from elsewhere (an upstream's error message, a request parameter): keys masked and base64
+     * runs omitted, as in {@link RecordJson}, then cut.
+     */
+    private static String foreign(String s) {
+        return cut(RecordJson.redactSecrets(s));
     }
 
     private static java.time.Instant later(java.time.Instant start, java.time.Instant end) {

@@ -20,6 +20,7 @@ import dev.easel.ImageEditStream;
 import dev.easel.ImageResponse;
 import dev.easel.RequestMeta;
 import dev.easel.callback.JsonLogsListener;
+import dev.easel.callback.OtlpTraceListener;
 import dev.easel.callback.WebhookListener;
 import dev.easel.config.ConfigLoader;
 import dev.easel.config.EaselConfig;
@@ -56,10 +57,13 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs successes and failures through the real proxy and through the SDK with {@code json_logs} (to a file)
- * and {@code webhook} (to a real receiver) attached, captures everything written (standard output and error,
- * every Logback event with Easel's loggers at TRACE, the log file, the webhook bodies) and finds no master key,
- * no provider key, no Authorization value and no image data in any of it.
+ * Runs successes and failures through the real proxy (its {@code json_logs}, {@code webhook}, {@code otel} and
+ * {@code prometheus} integrations configured by the YAML alone: log file, webhook and OTLP endpoints and their
+ * Authorization tokens in {@code environment_variables}) and through the SDK with the same integrations attached,
+ * captures everything written (standard output and error, every Logback event with Easel's loggers at TRACE and
+ * its MDC, both log files, every webhook body, every OTLP export, {@code /metrics} and {@code /health/readiness}),
+ * checks that each integration got exactly one record or request span per request, and finds no master key, no
+ * provider key, no Authorization value (the receivers' tokens included) and no image data in any of it.
  */
 class SecretsInLogsTest {
 
@@ -67,7 +71,11 @@ class SecretsInLogsTest {
     static final String PROVIDER_KEY = "sk-provider-secrets-8d3a6c1e5f";
     static final String REVOKED_PROVIDER_KEY = "sk-revoked-provider-2b7e9d4c1a";
     static final String WRONG_CLIENT_KEY = "sk-client-guess-6e2f8a1d3c";
-    static final List<String> KEYS = List.of(MASTER_KEY, PROVIDER_KEY, REVOKED_PROVIDER_KEY, WRONG_CLIENT_KEY);
+    /** Sent as the webhook's and the OTLP exporter's Authorization: must reach the receivers, never a log. */
+    static final String HOOK_TOKEN = "hook-secret-3c9e1a7f5b";
+    static final String OTLP_TOKEN = "otlp-secret-9a4d2e6b8c";
+    static final List<String> KEYS = List.of(MASTER_KEY, PROVIDER_KEY, REVOKED_PROVIDER_KEY, WRONG_CLIENT_KEY,
+            HOOK_TOKEN, OTLP_TOKEN);
     static final ObjectMapper JSON = new ObjectMapper();
 
     /** A long run of the base64 alphabet: no log line or record has one unless it carries binary data. */
@@ -83,6 +91,9 @@ class SecretsInLogsTest {
     final ByteArrayOutputStream captured = new ByteArrayOutputStream();
     final ListAppender<ILoggingEvent> events = new ListAppender<>();
     final List<String> webhookBodies = new ArrayList<>();
+    final List<String> webhookAuthorizations = new ArrayList<>();
+    final List<String> otlpBodies = new ArrayList<>();
+    final List<String> otlpAuthorizations = new ArrayList<>();
     final List<String> imagesB64 = new ArrayList<>();
     PrintStream originalOut;
     PrintStream originalErr;
@@ -110,8 +121,22 @@ class SecretsInLogsTest {
                 String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
                 synchronized (webhookBodies) {
                     webhookBodies.add(body);
+                    webhookAuthorizations.add(ex.getRequestHeaders().getFirst("Authorization"));
                 }
                 ex.sendResponseHeaders(200, -1);
+            }
+        });
+        receiver.createContext("/v1/traces", ex -> {
+            try (ex) {
+                String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+                synchronized (otlpBodies) {
+                    otlpBodies.add(body);
+                    otlpAuthorizations.add(ex.getRequestHeaders().getFirst("Authorization"));
+                }
+                byte[] out = "{}".getBytes(StandardCharsets.UTF_8);
+                ex.getResponseHeaders().add("Content-Type", "application/json");
+                ex.sendResponseHeaders(200, out.length);
+                ex.getResponseBody().write(out);
             }
         });
         receiver.start();
@@ -133,6 +158,14 @@ class SecretsInLogsTest {
         return URI.create("http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook");
     }
 
+    String collectorUrl() {
+        return "http://127.0.0.1:" + receiver.getAddress().getPort();
+    }
+
+    Path proxyLogFile() {
+        return dir.resolve("proxy-logs/easel-requests.log");
+    }
+
     String yaml() {
         return """
                 model_list:
@@ -141,11 +174,19 @@ class SecretsInLogsTest {
                   - model_name: revoked
                     litellm_params: {model: openai/gpt-image-1, api_key: %3$s, api_base: "%2$s"}
                 litellm_settings:
-                  callbacks: [json_logs, webhook]
+                  callbacks: [json_logs, webhook, otel, prometheus]
                 general_settings:
                   master_key: %4$s
                   webhook_url: "%5$s"
-                """.formatted(PROVIDER_KEY, fake.baseUrl(), REVOKED_PROVIDER_KEY, MASTER_KEY, hookUrl());
+                  otel_exporter_endpoint: "%6$s"
+                environment_variables:
+                  EASEL_JSON_LOGS_FILE: "%7$s"
+                  EASEL_WEBHOOK_AUTHORIZATION: "Bearer %8$s"
+                  OTEL_EXPORTER_OTLP_HEADERS: "Authorization=Bearer%%20%9$s"
+                  OTEL_BSP_SCHEDULE_DELAY: "50"
+                  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "true"
+                """.formatted(PROVIDER_KEY, fake.baseUrl(), REVOKED_PROVIDER_KEY, MASTER_KEY, hookUrl(),
+                collectorUrl(), proxyLogFile(), HOOK_TOKEN, OTLP_TOKEN);
     }
 
     /** The upstream's 400 quotes the key it was sent and a piece of the image: the worst a provider could do. */
@@ -163,7 +204,9 @@ class SecretsInLogsTest {
         imagesB64.add(Base64.getEncoder().encodeToString(png));
         imagesB64.add(Base64.getEncoder().encodeToString(mask));
 
-        // ---- through the real proxy (its json_logs / webhook once the config's callbacks are wired) ----------
+        // ---- through the real proxy: json_logs (to a file), webhook, otel and prometheus from the config ------
+        List<String> proxyIds = new ArrayList<>();
+        String metricsText;
         try (ProxyServer proxy = ProxyServer.start(ProxyOptions.of(config).listen("127.0.0.1", 0)
                 .withDataDir(dir.resolve("data")))) {
             List<HttpResponse<String>> answers = new ArrayList<>();
@@ -185,8 +228,45 @@ class SecretsInLogsTest {
             for (HttpResponse<String> r : answers) {
                 EdgeSupport.assertNoLeak(r.headers().map(), r.body(), KEYS.toArray(String[]::new));
                 collectImages(r.body());
+                proxyIds.add(r.headers().firstValue("x-request-id").orElseThrow());
             }
             assertThat(imagesB64).hasSizeGreaterThanOrEqualTo(6); // 2 sent, 4 returned (1 partial)
+
+            // every integration got every request: one log line, one webhook record, one request span each
+            EdgeSupport.await("8 proxy log lines", () -> lines(proxyLogFile()).size() == 8);
+            EdgeSupport.await("8 proxy webhook records", () -> records(webhookBodies).size() == 8);
+            EdgeSupport.await("8 request spans", () -> spans(otlpBodies, 2).size() == 8);
+            EdgeSupport.await("7 attempt spans", () -> spans(otlpBodies, 3).size() == 7);
+            HttpResponse<String> metrics = send(HttpRequest.newBuilder(proxy.baseUri().resolve("/metrics")).GET()
+                    .build());
+            assertThat(metrics.statusCode()).isEqualTo(200);
+            metricsText = metrics.body();
+            HttpResponse<String> ready = send(HttpRequest.newBuilder(proxy.baseUri().resolve("/health/readiness"))
+                    .GET().build());
+            assertThat(ready.body()).contains("\"webhook\":{\"status\":\"up\"", "\"otel\":{\"status\":\"up\"");
+            metricsText += "\n" + ready.body();
+        }
+        List<JsonNode> proxyLines = lines(proxyLogFile()).stream().map(SecretsInLogsTest::readTree).toList();
+        assertThat(proxyLines).extracting(r -> r.get("request_id").asText()).containsExactlyElementsOf(proxyIds);
+        assertThat(proxyLines).extracting(r -> r.get("http_status").asInt())
+                .containsExactly(200, 200, 200, 401, 401, 400, 401, 200);
+        assertThat(proxyLines.get(3).get("key_hash").asText()).isEqualTo(sha256(WRONG_CLIENT_KEY));
+        assertThat(proxyLines.get(5).get("error").get("message").asText())
+                .startsWith("Invalid image for key ").contains("[base64 omitted]");
+        assertThat(proxyLines).extracting(r -> r.has("prompt")) // the two refused at the door were never read
+                .containsExactly(true, true, true, false, false, true, true, true);
+        assertThat(records(webhookBodies)).extracting(r -> r.get("request_id").asText())
+                .containsExactlyInAnyOrderElementsOf(proxyIds);
+        List<JsonNode> requestSpans = spans(otlpBodies, 2);
+        assertThat(requestSpans).extracting(sp -> attribute(sp, "easel.request_id"))
+                .containsExactlyInAnyOrderElementsOf(proxyIds);
+        // prompts were asked for: the exporter really carries request content, yet no key or image
+        assertThat(requestSpans).anySatisfy(sp -> assertThat(attribute(sp, "gen_ai.input.messages")).contains("a red hat"));
+        synchronized (webhookBodies) {
+            assertThat(webhookAuthorizations).isNotEmpty().containsOnly("Bearer " + HOOK_TOKEN);
+        }
+        synchronized (otlpBodies) {
+            assertThat(otlpAuthorizations).isNotEmpty().containsOnly("Bearer " + OTLP_TOKEN);
         }
 
         // ---- through the SDK, same keys, with both listeners attached ------------------------------------
@@ -197,8 +277,11 @@ class SecretsInLogsTest {
         }
         try (JsonLogsListener logs = JsonLogsListener.file(logFile, 64 * 1024, 3);
              WebhookListener hook = WebhookListener.builder(hookUrl()).flushInterval(Duration.ofMillis(20))
-                     .header("Authorization", "Bearer " + MASTER_KEY).build()) {
-            Easel easel = Easel.builder().config(config).listener(logs).listener(hook).build();
+                     .header("Authorization", "Bearer " + HOOK_TOKEN).build();
+             OtlpTraceListener otel = OtlpTraceListener.builder().endpoint(collectorUrl() + "/v1/traces")
+                     .header("Authorization", "Bearer " + OTLP_TOKEN).includePrompts(true)
+                     .scheduleDelay(Duration.ofMillis(20)).build()) {
+            Easel easel = Easel.builder().config(config).listener(logs).listener(hook).listener(otel).build();
 
             collectImages(easel.imageEdit(request("gpt-image-1", png).mask(mask).build()));
             try (ImageEditStream s = easel.imageEditStream(request("gpt-image-1", png).partialImages(1).build())) {
@@ -221,6 +304,10 @@ class SecretsInLogsTest {
 
             EdgeSupport.await("7 lines", () -> lines(logFile).size() == 7);
             EdgeSupport.await("7 webhook records", () -> hook.delivered() == 7);
+            // proxy's 8 + the SDK's 7 requests; attempts: proxy 7, SDK 6 (the invalid n and the rejection have none)
+            EdgeSupport.await("15 request spans", () -> spans(otlpBodies, 2).size() == 15);
+            EdgeSupport.await("13 attempt spans", () -> spans(otlpBodies, 3).size() == 13);
+            easel.listeners().close();
         }
 
         // non-vacuous: the records are there and carry what they should
@@ -252,8 +339,21 @@ class SecretsInLogsTest {
                 outputs.add("file " + f.getFileName() + ": " + Files.readString(f));
             }
         }
+        try (Stream<Path> files = Files.list(proxyLogFile().getParent())) {
+            for (Path f : files.toList()) {
+                outputs.add("proxy file " + f.getFileName() + ": " + Files.readString(f));
+            }
+        }
         synchronized (webhookBodies) {
             webhookBodies.forEach(b -> outputs.add("webhook body: " + b));
+        }
+        synchronized (otlpBodies) {
+            otlpBodies.forEach(b -> outputs.add("otlp body: " + b));
+        }
+        outputs.add("metrics and readiness: " + metricsText);
+        for (String kind : List.of("stdout+stderr: ", "log event: ", "file ", "proxy file ", "webhook body: ",
+                "otlp body: ", "metrics and readiness: ")) {
+            assertThat(outputs).as("outputs scanned").anyMatch(o -> o.startsWith(kind));
         }
 
         for (String out : outputs) {
@@ -335,6 +435,46 @@ class SecretsInLogsTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Every record of the webhook bodies received so far. */
+    static List<JsonNode> records(List<String> bodies) {
+        List<JsonNode> out = new ArrayList<>();
+        synchronized (bodies) {
+            for (String b : bodies) {
+                readTree(b).path("records").forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    /** Every span of the OTLP/JSON bodies received so far of {@code kind} (2 server, 3 client). */
+    static List<JsonNode> spans(List<String> bodies, int kind) {
+        List<JsonNode> out = new ArrayList<>();
+        synchronized (bodies) {
+            for (String b : bodies) {
+                for (JsonNode rs : readTree(b).path("resourceSpans")) {
+                    for (JsonNode ss : rs.path("scopeSpans")) {
+                        for (JsonNode sp : ss.path("spans")) {
+                            if (sp.path("kind").asInt() == kind) {
+                                out.add(sp);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** A string attribute of an OTLP/JSON span, or null. */
+    static String attribute(JsonNode span, String key) {
+        for (JsonNode kv : span.path("attributes")) {
+            if (kv.path("key").asText().equals(key)) {
+                return kv.path("value").path("stringValue").asText(null);
+            }
+        }
+        return null;
     }
 
     static JsonNode readTree(String s) {
