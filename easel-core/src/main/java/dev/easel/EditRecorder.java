@@ -158,7 +158,8 @@ final class EditRecorder {
                 mask = new EditLogRecord.ImageMeta(null, 0, 0, input.maskOrNull().blob().size());
             }
         }
-        String message = e == null ? null : e.getMessage();
+        // upstream messages may quote keys or image data: the record promises neither
+        String message = e == null ? null : dev.easel.callback.RecordJson.redactSecrets(e.getMessage());
         return new EditLogRecord(meta.requestId(), meta.receivedAt(), end, meta.source(), model,
                 lastTarget == null ? null : lastTarget.group(), lastTarget == null ? null : lastTarget.id(),
                 lastTarget == null ? null : lastTarget.deployment().provider(),
