@@ -133,7 +133,15 @@ public final class Easel {
         private ModelCatalog catalog;
         private Clock clock = Clock.systemUTC();
         private EaselConfig config;
-        private ImageFetcher imageFetcher = ImageData::bytes;
+        // provider-returned URLs: only http(s) and data: (a provider must not make us read local files)
+        private ImageFetcher imageFetcher = d -> {
+            String u = d.url().orElse("");
+            if (!u.regionMatches(true, 0, "http://", 0, 7) && !u.regionMatches(true, 0, "https://", 0, 8)
+                    && !u.regionMatches(true, 0, "data:", 0, 5)) {
+                throw new ConnectionException("provider returned an image url that is not http(s)", null, null);
+            }
+            return d.bytes();
+        };
         private int maxRetries = 2;
         private RouterState routerState;
         private RandomGenerator random;

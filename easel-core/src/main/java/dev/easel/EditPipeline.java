@@ -163,19 +163,46 @@ final class EditPipeline {
                         }
                     });
             Executed<ImageResponse> e = result.value();
-            ImageResponse response = normalise(e.value(), e.validated()).toBuilder()
-                    .cost(cost(e.target(), e.value(), e.validated(), input.stream()))
-                    .build();
+            // the provider has been paid: the cost is known before the answer is converted for the client
+            java.math.BigDecimal cost = cost(e.target(), e.value(), e.validated(), input.stream());
+            ImageResponse response;
+            try {
+                response = normalise(e.value(), e.validated()).toBuilder().cost(cost).build();
+            } catch (RuntimeException ex) {
+                EaselException failure = ex instanceof EaselException ee && ee.status().orElse(500) >= 500 ? ee
+                        : new InternalServerException("the edit succeeded but its images could not be converted to "
+                        + "the requested response_format: " + ex.getMessage(), 502, "api_error",
+                        "response_conversion_failed", "response_format", e.target().deployment().provider(), null, ex);
+                rec.failure(failure, input.stream(), cost);
+                throw new RecordedException(failure);
+            }
             rec.success(response, result.retries(), result.fallbacks(), input.stream());
             return new EditOutcome(response, e.target().group(), e.target().id(),
                     e.target().deployment().provider(), e.upstream(), result.retries(), result.fallbacks(),
                     result.attempts().stream().map(Router.Attempt::toString).toList());
+        } catch (RecordedException e) {
+            throw e.failure();
         } catch (EaselException e) {
             rec.failure(e, input.stream());
             throw e;
         } catch (RuntimeException e) {
             rec.failure(internal(e), input.stream()); // a bug must not cost the spend record
             throw e;
+        }
+    }
+
+    /** Carries a failure that has already been recorded past the recording catch blocks. */
+    private static final class RecordedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final EaselException failure;
+
+        RecordedException(EaselException failure) {
+            super(null, null, false, false);
+            this.failure = failure;
+        }
+
+        EaselException failure() {
+            return failure;
         }
     }
 
@@ -250,7 +277,7 @@ final class EditPipeline {
         private final int fallbacks;
         private final long t0 = System.nanoTime();
         private final Instant start;
-        private boolean reported;
+        private final java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
         private int partials;
 
         RecordedStream(ImageEditStream upstream, EditRecorder rec, Target target, ValidatedEdit validated, int retries,
@@ -304,8 +331,7 @@ final class EditPipeline {
                     .usage(c.usageOrNull()).provider(target.deployment().provider())
                     .model(target.deployment().model()).build();
             java.math.BigDecimal cost = cost(target, r, validated, true);
-            if (!reported) {
-                reported = true;
+            if (reported.compareAndSet(false, true)) {
                 rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
                 rec.attemptEnd(target, fallbacks > 0, start, null);
                 rec.success(r.toBuilder().cost(cost).build(), retries, fallbacks, true);
@@ -322,8 +348,7 @@ final class EditPipeline {
         }
 
         private void fail(EaselException e) {
-            if (!reported) {
-                reported = true;
+            if (reported.compareAndSet(false, true)) {
                 rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
                 rec.attemptEnd(target, fallbacks > 0, start, e);
                 rec.failure(e, true);
@@ -335,7 +360,7 @@ final class EditPipeline {
             try {
                 upstream.close();
             } finally {
-                if (!reported) {
+                if (!reported.get()) {
                     fail(new EaselException("the stream was closed before the completed image arrived", 499,
                             "api_error", "client_closed", null, target.deployment().provider(), null, null));
                 }
@@ -649,7 +674,7 @@ final class EditPipeline {
                 ImageFormat f = ImageFormat.sniff(bytes).orElseGet(() ->
                         ImageFormat.fromName(r.outputFormat().orElse("png")).orElse(ImageFormat.PNG));
                 out.add(ImageData.ofUrl(settings.imageStore().store(bytes, f)));
-            } else if ("b64_json".equals(format) && d.b64Json().isEmpty()) {
+            } else if ("b64_json".equals(format) && !d.hasBase64()) {
                 out.add(ImageData.ofBase64(Base64.getEncoder().encodeToString(settings.imageFetcher().fetch(d))));
             } else {
                 out.add(d);

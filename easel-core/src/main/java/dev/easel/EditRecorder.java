@@ -118,9 +118,14 @@ final class EditRecorder {
 
     /** Reports a failure and returns the record. */
     synchronized EditLogRecord failure(EaselException e, boolean stream) {
+        return failure(e, stream, null);
+    }
+
+    /** Reports a failure that still cost money (the provider answered; converting its answer failed). */
+    synchronized EditLogRecord failure(EaselException e, boolean stream, BigDecimal cost) {
         long groups = attempts.stream().map(AttemptEvent::modelGroup).distinct().count();
         int retries = (int) Math.max(0, attempts.size() - groups); // within groups, as on success
-        EditLogRecord rec = record("failure", e.httpStatus(), e, null, null, 0, 0, null, null, stream, retries,
+        EditLogRecord rec = record("failure", e.httpStatus(), e, cost, null, 0, 0, null, null, stream, retries,
                 (int) Math.max(0, groups - 1));
         report(rec);
         return rec;

@@ -23,6 +23,9 @@ public final class ImageData {
             .followRedirects(HttpClient.Redirect.NORMAL)
             .build();
 
+    /** Largest image read from a URL (a 4K PNG is far below it). */
+    private static final int MAX_FETCH_BYTES = 256 * 1024 * 1024;
+
     private final String url;
     private volatile String b64Json;
     private final byte[] b64Ascii; // base64 as ASCII bytes, when parsed that way (half the memory of a String's chars)
@@ -47,6 +50,11 @@ public final class ImageData {
      */
     public static ImageData ofBase64Ascii(byte[] ascii, String url, String revisedPrompt) {
         return new ImageData(url, null, java.util.Objects.requireNonNull(ascii, "ascii"), revisedPrompt, null);
+    }
+
+    /** Whether the image carries base64 (without building a String of it). */
+    public boolean hasBase64() {
+        return b64Ascii != null || b64Json != null;
     }
 
     /** The base64 as read-only ASCII bytes, when the image holds it that way (lets writers skip a copy). */
@@ -137,14 +145,26 @@ public final class ImageData {
                 String s = uri.getSchemeSpecificPart();
                 return Base64.getDecoder().decode(s.substring(s.indexOf(',') + 1));
             }
-            HttpResponse<byte[]> r = FETCHER.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60)).GET()
-                    .build(), HttpResponse.BodyHandlers.ofByteArray());
-            if (r.statusCode() / 100 != 2) {
-                throw new ConnectionException("could not fetch image url (HTTP " + r.statusCode() + ")", null, null);
+            if (!"http".equalsIgnoreCase(uri.getScheme()) && !"https".equalsIgnoreCase(uri.getScheme())) {
+                throw new ConnectionException("cannot read an image url with scheme '" + uri.getScheme() + "'", null,
+                        null);
             }
-            return r.body();
+            HttpResponse<java.io.InputStream> r = FETCHER.send(HttpRequest.newBuilder(uri)
+                    .timeout(Duration.ofSeconds(60)).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+            try (java.io.InputStream in = r.body()) {
+                if (r.statusCode() / 100 != 2) {
+                    throw new ConnectionException("could not fetch image url (HTTP " + r.statusCode() + ")", null,
+                            null);
+                }
+                byte[] b = in.readNBytes(MAX_FETCH_BYTES + 1);
+                if (b.length > MAX_FETCH_BYTES) {
+                    throw new ConnectionException("image url returned more than " + MAX_FETCH_BYTES + " bytes", null,
+                            null);
+                }
+                return b;
+            }
         } catch (IOException e) {
-            throw new UncheckedIOException("could not read image url " + uri.getScheme() + ":…", e);
+            throw new ConnectionException("could not read image url (" + e.getClass().getSimpleName() + ")", null, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ConnectionException("interrupted while fetching image url", null, e);

@@ -146,7 +146,7 @@ public final class HttpTransport {
 
     /** Reads a whole (bounded) response body, mapping failures. */
     public static byte[] readBody(HttpResponse<InputStream> response, long maxBytes, String provider) {
-        try (InputStream in = response.body()) {
+        try (InputStream in = idleGuard(response.body(), Duration.ofSeconds(30), provider)) {
             byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
             if (b.length > maxBytes) {
                 throw new ConnectionException(provider + " sent a response larger than " + maxBytes + " bytes",
@@ -155,6 +155,96 @@ public final class HttpTransport {
             return b;
         } catch (IOException e) {
             throw mapFailure(e, provider, true);
+        }
+    }
+
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "easel-read-watchdog");
+                t.setDaemon(true);
+                return t;
+            });
+
+    /**
+     * A response body whose reads end with a {@link TimeoutException} once no byte has arrived for
+     * {@code idle}: the request timeout only covers the wait for the headers, and a provider that sends
+     * headers and then stalls must not hold a request (and its spooled upload) forever.
+     */
+    public static InputStream idleGuard(InputStream in, Duration idle, String provider) {
+        return new IdleGuard(in, idle, provider);
+    }
+
+    private static final class IdleGuard extends java.io.FilterInputStream {
+        private final long idleNanos;
+        private final String provider;
+        private final java.util.concurrent.ScheduledFuture<?> check;
+        private volatile long lastProgress = System.nanoTime();
+        private volatile boolean expired;
+        private volatile boolean closed;
+
+        IdleGuard(InputStream in, Duration idle, String provider) {
+            super(in);
+            this.idleNanos = idle.toNanos();
+            this.provider = provider;
+            long period = Math.max(50, Math.min(1000, idle.toMillis() / 4));
+            this.check = WATCHDOG.scheduleWithFixedDelay(this::check, period, period,
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+
+        private void check() {
+            if (closed) {
+                check.cancel(false);
+                return;
+            }
+            if (System.nanoTime() - lastProgress > idleNanos) {
+                expired = true;
+                check.cancel(false);
+                try {
+                    in.close(); // unblocks the reader
+                } catch (IOException ignored) {
+                    // the reader sees the failure
+                }
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                int b = super.read();
+                lastProgress = System.nanoTime();
+                return b;
+            } catch (IOException e) {
+                if (expired) {
+                    throw stalled(e);
+                }
+                throw e;
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                int n = super.read(b, off, len);
+                lastProgress = System.nanoTime();
+                return n;
+            } catch (IOException e) {
+                if (expired) {
+                    throw stalled(e);
+                }
+                throw e;
+            }
+        }
+
+        private TimeoutException stalled(IOException cause) {
+            return new TimeoutException(provider + " stopped sending its answer for " + (idleNanos / 1_000_000)
+                    + " ms", provider, true, cause);
+        }
+
+        @Override
+        public void close() throws IOException {
+            closed = true;
+            check.cancel(false);
+            super.close();
         }
     }
 

@@ -33,6 +33,7 @@ final class WebhookReceiver implements AutoCloseable {
 
     private final int port;
     private final List<Post> posts = new ArrayList<>();
+    private final List<String> refusedKeys = new ArrayList<>();
     private final CountDownLatch released = new CountDownLatch(1);
     private ExecutorService executor;
     private HttpServer server;
@@ -72,6 +73,11 @@ final class WebhookReceiver implements AutoCloseable {
                 }
             }
             int answer = status;
+            if (answer >= 300) {
+                synchronized (posts) {
+                    refusedKeys.add(ex.getRequestHeaders().getFirst("Idempotency-Key"));
+                }
+            }
             if (answer >= 200 && answer < 300) {
                 synchronized (posts) {
                     posts.add(new Post(ex.getRequestHeaders().getFirst("Idempotency-Key"),
@@ -125,6 +131,13 @@ final class WebhookReceiver implements AutoCloseable {
     }
 
     /** Accepted POSTs, in arrival order. */
+    /** Idempotency keys of POSTs answered with an error status. */
+    public List<String> refusedKeys() {
+        synchronized (posts) {
+            return List.copyOf(refusedKeys);
+        }
+    }
+
     public List<Post> posts() {
         synchronized (posts) {
             return List.copyOf(posts);

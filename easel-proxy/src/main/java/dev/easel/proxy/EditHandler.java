@@ -124,7 +124,9 @@ final class EditHandler {
                 ResponseWriter.write(outcome.response(), urlBase(ctx), ctx.res().getOutputStream());
             }
         } catch (Throwable t) {
-            if (!submitted && t instanceof EaselException e) {
+            if (!submitted && !(t instanceof IOException && !(t instanceof MultipartParser.MalformedException))) {
+                EaselException e = t instanceof EaselException ee ? ee : new EaselException("internal error in the "
+                        + "proxy", 500, "api_error", "internal_error", null, null, requestId, t);
                 // refused before the pipeline saw it: still one record for logs, metrics and spend
                 RequestMeta m = meta != null ? meta : new RequestMeta(requestId, received, endUserFromHeaders(ctx),
                         keyHash(ctx), "proxy", ctx.header("traceparent"));

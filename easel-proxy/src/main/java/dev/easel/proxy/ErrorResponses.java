@@ -18,7 +18,14 @@ import java.util.Optional;
  */
 final class ErrorResponses {
 
-    static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Jackson's default 20,000,000-character limit on one string is below a large image's base64 (a 50 MB
+     * image is 67 M characters); sizes are bounded by Easel's own limits instead.
+     */
+    static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                    .maxStringLength(Integer.MAX_VALUE).build())
+            .build());
 
     private ErrorResponses() {
     }

@@ -80,6 +80,15 @@ final class FileImageStore implements ImageStore {
 
     /** Deletes expired images; returns how many. */
     int purgeExpired() {
+        try {
+            return purge();
+        } catch (RuntimeException e) {
+            // a scheduled task that throws is never run again: keep purging next time
+            return 0;
+        }
+    }
+
+    private int purge() {
         if (!Files.isDirectory(dir)) {
             return 0;
         }

@@ -72,11 +72,19 @@ public final class ProxyServer implements AutoCloseable {
                 options.general().maxInflightUploadBytes());
         this.fetcher = new UrlFetcher(options.allowPrivateImageUrls(), options.general().maxImageBytes(),
                 Duration.ofSeconds(30));
+        java.util.Set<String> providerHosts = new java.util.HashSet<>();
+        config.modelList().forEach(e -> e.params().apiBase().ifPresent(u -> {
+            if (u.getHost() != null) {
+                providerHosts.add(u.getHost().toLowerCase(java.util.Locale.ROOT));
+            }
+        }));
+        UrlFetcher providerFetcher = new UrlFetcher(options.allowPrivateImageUrls(), providerHosts,
+                options.general().maxImageBytes() * 2, Duration.ofSeconds(60));
         this.spend = SpendService.start(SpendOptions.of(options.general(), options.dataDir()));
         InMemoryRouterState routerState = new InMemoryRouterState();
         AtomicReference<Easel> self = new AtomicReference<>(); // the sink is built before the client exists
         Easel.Builder builder = Easel.builder().config(config).imageStore(images).routerState(routerState)
-                .imageFetcher(d -> fetcher.fetch(d.url().orElseThrow(), "data.url"))
+                .imageFetcher(d -> providerFetcher.fetch(d.url().orElseThrow(), "data.url"))
                 .recordSink(r -> spend.record(SpendRecords.of(r, id -> self.get() == null ? Optional.empty()
                         : self.get().apiBase(id))));
         this.integrations = Integrations.fromConfig(config, options.env());
@@ -168,7 +176,16 @@ public final class ProxyServer implements AutoCloseable {
             throw new EaselException("cannot create data directory " + options.dataDir() + ": " + e.getMessage(),
                     "config_error");
         }
-        s.app.start(options.host(), options.port());
+        try {
+            s.app.start(options.host(), options.port());
+        } catch (RuntimeException e) {
+            s.state.set(State.STOPPED);
+            s.janitor.shutdownNow();
+            s.spend.close();
+            s.easel.listeners().close();
+            s.integrations.close();
+            throw e;
+        }
         s.janitor.scheduleWithFixedDelay(s.images::purgeExpired, 1, 1, TimeUnit.MINUTES);
         s.state.set(State.READY);
         if (options.masterKey().isEmpty()) {

@@ -25,12 +25,22 @@ final class UrlFetcher {
     private static final int MAX_REDIRECTS = 3;
 
     private final boolean allowPrivate;
+    private final java.util.Set<String> trustedHosts;
     private final long maxBytes;
     private final Duration timeout;
     private final HttpClient client;
 
     UrlFetcher(boolean allowPrivate, long maxBytes, Duration timeout) {
+        this(allowPrivate, java.util.Set.of(), maxBytes, timeout);
+    }
+
+    /**
+     * A fetcher that also reaches private addresses of {@code trustedHosts} (the hosts of configured provider
+     * {@code api_base}s, whose image URLs the operator chose to trust).
+     */
+    UrlFetcher(boolean allowPrivate, java.util.Set<String> trustedHosts, long maxBytes, Duration timeout) {
         this.allowPrivate = allowPrivate;
+        this.trustedHosts = java.util.Set.copyOf(trustedHosts);
         this.maxBytes = maxBytes;
         this.timeout = timeout;
         this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
@@ -63,7 +73,12 @@ final class UrlFetcher {
                 close(r);
                 String location = r.headers().firstValue("location").orElseThrow(() -> ProxyException.badRequest(
                         "image_url_unreachable", param, "redirect without Location fetching '" + param + "'"));
-                uri = uri.resolve(location);
+                try {
+                    uri = uri.resolve(location);
+                } catch (IllegalArgumentException e) {
+                    throw ProxyException.badRequest("image_url_unreachable", param, "invalid redirect fetching '"
+                            + param + "'");
+                }
                 continue;
             }
             if (status / 100 != 2) {
@@ -71,7 +86,8 @@ final class UrlFetcher {
                 throw ProxyException.badRequest("image_url_unreachable", param, "fetching '" + param + "' from "
                         + uri.getHost() + " returned HTTP " + status);
             }
-            try (InputStream in = r.body()) {
+            // the request time-out covers only the headers: a body that trickles is cut off too
+            try (InputStream in = dev.easel.http.HttpTransport.idleGuard(r.body(), timeout, "image url")) {
                 byte[] buf = new byte[64 * 1024];
                 long total = 0;
                 int n;
@@ -84,7 +100,7 @@ final class UrlFetcher {
                     out.write(buf, 0, n);
                 }
                 return;
-            } catch (IOException e) {
+            } catch (IOException | dev.easel.TimeoutException e) {
                 throw ProxyException.badRequest("image_url_unreachable", param, "reading '" + param + "' from "
                         + uri.getHost() + " failed: " + e.getClass().getSimpleName());
             }
@@ -108,7 +124,7 @@ final class UrlFetcher {
         if (uri.getHost() == null) {
             throw ProxyException.badRequest("invalid_image_url", param, "'" + param + "' has no host");
         }
-        if (allowPrivate) {
+        if (allowPrivate || trustedHosts.contains(uri.getHost().toLowerCase(Locale.ROOT))) {
             return;
         }
         InetAddress[] addresses;

@@ -44,7 +44,14 @@ import java.util.function.Predicate;
  */
 public final class OpenAiProtocol {
 
-    static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Jackson's default 20,000,000-character limit on one string is below a large image's base64 (a 50 MB
+     * image is 67 M characters); sizes are bounded by Easel's own limits instead.
+     */
+    static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                    .maxStringLength(Integer.MAX_VALUE).build())
+            .build());
 
     /** Largest non-streamed JSON response accepted (10 images of 4K PNG in base64 stay well below). */
     public static final long MAX_RESPONSE_BYTES = 512L * 1024 * 1024;
@@ -335,7 +342,8 @@ public final class OpenAiProtocol {
             byte[] body = HttpTransport.readBody(r, 1024 * 1024, provider);
             throw error(r.statusCode(), body, r.headers(), provider, call.deployment().apiKey(), contentPolicy);
         }
-        try (InputStream in = HttpTransport.capped(r.body(), MAX_RESPONSE_BYTES, provider)) {
+        try (InputStream in = HttpTransport.capped(HttpTransport.idleGuard(r.body(), call.timeout(), provider),
+                MAX_RESPONSE_BYTES, provider)) {
             return parseResponse(in, provider, call.deployment().model(), requestId);
         } catch (IOException e) {
             throw HttpTransport.mapFailure(e, provider, true);
@@ -375,7 +383,8 @@ public final class OpenAiProtocol {
                   Predicate<String> contentPolicy) {
             this.exchange = exchange;
             this.response = response;
-            this.reader = new SseReader(response.body());
+            // between events the provider may stay silent at most the call's timeout
+            this.reader = new SseReader(HttpTransport.idleGuard(response.body(), call.timeout(), provider));
             this.call = call;
             this.provider = provider;
             this.contentPolicy = contentPolicy;

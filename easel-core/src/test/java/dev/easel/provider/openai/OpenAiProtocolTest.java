@@ -39,6 +39,15 @@ class OpenAiProtocolTest {
     }
 
     @Test
+    void parse_base64AboveJacksonsDefaultStringLimit_isAccepted() {
+        // Jackson refuses strings over 20,000,000 characters by default; a large 4K PNG's base64 is more
+        String b64 = "QUJD".repeat(5_500_000); // 22,000,000 characters
+        ImageResponse r = parse("{\"data\":[{\"b64_json\":\"" + b64 + "\"}]}");
+
+        assertThat(r.data().get(0).b64Ascii().orElseThrow().remaining()).isEqualTo(22_000_000);
+    }
+
+    @Test
     void parse_escapedOrNonBase64Text_keptAsText() {
         ImageResponse r = parse("{\"data\":[{\"b64_json\":\"QUJD\\u0020\\\"x\"}]}");
 

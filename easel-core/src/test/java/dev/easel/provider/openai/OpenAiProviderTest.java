@@ -328,6 +328,43 @@ class OpenAiProviderTest {
     }
 
     @Test
+    void error_upstreamSendsHeadersThenStalls_isTimeoutNotAHang() throws Exception {
+        try (var server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Thread.ofVirtual().start(() -> {
+                try (var socket = server.accept()) {
+                    var in = socket.getInputStream();
+                    byte[] buf = new byte[8192];
+                    // read the request head and (small) body, then answer headers and a first byte only
+                    long deadline = System.nanoTime() + 2_000_000_000L;
+                    int total = 0;
+                    while (total < 200 && System.nanoTime() < deadline) {
+                        int n = in.read(buf);
+                        if (n < 0) {
+                            break;
+                        }
+                        total += n;
+                    }
+                    socket.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                            + "Content-Length: 100000\r\n\r\n{").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    socket.getOutputStream().flush();
+                    Thread.sleep(10_000);
+                } catch (Exception ignored) {
+                    // the client gave up: that is the point
+                }
+            });
+            Easel stalled = Easel.builder().apiKey(KEY).apiBase("http://127.0.0.1:" + server.getLocalPort() + "/v1")
+                    .maxRetries(0).build();
+            long t0 = System.nanoTime();
+            assertThatThrownBy(() -> stalled.imageEdit(base().timeout(Duration.ofMillis(700)).build()))
+                    .isInstanceOfSatisfying(TimeoutException.class, e -> {
+                        assertThat(e.bodySent()).isTrue();
+                        assertThat(e.getMessage()).contains("stopped sending");
+                    });
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
     void error_wrongKey_isAuthenticationError_withoutKeyInMessage() throws Exception {
         Easel wrong = Easel.builder().apiKey("sk-wrong-key-123456").apiBase(fake.baseUrl()).build();
         assertThatThrownBy(() -> wrong.imageEdit(base().build())).isInstanceOf(AuthenticationException.class)
