@@ -107,7 +107,10 @@ final class EditRecorder {
     synchronized EditLogRecord success(ImageResponse r, int retries, int fallbacks, boolean stream) {
         long bytesOut = 0;
         for (ImageData d : r.data()) {
-            bytesOut += d.b64Json().map(b -> (long) (b.length() / 4 * 3)).orElse(0L);
+            // the ASCII form's length when there is one: b64Json() would copy it into a new String
+            long chars = d.b64Ascii().isPresent() ? d.b64Ascii().get().remaining()
+                    : d.b64Json().map(String::length).orElse(0);
+            bytesOut += chars / 4 * 3;
         }
         EditLogRecord rec = record("success", 200, null, r.cost().orElse(null), r.usage().orElse(null),
                 r.data().size(), bytesOut, r.outputFormat().orElse(null), r.size().orElse(null), stream, retries,

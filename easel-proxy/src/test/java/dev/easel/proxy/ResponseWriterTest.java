@@ -32,6 +32,16 @@ class ResponseWriterTest {
     }
 
     @Test
+    void isBase64_trueOnlyForTheBase64AndBase64UrlAlphabets() {
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_";
+        for (char c = 0; c < 300; c++) {
+            assertThat(ResponseWriter.isBase64("QUJD" + c + "QUJD"))
+                    .as("char %d", (int) c).isEqualTo(alphabet.indexOf(c) >= 0);
+        }
+        assertThat(ResponseWriter.isBase64("")).isTrue();
+    }
+
+    @Test
     void write_b64JsonWithQuoteFromUpstream_escapedNotInjected() throws IOException {
         String hostile = "QUJD\",\"injected\":\"yes";
         ImageResponse r = ImageResponse.builder().created(1L).data(List.of(ImageData.ofBase64(hostile))).build();

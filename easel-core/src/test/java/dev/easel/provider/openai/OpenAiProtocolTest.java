@@ -56,6 +56,29 @@ class OpenAiProtocolTest {
     }
 
     @Test
+    void parse_everyCharacterBetweenBase64_asciiOnlyForTheBase64Alphabet() {
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+        for (char c = 0; c < 300; c++) {
+            String text = "QUJD" + c + "QUJD";
+            ImageResponse r = parse("{\"data\":[{\"b64_json\":\"QUJD" + String.format("\\u%04x", (int) c)
+                    + "QUJD\"}]}");
+
+            assertThat(r.data().get(0).b64Ascii().isPresent()).as("char %d", (int) c)
+                    .isEqualTo(alphabet.indexOf(c) >= 0);
+            assertThat(r.data().get(0).b64Json()).as("char %d", (int) c).contains(text);
+        }
+    }
+
+    @Test
+    void parse_nonBase64CharacterAfterBufferGrowth_keepsEveryCharacterBefore() {
+        String head = "QUJD".repeat(50_000); // 200,000 characters: past the first buffer and several segments
+        ImageResponse r = parse("{\"data\":[{\"b64_json\":\"" + head + "\\u00e9" + "QUJD\"}]}");
+
+        assertThat(r.data().get(0).b64Ascii()).isEmpty();
+        assertThat(r.data().get(0).b64Json()).contains(head + "\u00e9QUJD");
+    }
+
+    @Test
     void parse_garbage_isBadUpstreamResponse() {
         for (String bad : new String[] {"not json", "[]", "{\"created\":1}", "{\"data\":{}}", "{\"data\":[{}]}",
                 "{\"data\":[{\"b64_json\":\"QUJD\""}) {

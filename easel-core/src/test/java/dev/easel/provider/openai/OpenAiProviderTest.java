@@ -90,6 +90,26 @@ class OpenAiProviderTest {
     }
 
     @Test
+    void edit_b64Response_recordCountsBytesOutFromTheAsciiForm() throws Exception {
+        var records = new java.util.concurrent.LinkedBlockingQueue<dev.easel.callback.EditLogRecord>();
+        Easel withListener = Easel.builder().apiKey(KEY).apiBase(fake.baseUrl()).maxRetries(0)
+                .listener(new dev.easel.callback.EaselListener() {
+                    @Override
+                    public void onSuccess(dev.easel.callback.EditLogRecord record) {
+                        records.add(record);
+                    }
+                }).build();
+
+        ImageResponse r = withListener.imageEdit(base().build());
+
+        assertThat(r.data().get(0).b64Ascii()).isPresent();
+        var record = records.poll(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(record).isNotNull();
+        assertThat(record.bytesOut()).isPositive()
+                .isEqualTo(r.data().get(0).b64Ascii().orElseThrow().remaining() / 4 * 3);
+    }
+
+    @Test
     void edit_severalImagesAndMask_sentAsImageArrayInOrderThenMask() throws Exception {
         byte[] first = TestImages.png(64, 64, false);
         byte[] second = TestImages.jpeg(32, 48);
