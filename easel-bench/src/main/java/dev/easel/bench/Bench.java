@@ -509,7 +509,7 @@ public final class Bench {
 
     // ---- output -------------------------------------------------------------------------------------
 
-    /** A percentile, or 0 for an empty histogram (HdrHistogram does not return on an empty ConcurrentHistogram). */
+    /** A percentile, or 0 for an empty histogram (HdrHistogram 2.2.2 returns 0 too; the guard keeps it explicit). */
     static long pct(Histogram h, double percentile) {
         return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(percentile);
     }
