@@ -23,6 +23,32 @@ final class HttpConn implements AutoCloseable {
     record Result(int status, long bodyBytes) {
     }
 
+    /**
+     * The longest one exchange may take, writing included ({@code -Dbench.exchangeTimeoutSeconds}, default
+     * 60): a blocking socket write has no time-out of its own, so a stalled peer would otherwise hold the
+     * run forever. When it strikes, the socket is closed and the exchange fails with
+     * {@link ExchangeTimeoutException}, counted as an error of that name.
+     */
+    static final long EXCHANGE_TIMEOUT_MS = Long.getLong("bench.exchangeTimeoutSeconds", 60) * 1000;
+
+    private static final java.util.concurrent.ScheduledThreadPoolExecutor WATCHDOG;
+
+    static {
+        WATCHDOG = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "bench-exchange-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        WATCHDOG.setRemoveOnCancelPolicy(true);
+    }
+
+    /** An exchange that did not finish within {@link #EXCHANGE_TIMEOUT_MS}. */
+    static final class ExchangeTimeoutException extends IOException {
+        ExchangeTimeoutException(long ms, String phase, IOException cause) {
+            super("exchange not finished after " + ms + " ms (stuck while " + phase + ")", cause);
+        }
+    }
+
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
@@ -31,19 +57,27 @@ final class HttpConn implements AutoCloseable {
     private int lim;
     private boolean open = true;
 
-    private HttpConn(Socket socket) throws IOException {
+    private final long timeoutMs;
+
+    private HttpConn(Socket socket, long timeoutMs) throws IOException {
         this.socket = socket;
+        this.timeoutMs = timeoutMs;
         this.in = socket.getInputStream();
         this.out = socket.getOutputStream();
     }
 
     static HttpConn open(int port) throws IOException {
+        return open(port, EXCHANGE_TIMEOUT_MS);
+    }
+
+    /** A connection whose exchanges each fail after {@code timeoutMs}. */
+    static HttpConn open(int port, long timeoutMs) throws IOException {
         Socket s = new Socket();
         try {
             s.setTcpNoDelay(true);
             s.connect(new InetSocketAddress("127.0.0.1", port), 30_000);
             s.setSoTimeout(300_000);
-            return new HttpConn(s);
+            return new HttpConn(s, timeoutMs);
         } catch (IOException e) {
             s.close();
             throw e;
@@ -56,11 +90,31 @@ final class HttpConn implements AutoCloseable {
 
     /** Sends {@code head} then {@code body} (may be null) and reads the whole response. */
     Result exchange(byte[] head, byte[] body, BodyListener listener) throws IOException {
-        out.write(head);
-        if (body != null) {
-            out.write(body);
+        java.util.concurrent.atomic.AtomicBoolean expired = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ScheduledFuture<?> guard = WATCHDOG.schedule(() -> {
+            expired.set(true);
+            close();
+        }, timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+        boolean sent = false;
+        try {
+            out.write(head);
+            if (body != null) {
+                out.write(body);
+            }
+            out.flush();
+            sent = true;
+            return readResponse(listener);
+        } catch (IOException e) {
+            if (expired.get()) {
+                throw new ExchangeTimeoutException(timeoutMs, sent ? "reading the response" : "writing the request", e);
+            }
+            throw e;
+        } finally {
+            guard.cancel(false);
         }
-        out.flush();
+    }
+
+    private Result readResponse(BodyListener listener) throws IOException {
         String statusLine = readLine();
         if (!statusLine.startsWith("HTTP/1.")) {
             throw new IOException("bad status line '" + statusLine + "'");

@@ -161,7 +161,8 @@ final class Load {
             }
             return conn;
         } catch (IOException | RuntimeException e) {
-            stats.error(e.getClass().getSimpleName());
+            stats.error(e instanceof HttpConn.ExchangeTimeoutException ? "ExchangeTimeoutException: " + e.getMessage()
+                    : e.getClass().getSimpleName());
             if (conn != null) {
                 conn.close();
             }

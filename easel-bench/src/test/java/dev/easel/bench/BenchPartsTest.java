@@ -1,11 +1,15 @@
 package dev.easel.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.easel.image.ImageFormat;
 import dev.easel.image.ImageInfo;
 import dev.easel.image.ImageInspector;
 import dev.easel.internal.Blob;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import org.HdrHistogram.Histogram;
 import org.junit.jupiter.api.Test;
@@ -42,5 +46,30 @@ class BenchPartsTest {
         assertThat(h.getTotalCount()).isEqualTo(1);
         assertThat(h.getMaxValue()).isBetween(5_000L, 5_000_000L);
         assertThat(scanner.completed).isTrue();
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(20) // without the deadline, the write blocks forever
+    void exchange_peerNeverReadsTheUpload_failsAtTheDeadlineInsteadOfBlocking() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread peer = Thread.ofVirtual().start(() -> {
+                try (Socket s = server.accept()) {
+                    Thread.sleep(10_000); // accepts, then neither reads nor answers
+                } catch (Exception ignored) {
+                    // closed by the test
+                }
+            });
+            byte[] head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 67108864\r\n\r\n"
+                    .getBytes(StandardCharsets.ISO_8859_1);
+            byte[] body = new byte[64 << 20]; // far more than the socket buffers hold
+            long t0 = System.nanoTime();
+            try (HttpConn conn = HttpConn.open(server.getLocalPort(), 300)) {
+                assertThatThrownBy(() -> conn.exchange(head, body, null))
+                        .isInstanceOf(HttpConn.ExchangeTimeoutException.class)
+                        .hasMessage("exchange not finished after 300 ms (stuck while writing the request)");
+            }
+            assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(5_000);
+            peer.interrupt();
+        }
     }
 }
