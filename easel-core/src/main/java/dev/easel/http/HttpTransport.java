@@ -248,6 +248,34 @@ public final class HttpTransport {
         }
     }
 
+    /**
+     * Memory for parsing upstream answers, in KiB: a quarter of the heap. A burst of large answers (say 1,000
+     * edits finishing together, each ~1.4 MB of base64 needing ~4 MB while parsed) waits its turn here
+     * instead of exhausting the heap; the bytes wait in the sockets meanwhile.
+     */
+    private static final java.util.concurrent.Semaphore RESPONSE_MEMORY = new java.util.concurrent.Semaphore(
+            responseBudgetKib(), true);
+
+    static int responseBudgetKib() {
+        return (int) Math.max(64 * 1024, Math.min(Integer.MAX_VALUE, Runtime.getRuntime().maxMemory() / 4 / 1024));
+    }
+
+    /**
+     * Reserves memory to parse an answer of {@code contentLength} bytes (-1: unknown, 8 MiB assumed); close
+     * the returned handle when parsing is done.
+     */
+    public static AutoCloseable reserveResponseMemory(long contentLength, String provider) {
+        long bytes = contentLength < 0 ? 8L << 20 : contentLength * 3; // JSON bytes + parser chars + result
+        int kib = (int) Math.min(responseBudgetKib(), Math.max(1, bytes / 1024));
+        try {
+            RESPONSE_MEMORY.acquire(kib);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ConnectionException("interrupted while waiting to read " + provider + "'s answer", provider, e);
+        }
+        return () -> RESPONSE_MEMORY.release(kib);
+    }
+
     /** A stream that fails with a {@link ConnectionException} once more than {@code max} bytes were read. */
     public static InputStream capped(InputStream in, long max, String provider) {
         return new java.io.FilterInputStream(in) {

@@ -374,11 +374,17 @@ public final class OpenAiProtocol {
             byte[] body = HttpTransport.readBody(r, 1024 * 1024, provider);
             throw error(r.statusCode(), body, r.headers(), provider, call.deployment().apiKey(), contentPolicy);
         }
-        try (InputStream in = HttpTransport.capped(HttpTransport.idleGuard(r.body(), call.timeout(), provider),
-                MAX_RESPONSE_BYTES, provider)) {
+        long length = r.headers().firstValueAsLong("content-length").orElse(-1);
+        try (AutoCloseable memory = HttpTransport.reserveResponseMemory(length, provider);
+             InputStream in = HttpTransport.capped(HttpTransport.idleGuard(r.body(), call.timeout(), provider),
+                     MAX_RESPONSE_BYTES, provider)) {
             return parseResponse(in, provider, call.deployment().model(), requestId);
         } catch (IOException e) {
             throw HttpTransport.mapFailure(e, provider, true);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e); // only the memory handle's close, which never throws
         }
     }
 
