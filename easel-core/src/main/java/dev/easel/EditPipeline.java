@@ -460,11 +460,6 @@ final class EditPipeline {
         return ids;
     }
 
-    /** The router of the config (null without one). */
-    Router configRouter() {
-        return configRouter;
-    }
-
     /** Model names served ({@code model_name}s of the config; empty without a config). */
     List<String> modelNames() {
         return List.copyOf(groups.keySet());

@@ -1,7 +1,6 @@
 package dev.easel;
 
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
@@ -80,10 +79,6 @@ public final class ImageInput {
         return stream;
     }
 
-    /** Whether the input can be read more than once without being copied first. */
-    boolean replayable() {
-        return kind != Kind.STREAM;
-    }
 
     @Override
     public String toString() {
@@ -92,9 +87,5 @@ public final class ImageInput {
             case BYTES -> "ImageInput[" + bytes.length + " bytes" + (fileName == null ? "" : ", " + fileName) + "]";
             case STREAM -> "ImageInput[stream" + (fileName == null ? "" : ", " + fileName) + "]";
         };
-    }
-
-    static boolean exists(Path p) {
-        return Files.isRegularFile(p);
     }
 }
