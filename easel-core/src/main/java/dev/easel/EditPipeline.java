@@ -125,43 +125,26 @@ final class EditPipeline {
         EditRecorder rec = recorder(request, input);
         rec.requested();
         try {
-            Router router = routerFor(request.model());
-            Router.Result<Executed<ImageResponse>> result = router.route(request.model(), requestFallbacks,
-                    (candidate, fallback) -> {
-                        Target target = targets.get(candidate.id());
-                        Instant start = rec.attemptStart(target, candidate);
+            Router.Result<Executed<ImageResponse>> result = route(request, input, requestFallbacks, rec,
+                    (target, v, call) -> {
+                        long t0 = System.nanoTime();
+                        ImageResponse r;
                         try {
-                            ValidatedEdit v = validate(input, target, fallback);
-                            rec.validated(v);
-                            EditCall call = call(request, input, target, v, rec);
-                            long t0 = System.nanoTime();
-                            ImageResponse r;
-                            try {
-                                if (call.stream()) {
-                                    // stream=true but one answer wanted: the completed event becomes the response
-                                    try (ImageEditStream s = target.provider().editStream(call)) {
-                                        r = collect(s, target);
-                                    }
-                                } else {
-                                    r = target.provider().edit(call);
+                            if (call.stream()) {
+                                // stream=true but one answer wanted: the completed event becomes the response
+                                try (ImageEditStream s = target.provider().editStream(call)) {
+                                    r = collect(s, target);
                                 }
-                            } finally {
-                                rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
+                            } else {
+                                r = target.provider().edit(call);
                             }
-                            Duration upstream = Duration.ofNanos(System.nanoTime() - t0);
-                            rec.attemptEnd(target, fallback, start, null);
-                            long tokens = r.usage().map(Usage::totalTokens).orElse(0L);
-                            return new Router.Attempted<>(new Executed<>(r, v, target, upstream), tokens,
-                                    r.data().size());
-                        } catch (UnsuitableException e) {
-                            throw e;
-                        } catch (EaselException e) {
-                            if (e.provider().isPresent() || !(e instanceof BadRequestException)) {
-                                rec.attemptEnd(target, fallback, start, e);
-                            }
-                            throw e;
+                        } finally {
+                            rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
                         }
-                    });
+                        long tokens = r.usage().map(Usage::totalTokens).orElse(0L);
+                        return new Router.Attempted<>(new Executed<>(r, v, target,
+                                Duration.ofNanos(System.nanoTime() - t0)), tokens, r.data().size());
+                    }, true);
             Executed<ImageResponse> e = result.value();
             // the provider has been paid: the cost is known before the answer is converted for the client
             java.math.BigDecimal cost = cost(e.target(), e.value(), e.validated(), input.stream());
@@ -191,6 +174,42 @@ final class EditPipeline {
         }
     }
 
+    /** One provider call of an attempt, after validation. */
+    @FunctionalInterface
+    private interface Attempt<T> {
+        Router.Attempted<Executed<T>> run(Target target, ValidatedEdit validated, EditCall call);
+    }
+
+    /**
+     * Routes a request: each attempt validates for its deployment (adapting to fallback models), builds the
+     * call and runs {@code attempt}; attempts are recorded ({@code endOnSuccess}: a stream's attempt ends when
+     * the stream does, so it is recorded there).
+     */
+    private <T> Router.Result<Executed<T>> route(GatewayRequest request, EditInput input, List<String> fallbacks,
+                                                 EditRecorder rec, Attempt<T> attempt, boolean endOnSuccess) {
+        return routerFor(request.model()).route(request.model(), fallbacks, (candidate, fallback) -> {
+            Target target = targets.get(candidate.id());
+            Instant start = rec.attemptStart(target, candidate);
+            try {
+                ValidatedEdit v = validate(input, target, fallback);
+                rec.validated(v);
+                Router.Attempted<Executed<T>> done = attempt.run(target, v, call(request, input, target, v, rec));
+                if (endOnSuccess) {
+                    rec.attemptEnd(target, fallback, start, null);
+                }
+                return done;
+            } catch (UnsuitableException e) {
+                throw e;
+            } catch (EaselException e) {
+                // a validation failure is no attempt: nothing reached a provider
+                if (e.provider().isPresent() || !(e instanceof BadRequestException)) {
+                    rec.attemptEnd(target, fallback, start, e);
+                }
+                throw e;
+            }
+        });
+    }
+
     /** Carries a failure that has already been recorded past the recording catch blocks. */
     private static final class RecordedException extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -218,32 +237,17 @@ final class EditPipeline {
         rec.requested();
         Router.Result<Executed<ImageEditStream>> result;
         try {
-            Router router = routerFor(request.model());
             // retries and fallbacks cover starting the stream; once events flow, an error ends the stream
-            result = router.route(request.model(), requestFallbacks, (candidate, fallback) -> {
-                Target target = targets.get(candidate.id());
-                Instant start = rec.attemptStart(target, candidate);
+            result = route(request, input, requestFallbacks, rec, (target, v, call) -> {
+                long t0 = System.nanoTime();
+                ImageEditStream s;
                 try {
-                    ValidatedEdit v = validate(input, target, fallback);
-                    rec.validated(v);
-                    EditCall call = call(request, input, target, v, rec);
-                    long t0 = System.nanoTime();
-                    ImageEditStream s;
-                    try {
-                        s = target.provider().editStream(call);
-                    } finally {
-                        rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
-                    }
-                    return new Router.Attempted<>(new Executed<>(s, v, target, Duration.ZERO), 0, 1);
-                } catch (UnsuitableException e) {
-                    throw e;
-                } catch (EaselException e) {
-                    if (e.provider().isPresent() || !(e instanceof BadRequestException)) {
-                        rec.attemptEnd(target, fallback, start, e);
-                    }
-                    throw e;
+                    s = target.provider().editStream(call);
+                } finally {
+                    rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
                 }
-            });
+                return new Router.Attempted<>(new Executed<>(s, v, target, Duration.ZERO), 0, 1);
+            }, false);
         } catch (EaselException e) {
             rec.failure(e, true);
             throw e;

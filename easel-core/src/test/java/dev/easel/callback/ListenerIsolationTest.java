@@ -255,7 +255,8 @@ class ListenerIsolationTest {
             shape(plain.imageEdit(request(i)));
             shape(listened.imageEdit(request(i)));
         }
-        await("warm-up events handled", () -> counting.events() == 9);
+        // each listener has its own lane: wait for both to have handled the warm-up's 9 events
+        await("warm-up events handled", () -> counting.events() == 9 && throwing.calls.get() == 9);
         int warmEvents = counting.events();
         int warmThrows = throwing.calls.get();
         List<Outcome> base = new ArrayList<>();

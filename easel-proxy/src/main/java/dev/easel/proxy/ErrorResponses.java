@@ -2,10 +2,8 @@ package dev.easel.proxy;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.easel.ConnectionException;
 import dev.easel.EaselException;
 import dev.easel.RateLimitException;
-import dev.easel.TimeoutException;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.time.Duration;
@@ -36,7 +34,7 @@ final class ErrorResponses {
 
     static Reply of(Throwable t, String requestId) {
         if (t instanceof EaselException e) {
-            int status = status(e);
+            int status = e.httpStatus();
             Optional<Duration> retry = Optional.empty();
             if (e instanceof RateLimitException r) {
                 retry = r.retryAfter();
@@ -48,16 +46,6 @@ final class ErrorResponses {
         }
         return new Reply(500, body("internal error in the proxy (request id " + requestId + ")", "api_error", null,
                 "internal_error"), Optional.empty());
-    }
-
-    static int status(EaselException e) {
-        if (e instanceof TimeoutException) {
-            return 504;
-        }
-        if (e instanceof ConnectionException) {
-            return 502;
-        }
-        return e.status().orElse(500);
     }
 
     static String body(String message, String type, String param, String code) {

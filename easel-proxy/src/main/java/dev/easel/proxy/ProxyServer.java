@@ -131,14 +131,7 @@ public final class ProxyServer implements AutoCloseable {
             c.routes.get("/health/readiness", this::readiness);
             integrations.metrics().ifPresent(m -> {
                 io.javalin.http.Handler h = m.handler(config.litellmSettings().requireAuthForMetricsEndpoint()
-                        ? ctx -> {
-                            try {
-                                authorize(ctx);
-                            } catch (ProxyException e) {
-                                var reply = ErrorResponses.of(e, null);
-                                json(ctx, reply.status(), reply.body());
-                            }
-                        } : ctx -> { });
+                        ? this::refusedAuth : ctx -> { });
                 c.routes.get(PrometheusEndpoint.PATH, h);
             });
             c.routes.get("/spend/logs", authorized(spendApi::logs));
@@ -309,23 +302,26 @@ public final class ProxyServer implements AutoCloseable {
     /** Wraps a handler behind the master key; failures become OpenAI error JSON. */
     private io.javalin.http.Handler authorized(io.javalin.http.Handler h) {
         return ctx -> {
-            try {
-                authorize(ctx);
-            } catch (ProxyException e) {
-                var reply = ErrorResponses.of(e, null);
-                json(ctx, reply.status(), reply.body());
-                return;
+            if (!refusedAuth(ctx)) {
+                h.handle(ctx);
             }
-            h.handle(ctx);
         };
     }
 
-    private void models(Context ctx) {
+    /** Checks the master key; on failure answers the OpenAI error JSON and returns true. */
+    private boolean refusedAuth(Context ctx) {
         try {
             authorize(ctx);
+            return false;
         } catch (ProxyException e) {
             var reply = ErrorResponses.of(e, null);
             json(ctx, reply.status(), reply.body());
+            return true;
+        }
+    }
+
+    private void models(Context ctx) {
+        if (refusedAuth(ctx)) {
             return;
         }
         StringBuilder sb = new StringBuilder("{\"object\":\"list\",\"data\":[");

@@ -80,35 +80,9 @@ final class ResponseWriter {
         g.writeRaw('"');
     }
 
-    /** 1 for every ASCII character outside base64 and base64url ({@code A-Z a-z 0-9 + / = - _}). */
-    private static final byte[] NOT_BASE64 = new byte[128];
-
-    static {
-        java.util.Arrays.fill(NOT_BASE64, (byte) 1);
-        for (char c = 'A'; c <= 'Z'; c++) {
-            NOT_BASE64[c] = 0;
-            NOT_BASE64[c + ('a' - 'A')] = 0;
-        }
-        for (char c = '0'; c <= '9'; c++) {
-            NOT_BASE64[c] = 0;
-        }
-        for (char c : new char[] {'+', '/', '=', '-', '_'}) {
-            NOT_BASE64[c] = 0;
-        }
-    }
-
-    /**
-     * Whether every character is base64. A table lookup or-ed into a flag, not a branch per character:
-     * over random base64 a chain of range comparisons mispredicts about once a character
-     * (docs/benchmarks.md).
-     */
+    /** Whether every character is base64 (so the value needs no JSON escaping). */
     static boolean isBase64(String s) {
-        int bad = 0;
-        for (int i = 0, n = s.length(); i < n; i++) {
-            char c = s.charAt(i);
-            bad |= NOT_BASE64[c & 0x7f] | (c >>> 7);
-        }
-        return bad == 0;
+        return dev.easel.internal.Base64Chars.isBase64(s);
     }
 
     static void writeUsage(JsonGenerator g, Usage u) throws IOException {

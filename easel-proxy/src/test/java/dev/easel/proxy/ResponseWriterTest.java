@@ -32,8 +32,9 @@ class ResponseWriterTest {
     }
 
     @Test
-    void isBase64_trueOnlyForTheBase64AndBase64UrlAlphabets() {
-        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_";
+    void isBase64_trueOnlyForTheBase64Alphabet() {
+        // base64url values (with - and _) are written through the generator: correct, just not the fast path
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
         for (char c = 0; c < 300; c++) {
             assertThat(ResponseWriter.isBase64("QUJD" + c + "QUJD"))
                     .as("char %d", (int) c).isEqualTo(alphabet.indexOf(c) >= 0);

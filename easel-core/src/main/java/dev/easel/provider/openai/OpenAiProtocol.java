@@ -179,28 +179,6 @@ public final class OpenAiProtocol {
 
     /** Collects a JSON string's characters as ASCII bytes, noting whether they are all base64 characters. */
     private static final class Base64Sink extends java.io.Writer {
-        /**
-         * 1 for every ASCII character that is not base64 ({@code A-Z a-z 0-9 + / =} are 0). A table lookup
-         * or-ed into a flag, not a chain of range comparisons: over random base64 text those comparisons'
-         * branches mispredict about once a character, which made this loop most of a proxied edit's CPU
-         * (docs/benchmarks.md).
-         */
-        private static final byte[] NOT_BASE64 = new byte[128];
-
-        static {
-            java.util.Arrays.fill(NOT_BASE64, (byte) 1);
-            for (char ch = 'A'; ch <= 'Z'; ch++) {
-                NOT_BASE64[ch] = 0;
-                NOT_BASE64[ch + ('a' - 'A')] = 0;
-            }
-            for (char ch = '0'; ch <= '9'; ch++) {
-                NOT_BASE64[ch] = 0;
-            }
-            NOT_BASE64['+'] = 0;
-            NOT_BASE64['/'] = 0;
-            NOT_BASE64['='] = 0;
-        }
-
         private byte[] buf;
         private int len;
         private boolean base64 = true;
@@ -224,7 +202,7 @@ public final class OpenAiProtocol {
             int bad = 0; // no branch per character: the flag is checked once per chunk
             for (int i = 0; i < n; i++) {
                 char ch = c[off + i];
-                bad |= NOT_BASE64[ch & 0x7f] | (ch >>> 7);
+                bad |= dev.easel.internal.Base64Chars.notBase64(ch);
                 b[l + i] = (byte) ch;
             }
             if (bad != 0) {
