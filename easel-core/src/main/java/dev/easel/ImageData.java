@@ -28,28 +28,46 @@ public final class ImageData {
 
     private final String url;
     private volatile String b64Json;
-    private final byte[] b64Ascii; // base64 as ASCII bytes, when parsed that way (half the memory of a String's chars)
+    // base64 as ASCII bytes b64Ascii[b64Off, b64Off + b64Len), when parsed that way: half the memory of a String's
+    // chars, and usually a slice of the provider's response body itself (no copy at all)
+    private final byte[] b64Ascii;
+    private final int b64Off;
+    private final int b64Len;
     private final String revisedPrompt;
     private volatile byte[] bytes;
 
     private ImageData(String url, String b64Json, String revisedPrompt, byte[] bytes) {
-        this(url, b64Json, null, revisedPrompt, bytes);
+        this(url, b64Json, null, 0, 0, revisedPrompt, bytes);
     }
 
-    private ImageData(String url, String b64Json, byte[] b64Ascii, String revisedPrompt, byte[] bytes) {
+    private ImageData(String url, String b64Json, byte[] b64Ascii, int b64Off, int b64Len, String revisedPrompt,
+                      byte[] bytes) {
         this.url = url;
         this.b64Json = b64Json;
         this.b64Ascii = b64Ascii;
+        this.b64Off = b64Off;
+        this.b64Len = b64Len;
         this.revisedPrompt = revisedPrompt;
         this.bytes = bytes;
     }
 
     /**
-     * An image given as base64 in ASCII bytes (as read from a provider's JSON; only base64 characters). The
-     * array is not copied: do not change it afterwards.
+     * An image given as base64 in ASCII bytes (as read from a provider's JSON). The bytes must be ASCII
+     * 0x20–0x7E other than {@code "} and {@code \} (base64 always is): writers copy them into JSON unescaped.
+     * The array is not copied: do not change it afterwards.
      */
     public static ImageData ofBase64Ascii(byte[] ascii, String url, String revisedPrompt) {
-        return new ImageData(url, null, java.util.Objects.requireNonNull(ascii, "ascii"), revisedPrompt, null);
+        return ofBase64Ascii(ascii, 0, java.util.Objects.requireNonNull(ascii, "ascii").length, url, revisedPrompt);
+    }
+
+    /**
+     * An image given as base64 in {@code ascii[off, off + len)}, typically a slice of a provider's JSON body;
+     * the same rule on the bytes as {@link #ofBase64Ascii(byte[], String, String)}. The array is not copied: do
+     * not change it afterwards.
+     */
+    public static ImageData ofBase64Ascii(byte[] ascii, int off, int len, String url, String revisedPrompt) {
+        java.util.Objects.checkFromIndexSize(off, len, java.util.Objects.requireNonNull(ascii, "ascii").length);
+        return new ImageData(url, null, ascii, off, len, revisedPrompt, null);
     }
 
     /** Whether the image carries base64 (without building a String of it). */
@@ -59,7 +77,25 @@ public final class ImageData {
 
     /** The base64 as read-only ASCII bytes, when the image holds it that way (lets writers skip a copy). */
     public Optional<java.nio.ByteBuffer> b64Ascii() {
-        return b64Ascii == null ? Optional.empty() : Optional.of(java.nio.ByteBuffer.wrap(b64Ascii).asReadOnlyBuffer());
+        return b64Ascii == null ? Optional.empty()
+                : Optional.of(java.nio.ByteBuffer.wrap(b64Ascii, b64Off, b64Len).slice().asReadOnlyBuffer());
+    }
+
+    /**
+     * Writes the base64 to {@code out} as ASCII bytes without building a String (one write when the image
+     * holds ASCII bytes). Returns false, writing nothing, when the image has no base64.
+     */
+    public boolean writeBase64(java.io.OutputStream out) throws IOException {
+        if (b64Ascii != null) {
+            out.write(b64Ascii, b64Off, b64Len);
+            return true;
+        }
+        String s = b64Json;
+        if (s == null) {
+            return false;
+        }
+        out.write(s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        return true;
     }
 
     /** An image given as base64. */
@@ -82,7 +118,7 @@ public final class ImageData {
 
     /** A copy that also carries {@code url}; keeps the known bytes. */
     public ImageData withUrl(String newUrl) {
-        return new ImageData(newUrl, b64Json, b64Ascii, revisedPrompt, bytes);
+        return new ImageData(newUrl, b64Json, b64Ascii, b64Off, b64Len, revisedPrompt, bytes);
     }
 
     /** A copy without base64 (for clients that asked for URLs only). */
@@ -90,7 +126,7 @@ public final class ImageData {
         if (url == null) {
             throw new IllegalStateException("an image without url must keep its base64");
         }
-        return new ImageData(url, null, null, revisedPrompt, bytes);
+        return new ImageData(url, null, revisedPrompt, bytes);
     }
 
     /** URL of the image ({@code https:}, or {@code file:} for images Easel stored locally). */
@@ -102,7 +138,7 @@ public final class ImageData {
     public Optional<String> b64Json() {
         String s = b64Json;
         if (s == null && b64Ascii != null) {
-            s = new String(b64Ascii, java.nio.charset.StandardCharsets.ISO_8859_1);
+            s = new String(b64Ascii, b64Off, b64Len, java.nio.charset.StandardCharsets.ISO_8859_1);
             b64Json = s;
         }
         return Optional.ofNullable(s);
@@ -125,7 +161,10 @@ public final class ImageData {
             return b.clone();
         }
         if (b64Ascii != null) {
-            b = Base64.getDecoder().decode(b64Ascii);
+            java.nio.ByteBuffer d = Base64.getDecoder().decode(java.nio.ByteBuffer.wrap(b64Ascii, b64Off, b64Len));
+            b = d.hasArray() && d.arrayOffset() == 0 && d.position() == 0 && d.remaining() == d.array().length
+                    ? d.array() : java.util.Arrays.copyOfRange(d.array(), d.arrayOffset() + d.position(),
+                    d.arrayOffset() + d.limit());
         } else if (b64Json != null) {
             b = Base64.getDecoder().decode(b64Json);
         } else {
@@ -173,7 +212,7 @@ public final class ImageData {
 
     @Override
     public String toString() {
-        long chars = b64Ascii != null ? b64Ascii.length : b64Json != null ? b64Json.length() : -1;
+        long chars = b64Ascii != null ? b64Len : b64Json != null ? b64Json.length() : -1;
         return "ImageData[" + (url != null ? "url=" + url : "") + (chars >= 0 ? (url != null ? ", " : "")
                 + "b64Json=" + chars + " chars" : "") + "]";
     }

@@ -250,7 +250,7 @@ public final class HttpTransport {
 
     /**
      * Memory for parsing upstream answers, in KiB: a quarter of the heap. A burst of large answers (say 1,000
-     * edits finishing together, each ~1.4 MB of base64 needing ~4 MB while parsed) waits its turn here
+     * edits finishing together, each ~1.4 MB of base64 needing ~3 MB while read) waits its turn here
      * instead of exhausting the heap; the bytes wait in the sockets meanwhile.
      */
     private static final java.util.concurrent.Semaphore RESPONSE_MEMORY = new java.util.concurrent.Semaphore(
@@ -265,7 +265,8 @@ public final class HttpTransport {
      * the returned handle when parsing is done.
      */
     public static AutoCloseable reserveResponseMemory(long contentLength, String provider) {
-        long bytes = contentLength < 0 ? 8L << 20 : contentLength * 3; // JSON bytes + parser chars + result
+        // the body's bytes (which the parsed images then point into) + the client's buffers while they are read
+        long bytes = contentLength < 0 ? 8L << 20 : contentLength * 2;
         int kib = (int) Math.min(responseBudgetKib(), Math.max(1, bytes / 1024));
         try {
             RESPONSE_MEMORY.acquire(kib);

@@ -27,7 +27,9 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnector;
+import org.eclipse.jetty.server.ServerConnector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +46,9 @@ import org.slf4j.LoggerFactory;
 public final class ProxyServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
+
+    /** Connections the kernel may queue before Jetty accepts them (capped by net.core.somaxconn). */
+    static final int ACCEPT_QUEUE = 8192;
 
     /** Readiness as {@code /health/readiness} reports it. */
     public enum State { STARTING, READY, DRAINING, STOPPED }
@@ -114,6 +119,16 @@ public final class ProxyServer implements AutoCloseable {
             c.startup.showOldJavalinVersionWarning = false;
             c.http.compressionStrategy = CompressionStrategy.NONE;
             c.http.maxRequestSize = Long.MAX_VALUE; // Easel enforces its own limits while streaming
+            c.jetty.addConnector((server, http) -> {
+                ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
+                connector.setHost(options.host());
+                connector.setPort(options.port());
+                // the JDK's default listen backlog is 50: a burst of a thousand clients connecting at once
+                // overflows it and the kernel drops or resets their handshakes (bench S4). The kernel caps
+                // this at net.core.somaxconn (4096 on current Linux).
+                connector.setAcceptQueueSize(ACCEPT_QUEUE);
+                return connector;
+            });
             c.jetty.modifyServletContextHandler(h -> {
                 h.setMaxFormContentSize(-1);
                 h.setMaxFormKeys(10_000);
@@ -170,7 +185,7 @@ public final class ProxyServer implements AutoCloseable {
                     "config_error");
         }
         try {
-            s.app.start(options.host(), options.port());
+            s.app.start(); // host and port are the connector's
         } catch (RuntimeException e) {
             s.state.set(State.STOPPED);
             s.janitor.shutdownNow();

@@ -32,7 +32,7 @@ final class ResponseWriter {
                     g.writeFieldName("b64_json");
                     g.writeRawValue("\"");
                     g.flush();
-                    java.nio.channels.Channels.newChannel(out).write(d.b64Ascii().get());
+                    d.writeBase64(out); // one write of the upstream body's slice
                     g.writeRaw('"');
                 } else if (d.b64Json().isPresent()) {
                     writeBase64(g, "b64_json", d.b64Json().get(), out);

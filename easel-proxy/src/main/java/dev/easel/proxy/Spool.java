@@ -57,8 +57,12 @@ final class Spool implements AutoCloseable {
             size += len;
             account.hold(param, size, len);
             if (file == null && size > MEMORY_THRESHOLD) {
-                Files.createDirectories(dir);
-                file = Files.createTempFile(dir, "upload-", ".part");
+                try {
+                    file = Files.createTempFile(dir, "upload-", ".part");
+                } catch (java.nio.file.NoSuchFileException e) {
+                    Files.createDirectories(dir); // removed while running: recreate (not on every part: it throws)
+                    file = Files.createTempFile(dir, "upload-", ".part");
+                }
                 files.add(file);
                 out = Files.newOutputStream(file);
                 memory.writeTo(out);

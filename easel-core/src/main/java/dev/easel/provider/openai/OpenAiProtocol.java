@@ -86,17 +86,14 @@ public final class OpenAiProtocol {
         return m;
     }
 
-    /** Parses an {@code ImagesResponse}; garbage becomes a 502-style {@link InternalServerException}. */
-    public static ImageResponse parseResponse(byte[] body, String provider, String model, String requestId) {
-        return parseResponse(new java.io.ByteArrayInputStream(body), provider, model, requestId);
-    }
-
     /**
-     * Parses an {@code ImagesResponse} straight from the response stream with a streaming parser: each
-     * {@code b64_json} goes into an ASCII byte array (one byte per character, no intermediate String), so
-     * a response costs about its own size in memory once, not three times.
+     * Parses an {@code ImagesResponse}; garbage becomes a 502-style {@link InternalServerException}. Each
+     * {@code b64_json} written as plain ASCII without escapes (as providers send base64) stays where it is:
+     * the image holds a slice of {@code body}, so a response costs its own size in memory once, and no
+     * character of the image is decoded, copied or converted. A value with escapes or non-ASCII characters
+     * is read as text (and held as ASCII bytes again when it turns out to be base64).
      */
-    public static ImageResponse parseResponse(InputStream body, String provider, String model, String requestId) {
+    public static ImageResponse parseResponse(byte[] body, String provider, String model, String requestId) {
         ImageResponse.Builder b = ImageResponse.builder().provider(provider).model(model).requestId(requestId);
         boolean sawData = false;
         long created = System.currentTimeMillis() / 1000;
@@ -115,7 +112,7 @@ public final class OpenAiProtocol {
                         }
                         sawData = true;
                         while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
-                            b.addData(readImage(p, provider, requestId));
+                            b.addData(readImage(p, body, provider, requestId));
                         }
                     }
                     case "background" -> b.background(scalar(p));
@@ -137,11 +134,47 @@ public final class OpenAiProtocol {
         return b.created(created).build();
     }
 
-    private static ImageData readImage(com.fasterxml.jackson.core.JsonParser p, String provider, String requestId)
-            throws IOException {
+    /** Reads a whole response body (sized once when its length is announced) and parses it. */
+    public static ImageResponse parseResponse(InputStream body, long contentLength, String provider, String model,
+                                              String requestId) {
+        byte[] bytes;
+        try {
+            bytes = readAll(body, contentLength);
+        } catch (IOException e) {
+            throw HttpTransport.mapFailure(e, provider, true);
+        }
+        return parseResponse(bytes, provider, model, requestId);
+    }
+
+    /** All of {@code in}: one exact array when the length is known, no growing copies. */
+    static byte[] readAll(InputStream in, long contentLength) throws IOException {
+        if (contentLength < 0 || contentLength > Integer.MAX_VALUE - 8) {
+            return in.readAllBytes();
+        }
+        byte[] b = new byte[(int) contentLength];
+        int n = in.readNBytes(b, 0, b.length);
+        if (n < b.length) {
+            return java.util.Arrays.copyOf(b, n);
+        }
+        int next = in.read();
+        if (next < 0) {
+            return b;
+        }
+        // more than announced (the HTTP client stops at Content-Length, so only a wrapper that lies gets here)
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream(b.length + 8192);
+        all.write(b);
+        all.write(next);
+        in.transferTo(all);
+        return all.toByteArray();
+    }
+
+    private static ImageData readImage(com.fasterxml.jackson.core.JsonParser p, byte[] body, String provider,
+                                       String requestId) throws IOException {
         String url = null;
         String revised = null;
-        Base64Sink b64 = null;
+        String b64Text = null;
+        int b64Start = -1;
+        int b64End = -1;
         while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
             String f = p.currentName();
             com.fasterxml.jackson.core.JsonToken t = p.nextToken();
@@ -151,22 +184,35 @@ public final class OpenAiProtocol {
                         : p.getText();
                 case "b64_json" -> {
                     if (t == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
-                        // the parser holds the whole string once its length is asked for: size the bytes
-                        // exactly (no doubling copies, no trimming copy of a 1.4 MB image)
-                        b64 = new Base64Sink(p.getTextLength());
-                        p.getText(b64);
+                        // the parser has not decoded the string yet (it would skip it): find it in the bytes
+                        long quote = p.currentTokenLocation().getByteOffset();
+                        int end = quote >= 0 && quote < body.length && body[(int) quote] == '"'
+                                ? dev.easel.internal.JsonBytes.plainStringEnd(body, (int) quote + 1, body.length)
+                                : -1;
+                        if (end >= 0 && end < body.length && body[end] == '"') {
+                            b64Start = (int) quote + 1;
+                            b64End = end;
+                            b64Text = null;
+                        } else {
+                            b64Text = p.getText(); // escapes or other characters: the parser decodes it
+                            b64Start = -1;
+                        }
                     }
                 }
                 default -> p.skipChildren();
             }
         }
-        if (b64 != null && b64.valid()) {
-            return ImageData.ofBase64Ascii(b64.toByteArray(), url, revised);
+        if (b64Start >= 0) {
+            return ImageData.ofBase64Ascii(body, b64Start, b64End - b64Start, url, revised);
         }
-        if (url == null && b64 == null) {
+        if (url == null && b64Text == null) {
             throw garbage(provider, requestId, "an image without 'url' or 'b64_json'");
         }
-        return ImageData.of(url, b64 == null ? null : b64.toText(), revised);
+        if (b64Text != null && dev.easel.internal.Base64Chars.isBase64(b64Text)) {
+            // escaped base64 characters (say "\/"): base64 once decoded, held as ASCII bytes all the same
+            return ImageData.ofBase64Ascii(b64Text.getBytes(StandardCharsets.ISO_8859_1), url, revised);
+        }
+        return ImageData.of(url, b64Text, revised);
     }
 
     private static String scalar(com.fasterxml.jackson.core.JsonParser p) throws IOException {
@@ -175,64 +221,6 @@ public final class OpenAiProtocol {
             return null;
         }
         return p.currentToken() == com.fasterxml.jackson.core.JsonToken.VALUE_NULL ? null : p.getText();
-    }
-
-    /** Collects a JSON string's characters as ASCII bytes, noting whether they are all base64 characters. */
-    private static final class Base64Sink extends java.io.Writer {
-        private byte[] buf;
-        private int len;
-        private boolean base64 = true;
-        private StringBuilder text; // only when a non-base64 character shows up
-
-        Base64Sink(int expectedLength) {
-            buf = new byte[Math.max(16, expectedLength)];
-        }
-
-        @Override
-        public void write(char[] c, int off, int n) {
-            if (text != null) {
-                text.append(c, off, n);
-                return;
-            }
-            if (len + n > buf.length) {
-                buf = java.util.Arrays.copyOf(buf, Math.max(len + n, buf.length * 2));
-            }
-            byte[] b = buf;
-            int l = len;
-            int bad = 0; // no branch per character: the flag is checked once per chunk
-            for (int i = 0; i < n; i++) {
-                char ch = c[off + i];
-                bad |= dev.easel.internal.Base64Chars.notBase64(ch);
-                b[l + i] = (byte) ch;
-            }
-            if (bad != 0) {
-                base64 = false;
-                text = new StringBuilder(new String(b, 0, l, StandardCharsets.ISO_8859_1));
-                text.append(c, off, n);
-                return;
-            }
-            len = l + n;
-        }
-
-        boolean valid() {
-            return base64;
-        }
-
-        byte[] toByteArray() {
-            return len == buf.length ? buf : java.util.Arrays.copyOf(buf, len);
-        }
-
-        String toText() {
-            return text != null ? text.toString() : new String(buf, 0, len, StandardCharsets.ISO_8859_1);
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
     }
 
     /** Parses OpenAI's {@code usage} object (with or without the output split). */
@@ -356,7 +344,7 @@ public final class OpenAiProtocol {
         try (AutoCloseable memory = HttpTransport.reserveResponseMemory(length, provider);
              InputStream in = HttpTransport.capped(HttpTransport.idleGuard(r.body(), call.timeout(), provider),
                      MAX_RESPONSE_BYTES, provider)) {
-            return parseResponse(in, provider, call.deployment().model(), requestId);
+            return parseResponse(in, length, provider, call.deployment().model(), requestId);
         } catch (IOException e) {
             throw HttpTransport.mapFailure(e, provider, true);
         } catch (RuntimeException e) {

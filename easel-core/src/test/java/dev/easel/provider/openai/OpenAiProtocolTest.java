@@ -79,6 +79,60 @@ class OpenAiProtocolTest {
     }
 
     @Test
+    void parse_base64_isASliceOfTheBody_whateverTheLayoutAround() throws java.io.IOException {
+        String a = Base64.getEncoder().encodeToString("first image".getBytes(StandardCharsets.UTF_8));
+        String b = Base64.getEncoder().encodeToString("second".getBytes(StandardCharsets.UTF_8));
+        // multi-byte text before, whitespace and newlines around the values, b64_json before url
+        ImageResponse r = parse("{ \"note\" : \"caf\u00e9 \u2603\",\n \"data\" :\r\n [ {\"b64_json\" :\n\t \"" + a
+                + "\" , \"url\": \"https://x/1.png\" } ,{\"revised_prompt\":\"\u00fcber\",\"b64_json\":\"" + b
+                + "\"} ] }");
+
+        assertThat(r.data()).hasSize(2);
+        assertThat(r.data().get(0).b64Ascii().orElseThrow().remaining()).isEqualTo(a.length());
+        assertThat(new String(r.data().get(0).bytes(), StandardCharsets.UTF_8)).isEqualTo("first image");
+        assertThat(r.data().get(0).b64Json()).contains(a);
+        assertThat(r.data().get(0).url()).contains("https://x/1.png");
+        assertThat(new String(r.data().get(1).bytes(), StandardCharsets.UTF_8)).isEqualTo("second");
+        assertThat(r.data().get(1).revisedPrompt()).contains("\u00fcber");
+        var out = new java.io.ByteArrayOutputStream();
+        assertThat(r.data().get(1).writeBase64(out)).isTrue();
+        assertThat(out.toString(StandardCharsets.US_ASCII)).isEqualTo(b);
+    }
+
+    @Test
+    void parse_escapedSlashes_decodedAndStillHeldAsAscii() {
+        String b64 = Base64.getEncoder().encodeToString(new byte[] {(byte) 0xff, (byte) 0xfe, 0x3f, (byte) 0xbf});
+        assertThat(b64).contains("/");
+        ImageResponse r = parse("{\"data\":[{\"b64_json\":\"" + b64.replace("/", "\\/") + "\"}]}");
+
+        assertThat(r.data().get(0).b64Ascii()).isPresent();
+        assertThat(r.data().get(0).b64Json()).contains(b64);
+        assertThat(r.data().get(0).bytes()).containsExactly(0xff, 0xfe, 0x3f, 0xbf);
+    }
+
+    @Test
+    void parse_rawCharacters_plainAsciiIsASlice_nonAsciiIsText() {
+        // printable ASCII needs no escaping, whatever it is: held as bytes and written back unchanged
+        ImageResponse plain = parse("{\"data\":[{\"b64_json\":\"QU-J_D x\"}]}");
+        assertThat(plain.data().get(0).b64Ascii().orElseThrow().remaining()).isEqualTo(8);
+        assertThat(plain.data().get(0).b64Json()).contains("QU-J_D x");
+        // a raw non-ASCII character: read as text by the parser
+        ImageResponse text = parse("{\"data\":[{\"b64_json\":\"QUJD\u00e9\"}]}");
+        assertThat(text.data().get(0).b64Ascii()).isEmpty();
+        assertThat(text.data().get(0).b64Json()).contains("QUJD\u00e9");
+    }
+
+    @Test
+    void parseStream_announcedLength_readsExactlyTheBody() {
+        byte[] json = "{\"data\":[{\"b64_json\":\"QUJD\"}]}".getBytes(StandardCharsets.UTF_8);
+        for (long announced : new long[] {json.length, -1}) {
+            ImageResponse r = OpenAiProtocol.parseResponse(new java.io.ByteArrayInputStream(json), announced,
+                    "openai", "m", "req_1");
+            assertThat(r.data().get(0).bytes()).as("length %d", announced).isEqualTo("ABC".getBytes());
+        }
+    }
+
+    @Test
     void parse_garbage_isBadUpstreamResponse() {
         for (String bad : new String[] {"not json", "[]", "{\"created\":1}", "{\"data\":{}}", "{\"data\":[{}]}",
                 "{\"data\":[{\"b64_json\":\"QUJD\""}) {
