@@ -431,6 +431,11 @@ public final class Bench {
         proxyGcLog = work.resolve("proxy-gc.log");
         List<String> jvm = new ArrayList<>(PROXY_JVM);
         jvm.add("-Xlog:gc:file=" + proxyGcLog);
+        String extra = System.getProperty("bench.proxyJvmExtra", "").strip();
+        if (!extra.isEmpty()) { // experiments: another collector, a perf map for `perf`, …
+            jvm.addAll(List.of(extra.split("\\s+")));
+            notes.add("proxy JVM flags added with -Dbench.proxyJvmExtra: " + extra);
+        }
         if (jfr) {
             Path rec = work.resolve("proxy.jfr");
             jvm.add("-XX:StartFlightRecording=filename=" + rec + ",settings=profile,dumponexit=true");
