@@ -224,6 +224,7 @@ final class ConfigReader {
                 optional(s, "max_request_bytes", this::size).orElse(d.maxRequestBytes()),
                 optional(s, "max_image_bytes", this::size).orElse(d.maxImageBytes()),
                 optional(s, "max_inflight_upload_bytes", this::size).orElse(d.maxInflightUploadBytes()),
+                optional(s, "upload_memory_bytes", this::size).orElse(d.uploadMemoryBytes()),
                 optional(s, "image_url_ttl", (n, p) -> duration(n, p, true)).orElse(d.imageUrlTtl()),
                 optional(s, "grace_period", (n, p) -> duration(n, p, false)).orElse(d.gracePeriod()));
         s.warnUnknown();

@@ -20,13 +20,16 @@ import java.util.Optional;
  * @param maxRequestBytes        {@code max_request_bytes}: largest request body
  * @param maxImageBytes          {@code max_image_bytes}: largest single image or mask
  * @param maxInflightUploadBytes {@code max_inflight_upload_bytes}: upload bytes held at once across requests
+ * @param uploadMemoryBytes      {@code upload_memory_bytes}: of those, how many may be held in memory (the rest
+ *                               go to temp files); {@link #AUTO_UPLOAD_MEMORY} for an eighth of the JVM's heap
  * @param imageUrlTtl            {@code image_url_ttl}: how long a served image URL stays valid
  * @param gracePeriod            {@code grace_period}: how long shutdown waits for requests in flight
  */
 public record GeneralSettings(Optional<String> masterKey, Optional<String> databaseUrl, Optional<URI> publicBaseUrl,
                               boolean allowImageUrls, Optional<URI> webhookUrl, Optional<URI> otelExporterEndpoint,
                               Map<String, Object> endUserBudgets, long maxRequestBytes, long maxImageBytes,
-                              long maxInflightUploadBytes, Duration imageUrlTtl, Duration gracePeriod) {
+                              long maxInflightUploadBytes, long uploadMemoryBytes, Duration imageUrlTtl,
+                              Duration gracePeriod) {
 
     /** Default {@code max_request_bytes}: 1 GiB, room for 16 images of 50 MB, a mask and the fields. */
     public static final long DEFAULT_MAX_REQUEST_BYTES = 1L << 30;
@@ -34,6 +37,8 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
     public static final long DEFAULT_MAX_IMAGE_BYTES = 50L << 20;
     /** Default {@code max_inflight_upload_bytes}: 4 GiB. */
     public static final long DEFAULT_MAX_INFLIGHT_UPLOAD_BYTES = 4L << 30;
+    /** Default {@code upload_memory_bytes}: resolved to an eighth of the JVM's maximum heap. */
+    public static final long AUTO_UPLOAD_MEMORY = -1;
     /** Default {@code image_url_ttl}: one hour, like OpenAI's image URLs. */
     public static final Duration DEFAULT_IMAGE_URL_TTL = Duration.ofHours(1);
     /** Default {@code grace_period}. */
@@ -49,13 +54,21 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
         endUserBudgets = Copies.orderedMap(endUserBudgets);
         Objects.requireNonNull(imageUrlTtl, "imageUrlTtl");
         Objects.requireNonNull(gracePeriod, "gracePeriod");
+        if (uploadMemoryBytes < 0 && uploadMemoryBytes != AUTO_UPLOAD_MEMORY) {
+            throw new IllegalArgumentException("uploadMemoryBytes must be >= 0 (or AUTO_UPLOAD_MEMORY)");
+        }
+    }
+
+    /** {@code upload_memory_bytes} with the default resolved against this JVM's heap. */
+    public long resolvedUploadMemoryBytes() {
+        return uploadMemoryBytes == AUTO_UPLOAD_MEMORY ? Runtime.getRuntime().maxMemory() / 8 : uploadMemoryBytes;
     }
 
     /** The settings used when the file has no {@code general_settings}. */
     public static GeneralSettings defaults() {
         return new GeneralSettings(Optional.empty(), Optional.empty(), Optional.empty(), false, Optional.empty(),
                 Optional.empty(), Map.of(), DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_IMAGE_BYTES,
-                DEFAULT_MAX_INFLIGHT_UPLOAD_BYTES, DEFAULT_IMAGE_URL_TTL, DEFAULT_GRACE_PERIOD);
+                DEFAULT_MAX_INFLIGHT_UPLOAD_BYTES, AUTO_UPLOAD_MEMORY, DEFAULT_IMAGE_URL_TTL, DEFAULT_GRACE_PERIOD);
     }
 
     @Override
@@ -64,7 +77,8 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
                 + ", publicBaseUrl=" + publicBaseUrl + ", allowImageUrls=" + allowImageUrls + ", webhookUrl="
                 + webhookUrl + ", otelExporterEndpoint=" + otelExporterEndpoint + ", endUserBudgets="
                 + Copies.maskedMap(endUserBudgets) + ", maxRequestBytes=" + maxRequestBytes + ", maxImageBytes="
-                + maxImageBytes + ", maxInflightUploadBytes=" + maxInflightUploadBytes + ", imageUrlTtl="
+                + maxImageBytes + ", maxInflightUploadBytes=" + maxInflightUploadBytes + ", uploadMemoryBytes="
+                + uploadMemoryBytes + ", imageUrlTtl="
                 + imageUrlTtl + ", gracePeriod=" + gracePeriod + "]";
     }
 }

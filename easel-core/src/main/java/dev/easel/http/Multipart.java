@@ -133,6 +133,13 @@ public final class Multipart {
         if (blob instanceof Blob.BytesBlob b) {
             return HttpRequest.BodyPublishers.ofByteArray(b.bytes());
         }
+        if (blob instanceof Blob.ChunksBlob c) { // each chunk sent as it is, no copy
+            HttpRequest.BodyPublisher[] pubs = new HttpRequest.BodyPublisher[c.chunks().size()];
+            for (int i = 0; i < pubs.length; i++) {
+                pubs[i] = HttpRequest.BodyPublishers.ofByteArray(c.chunks().get(i), 0, c.length(i));
+            }
+            return HttpRequest.BodyPublishers.concat(pubs);
+        }
         return HttpRequest.BodyPublishers.fromPublisher(
                 HttpRequest.BodyPublishers.ofInputStream(() -> {
                     try {

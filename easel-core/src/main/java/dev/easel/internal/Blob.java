@@ -15,7 +15,7 @@ import java.util.Optional;
  *
  * <p>Internal API: public only so that other Easel modules can use it.
  */
-public sealed interface Blob permits Blob.FileBlob, Blob.BytesBlob {
+public sealed interface Blob permits Blob.FileBlob, Blob.BytesBlob, Blob.ChunksBlob {
 
     /** Size in bytes. */
     long size();
@@ -59,6 +59,14 @@ public sealed interface Blob permits Blob.FileBlob, Blob.BytesBlob {
     /** A blob over an array (not copied: do not change it afterwards). */
     static Blob ofBytes(byte[] bytes) {
         return new BytesBlob(bytes);
+    }
+
+    /**
+     * A blob over chunks of memory: every chunk full except the last, which holds {@code lastLength} bytes
+     * (not copied: do not change them afterwards).
+     */
+    static Blob ofChunks(java.util.List<byte[]> chunks, int lastLength) {
+        return new ChunksBlob(chunks, lastLength);
     }
 
     /** File-backed blob. */
@@ -127,6 +135,66 @@ public sealed interface Blob permits Blob.FileBlob, Blob.BytesBlob {
         @Override
         public byte[] readAll() {
             return bytes;
+        }
+    }
+
+    /** Blob over memory chunks (see {@link #ofChunks}). */
+    record ChunksBlob(java.util.List<byte[]> chunks, int lastLength) implements Blob {
+        public ChunksBlob {
+            chunks = java.util.List.copyOf(chunks);
+            if (chunks.isEmpty() || lastLength < 0 || lastLength > chunks.get(chunks.size() - 1).length) {
+                throw new IllegalArgumentException("chunks need a last chunk holding lastLength bytes");
+            }
+        }
+
+        /** Bytes used in chunk {@code i}. */
+        public int length(int i) {
+            return i == chunks.size() - 1 ? lastLength : chunks.get(i).length;
+        }
+
+        @Override
+        public long size() {
+            long n = 0;
+            for (int i = 0; i < chunks.size(); i++) {
+                n += length(i);
+            }
+            return n;
+        }
+
+        @Override
+        public InputStream open() {
+            java.util.List<InputStream> parts = new java.util.ArrayList<>(chunks.size());
+            for (int i = 0; i < chunks.size(); i++) {
+                parts.add(new java.io.ByteArrayInputStream(chunks.get(i), 0, length(i)));
+            }
+            return new java.io.SequenceInputStream(java.util.Collections.enumeration(parts));
+        }
+
+        @Override
+        public Optional<Path> path() {
+            return Optional.empty();
+        }
+
+        @Override
+        public byte[] tail(int n) {
+            long size = size();
+            int want = (int) Math.min(n, size);
+            byte[] out = new byte[want];
+            long skip = size - want;
+            int pos = 0;
+            for (int i = 0; i < chunks.size() && pos < want; i++) {
+                int len = length(i);
+                if (skip >= len) {
+                    skip -= len;
+                    continue;
+                }
+                int from = (int) skip;
+                int k = Math.min(len - from, want - pos);
+                System.arraycopy(chunks.get(i), from, out, pos, k);
+                pos += k;
+                skip = 0;
+            }
+            return out;
         }
     }
 }

@@ -74,7 +74,7 @@ public final class ProxyServer implements AutoCloseable {
         this.images = new FileImageStore(options.dataDir().resolve("images"), options.general().imageUrlTtl(),
                 Clock.systemUTC());
         this.limits = new UploadLimits(options.general().maxImageBytes(), options.general().maxRequestBytes(),
-                options.general().maxInflightUploadBytes());
+                options.general().maxInflightUploadBytes(), options.general().resolvedUploadMemoryBytes());
         this.fetcher = new UrlFetcher(options.allowPrivateImageUrls(), options.general().maxImageBytes(),
                 Duration.ofSeconds(30));
         java.util.Set<String> providerHosts = new java.util.HashSet<>();

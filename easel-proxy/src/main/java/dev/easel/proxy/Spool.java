@@ -10,13 +10,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One request's uploaded parts: small parts stay in memory, larger ones go to temp files. Every file is
- * deleted by {@link #close()}, which the request path calls whatever the outcome.
+ * One request's uploaded parts, held in memory while the proxy's upload memory budget
+ * ({@code upload_memory_bytes}) allows and in temp files beyond it. Every file is deleted and every byte of the
+ * budget given back by {@link #close()}, which the request path calls whatever the outcome.
+ *
+ * <p>Memory is a list of chunks (16 KiB doubling to 256 KiB, below G1's humongous-object size), so a part is
+ * never copied to grow and never held as one huge array; the upstream request sends the chunks as they are.
  */
 final class Spool implements AutoCloseable {
 
-    /** Parts up to this size stay in memory. */
+    /** The first bytes of every part stay in memory whatever the budget says (small images never touch disk). */
     static final int MEMORY_THRESHOLD = 64 * 1024;
+    private static final int FIRST_CHUNK = 16 * 1024;
+    private static final int MAX_CHUNK = 256 * 1024;
 
     private final Path dir;
     private final UploadLimits.Account account;
@@ -35,10 +41,12 @@ final class Spool implements AutoCloseable {
         return w;
     }
 
-    /** Writes one part, in memory first, to a temp file once it passes the threshold. */
+    /** Writes one part: into memory chunks while the budget allows, then to a temp file. */
     final class Writer extends OutputStream {
         private final String param;
-        private ByteArrayOutputStream memory = new ByteArrayOutputStream();
+        private final List<byte[]> chunks = new ArrayList<>();
+        private int fill; // bytes used in the last chunk
+        private long memory; // budget held by the chunks
         private Path file;
         private OutputStream out;
         private long size;
@@ -56,23 +64,46 @@ final class Spool implements AutoCloseable {
         public void write(byte[] b, int off, int len) throws IOException {
             size += len;
             account.hold(param, size, len);
-            if (file == null && size > MEMORY_THRESHOLD) {
-                try {
-                    file = Files.createTempFile(dir, "upload-", ".part");
-                } catch (java.nio.file.NoSuchFileException e) {
-                    Files.createDirectories(dir); // removed while running: recreate (not on every part: it throws)
-                    file = Files.createTempFile(dir, "upload-", ".part");
+            while (file == null && len > 0) {
+                byte[] last = chunks.isEmpty() ? null : chunks.get(chunks.size() - 1);
+                if (last == null || fill == last.length) {
+                    int next = last == null ? FIRST_CHUNK : Math.min(MAX_CHUNK, last.length * 2);
+                    if (!account.holdMemory(next, size <= MEMORY_THRESHOLD)) {
+                        spill();
+                        break;
+                    }
+                    memory += next;
+                    last = new byte[next];
+                    chunks.add(last);
+                    fill = 0;
                 }
-                files.add(file);
-                out = Files.newOutputStream(file);
-                memory.writeTo(out);
-                memory = null;
+                int n = Math.min(len, last.length - fill);
+                System.arraycopy(b, off, last, fill, n);
+                fill += n;
+                off += n;
+                len -= n;
             }
-            if (file != null) {
+            if (file != null && len > 0) {
                 out.write(b, off, len);
-            } else {
-                memory.write(b, off, len);
             }
+        }
+
+        /** Moves what is in memory to a new temp file, which takes every further byte. */
+        private void spill() throws IOException {
+            try {
+                file = Files.createTempFile(dir, "upload-", ".part");
+            } catch (java.nio.file.NoSuchFileException e) {
+                Files.createDirectories(dir); // removed while running: recreate (not on every part: it throws)
+                file = Files.createTempFile(dir, "upload-", ".part");
+            }
+            files.add(file);
+            out = Files.newOutputStream(file);
+            for (int i = 0; i < chunks.size(); i++) {
+                out.write(chunks.get(i), 0, i == chunks.size() - 1 ? fill : chunks.get(i).length);
+            }
+            chunks.clear();
+            account.releaseMemory(memory);
+            memory = 0;
         }
 
         /** The part's bytes (closes the file). */
@@ -81,7 +112,13 @@ final class Spool implements AutoCloseable {
                 out.close();
                 return Blob.ofFile(file);
             }
-            return Blob.ofBytes(memory.toByteArray());
+            if (chunks.size() == 1 && fill == chunks.get(0).length) {
+                return Blob.ofBytes(chunks.get(0));
+            }
+            if (chunks.isEmpty()) {
+                return Blob.ofBytes(new byte[0]);
+            }
+            return Blob.ofChunks(List.copyOf(chunks), fill);
         }
 
         /** Bytes written. */

@@ -12,12 +12,28 @@ final class UploadLimits {
     private final long maxImageBytes;
     private final long maxRequestBytes;
     private final long maxInflightBytes;
+    private final long memoryBytes;
     private final AtomicLong inflight = new AtomicLong();
+    private final AtomicLong inMemory = new AtomicLong();
 
     UploadLimits(long maxImageBytes, long maxRequestBytes, long maxInflightBytes) {
+        this(maxImageBytes, maxRequestBytes, maxInflightBytes, 0);
+    }
+
+    /**
+     * @param memoryBytes upload bytes that may be held in memory at once across requests; parts beyond it go to
+     *                    temp files (the first {@link Spool#MEMORY_THRESHOLD} bytes of a part always stay in memory)
+     */
+    UploadLimits(long maxImageBytes, long maxRequestBytes, long maxInflightBytes, long memoryBytes) {
         this.maxImageBytes = maxImageBytes;
         this.maxRequestBytes = maxRequestBytes;
         this.maxInflightBytes = maxInflightBytes;
+        this.memoryBytes = memoryBytes;
+    }
+
+    /** Upload bytes currently held in memory (not in temp files). */
+    long inMemoryBytes() {
+        return inMemory.get();
     }
 
     long maxImageBytes() {
@@ -42,6 +58,7 @@ final class UploadLimits {
     final class Account implements AutoCloseable {
         private long requestBytes;
         private long reserved;
+        private long memory;
 
         /**
          * Counts {@code n} more bytes of the request body, as read off the wire (multipart framing and text
@@ -73,6 +90,26 @@ final class UploadLimits {
             }
         }
 
+        /**
+         * Reserves {@code n} bytes of upload memory: always when {@code force}, else only while the memory budget
+         * allows (false: the caller writes to a temp file instead).
+         */
+        boolean holdMemory(long n, boolean force) {
+            long now = inMemory.addAndGet(n);
+            if (!force && now > memoryBytes) {
+                inMemory.addAndGet(-n);
+                return false;
+            }
+            memory += n;
+            return true;
+        }
+
+        /** Gives back {@code n} bytes of upload memory (a part moved to a temp file). */
+        void releaseMemory(long n) {
+            inMemory.addAndGet(-n);
+            memory -= n;
+        }
+
         /** Body bytes this request has uploaded so far. */
         long requestBytes() {
             return requestBytes;
@@ -82,6 +119,8 @@ final class UploadLimits {
         public void close() {
             inflight.addAndGet(-reserved);
             reserved = 0;
+            inMemory.addAndGet(-memory);
+            memory = 0;
         }
     }
 }

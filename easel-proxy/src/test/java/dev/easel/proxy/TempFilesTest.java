@@ -26,8 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * No temp file is left in {@code <dataDir>/uploads} when a request ends, whatever the outcome: success,
  * validation error, upstream error, client abort mid-upload, client abort while the upstream is slow, and
- * the JSON body form. The images are larger than {@link Spool#MEMORY_THRESHOLD}, so they are spooled to disk
- * (each test that can observes the files while the request is running).
+ * the JSON body form. The images are larger than {@link Spool#MEMORY_THRESHOLD} and the upload memory budget is
+ * one byte, so they are spooled to disk (each test that can observes the files while the request is running).
  */
 class TempFilesTest {
 
@@ -42,7 +42,8 @@ class TempFilesTest {
         data = dir;
         fake = FakeOpenAi.start();
         proxy = EdgeSupport.start("model_list:\n" + EdgeSupport.openAiModel("gpt", fake.baseUrl(), "sk-up", "")
-                + "router_settings:\n  num_retries: 0\n  disable_cooldowns: true\n", data);
+                + "router_settings:\n  num_retries: 0\n  disable_cooldowns: true\n"
+                + "general_settings:\n  upload_memory_bytes: 1\n", data);
         big1 = noisePng(200, 200, 11);
         big2 = noisePng(210, 210, 12);
         assertThat(big1.length).isGreaterThan(Spool.MEMORY_THRESHOLD);
