@@ -1,16 +1,19 @@
 package dev.easel.http;
 
-import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Optional;
 
 /**
  * Reads server-sent events (one {@code event:} name and the joined {@code data:} lines per event) from a
- * stream, blocking until each event is complete.
+ * stream, blocking until each event is complete. Lines end with LF, CRLF or CR, as the SSE specification allows.
+ *
+ * <p>Lines are split as bytes and each event's data is decoded once, at the end: a partial-image event is
+ * ~350 KB of base64 on one line, which a character reader would decode, copy into a line, cut into a field and
+ * copy again into the event (docs/benchmarks.md, S5).
  */
 public final class SseReader implements Closeable {
 
@@ -18,55 +21,129 @@ public final class SseReader implements Closeable {
     public record Event(String event, String data) {
     }
 
-    private final BufferedReader reader;
+    private static final byte[] DATA = {'d', 'a', 't', 'a'};
+    private static final byte[] EVENT = {'e', 'v', 'e', 'n', 't'};
+
+    private final InputStream in;
+    private final byte[] buf = new byte[64 * 1024];
+    private int pos;
+    private int lim;
+    private boolean eof;
+    private boolean skipLf; // the last line ended with CR: an LF right after it belongs to it
+    private byte[] line = new byte[1024];
+    private int lineLen;
+    private byte[] data = new byte[1024];
+    private int dataLen;
 
     /** Reads from {@code in} (UTF-8). */
     public SseReader(InputStream in) {
-        this.reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 64 * 1024);
+        this.in = in;
     }
 
     /** The next event, or empty at the end of the stream. */
     public Optional<Event> next() throws IOException {
         String event = "";
-        StringBuilder data = null;
-        String line;
-        while ((line = reader.readLine()) != null) {
-            if (line.isEmpty()) {
-                if (data != null) {
-                    return Optional.of(new Event(event, data.toString()));
+        boolean hasData = false;
+        dataLen = 0;
+        while (readLine()) {
+            if (lineLen == 0) {
+                if (hasData) {
+                    return Optional.of(new Event(event, new String(data, 0, dataLen, StandardCharsets.UTF_8)));
                 }
                 event = "";
                 continue;
             }
-            if (line.startsWith(":")) {
+            if (line[0] == ':') {
                 continue; // comment / keep-alive
             }
-            int colon = line.indexOf(':');
-            String field = colon < 0 ? line : line.substring(0, colon);
-            String value = colon < 0 ? "" : line.substring(colon + 1);
-            if (value.startsWith(" ")) {
-                value = value.substring(1);
+            int colon = indexOf(line, lineLen, (byte) ':');
+            int fieldEnd = colon < 0 ? lineLen : colon;
+            int valueStart = colon < 0 ? lineLen : colon + 1;
+            if (valueStart < lineLen && line[valueStart] == ' ') {
+                valueStart++;
             }
-            switch (field) {
-                case "event" -> event = value;
-                case "data" -> {
-                    if (data == null) {
-                        data = new StringBuilder(value.length());
-                    } else {
-                        data.append('\n');
-                    }
-                    data.append(value);
+            if (Arrays.equals(line, 0, fieldEnd, EVENT, 0, EVENT.length)) {
+                event = new String(line, valueStart, lineLen - valueStart, StandardCharsets.UTF_8);
+            } else if (Arrays.equals(line, 0, fieldEnd, DATA, 0, DATA.length)) {
+                if (hasData) {
+                    appendData(new byte[] {'\n'}, 0, 1);
                 }
-                default -> {
-                    // id, retry and unknown fields carry nothing we use
+                appendData(line, valueStart, lineLen - valueStart);
+                hasData = true;
+            }
+            // id, retry and unknown fields carry nothing we use
+        }
+        return hasData ? Optional.of(new Event(event, new String(data, 0, dataLen, StandardCharsets.UTF_8)))
+                : Optional.empty();
+    }
+
+    /** Reads one line (without its terminator) into {@code line}; false at the end of the stream. */
+    private boolean readLine() throws IOException {
+        lineLen = 0;
+        boolean any = false;
+        while (true) {
+            if (pos == lim) {
+                if (eof) {
+                    return any;
                 }
+                int n = in.read(buf, 0, buf.length);
+                if (n < 0) {
+                    eof = true;
+                    return any;
+                }
+                pos = 0;
+                lim = n;
+                continue;
+            }
+            if (skipLf) {
+                skipLf = false;
+                if (buf[pos] == '\n') {
+                    pos++;
+                    continue;
+                }
+            }
+            int i = pos;
+            while (i < lim && buf[i] != '\n' && buf[i] != '\r') {
+                i++;
+            }
+            appendLine(pos, i - pos);
+            any = true;
+            if (i < lim) {
+                skipLf = buf[i] == '\r';
+                pos = i + 1;
+                return true;
+            }
+            pos = lim;
+        }
+    }
+
+    private void appendLine(int from, int n) {
+        if (lineLen + n > line.length) {
+            line = Arrays.copyOf(line, Math.max(lineLen + n, line.length * 2));
+        }
+        System.arraycopy(buf, from, line, lineLen, n);
+        lineLen += n;
+    }
+
+    private void appendData(byte[] b, int from, int n) {
+        if (dataLen + n > data.length) {
+            data = Arrays.copyOf(data, Math.max(dataLen + n, data.length * 2));
+        }
+        System.arraycopy(b, from, data, dataLen, n);
+        dataLen += n;
+    }
+
+    private static int indexOf(byte[] b, int len, byte c) {
+        for (int i = 0; i < len; i++) {
+            if (b[i] == c) {
+                return i;
             }
         }
-        return data == null ? Optional.empty() : Optional.of(new Event(event, data.toString()));
+        return -1;
     }
 
     @Override
     public void close() throws IOException {
-        reader.close();
+        in.close();
     }
 }

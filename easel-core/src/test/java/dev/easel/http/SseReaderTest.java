@@ -1,0 +1,74 @@
+package dev.easel.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class SseReaderTest {
+
+    /** Hands out the bytes in small random reads, so lines and characters straddle every boundary. */
+    static InputStream trickle(String text, long seed) {
+        Random r = new Random(seed);
+        return new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)) {
+            @Override
+            public synchronized int read(byte[] b, int off, int len) {
+                return super.read(b, off, Math.min(len, 1 + r.nextInt(7)));
+            }
+        };
+    }
+
+    static List<SseReader.Event> all(InputStream in) throws IOException {
+        List<SseReader.Event> out = new ArrayList<>();
+        try (SseReader r = new SseReader(in)) {
+            for (Optional<SseReader.Event> e = r.next(); e.isPresent(); e = r.next()) {
+                out.add(e.get());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void events_withEveryLineEnding_commentsAndMultiLineData() throws IOException {
+        for (String nl : new String[] {"\n", "\r\n", "\r"}) {
+            String text = (": keep-alive\n\nevent: image_edit.partial_image\ndata: {\"a\":1}\n\n"
+                    + "data: line one\ndata:line two\nid: 7\nretry: 100\n\n"
+                    + "event: x\n\n" // an event name without data is no event
+                    + "data: caf\u00e9 \u2603 \uD83D\uDE00\n\n"
+                    + "event: last\ndata: no blank line at the end").replace("\n", nl);
+            for (long seed = 0; seed < 20; seed++) {
+                assertThat(all(trickle(text, seed))).as("line end %s, seed %d", nl.replace("\r", "CR").replace("\n", "LF"),
+                        seed).containsExactly(
+                        new SseReader.Event("image_edit.partial_image", "{\"a\":1}"),
+                        new SseReader.Event("", "line one\nline two"),
+                        new SseReader.Event("", "caf\u00e9 \u2603 \uD83D\uDE00"),
+                        new SseReader.Event("last", "no blank line at the end"));
+            }
+        }
+    }
+
+    @Test
+    void bigDataLine_acrossManyBuffers_isReadWhole() throws IOException {
+        String b64 = "QUJD".repeat(300_000); // 1.2 MB on one line, as a completed image event is
+        String text = "event: image_edit.completed\ndata: {\"b64_json\":\"" + b64 + "\"}\n\ndata: [DONE]\n\n";
+
+        List<SseReader.Event> events = all(new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)));
+
+        assertThat(events).hasSize(2);
+        assertThat(events.get(0).data()).isEqualTo("{\"b64_json\":\"" + b64 + "\"}");
+        assertThat(events.get(1).data()).isEqualTo("[DONE]");
+    }
+
+    @Test
+    void emptyStream_hasNoEvents() throws IOException {
+        assertThat(all(new ByteArrayInputStream(new byte[0]))).isEmpty();
+        assertThat(all(new ByteArrayInputStream("\n\n: hi\n".getBytes(StandardCharsets.US_ASCII)))).isEmpty();
+    }
+}
