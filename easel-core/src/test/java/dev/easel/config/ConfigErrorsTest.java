@@ -146,6 +146,8 @@ class ConfigErrorsTest {
                         "general_settings.max_image_bytes: expected a size in bytes, like 1048576, '50MB' or '1GiB' (was 1.5)"),
                 Arguments.of("maxImageBytes_zero", MODEL + "general_settings: {max_image_bytes: 0}\n",
                         "general_settings.max_image_bytes: must be positive (was 0)"),
+                Arguments.of("uploadMemory_zero", MODEL + "general_settings: {upload_memory_bytes: 0}\n",
+                        "general_settings.upload_memory_bytes: must be positive (was 0)"),
                 Arguments.of("maxInflight_tooLarge", MODEL + "general_settings: {max_inflight_upload_bytes: 9000PB}\n",
                         "general_settings.max_inflight_upload_bytes: expected a size in bytes, like 1048576, '50MB' or '1GiB' (was '9000PB')"),
                 Arguments.of("maxInflight_overflow", MODEL + "general_settings: {max_inflight_upload_bytes: 9300000TB}\n",

@@ -574,6 +574,7 @@ class ConfigLoaderTest {
                   max_request_bytes: 200MB
                   max_image_bytes: 20971520
                   max_inflight_upload_bytes: 2GiB
+                  upload_memory_bytes: 64MiB
                   image_url_ttl: 2h
                   grace_period: 0
                 """);
@@ -589,6 +590,10 @@ class ConfigLoaderTest {
         assertThat(g.maxRequestBytes()).isEqualTo(200_000_000L);
         assertThat(g.maxImageBytes()).isEqualTo(20L << 20);
         assertThat(g.maxInflightUploadBytes()).isEqualTo(2L << 30);
+        assertThat(g.uploadMemoryBytes()).isEqualTo(64L << 20);
+        assertThat(g.resolvedUploadMemoryBytes()).isEqualTo(64L << 20);
+        assertThat(GeneralSettings.defaults().resolvedUploadMemoryBytes()).as("default: an eighth of the heap")
+                .isEqualTo(Runtime.getRuntime().maxMemory() / 8);
         assertThat(g.imageUrlTtl()).isEqualTo(Duration.ofHours(2));
         assertThat(g.gracePeriod()).isEqualTo(Duration.ZERO);
         assertThat(config.warnings()).isEmpty();

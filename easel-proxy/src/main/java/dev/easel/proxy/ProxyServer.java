@@ -217,6 +217,16 @@ public final class ProxyServer implements AutoCloseable {
         return app.port();
     }
 
+    /** The listen backlog asked of the kernel (tests). */
+    int acceptQueueSize() {
+        for (var c : app.jettyServer().server().getConnectors()) {
+            if (c instanceof ServerConnector sc) {
+                return sc.getAcceptQueueSize();
+            }
+        }
+        return -1;
+    }
+
     /** {@code http://host:port} (loopback when bound to all interfaces). */
     public URI baseUri() {
         String host = options.host().equals("0.0.0.0") || options.host().equals("::") ? "127.0.0.1" : options.host();

@@ -44,6 +44,13 @@ class ModelsAndHealthTest {
     }
 
     @Test
+    void listener_queuesBurstsOfConnections_notTheJdkDefaultOf50() {
+        // 1,000 clients connecting at once overflowed a backlog of 50 (bench S4: 601 connection resets)
+        assertThat(wire.proxy.acceptQueueSize()).isEqualTo(ProxyServer.ACCEPT_QUEUE).isGreaterThanOrEqualTo(4096);
+        assertThat(wire.get("/health/liveliness").statusCode()).as("bound where the options said").isEqualTo(200);
+    }
+
+    @Test
     void models_listShape_idsAreModelNames() {
         for (String path : List.of("/v1/models", "/models")) {
             HttpResponse<byte[]> r = wire.get(path);
