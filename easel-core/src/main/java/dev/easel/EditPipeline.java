@@ -99,6 +99,11 @@ final class EditPipeline {
                 }
 
                 @Override
+                public void relayPartials(RawPartials sink) {
+                    upstream.relayPartials(sink);
+                }
+
+                @Override
                 public void close() {
                     try {
                         upstream.close();
@@ -293,6 +298,11 @@ final class EditPipeline {
             this.retries = retries;
             this.fallbacks = fallbacks;
             this.start = settings.clock().instant();
+        }
+
+        @Override
+        public void relayPartials(RawPartials sink) {
+            upstream.relayPartials(sink);
         }
 
         @Override

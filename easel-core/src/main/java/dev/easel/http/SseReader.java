@@ -23,6 +23,8 @@ public final class SseReader implements Closeable {
 
     private static final byte[] DATA = {'d', 'a', 't', 'a'};
     private static final byte[] EVENT = {'e', 'v', 'e', 'n', 't'};
+    private static final byte[] DATA_COLON = {'d', 'a', 't', 'a', ':'};
+    private static final byte[] NEWLINE = {'\n'};
 
     private final InputStream in;
     private final byte[] buf = new byte[64 * 1024];
@@ -35,6 +37,33 @@ public final class SseReader implements Closeable {
     private byte[] data = new byte[1024];
     private int dataLen;
 
+    private java.util.function.Predicate<String> tapEvents;
+    private Tap tap;
+    private String event = ""; // the current frame's event name
+    private boolean tapping; // the current frame's data is being relayed
+    private boolean hasData; // the current frame has had a data line
+    private int lineRelayed = -1; // bytes of the current data line already relayed (-1: not a relayed line)
+
+    /** Receives the data of selected events as it arrives (see {@link #tap}). */
+    public interface Tap {
+        void begin(String event) throws IOException;
+
+        void data(byte[] b, int off, int len) throws IOException;
+
+        void end(Event complete) throws IOException;
+    }
+
+    /**
+     * Relays the data of events whose {@code event:} name matches {@code events} to {@code tap} while it arrives:
+     * {@code begin} at the first data line, the value bytes as they are read ({@code '\n'} between data lines),
+     * {@code end} with the finished event (also returned by {@link #next()}). Events without an {@code event:}
+     * line before their data are not relayed.
+     */
+    public void tap(java.util.function.Predicate<String> events, Tap tap) {
+        this.tapEvents = events;
+        this.tap = tap;
+    }
+
     /** Reads from {@code in} (UTF-8). */
     public SseReader(InputStream in) {
         this.in = in;
@@ -42,13 +71,19 @@ public final class SseReader implements Closeable {
 
     /** The next event, or empty at the end of the stream. */
     public Optional<Event> next() throws IOException {
-        String event = "";
-        boolean hasData = false;
+        event = "";
+        tapping = false;
+        hasData = false;
         dataLen = 0;
         while (readLine()) {
             if (lineLen == 0) {
                 if (hasData) {
-                    return Optional.of(new Event(event, new String(data, 0, dataLen, StandardCharsets.UTF_8)));
+                    Event e = new Event(event, new String(data, 0, dataLen, StandardCharsets.UTF_8));
+                    if (tapping) {
+                        tapping = false;
+                        tap.end(e);
+                    }
+                    return Optional.of(e);
                 }
                 event = "";
                 continue;
@@ -73,22 +108,75 @@ public final class SseReader implements Closeable {
             }
             // id, retry and unknown fields carry nothing we use
         }
-        return hasData ? Optional.of(new Event(event, new String(data, 0, dataLen, StandardCharsets.UTF_8)))
-                : Optional.empty();
+        if (hasData) {
+            Event e = new Event(event, new String(data, 0, dataLen, StandardCharsets.UTF_8));
+            if (tapping) {
+                tapping = false;
+                tap.end(e);
+            }
+            return Optional.of(e);
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Relays what the current line has gained, when it is a data line of a tapped event: called as bytes are added,
+     * so a long line goes out while it arrives.
+     */
+    private void relay(boolean lineComplete) throws IOException {
+        if (tap == null) {
+            return;
+        }
+        if (lineRelayed < 0) {
+            // decide once the line shows its field name ("data:" needs 5 bytes; a shorter complete line is not data)
+            if (lineLen < 5 && !lineComplete) {
+                return;
+            }
+            boolean dataLine = lineLen >= 5 ? Arrays.equals(line, 0, 5, DATA_COLON, 0, 5)
+                    : lineLen == 4 && Arrays.equals(line, 0, 4, DATA, 0, 4); // a bare "data": empty value
+            if (!dataLine || !tapEvents.test(event)
+                    || hasData && !tapping) { // a frame is relayed from its first data line or not at all
+                lineRelayed = Integer.MAX_VALUE; // not relayed
+                return;
+            }
+            if (!tapping) {
+                tapping = true;
+                tap.begin(event);
+            } else {
+                tap.data(NEWLINE, 0, 1);
+            }
+            lineRelayed = Math.min(5, lineLen);
+        }
+        if (lineRelayed == 5 && lineLen > 5 && line[5] == ' ') {
+            lineRelayed = 6; // the one space after the colon is not part of the value
+        } else if (lineRelayed == 5 && lineLen == 5 && !lineComplete) {
+            return; // the space (or not) is still to come
+        }
+        if (lineRelayed != Integer.MAX_VALUE && lineLen > lineRelayed) {
+            tap.data(line, lineRelayed, lineLen - lineRelayed);
+            lineRelayed = lineLen;
+        }
     }
 
     /** Reads one line (without its terminator) into {@code line}; false at the end of the stream. */
     private boolean readLine() throws IOException {
         lineLen = 0;
+        lineRelayed = -1;
         boolean any = false;
         while (true) {
             if (pos == lim) {
                 if (eof) {
+                    if (any) {
+                        relay(true);
+                    }
                     return any;
                 }
                 int n = in.read(buf, 0, buf.length);
                 if (n < 0) {
                     eof = true;
+                    if (any) {
+                        relay(true);
+                    }
                     return any;
                 }
                 pos = 0;
@@ -111,9 +199,11 @@ public final class SseReader implements Closeable {
             if (i < lim) {
                 skipLf = buf[i] == '\r';
                 pos = i + 1;
+                relay(true);
                 return true;
             }
             pos = lim;
+            relay(false);
         }
     }
 

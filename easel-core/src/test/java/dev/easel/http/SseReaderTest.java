@@ -71,4 +71,75 @@ class SseReaderTest {
         assertThat(all(new ByteArrayInputStream(new byte[0]))).isEmpty();
         assertThat(all(new ByteArrayInputStream("\n\n: hi\n".getBytes(StandardCharsets.US_ASCII)))).isEmpty();
     }
+
+    /** Records what a tap receives. */
+    static final class Recording implements SseReader.Tap {
+        final StringBuilder log = new StringBuilder();
+        final java.io.ByteArrayOutputStream current = new java.io.ByteArrayOutputStream();
+        final List<String> relayed = new ArrayList<>();
+        final List<SseReader.Event> ended = new ArrayList<>();
+
+        @Override
+        public void begin(String event) {
+            log.append("begin ").append(event).append(';');
+            current.reset();
+        }
+
+        @Override
+        public void data(byte[] b, int off, int len) {
+            current.write(b, off, len);
+        }
+
+        @Override
+        public void end(SseReader.Event complete) {
+            log.append("end;");
+            relayed.add(current.toString(StandardCharsets.UTF_8));
+            ended.add(complete);
+        }
+    }
+
+    @Test
+    void tap_relaysTheDataOfMatchingEvents_exactly_whateverTheReadSizes() throws IOException {
+        for (String nl : new String[] {"\n", "\r\n", "\r"}) {
+            String text = ("event: image_edit.partial_image\ndata: {\"b64_json\":\"QUJD\u00e9\"}\n\n"
+                    + "event: other\ndata: not relayed\n\n"
+                    + "data: no event name: not relayed\n\n"
+                    + "event: image_edit.partial_image\ndata:first\ndata:  second\ndata\n\n"
+                    + "event: image_edit.partial_image\ndata: at the end").replace("\n", nl);
+            for (long seed = 0; seed < 30; seed++) {
+                Recording tap = new Recording();
+                List<SseReader.Event> events = new ArrayList<>();
+                try (SseReader r = new SseReader(trickle(text, seed))) {
+                    r.tap("image_edit.partial_image"::equals, tap);
+                    for (Optional<SseReader.Event> e = r.next(); e.isPresent(); e = r.next()) {
+                        events.add(e.get());
+                    }
+                }
+
+                String as = "line end " + nl.replace("\r", "CR").replace("\n", "LF") + ", seed " + seed;
+                assertThat(events).as(as).hasSize(5);
+                assertThat(tap.log.toString()).as(as).isEqualTo(
+                        "begin image_edit.partial_image;end;".repeat(3));
+                assertThat(tap.relayed).as(as).containsExactly("{\"b64_json\":\"QUJD\u00e9\"}",
+                        "first\n second\n", "at the end");
+                assertThat(tap.ended).as(as).containsExactly(events.get(0), events.get(3), events.get(4));
+                for (int i = 0; i < 3; i++) {
+                    assertThat(tap.relayed.get(i)).as(as).isEqualTo(tap.ended.get(i).data());
+                }
+            }
+        }
+    }
+
+    @Test
+    void tap_endGetsTheVeryEventThatNextReturns() throws IOException {
+        Recording tap = new Recording();
+        try (SseReader r = new SseReader(trickle("event: p\ndata: x\n\n", 1))) {
+            r.tap("p"::equals, tap);
+            SseReader.Event e = r.next().orElseThrow();
+
+            assertThat(tap.ended).hasSize(1);
+            assertThat(tap.ended.get(0)).isSameAs(e);
+            assertThat(tap.ended.get(0).data()).isSameAs(e.data());
+        }
+    }
 }

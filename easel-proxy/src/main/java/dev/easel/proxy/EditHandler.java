@@ -210,6 +210,45 @@ final class EditHandler {
 
     private static final byte[] EVENT_END = {'\n', '\n'};
 
+    /** Writes partial-image events to the client as their bytes arrive from the provider. */
+    private static final class Relay implements dev.easel.ImageEditStream.RawPartials {
+        private final OutputStream out;
+        String lastRelayed;
+
+        Relay(OutputStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void begin(String event) throws IOException {
+            out.write(("event: " + event + "\ndata: ").getBytes(StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public void data(byte[] b, int off, int len) throws IOException {
+            // several data lines arrive joined by '\n': each goes out as its own data line
+            int start = off;
+            for (int i = off; i < off + len; i++) {
+                if (b[i] == '\n') {
+                    out.write(b, start, i - start);
+                    out.write(NEXT_DATA_LINE);
+                    start = i + 1;
+                }
+            }
+            out.write(b, start, off + len - start);
+            out.flush();
+        }
+
+        @Override
+        public void end(String json) throws IOException {
+            out.write(EVENT_END);
+            out.flush();
+            lastRelayed = json;
+        }
+    }
+
+    private static final byte[] NEXT_DATA_LINE = "\ndata: ".getBytes(StandardCharsets.US_ASCII);
+
     private void stream(Context ctx, GatewayRequest request, long t0) throws IOException {
         StreamOutcome outcome = easel.executeStream(request);
         try (var events = outcome.stream()) {
@@ -222,14 +261,28 @@ final class EditHandler {
             ctx.header("x-easel-overhead-ms", Long.toString((System.nanoTime() - t0) / 1_000_000));
             OutputStream out = ctx.res().getOutputStream();
             ctx.res().flushBuffer();
+            // partial images go out while they arrive (cut-through); the completed event, which gets the cost
+            // added, is written once whole
+            Relay relay = new Relay(out);
+            events.relayPartials(relay);
             try {
                 for (ImageEditEvent e : events) {
+                    if (e.json() == relay.lastRelayed) { // identity: this very event went out as it arrived
+                        relay.lastRelayed = null;
+                        continue;
+                    }
                     // three writes, not one concatenated copy of a ~350 KB event
                     out.write(("event: " + e.type() + "\ndata: ").getBytes(StandardCharsets.UTF_8));
-                    out.write(e.json().getBytes(StandardCharsets.UTF_8));
+                    String json = e.json();
+                    if (json.indexOf('\n') >= 0) { // a provider's multi-line data: one data line each
+                        json = json.replace("\n", "\ndata: ");
+                    }
+                    out.write(json.getBytes(StandardCharsets.UTF_8));
                     out.write(EVENT_END);
                     out.flush();
                 }
+            } catch (java.io.UncheckedIOException e) {
+                throw e.getCause(); // writing a relayed event to the client failed: the client went away
             } catch (EaselException e) {
                 // the stream has started: the error goes inside it, as every OpenAI SDK understands
                 var reply = ErrorResponses.of(e, null);

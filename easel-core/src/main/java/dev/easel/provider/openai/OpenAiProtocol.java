@@ -395,6 +395,39 @@ public final class OpenAiProtocol {
         }
 
         @Override
+        public void relayPartials(RawPartials sink) {
+            reader.tap("image_edit.partial_image"::equals, new SseReader.Tap() {
+                // an IOException of the sink is the caller's (say its client went away), not the provider's
+                @Override
+                public void begin(String event) {
+                    try {
+                        sink.begin(event);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+
+                @Override
+                public void data(byte[] b, int off, int len) {
+                    try {
+                        sink.data(b, off, len);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+
+                @Override
+                public void end(SseReader.Event complete) {
+                    try {
+                        sink.end(complete.data());
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            });
+        }
+
+        @Override
         public Iterator<ImageEditEvent> iterator() {
             return new Iterator<>() {
                 private ImageEditEvent next;
