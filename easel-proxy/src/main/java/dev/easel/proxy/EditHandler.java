@@ -214,6 +214,7 @@ final class EditHandler {
     private static final class Relay implements dev.easel.ImageEditStream.RawPartials {
         private final OutputStream out;
         String lastRelayed;
+        boolean open; // an event has begun and not ended
 
         Relay(OutputStream out) {
             this.out = out;
@@ -222,6 +223,7 @@ final class EditHandler {
         @Override
         public void begin(String event) throws IOException {
             out.write(("event: " + event + "\ndata: ").getBytes(StandardCharsets.UTF_8));
+            open = true;
         }
 
         @Override
@@ -243,6 +245,7 @@ final class EditHandler {
         public void end(String json) throws IOException {
             out.write(EVENT_END);
             out.flush();
+            open = false;
             lastRelayed = json;
         }
     }
@@ -285,6 +288,9 @@ final class EditHandler {
                 throw e.getCause(); // writing a relayed event to the client failed: the client went away
             } catch (EaselException e) {
                 // the stream has started: the error goes inside it, as every OpenAI SDK understands
+                if (relay.open) {
+                    out.write(EVENT_END); // a relayed partial image broke off: end it, so the error is an event
+                }
                 var reply = ErrorResponses.of(e, null);
                 out.write(("data: " + reply.body() + "\n\n").getBytes(StandardCharsets.UTF_8));
                 out.flush();

@@ -33,6 +33,7 @@ class StreamRelayTest {
     static void start(@TempDir Path data) {
         fake = FakeOpenAi.builder().apiKey("sk-up").start();
         proxy = EdgeSupport.start("model_list:\n" + EdgeSupport.openAiModel("gpt", fake.baseUrl(), "sk-up", "")
+                + EdgeSupport.openAiModel("slow", fake.baseUrl(), "sk-up", "timeout: 0.5")
                 + "router_settings:\n  num_retries: 0\n  disable_cooldowns: true\n", data);
     }
 
@@ -110,5 +111,23 @@ class StreamRelayTest {
 
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body().split("\n\n")[0]).isEqualTo(event.substring(0, event.length() - 2));
+    }
+
+    @Test
+    void providerStallsInsideARelayedEvent_theEventIsEnded_andTheErrorIsAnEventOfItsOwn() throws Exception {
+        String event = FakeResponse.sseEvent("image_edit.partial_image", PARTIAL);
+        int cut = event.indexOf(SECOND_HALF);
+        // silent for 2 s in the middle of the event: past the deployment's 0.5 s time-out
+        fake.enqueue(FakeResponse.sse(List.of(event.substring(0, cut), event.substring(cut)), Duration.ofSeconds(2)));
+        byte[] body = form().text("model", "slow").text("prompt", "p").text("stream", "true")
+                .text("partial_images", "1").file("image", "a.png", smallPng()).bytes();
+
+        HttpResponse<String> r = EdgeSupport.post(proxy, MULTIPART, body);
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        String[] events = r.body().split("\n\n");
+        assertThat(events).hasSize(2);
+        assertThat(events[0]).isEqualTo(event.substring(0, cut));
+        assertThat(events[1]).startsWith("data: {\"error\":").contains("\"code\":\"timeout\"");
     }
 }
