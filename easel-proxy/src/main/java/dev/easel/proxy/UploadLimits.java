@@ -16,10 +16,6 @@ final class UploadLimits {
     private final AtomicLong inflight = new AtomicLong();
     private final AtomicLong inMemory = new AtomicLong();
 
-    UploadLimits(long maxImageBytes, long maxRequestBytes, long maxInflightBytes) {
-        this(maxImageBytes, maxRequestBytes, maxInflightBytes, 0);
-    }
-
     /**
      * @param memoryBytes upload bytes that may be held in memory at once across requests; parts beyond it go to
      *                    temp files (the first {@link Spool#MEMORY_THRESHOLD} bytes of a part always stay in memory)
