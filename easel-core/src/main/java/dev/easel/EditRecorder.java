@@ -175,7 +175,7 @@ final class EditRecorder {
                 httpStatus, e == null ? null : e.type(), e == null ? null : e.code().orElse(null), message, cost,
                 usage, images, mask, imagesOut, bytesOut, outputFormat, outputSize, params(), stream, attempts,
                 retries, fallbacks, latency, upstream, Math.max(0, latency - upstream),
-                redactPrompts ? null : input.prompt(), traceId, spanId, parentSpanId);
+                redactPrompts ? null : input.prompt(), traceId, spanId, parentSpanId, meta.clientRequestId());
     }
 
     private static EditLogRecord.ImageMeta meta(ImageInfo i) {

@@ -13,11 +13,19 @@ import java.util.HexFormat;
  * @param keyHash     SHA-256 (hex) of the caller's key, or null
  * @param source      {@code sdk} or {@code proxy}
  * @param traceparent W3C {@code traceparent} of the caller, or null
+ * @param clientRequestId the caller's own request id ({@code x-request-id} / {@code x-client-request-id}), or
+ *                    null: a correlation field only — {@code requestId} is always Easel's own, unique per request
  */
 public record RequestMeta(String requestId, Instant receivedAt, String endUser, String keyHash, String source,
-                          String traceparent) {
+                          String traceparent, String clientRequestId) {
 
     private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** Meta without a client request id. */
+    public RequestMeta(String requestId, Instant receivedAt, String endUser, String keyHash, String source,
+                       String traceparent) {
+        this(requestId, receivedAt, endUser, keyHash, source, traceparent, null);
+    }
 
     /** Meta for an SDK call: a fresh request id, now. */
     public static RequestMeta sdk(Instant now, String endUser) {

@@ -171,13 +171,13 @@ class SpendSigtermTest {
     private record Row(String status, int httpStatus, String endUser) {
     }
 
-    /** Every spend row, by request id; a duplicate request id fails the test. */
+    /** Every spend row, by the client's request id (unique per request here); a duplicate fails the test. */
     private static Map<String, Row> rows(Path db) throws Exception {
         assertThat(db).exists();
         Map<String, Row> out = new HashMap<>();
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db);
              Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT request_id, status, http_status, end_user FROM easel_spend_logs")) {
+             ResultSet rs = s.executeQuery("SELECT client_request_id, status, http_status, end_user FROM easel_spend_logs")) {
             while (rs.next()) {
                 Row previous = out.put(rs.getString(1), new Row(rs.getString(2), rs.getInt(3), rs.getString(4)));
                 assertThat(previous).as("duplicate row for %s", rs.getString(1)).isNull();
@@ -204,10 +204,10 @@ class SpendSigtermTest {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(editBody(model, withPrompt, png))).build();
         try {
             HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
-            if (!id.equals(r.headers().firstValue("x-request-id").orElse(null))) {
-                // the row is keyed by the id the proxy used: a different one would make the count meaningless
-                return new Outcome(id, endUser, r.statusCode(), signalled.get(), "request id not echoed: "
-                        + r.headers().firstValue("x-request-id"));
+            if (!id.equals(r.headers().firstValue("x-client-request-id").orElse(null))) {
+                // rows are matched by the client's id: one not echoed would make the count meaningless
+                return new Outcome(id, endUser, r.statusCode(), signalled.get(), "client request id not echoed: "
+                        + r.headers().firstValue("x-client-request-id"));
             }
             return new Outcome(id, endUser, r.statusCode(), signalled.get(), null);
         } catch (ConnectException | HttpConnectTimeoutException e) {

@@ -48,6 +48,7 @@ import java.util.Optional;
  * @param traceId       W3C trace id of the request
  * @param spanId        the request's span id
  * @param parentSpanId  the caller's span id (from its {@code traceparent}), or null
+ * @param clientRequestId the caller's own request id (a correlation field; {@code requestId} is Easel's), or null
  */
 public record EditLogRecord(String requestId, Instant startTime, Instant endTime, String source, String model,
                             String modelGroup, String deploymentId, String provider, String providerModel,
@@ -56,12 +57,28 @@ public record EditLogRecord(String requestId, Instant startTime, Instant endTime
                             List<ImageMeta> imagesIn, ImageMeta mask, int imagesOut, long bytesOut,
                             String outputFormat, String outputSize, Map<String, String> params, boolean stream,
                             List<AttemptEvent> attempts, int retries, int fallbacks, long latencyMs, long upstreamMs,
-                            long overheadMs, String prompt, String traceId, String spanId, String parentSpanId) {
+                            long overheadMs, String prompt, String traceId, String spanId, String parentSpanId,
+                            String clientRequestId) {
 
     public EditLogRecord {
         imagesIn = List.copyOf(imagesIn);
         params = Map.copyOf(params);
         attempts = List.copyOf(attempts);
+    }
+
+    /** A record without a client request id. */
+    public EditLogRecord(String requestId, Instant startTime, Instant endTime, String source, String model,
+                         String modelGroup, String deploymentId, String provider, String providerModel,
+                         String endUser, String keyHash, String status, int httpStatus, String errorType,
+                         String errorCode, String errorMessage, BigDecimal cost, Usage usage,
+                         List<ImageMeta> imagesIn, ImageMeta mask, int imagesOut, long bytesOut,
+                         String outputFormat, String outputSize, Map<String, String> params, boolean stream,
+                         List<AttemptEvent> attempts, int retries, int fallbacks, long latencyMs, long upstreamMs,
+                         long overheadMs, String prompt, String traceId, String spanId, String parentSpanId) {
+        this(requestId, startTime, endTime, source, model, modelGroup, deploymentId, provider, providerModel, endUser,
+                keyHash, status, httpStatus, errorType, errorCode, errorMessage, cost, usage, imagesIn, mask, imagesOut,
+                bytesOut, outputFormat, outputSize, params, stream, attempts, retries, fallbacks, latencyMs, upstreamMs,
+                overheadMs, prompt, traceId, spanId, parentSpanId, null);
     }
 
     /** Whether the edit succeeded. */

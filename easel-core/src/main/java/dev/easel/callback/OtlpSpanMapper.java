@@ -82,6 +82,7 @@ final class OtlpSpanMapper {
         }
         a.put("http.response.status_code", (long) r.httpStatus());
         a.put("easel.request_id", r.requestId());
+        put(a, "easel.client_request_id", r.clientRequestId());
         a.put("easel.source", r.source());
         put(a, "easel.model_group", r.modelGroup());
         put(a, "easel.deployment", r.deploymentId());

@@ -73,8 +73,9 @@ final class EditHandler {
     void handle(Context ctx, String pathModel) {
         long t0 = System.nanoTime();
         String assigned = ctx.res().getHeader("x-request-id"); // set for every request by ProxyServer
-        String requestId = assigned != null ? assigned : requestId(ctx.header("x-request-id"));
+        String requestId = assigned != null ? assigned : RequestMeta.newRequestId();
         ctx.header("x-request-id", requestId);
+        String clientRequestId = clientRequestId(ctx);
         org.slf4j.MDC.put("request_id", requestId); // virtual thread per request: the MDC is this request's
         inflight.incrementAndGet();
         UploadLimits.Account account = limits.open();
@@ -105,7 +106,8 @@ final class EditHandler {
                 params.put("user", endUser);
                 input = new EditInput(input.prompt(), input.images(), input.maskOrNull(), params, input.stream());
             }
-            meta = new RequestMeta(requestId, received, endUser, keyHash(ctx), "proxy", ctx.header("traceparent"));
+            meta = new RequestMeta(requestId, received, endUser, keyHash(ctx), "proxy", ctx.header("traceparent"),
+                    clientRequestId);
             budgets.check(endUser, model, input);
             GatewayRequest request = new GatewayRequest(model, input, Map.of(), null, meta);
             submitted = true;
@@ -129,7 +131,7 @@ final class EditHandler {
                         + "proxy", 500, "api_error", "internal_error", null, null, requestId, t);
                 // refused before the pipeline saw it: still one record for logs, metrics and spend
                 RequestMeta m = meta != null ? meta : new RequestMeta(requestId, received, endUserFromHeaders(ctx),
-                        keyHash(ctx), "proxy", ctx.header("traceparent"));
+                        keyHash(ctx), "proxy", ctx.header("traceparent"), clientRequestId);
                 easel.reportRejected(m, model, e);
             }
             fail(ctx, t, requestId, spool);
@@ -315,6 +317,10 @@ final class EditHandler {
         var reply = ErrorResponses.of(t, requestId);
         ctx.res().reset();
         ctx.header("x-request-id", requestId);
+        String clientRequestId = clientRequestId(ctx);
+        if (clientRequestId != null) {
+            ctx.header("x-client-request-id", clientRequestId);
+        }
         reply.retryAfter().ifPresent(d -> ctx.header("Retry-After",
                 Long.toString(Math.max(1, (d.toMillis() + 999) / 1000))));
         if (reply.status() == 413 || reply.status() == 429 || reply.status() == 415 || reply.status() == 401
@@ -336,12 +342,19 @@ final class EditHandler {
         return ctx.scheme() + "://" + host;
     }
 
-    /** The incoming request id when it is safe to echo, else a new {@code req_<24 hex>}. */
-    static String requestId(String incoming) {
-        if (incoming != null && SAFE_REQUEST_ID.matcher(incoming).matches()) {
-            return incoming;
+    /**
+     * The caller's own request id ({@code x-client-request-id}, else {@code x-request-id}) when it is safe to echo
+     * ({@code [A-Za-z0-9._:-]{1,128}}), else null. A correlation field only: several requests may carry the same one,
+     * so it is never a key (Easel's own {@code x-request-id} is).
+     */
+    static String clientRequestId(Context ctx) {
+        for (String name : new String[] {"x-client-request-id", "x-request-id"}) {
+            String v = ctx.header(name);
+            if (v != null && SAFE_REQUEST_ID.matcher(v).matches()) {
+                return v;
+            }
         }
-        return RequestMeta.newRequestId();
+        return null;
     }
 
     /** Counts a body's bytes against the request limit as they are read. */

@@ -9,6 +9,7 @@ import dev.easel.routing.InMemoryRouterState;
 import dev.easel.proxy.spend.SpendOptions;
 import dev.easel.proxy.spend.SpendService;
 import dev.easel.EaselException;
+import dev.easel.RequestMeta;
 import dev.easel.config.EaselConfig;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
@@ -133,29 +134,36 @@ public final class ProxyServer implements AutoCloseable {
                 h.setMaxFormContentSize(-1);
                 h.setMaxFormKeys(10_000);
             });
-            // every response carries x-request-id (the client's, when it sent a usable one)
-            c.routes.before(ctx -> ctx.header("x-request-id", EditHandler.requestId(ctx.header("x-request-id"))));
+            // every response carries Easel's own x-request-id, unique per request; the caller's own id is echoed
+            // as x-client-request-id (a correlation field, never a key: issue 12)
+            c.routes.before(ctx -> {
+                ctx.header("x-request-id", RequestMeta.newRequestId());
+                String client = EditHandler.clientRequestId(ctx);
+                if (client != null) {
+                    ctx.header("x-client-request-id", client);
+                }
+            });
             c.routes.post("/v1/images/edits", ctx -> edits.handle(ctx, null));
             c.routes.post("/images/edits", ctx -> edits.handle(ctx, null));
             c.routes.post("/openai/deployments/{model}/images/edits", ctx -> edits.handle(ctx, ctx.pathParam("model")));
-            c.routes.get("/v1/models", this::models);
-            c.routes.get("/models", this::models);
-            c.routes.get("/v1/images/files/{name}", this::file);
-            c.routes.get("/health/liveliness", ctx -> json(ctx, 200, "\"I'm alive!\""));
-            c.routes.get("/health/liveness", ctx -> json(ctx, 200, "\"I'm alive!\""));
-            c.routes.get("/health/readiness", this::readiness);
+            getAndHead(c, "/v1/models", this::models);
+            getAndHead(c, "/models", this::models);
+            getAndHead(c, "/v1/images/files/{name}", this::file);
+            getAndHead(c, "/health/liveliness", ctx -> json(ctx, 200, "\"I'm alive!\""));
+            getAndHead(c, "/health/liveness", ctx -> json(ctx, 200, "\"I'm alive!\""));
+            getAndHead(c, "/health/readiness", this::readiness);
             integrations.metrics().ifPresent(m -> {
                 io.javalin.http.Handler h = m.handler(config.litellmSettings().requireAuthForMetricsEndpoint()
                         ? this::refusedAuth : ctx -> { });
-                c.routes.get(PrometheusEndpoint.PATH, h);
+                getAndHead(c, PrometheusEndpoint.PATH, h);
             });
-            c.routes.get("/spend/logs", authorized(spendApi::logs));
-            c.routes.get("/spend/logs/v2", authorized(spendApi::logsPage));
-            c.routes.get("/end_user/info", authorized(spendApi::endUserInfo));
-            c.routes.get("/customer/info", authorized(spendApi::endUserInfo));
+            getAndHead(c, "/spend/logs", authorized(spendApi::logs));
+            getAndHead(c, "/spend/logs/v2", authorized(spendApi::logsPage));
+            getAndHead(c, "/end_user/info", authorized(spendApi::endUserInfo));
+            getAndHead(c, "/customer/info", authorized(spendApi::endUserInfo));
             c.routes.post("/end_user/new", authorized(spendApi::newEndUser));
             c.routes.post("/customer/new", authorized(spendApi::newEndUser));
-            c.routes.get("/global/spend/report", authorized(spendApi::report));
+            getAndHead(c, "/global/spend/report", authorized(spendApi::report));
             c.routes.error(404, ctx -> {
                 String type = ctx.res().getContentType();
                 if (type == null || !type.startsWith("application/json")) {
@@ -171,6 +179,15 @@ public final class ProxyServer implements AutoCloseable {
                 ctx.status(reply.status()).contentType("application/json").result(reply.body());
             });
         });
+    }
+
+    /**
+     * Registers {@code h} for GET and HEAD: Javalin answers HEAD on a GET route with an empty 200 without running
+     * any handler, which skipped the key check (issue 12). HEAD runs the GET handler; Jetty drops the body.
+     */
+    private static void getAndHead(io.javalin.config.JavalinConfig c, String path, io.javalin.http.Handler h) {
+        c.routes.get(path, h);
+        c.routes.head(path, h);
     }
 
     /** Starts a proxy and returns once it is ready. */

@@ -18,6 +18,7 @@ final class SpendRecords {
         Usage u = r.usage();
         return SpendRecord.builder()
                 .requestId(r.requestId())
+                .clientRequestId(r.clientRequestId())
                 .startTime(r.startTime())
                 .endTime(r.endTime())
                 .modelGroup(r.modelGroup() != null ? r.modelGroup() : r.model())

@@ -135,13 +135,24 @@ class ModelsAndHealthTest {
     }
 
     @Test
-    void edit_incomingRequestId_propagated() {
+    void edit_incomingRequestId_echoedAsClientRequestId_ownIdStaysEasels() {
         HttpResponse<byte[]> r = wire.send(wire.request("/v1/images/edits")
                 .header("Content-Type", RawMultipart.contentType()).header("x-request-id", "trace-42.a_b:c")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(edit("gpt-image-1").build())).build());
 
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.headers().allValues("x-request-id")).containsExactly("trace-42.a_b:c");
+        assertThat(r.headers().allValues("x-client-request-id")).containsExactly("trace-42.a_b:c");
+        assertThat(r.headers().firstValue("x-request-id")).hasValueSatisfying(id -> assertThat(id).matches(GENERATED_ID));
+    }
+
+    @Test
+    void edit_xClientRequestId_winsOverXRequestId() {
+        HttpResponse<byte[]> r = wire.send(wire.request("/v1/images/edits")
+                .header("Content-Type", RawMultipart.contentType()).header("x-request-id", "from-the-lb")
+                .header("x-client-request-id", "from-the-app")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(edit("gpt-image-1").build())).build());
+
+        assertThat(r.headers().allValues("x-client-request-id")).containsExactly("from-the-app");
     }
 
     @Test
@@ -152,6 +163,7 @@ class ModelsAndHealthTest {
 
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("x-request-id")).hasValueSatisfying(id -> assertThat(id).matches(GENERATED_ID));
+        assertThat(r.headers().firstValue("x-client-request-id")).isEmpty();
     }
 
     @Test
@@ -184,7 +196,9 @@ class ModelsAndHealthTest {
                 .header("Content-Type", RawMultipart.contentType()).header("x-request-id", "client-7")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(edit("gpt-image-1").text("n", "11").build())).build());
         assertThat(invalid.statusCode()).isEqualTo(400);
-        assertThat(invalid.headers().allValues("x-request-id")).containsExactly("client-7");
+        assertThat(invalid.headers().allValues("x-client-request-id")).containsExactly("client-7");
+        assertThat(invalid.headers().firstValue("x-request-id")).hasValueSatisfying(id ->
+                assertThat(id).matches(GENERATED_ID));
         assertThat(WireFixture.error(invalid).path("param").asText()).isEqualTo("n");
 
         // 404: unknown model
@@ -203,7 +217,9 @@ class ModelsAndHealthTest {
                     .hasValueSatisfying(id -> assertThat(id).matches(GENERATED_ID));
 
             HttpResponse<byte[]> sent = wire.send(wire.request(path).header("x-request-id", "probe-1").GET().build());
-            assertThat(sent.headers().allValues("x-request-id")).as(path).containsExactly("probe-1");
+            assertThat(sent.headers().allValues("x-client-request-id")).as(path).containsExactly("probe-1");
+            assertThat(sent.headers().firstValue("x-request-id")).as(path)
+                    .hasValueSatisfying(id -> assertThat(id).matches(GENERATED_ID));
         }
     }
 

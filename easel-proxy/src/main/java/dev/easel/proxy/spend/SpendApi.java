@@ -216,6 +216,10 @@ public final class SpendApi {
         if (requestId.isPresent()) {
             q = q.withRequestId(requestId.get());
         }
+        Optional<String> clientRequestId = firstParam(ctx, "client_request_id");
+        if (clientRequestId.isPresent()) {
+            q = q.withClientRequestId(clientRequestId.get());
+        }
         Optional<Long> limit = number(ctx, "limit", 1, SpendQuery.MAX_LIMIT);
         Optional<Long> offset = number(ctx, "offset", 0, Long.MAX_VALUE);
         if (limit.isPresent() || offset.isPresent()) {

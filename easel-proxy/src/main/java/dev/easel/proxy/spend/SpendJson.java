@@ -40,6 +40,7 @@ final class SpendJson {
     static void write(JsonGenerator g, SpendRecord r) throws IOException {
         g.writeStartObject();
         g.writeStringField("request_id", r.requestId());
+        g.writeStringField("client_request_id", r.clientRequestId());
         g.writeStringField("startTime", r.startTime().toString());
         g.writeStringField("endTime", r.endTime().toString());
         g.writeStringField("model", r.model());
@@ -85,6 +86,7 @@ final class SpendJson {
         JsonNode spend = n.get("spend");
         return SpendRecord.builder()
                 .requestId(text(n, "request_id"))
+                .clientRequestId(text(n, "client_request_id"))
                 .startTime(Instant.parse(text(n, "startTime")))
                 .endTime(Instant.parse(text(n, "endTime")))
                 .model(text(n, "model"))

@@ -9,7 +9,7 @@ import java.util.Objects;
  * One spend-log row: what one proxied request cost, who asked for it and how it went. Times are kept to the
  * microsecond (what PostgreSQL stores). Nullable components are marked; counts are 0 when unknown.
  *
- * @param requestId         the request id ({@code x-request-id}); unique
+ * @param requestId         Easel's request id (the response's {@code x-request-id}); unique, the row's key
  * @param startTime         when the request arrived
  * @param endTime           when the answer was complete
  * @param modelGroup        the model name the client asked for
@@ -39,6 +39,7 @@ import java.util.Objects;
  * @param upstreamMs        time spent waiting for providers
  * @param attempts          upstream calls made (retries and fallbacks included)
  * @param fallbackUsed      whether a fallback model group answered
+ * @param clientRequestId   the caller's own request id, a correlation field (not unique); nullable
  */
 public record SpendRecord(String requestId, Instant startTime, Instant endTime, String modelGroup,
                           String deploymentId, String provider, String model, String apiBase, String endUser,
@@ -46,7 +47,7 @@ public record SpendRecord(String requestId, Instant startTime, Instant endTime, 
                           BigDecimal spend, long promptTokens, long completionTokens, long totalTokens,
                           long inputTextTokens, long inputImageTokens, long outputImageTokens, long outputTextTokens,
                           int imagesIn, int imagesOut, long bytesIn, long bytesOut, long latencyMs, long upstreamMs,
-                          int attempts, boolean fallbackUsed) {
+                          int attempts, boolean fallbackUsed, String clientRequestId) {
 
     /** {@link #status()} of a request that was answered with images. */
     public static final String SUCCESS = "success";
@@ -109,12 +110,14 @@ public record SpendRecord(String requestId, Instant startTime, Instant endTime, 
         b.upstreamMs = upstreamMs;
         b.attempts = attempts;
         b.fallbackUsed = fallbackUsed;
+        b.clientRequestId = clientRequestId;
         return b;
     }
 
     /** Builds a {@link SpendRecord}; the setters are named like the record's components. */
     public static final class Builder {
         private String requestId;
+        private String clientRequestId;
         private Instant startTime;
         private Instant endTime;
         private String modelGroup;
@@ -208,13 +211,15 @@ public record SpendRecord(String requestId, Instant startTime, Instant endTime, 
         public Builder attempts(int v) { attempts = v; return this; }
         /** Whether a fallback answered. */
         public Builder fallbackUsed(boolean v) { fallbackUsed = v; return this; }
+        /** The caller's own request id (nullable). */
+        public Builder clientRequestId(String v) { clientRequestId = v; return this; }
 
         /** The record. */
         public SpendRecord build() {
             return new SpendRecord(requestId, startTime, endTime, modelGroup, deploymentId, provider, model, apiBase,
                     endUser, keyHash, status, httpStatus, errorType, errorCode, spend, promptTokens, completionTokens,
                     totalTokens, inputTextTokens, inputImageTokens, outputImageTokens, outputTextTokens, imagesIn,
-                    imagesOut, bytesIn, bytesOut, latencyMs, upstreamMs, attempts, fallbackUsed);
+                    imagesOut, bytesIn, bytesOut, latencyMs, upstreamMs, attempts, fallbackUsed, clientRequestId);
         }
     }
 }

@@ -42,9 +42,9 @@ final class SpendStore implements AutoCloseable {
             + "model, api_base, end_user, key_hash, status, http_status, error_type, error_code, spend, "
             + "prompt_tokens, completion_tokens, total_tokens, input_text_tokens, input_image_tokens, "
             + "output_image_tokens, output_text_tokens, images_in, images_out, bytes_in, bytes_out, latency_ms, "
-            + "upstream_ms, attempts, fallback_used";
+            + "upstream_ms, attempts, fallback_used, client_request_id";
     private static final String INSERT = "INSERT INTO " + LOGS + " (" + COLUMNS + ") VALUES ("
-            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             + " ON CONFLICT (request_id) DO NOTHING";
 
     private final DatabaseTarget target;
@@ -168,6 +168,7 @@ final class SpendStore implements AutoCloseable {
                 ps.setLong(++i, r.upstreamMs());
                 ps.setInt(++i, r.attempts());
                 ps.setBoolean(++i, r.fallbackUsed());
+                ps.setString(++i, r.clientRequestId());
                 ps.addBatch();
             }
             int[] counts = ps.executeBatch();
@@ -225,7 +226,8 @@ final class SpendStore implements AutoCloseable {
                 + filter("end_user", q.endUser(), args)
                 + filter("model_group", q.model(), args)
                 + filter("status", q.status(), args)
-                + filter("request_id", q.requestId(), args);
+                + filter("request_id", q.requestId(), args)
+                + filter("client_request_id", q.clientRequestId(), args);
         return with(c -> {
             long total;
             try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM " + LOGS + " WHERE " + where)) {
@@ -421,7 +423,8 @@ final class SpendStore implements AutoCloseable {
                 rs.getLong("total_tokens"), rs.getLong("input_text_tokens"), rs.getLong("input_image_tokens"),
                 rs.getLong("output_image_tokens"), rs.getLong("output_text_tokens"), rs.getInt("images_in"),
                 rs.getInt("images_out"), rs.getLong("bytes_in"), rs.getLong("bytes_out"), rs.getLong("latency_ms"),
-                rs.getLong("upstream_ms"), rs.getInt("attempts"), rs.getBoolean("fallback_used"));
+                rs.getLong("upstream_ms"), rs.getInt("attempts"), rs.getBoolean("fallback_used"),
+                rs.getString("client_request_id"));
     }
 
     static void closeQuietly(Connection c) {

@@ -69,7 +69,7 @@ abstract class SpendServiceContract {
         SpendRecord full = new SpendRecord("req-full", T0, T0.plusNanos(1_234_567_891L), "gpt-image-1", "dep-a",
                 "azure", "gpt-image-1-2025", "https://x.openai.azure.com", "alice", "ab".repeat(32), "failure", 429,
                 "rate_limit_error", "rate_limit_exceeded", new BigDecimal("0.044430000001"), 244, 1056, 1300, 50,
-                194, 1000, 56, 2, 1, 123_456, 789_012, 2345, 2100, 3, true);
+                194, 1000, 56, 2, 1, 123_456, 789_012, 2345, 2100, 3, true, "client-7");
         SpendRecord minimal = SpendRecord.builder().requestId("req-min").startTime(T0).endTime(T0).build();
         s.record(full);
         s.record(minimal);
