@@ -192,7 +192,11 @@ final class EditPipeline {
      */
     private <T> Router.Result<Executed<T>> route(GatewayRequest request, EditInput input, List<String> fallbacks,
                                                  EditRecorder rec, Attempt<T> attempt, boolean endOnSuccess) {
-        return routerFor(request.model()).route(request.model(), fallbacks, (candidate, fallback) -> {
+        Router router = routerFor(request.model());
+        if (request.credentials().isPresent()) {
+            router = isolated(router); // the caller's own key: its failures and usage are not the deployment's
+        }
+        return router.route(request.model(), fallbacks, (candidate, fallback) -> {
             Target target = targets.get(candidate.id());
             Instant start = rec.attemptStart(target, candidate);
             try {
@@ -526,6 +530,15 @@ final class EditPipeline {
         return r;
     }
 
+    /**
+     * A router over the same groups and policy whose state is this request's alone (LiteLLM gives such a request a
+     * deployment id of its own): a caller's bad key must not rest, or use up the limits of, the deployment every
+     * other caller shares.
+     */
+    private Router isolated(Router shared) {
+        return shared.withState(new dev.easel.routing.InMemoryRouterState());
+    }
+
     /** A model string without config: {@code provider/model} or a bare catalogue name. */
     private Target direct(String model) {
         String providerName;
@@ -665,7 +678,14 @@ final class EditPipeline {
                 : settings.timeout());
         Map<String, String> headers = new LinkedHashMap<>(r.headers());
         headers.put("traceparent", rec.upstreamTraceparent()); // the attempt's span is the upstream call's parent
-        return new EditCall(t.deployment(), t.spec(), input.prompt(), v.images(), v.maskOrNull(),
+        Deployment d = t.deployment();
+        if (r.credentials().isPresent()) { // the caller's own credentials, for this request only
+            GatewayRequest.Credentials c = r.credentials().get();
+            d = new Deployment(d.provider(), d.model(), c.apiKeyOrNull() != null ? c.apiKeyOrNull() : d.apiKey(),
+                    c.apiBaseOrNull() != null ? c.apiBaseOrNull() : d.apiBase(),
+                    c.apiVersionOrNull() != null ? c.apiVersionOrNull() : d.apiVersion(), d.timeout(), d.settings());
+        }
+        return new EditCall(d, t.spec(), input.prompt(), v.images(), v.maskOrNull(),
                 v.params(), input.stream(), headers, timeout);
     }
 

@@ -1,6 +1,7 @@
 package dev.easel;
 
 import dev.easel.validate.EditInput;
+import java.net.URI;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,9 +19,11 @@ import java.util.Optional;
  * @param headers      headers to add to the upstream request
  * @param timeoutOrNull time allowed, or null for the deployment's / client's default
  * @param meta         who asked and when
+ * @param credentialsOrNull the caller's own provider credentials, replacing the deployment's for this request only
+ *                     (the proxy passes them only when {@code allow_client_side_credentials} is on), or null
  */
 public record GatewayRequest(String model, EditInput input, Map<String, String> headers, Duration timeoutOrNull,
-                             RequestMeta meta) {
+                             RequestMeta meta, Credentials credentialsOrNull) {
 
     public GatewayRequest {
         Objects.requireNonNull(input, "input");
@@ -28,8 +31,36 @@ public record GatewayRequest(String model, EditInput input, Map<String, String> 
         headers = Collections.unmodifiableMap(new LinkedHashMap<>(headers));
     }
 
+    /** A request that uses the deployments' own credentials. */
+    public GatewayRequest(String model, EditInput input, Map<String, String> headers, Duration timeoutOrNull,
+                          RequestMeta meta) {
+        this(model, input, headers, timeoutOrNull, meta, null);
+    }
+
     /** The time allowed, if set. */
     public Optional<Duration> timeout() {
         return Optional.ofNullable(timeoutOrNull);
+    }
+
+    /** The caller's own credentials, if it sent any. */
+    public Optional<Credentials> credentials() {
+        return Optional.ofNullable(credentialsOrNull);
+    }
+
+    /**
+     * Provider credentials a caller sent with its request (LiteLLM's client-side credentials). Each part replaces
+     * the deployment's for this request; a request using them never rests or rate-limits the shared deployment.
+     * {@link #toString()} never shows the key.
+     *
+     * @param apiKeyOrNull     {@code api_key}
+     * @param apiBaseOrNull    {@code api_base} (or {@code base_url})
+     * @param apiVersionOrNull {@code api_version}
+     */
+    public record Credentials(String apiKeyOrNull, URI apiBaseOrNull, String apiVersionOrNull) {
+        @Override
+        public String toString() {
+            return "Credentials[apiKey=" + (apiKeyOrNull == null ? "none" : "****") + ", apiBase=" + apiBaseOrNull
+                    + ", apiVersion=" + apiVersionOrNull + "]";
+        }
     }
 }

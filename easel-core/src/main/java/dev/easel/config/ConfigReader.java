@@ -218,6 +218,7 @@ final class ConfigReader {
                 optional(s, "database_url", (n, p) -> text(n, p).text),
                 optional(s, "public_base_url", this::httpUrl),
                 optional(s, "allow_image_urls", this::bool).orElse(d.allowImageUrls()),
+                optional(s, "allow_client_side_credentials", this::bool).orElse(false),
                 optional(s, "webhook_url", this::httpUrl),
                 optional(s, "otel_exporter_endpoint", this::httpUrl),
                 optional(s, "end_user_budgets", (n, p) -> section(n, p).all()).orElse(Map.of()),

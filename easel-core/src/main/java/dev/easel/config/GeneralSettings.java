@@ -14,6 +14,9 @@ import java.util.Optional;
  * @param databaseUrl            {@code database_url}: PostgreSQL for spend logs and keys (else embedded SQLite)
  * @param publicBaseUrl          {@code public_base_url}: base of image URLs handed to clients
  * @param allowImageUrls         {@code allow_image_urls}: accept images given as http(s) URLs; default false
+ * @param allowClientSideCredentials {@code allow_client_side_credentials} (LiteLLM's): let a request carry its own
+ *                               {@code api_key} / {@code api_base} / {@code base_url} / {@code api_version}; default
+ *                               false (such fields are refused with a 400)
  * @param webhookUrl             {@code webhook_url}: where request records are POSTed
  * @param otelExporterEndpoint   {@code otel_exporter_endpoint}: OTLP endpoint for traces
  * @param endUserBudgets         {@code end_user_budgets}: per end-user budget settings, as written
@@ -26,7 +29,7 @@ import java.util.Optional;
  * @param gracePeriod            {@code grace_period}: how long shutdown waits for requests in flight
  */
 public record GeneralSettings(Optional<String> masterKey, Optional<String> databaseUrl, Optional<URI> publicBaseUrl,
-                              boolean allowImageUrls, Optional<URI> webhookUrl, Optional<URI> otelExporterEndpoint,
+                              boolean allowImageUrls, boolean allowClientSideCredentials, Optional<URI> webhookUrl, Optional<URI> otelExporterEndpoint,
                               Map<String, Object> endUserBudgets, long maxRequestBytes, long maxImageBytes,
                               long maxInflightUploadBytes, long uploadMemoryBytes, Duration imageUrlTtl,
                               Duration gracePeriod) {
@@ -66,7 +69,7 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
 
     /** The settings used when the file has no {@code general_settings}. */
     public static GeneralSettings defaults() {
-        return new GeneralSettings(Optional.empty(), Optional.empty(), Optional.empty(), false, Optional.empty(),
+        return new GeneralSettings(Optional.empty(), Optional.empty(), Optional.empty(), false, false, Optional.empty(),
                 Optional.empty(), Map.of(), DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_IMAGE_BYTES,
                 DEFAULT_MAX_INFLIGHT_UPLOAD_BYTES, AUTO_UPLOAD_MEMORY, DEFAULT_IMAGE_URL_TTL, DEFAULT_GRACE_PERIOD);
     }
@@ -74,7 +77,8 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
     @Override
     public String toString() {
         return "GeneralSettings[masterKey=" + Copies.mask(masterKey) + ", databaseUrl=" + Copies.mask(databaseUrl)
-                + ", publicBaseUrl=" + publicBaseUrl + ", allowImageUrls=" + allowImageUrls + ", webhookUrl="
+                + ", publicBaseUrl=" + publicBaseUrl + ", allowImageUrls=" + allowImageUrls
+                + ", allowClientSideCredentials=" + allowClientSideCredentials + ", webhookUrl="
                 + webhookUrl + ", otelExporterEndpoint=" + otelExporterEndpoint + ", endUserBudgets="
                 + Copies.maskedMap(endUserBudgets) + ", maxRequestBytes=" + maxRequestBytes + ", maxImageBytes="
                 + maxImageBytes + ", maxInflightUploadBytes=" + maxInflightUploadBytes + ", uploadMemoryBytes="

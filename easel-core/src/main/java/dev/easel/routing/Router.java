@@ -145,6 +145,11 @@ public final class Router {
         this.sleeper = sleeper;
     }
 
+    /** The same groups and policy over another state (a request that must not touch the shared one). */
+    public Router withState(RouterState other) {
+        return new Router(groups, policy, other, clock, random, sleeper);
+    }
+
     /** The group names. */
     public Set<String> groups() {
         return groups.keySet();

@@ -33,6 +33,11 @@ final class EditHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(EditHandler.class);
     private static final Pattern SAFE_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+    /** A host name or IPv4 address, or a bracketed IPv6 address, and an optional port: nothing else. */
+    private static final Pattern PLAIN_HOST = Pattern.compile(
+            "(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+                    + "|\\[[0-9A-Fa-f:.]{2,45}])(?::[0-9]{1,5})?");
+    private volatile boolean warnedNoPublicBase;
 
     private final Easel easel;
     private final UploadLimits limits;
@@ -44,6 +49,7 @@ final class EditHandler {
     private final AtomicInteger inflight;
     private final AtomicReference<ProxyServer.State> state;
     private volatile BudgetCheck budgets = (endUser, model, input) -> { };
+    private volatile boolean allowClientCredentials;
 
     /** Refuses (throws) an end user over budget, before anything is sent upstream. */
     @FunctionalInterface
@@ -63,6 +69,11 @@ final class EditHandler {
         this.publicBaseUrl = publicBaseUrl;
         this.inflight = inflight;
         this.state = state;
+    }
+
+    /** Whether requests may carry their own provider credentials ({@code allow_client_side_credentials}). */
+    void allowClientSideCredentials(boolean allow) {
+        this.allowClientCredentials = allow;
     }
 
     /** Sets the end-user budget check run before any upstream call (throws to refuse). */
@@ -98,6 +109,12 @@ final class EditHandler {
             MultipartIntake.Parsed parsed = intake(ctx, spool, account);
             model = pathModel != null ? pathModel : parsed.modelOrNull();
             EditInput input = parsed.input();
+            // api_key / api_base in the body: refused, or (when allowed) taken out and used for this request only
+            ClientCredentials.Taken credentials = ClientCredentials.take(input.params(), allowClientCredentials);
+            if (credentials.params() != input.params()) {
+                input = new EditInput(input.prompt(), input.images(), input.maskOrNull(), credentials.params(),
+                        input.stream());
+            }
             String endUser = endUser(ctx, input);
             if (endUser != null && !input.params().containsKey("user")
                     && !input.params().containsKey("safety_identifier")) {
@@ -109,7 +126,8 @@ final class EditHandler {
             meta = new RequestMeta(requestId, received, endUser, keyHash(ctx), "proxy", ctx.header("traceparent"),
                     clientRequestId);
             budgets.check(endUser, model, input);
-            GatewayRequest request = new GatewayRequest(model, input, Map.of(), null, meta);
+            GatewayRequest request = new GatewayRequest(model, input, Map.of(), null, meta,
+                    credentials.credentials().orElse(null));
             submitted = true;
             if (input.stream()) {
                 stream(ctx, request, t0);
@@ -335,9 +353,16 @@ final class EditHandler {
         if (publicBaseUrl != null) {
             return publicBaseUrl.endsWith("/") ? publicBaseUrl.substring(0, publicBaseUrl.length() - 1) : publicBaseUrl;
         }
+        if (!warnedNoPublicBase) {
+            warnedNoPublicBase = true;
+            LOG.warn("general_settings.public_base_url is not set: image URLs are built from each request's Host "
+                    + "header; set it to the address clients reach this proxy at");
+        }
         String host = ctx.header("Host");
-        if (host == null || host.isBlank()) {
-            host = ctx.req().getLocalAddr() + ":" + ctx.req().getLocalPort();
+        if (host == null || !PLAIN_HOST.matcher(host).matches()) {
+            // only a plain host[:port] goes into a URL handed out; anything else gets the address it came in on
+            String local = ctx.req().getLocalAddr();
+            host = (local.indexOf(':') >= 0 ? "[" + local + "]" : local) + ":" + ctx.req().getLocalPort();
         }
         return ctx.scheme() + "://" + host;
     }

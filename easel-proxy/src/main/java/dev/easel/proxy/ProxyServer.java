@@ -108,6 +108,7 @@ public final class ProxyServer implements AutoCloseable {
         EditHandler edits = new EditHandler(easel, limits, fetcher, this::authorize, spoolDir,
                 options.general().allowImageUrls(), options.publicBaseUrl().map(URI::toString).orElse(null),
                 inflight, state);
+        edits.allowClientSideCredentials(options.general().allowClientSideCredentials());
         edits.budgets((endUser, model, input) -> spend.checkBudget(endUser,
                 easel.estimateCost(model, input).orElse(null)).ifPresent(refusal -> {
                     throw new BadRequestException(refusal.message(), refusal.status(), refusal.type(), refusal.code(),
