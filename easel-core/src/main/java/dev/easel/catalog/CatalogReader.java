@@ -148,13 +148,15 @@ final class CatalogReader {
     }
 
     private static MaskRule mask(JsonNode m, String path) {
-        checkKeys(m, path, Set.of("supported", "max_bytes", "png_only", "alpha_required", "same_dimensions"));
+        checkKeys(m, path, Set.of("supported", "max_bytes", "png_only", "alpha_required", "same_dimensions",
+                "image_alpha_without_mask"));
         boolean supported = bool(m, path, "supported", null);
         if (!supported) {
             return new MaskRule(false, 0, false, false, false);
         }
         return new MaskRule(true, positiveLong(m, path, "max_bytes"), bool(m, path, "png_only", null),
-                bool(m, path, "alpha_required", null), bool(m, path, "same_dimensions", null));
+                bool(m, path, "alpha_required", null), bool(m, path, "same_dimensions", null),
+                bool(m, path, "image_alpha_without_mask", false));
     }
 
     private static SizeRule sizes(JsonNode s, String path) {

@@ -66,9 +66,17 @@ public record ModelSpec(
      * @param pngOnly       mask must be PNG
      * @param alphaRequired mask must have an alpha channel
      * @param sameDimensions mask must match the first image's dimensions
+     * @param imageAlphaWithoutMask without a mask the provider uses the first image's own transparency as the
+     *                      mask, so that image must carry alpha (dall-e-2)
      */
     public record MaskRule(boolean supported, long maxBytes, boolean pngOnly, boolean alphaRequired,
-                           boolean sameDimensions) {
+                           boolean sameDimensions, boolean imageAlphaWithoutMask) {
+
+        /** A rule where a request without a mask needs nothing of the image. */
+        public MaskRule(boolean supported, long maxBytes, boolean pngOnly, boolean alphaRequired,
+                        boolean sameDimensions) {
+            this(supported, maxBytes, pngOnly, alphaRequired, sameDimensions, false);
+        }
     }
 
     /**

@@ -52,6 +52,23 @@ public final class ImageInspector {
     }
 
     /**
+     * A PNG's pixel mode in the names OpenAI's errors use (Pillow's): {@code RGBA}, {@code LA}, {@code L},
+     * {@code RGB}, {@code P}, {@code 1} or {@code I;16}, from the IHDR's colour type and bit depth (a tRNS chunk does
+     * not change the mode). Call only on a blob {@link #inspect} accepted as PNG.
+     */
+    public static String pngMode(Blob png) {
+        byte[] head = png.head(PNG_HEAD);
+        int bitDepth = head[24] & 0xFF;
+        return switch (head[25] & 0xFF) {
+            case 6 -> "RGBA";
+            case 4 -> "LA";
+            case 2 -> "RGB";
+            case 3 -> "P";
+            default -> bitDepth == 1 ? "1" : bitDepth == 16 ? "I;16" : "L";
+        };
+    }
+
+    /**
      * Whether a PNG has at least one fully transparent pixel (alpha 0). Decodes the whole image with
      * {@code javax.imageio}, so call it only when a rule needs it (masks) and the image is small enough.
      *

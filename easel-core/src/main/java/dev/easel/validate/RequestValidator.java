@@ -135,6 +135,16 @@ public final class RequestValidator {
             RawImage raw = input.maskOrNull();
             ImageInfo info = inspectMask(raw, spec, images.get(0).info(), warnings);
             mask = new ImagePart(raw.blob(), info, fileName(raw.fileNameOrNull(), info.format(), "mask"));
+        } else if (spec.mask().imageAlphaWithoutMask() && !images.isEmpty()
+                && images.get(0).info().format() == ImageFormat.PNG) {
+            // the image's own transparency is the mask: OpenAI refuses dall-e-2 edits of an image without it
+            String mode = ImageInspector.pngMode(images.get(0).blob());
+            if (!List.of("RGBA", "LA", "L").contains(mode)) {
+                throw new BadRequestException("Invalid input image - format must be in ['RGBA', 'LA', 'L'], got "
+                        + mode + ". Without a mask, model '" + spec.id() + "' edits the transparent area of the image:"
+                        + " send a png with an alpha channel, or a mask.", "invalid_image_format",
+                        input.images().get(0).param());
+            }
         }
 
         Map<String, String> params = new LinkedHashMap<>();

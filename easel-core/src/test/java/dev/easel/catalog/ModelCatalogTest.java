@@ -65,7 +65,7 @@ class ModelCatalogTest {
         assertThat(m.maxImageBytes()).isEqualTo(4_194_304L);
         assertThat(m.maxImages()).isEqualTo(1);
         assertThat(m.squareOnly()).isTrue();
-        assertThat(m.mask()).isEqualTo(new MaskRule(true, 4_194_304L, true, true, true));
+        assertThat(m.mask()).isEqualTo(new MaskRule(true, 4_194_304L, true, true, true, true));
         assertThat(m.promptMaxLength()).isEqualTo(1000);
         assertThat(m.sizes()).isEqualTo(new SizeRule.Fixed(List.of("256x256", "512x512", "1024x1024"), false));
         assertThat(m.params().keySet()).containsExactlyInAnyOrder("quality", "response_format", "user");

@@ -346,7 +346,7 @@ class RequestValidatorTest {
 
     @Test
     void validate_retiredModelWithoutReplacement_warnsWithShutdownDate() {
-        assertThat(validate(in(), "dall-e-2").warnings())
+        assertThat(validate(in().mask(MASK), "dall-e-2").warnings())
                 .containsExactly("model 'dall-e-2' was shut down on 2026-05-12; sending the request unchanged");
     }
 
@@ -430,6 +430,32 @@ class RequestValidatorTest {
                 .param("quality", "standard").param("user", "u1"), "dall-e-2");
         assertThat(edit.params()).containsExactly(Map.entry("size", "512x512"), Map.entry("quality", "standard"),
                 Map.entry("response_format", "url"), Map.entry("user", "u1"));
+    }
+
+    @Test
+    void validate_dallE2WithoutMask_rgbImage_isRefusedLikeOpenAi() {
+        // without a mask dall-e-2 edits the image's transparent area; OpenAI answers this 400 for an RGB png
+        for (byte[] image : List.of(TestImages.png(64, 64, false), TestImages.pngWithTrns(64, 64, true))) {
+            assertThatThrownBy(() -> validate(in().images(image), "dall-e-2"))
+                    .isInstanceOfSatisfying(BadRequestException.class, e -> {
+                        assertThat(e.getMessage()).matches("Invalid input image - format must be in \\['RGBA', 'LA', "
+                                + "'L'], got (RGB|P)\\. Without a mask, model 'dall-e-2' edits the transparent area "
+                                + "of the image: send a png with an alpha channel, or a mask\\.");
+                        assertThat(e.code()).contains("invalid_image_format");
+                        assertThat(e.param()).contains("image");
+                    });
+        }
+    }
+
+    @Test
+    void validate_dallE2WithoutMask_acceptsTheModesOpenAiAccepts() {
+        assertThat(validate(in().images(TestImages.png(64, 64, true)), "dall-e-2").maskOrNull()).isNull();
+        assertThat(validate(in().images(TestImages.grayPng(64, 64)), "dall-e-2").images()).hasSize(1);
+    }
+
+    @Test
+    void validate_rgbImageWithoutMask_isFineForGptImageModels() {
+        assertThat(validate(in().images(TestImages.png(64, 64, false)), "gpt-image-1").images()).hasSize(1);
     }
 
     @Test

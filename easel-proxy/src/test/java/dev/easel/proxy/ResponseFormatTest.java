@@ -219,8 +219,9 @@ class ResponseFormatTest {
 
     @Test
     void dallE2_b64Format_isForwardedUpstream() {
-        HttpResponse<byte[]> r = wire.postMultipart(edit("dall-e-2").text("response_format", "b64_json")
-                .text("size", "256x256"));
+        HttpResponse<byte[]> r = wire.postMultipart(new RawMultipart().text("model", "dall-e-2").text("prompt", "p")
+                .file("image", "i.png", "image/png", WireImages.pngWithAlpha(32, 32, 3))
+                .text("response_format", "b64_json").text("size", "256x256"));
 
         assertThat(r.statusCode()).as(() -> new String(r.body())).isEqualTo(200);
         WireImages.decodePng(Base64.getDecoder().decode(WireFixture.json(r).path("data").get(0).path("b64_json")

@@ -325,7 +325,9 @@ class RoutingFallbackTest {
                             deployment("dalle", "d2", "dall-e-2", dalle, "sk-d")),
                     "num_retries: 0", "allowed_fails: 100",
                     "fallbacks: [{\"gpt\": [\"dalle\"]}]"), dataDir)) {
-                HttpResponse<String> r = post(proxy, Form.simple("gpt").field("size", "1536x1024")
+                // an image with alpha: without a mask dall-e-2 edits its transparent area (an RGB one is unsuitable)
+                HttpResponse<String> r = post(proxy, new Form().field("model", "gpt").field("prompt", "a cat")
+                        .file("image", "a.png", RoutingFixtures.noiseMask(16, 16, 1)).field("size", "1536x1024")
                         .field("quality", "high"));
 
                 assertThat(r.statusCode()).as(r.body()).isEqualTo(200);

@@ -36,7 +36,7 @@ final class SpendE2eFixture implements AutoCloseable {
     static final String AZURE_DEPLOYMENT = "spend-deploy";
     static final ObjectMapper JSON = new ObjectMapper()
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
-    static final byte[] PNG = WireImages.png(32, 32, 3);
+    static final byte[] PNG = WireImages.pngWithAlpha(32, 32, 3); // alpha: dall-e-2 takes it without a mask
 
     final FakeOpenAi fake;
     final ProxyServer proxy;

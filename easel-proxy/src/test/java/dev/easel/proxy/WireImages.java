@@ -28,6 +28,19 @@ final class WireImages {
         return encode(img, "png");
     }
 
+    /** An RGBA PNG (fully opaque but for the top-left pixel): what dall-e-2 takes without a mask. */
+    static byte[] pngWithAlpha(int w, int h, int seed) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_ARGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int alpha = x == 0 && y == 0 ? 0 : 0xFF;
+                img.setRGB(x, y, alpha << 24 | ((x * 31 + seed * 53) & 0xFF) << 16 | ((y * 17 + seed * 7) & 0xFF) << 8
+                        | (seed * 97 & 0xFF));
+            }
+        }
+        return encode(img, "png");
+    }
+
     /** An RGB PNG of random pixels: barely compressible, so its size is about {@code 3 * w * h} bytes. */
     static byte[] noisePng(int w, int h, long seed) {
         java.util.Random random = new java.util.Random(seed);

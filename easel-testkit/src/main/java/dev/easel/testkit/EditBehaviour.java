@@ -147,6 +147,14 @@ final class EditBehaviour {
                         : "'image/jpeg', 'image/png', and 'image/webp'") + ".", param, "unsupported_file_mimetype");
             }
         }
+        if (isDallE(model) && request.parts("mask").isEmpty()) {
+            // without a mask dall-e-2 edits the image's transparent area, and checks the image can have one
+            String mode = pngMode(images.get(0).bytes());
+            if (!mode.equals("RGBA") && !mode.equals("LA") && !mode.equals("L")) {
+                return reject("Invalid input image - format must be in ['RGBA', 'LA', 'L'], got " + mode + ".", null,
+                        null);
+            }
+        }
         Optional<Reply> bad = integer(request, "n", 1, 10);
         if (bad.isEmpty()) {
             bad = integer(request, "partial_images", 0, 3);
@@ -167,6 +175,21 @@ final class EditBehaviour {
             return reject("Streaming is only supported with n=1.", "n", null);
         }
         return Optional.empty();
+    }
+
+    /** A PNG's mode as Pillow names it, from the IHDR colour type and bit depth; {@code ?} when not a PNG. */
+    static String pngMode(byte[] png) {
+        if (png.length < 26 || (png[0] & 0xFF) != 0x89 || png[1] != 'P' || png[2] != 'N' || png[3] != 'G') {
+            return "?";
+        }
+        int bitDepth = png[24] & 0xFF;
+        return switch (png[25] & 0xFF) {
+            case 6 -> "RGBA";
+            case 4 -> "LA";
+            case 2 -> "RGB";
+            case 3 -> "P";
+            default -> bitDepth == 1 ? "1" : bitDepth == 16 ? "I;16" : "L";
+        };
     }
 
     static String model(RecordedRequest request, String deployment) {

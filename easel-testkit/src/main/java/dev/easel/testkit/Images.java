@@ -13,6 +13,8 @@ final class Images {
     static final int HEIGHT = 8;
     static final byte[] PNG = encode("png", BufferedImage.TYPE_INT_ARGB);
     static final byte[] JPEG = encode("jpeg", BufferedImage.TYPE_INT_RGB);
+    /** An RGB PNG: no alpha channel (dall-e-2 without a mask refuses it). */
+    static final byte[] RGB_PNG = encode("png", BufferedImage.TYPE_INT_RGB);
 
     private Images() {
     }

@@ -191,6 +191,14 @@ class FakeOpenAiTest {
     }
 
     @Test
+    void edit_dallE2RgbPngWithoutMask_400LikeOpenAi() {
+        assertError(Http.edit(fake, Form.edit("dall-e-2").file("image", "a.png", "image/png", Images.RGB_PNG)), 400,
+                "Invalid input image - format must be in ['RGBA', 'LA', 'L'], got RGB.", null, null);
+        assertThat(Http.edit(fake, Form.edit("dall-e-2").file("image", "a.png", "image/png", Images.RGB_PNG)
+                .png("mask")).statusCode()).as("with a mask the image needs no alpha").isEqualTo(200);
+    }
+
+    @Test
     void edit_dallE2WithJpeg_400PngOnly() {
         assertError(Http.edit(fake, Form.edit("dall-e-2").file("image", "a.jpg", "image/jpeg", Images.JPEG)), 400,
                 "Invalid file 'image': unsupported mimetype ('image/jpeg'). Supported file formats are 'image/png'.",
