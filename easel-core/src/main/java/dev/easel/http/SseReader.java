@@ -9,7 +9,8 @@ import java.util.Optional;
 
 /**
  * Reads server-sent events (one {@code event:} name and the joined {@code data:} lines per event) from a
- * stream, blocking until each event is complete. Lines end with LF, CRLF or CR, as the SSE specification allows.
+ * stream, blocking until each event is complete. Lines end with LF, CRLF or CR, as the SSE specification allows;
+ * an event is complete at the blank line after it, and one cut off by the end of the stream is discarded.
  *
  * <p>Lines are split as bytes and each event's data is decoded once, at the end: a partial-image event is
  * ~350 KB of base64 on one line, which a character reader would decode, copy into a line, cut into a field and
@@ -57,7 +58,7 @@ public final class SseReader implements Closeable {
      * Relays the data of events whose {@code event:} name matches {@code events} to {@code tap} while it arrives:
      * {@code begin} at the first data line, the value bytes as they are read ({@code '\n'} between data lines),
      * {@code end} with the finished event (also returned by {@link #next()}). Events without an {@code event:}
-     * line before their data are not relayed.
+     * line before their data are not relayed. An event cut off by the end of the stream gets no {@code end}.
      */
     public void tap(java.util.function.Predicate<String> events, Tap tap) {
         this.tapEvents = events;
@@ -108,14 +109,9 @@ public final class SseReader implements Closeable {
             }
             // id, retry and unknown fields carry nothing we use
         }
-        if (hasData) {
-            Event e = new Event(event, new String(data, 0, dataLen, StandardCharsets.UTF_8));
-            if (tapping) {
-                tapping = false;
-                tap.end(e);
-            }
-            return Optional.of(e);
-        }
+        // the stream ended inside an event (no blank line after it): the SSE specification discards it — a
+        // provider cut off mid-event must not yield a half event. A tap that began relaying it never sees its end.
+        tapping = false;
         return Optional.empty();
     }
 

@@ -42,14 +42,13 @@ class SseReaderTest {
                     + "data: line one\ndata:line two\nid: 7\nretry: 100\n\n"
                     + "event: x\n\n" // an event name without data is no event
                     + "data: caf\u00e9 \u2603 \uD83D\uDE00\n\n"
-                    + "event: last\ndata: no blank line at the end").replace("\n", nl);
+                    + "event: last\ndata: cut off: no blank line after it").replace("\n", nl);
             for (long seed = 0; seed < 20; seed++) {
                 assertThat(all(trickle(text, seed))).as("line end %s, seed %d", nl.replace("\r", "CR").replace("\n", "LF"),
                         seed).containsExactly(
                         new SseReader.Event("image_edit.partial_image", "{\"a\":1}"),
                         new SseReader.Event("", "line one\nline two"),
-                        new SseReader.Event("", "caf\u00e9 \u2603 \uD83D\uDE00"),
-                        new SseReader.Event("last", "no blank line at the end"));
+                        new SseReader.Event("", "caf\u00e9 \u2603 \uD83D\uDE00"));
             }
         }
     }
@@ -64,6 +63,18 @@ class SseReaderTest {
         assertThat(events).hasSize(2);
         assertThat(events.get(0).data()).isEqualTo("{\"b64_json\":\"" + b64 + "\"}");
         assertThat(events.get(1).data()).isEqualTo("[DONE]");
+    }
+
+    @Test
+    void eventCutOffByTheEndOfTheStream_isDiscarded() throws IOException {
+        // SSE: "if the file ends in the middle of an event, before the final empty line, the incomplete event is not
+        // dispatched" — a provider that breaks off mid-event must not hand out half a completed image
+        String whole = "event: image_edit.partial_image\ndata: {\"b64_json\":\"QUJD\"}\n\n";
+        for (String cut : new String[] {"event: image_edit.completed\ndata: {\"b64_json\":\"QU",
+                "event: image_edit.completed\ndata: {\"b64_json\":\"QUJD\"}", "event: image_edit.completed\ndata: {}\n"}) {
+            assertThat(all(new ByteArrayInputStream((whole + cut).getBytes(StandardCharsets.US_ASCII)))).as(cut)
+                    .containsExactly(new SseReader.Event("image_edit.partial_image", "{\"b64_json\":\"QUJD\"}"));
+        }
     }
 
     @Test
@@ -117,13 +128,14 @@ class SseReaderTest {
                 }
 
                 String as = "line end " + nl.replace("\r", "CR").replace("\n", "LF") + ", seed " + seed;
-                assertThat(events).as(as).hasSize(5);
+                assertThat(events).as(as).hasSize(4); // the last one is cut off by the end of the stream
                 assertThat(tap.log.toString()).as(as).isEqualTo(
-                        "begin image_edit.partial_image;end;".repeat(3));
+                        "begin image_edit.partial_image;end;".repeat(2) + "begin image_edit.partial_image;");
                 assertThat(tap.relayed).as(as).containsExactly("{\"b64_json\":\"QUJD\u00e9\"}",
-                        "first\n second\n", "at the end");
-                assertThat(tap.ended).as(as).containsExactly(events.get(0), events.get(3), events.get(4));
-                for (int i = 0; i < 3; i++) {
+                        "first\n second\n");
+                assertThat(tap.current.toString(StandardCharsets.UTF_8)).as(as).isEqualTo("at the end");
+                assertThat(tap.ended).as(as).containsExactly(events.get(0), events.get(3));
+                for (int i = 0; i < 2; i++) {
                     assertThat(tap.relayed.get(i)).as(as).isEqualTo(tap.ended.get(i).data());
                 }
             }

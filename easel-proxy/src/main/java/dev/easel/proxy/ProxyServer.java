@@ -59,6 +59,7 @@ public final class ProxyServer implements AutoCloseable {
     private final FileImageStore images;
     private final UploadLimits limits;
     private final UrlFetcher fetcher;
+    private final UrlFetcher providerFetcher;
     private final byte[] masterKey;
     private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
     private final AtomicInteger inflight = new AtomicInteger();
@@ -84,7 +85,7 @@ public final class ProxyServer implements AutoCloseable {
                 providerHosts.add(u.getHost().toLowerCase(java.util.Locale.ROOT));
             }
         }));
-        UrlFetcher providerFetcher = new UrlFetcher(options.allowPrivateImageUrls(), providerHosts,
+        this.providerFetcher = new UrlFetcher(options.allowPrivateImageUrls(), providerHosts,
                 options.general().maxImageBytes() * 2, Duration.ofSeconds(60));
         this.spend = SpendService.start(SpendOptions.of(options.general(), options.dataDir()));
         InMemoryRouterState routerState = new InMemoryRouterState();
@@ -210,6 +211,8 @@ public final class ProxyServer implements AutoCloseable {
             s.spend.close();
             s.easel.listeners().close();
             s.integrations.close();
+            s.fetcher.close();
+            s.providerFetcher.close();
             throw e;
         }
         s.janitor.scheduleWithFixedDelay(s.images::purgeExpired, 1, 1, TimeUnit.MINUTES);
@@ -317,6 +320,8 @@ public final class ProxyServer implements AutoCloseable {
         spend.close(); // flushes every queued spend row
         easel.listeners().close(); // delivers what listeners have queued, then each exporter flushes
         integrations.close();
+        fetcher.close();
+        providerFetcher.close();
     }
 
     /** The configured grace period for {@link #drain}. */

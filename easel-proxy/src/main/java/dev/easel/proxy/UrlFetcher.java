@@ -7,20 +7,34 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.URI;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.InputStreamResponseListener;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.util.Promise;
+import org.eclipse.jetty.util.SocketAddressResolver;
 
 /**
  * Fetches images from http(s) URLs with guards: only http and https, every address the host resolves to
  * must be public (no loopback, private, link-local, multicast, unspecified, carrier-grade NAT or
  * unique-local addresses), redirects followed by hand and checked the same way (at most 3), time-outs on
  * connect and on the whole exchange, and a size cap enforced while reading.
+ *
+ * <p>The address check and the connection use one resolution: the HTTP client (Jetty's) resolves names through
+ * {@link CheckingResolver}, which refuses the name unless every address is allowed and hands the client exactly
+ * the addresses it checked. Checking first and letting the client resolve again let a name whose DNS answer
+ * changes between the two (DNS rebinding) reach a private address. TLS still verifies the certificate against
+ * the host name.
  */
-final class UrlFetcher {
+final class UrlFetcher implements AutoCloseable {
 
     private static final int MAX_REDIRECTS = 3;
 
@@ -39,12 +53,78 @@ final class UrlFetcher {
      * {@code api_base}s, whose image URLs the operator chose to trust).
      */
     UrlFetcher(boolean allowPrivate, java.util.Set<String> trustedHosts, long maxBytes, Duration timeout) {
+        this(allowPrivate, trustedHosts, maxBytes, timeout, InetAddress::getAllByName);
+    }
+
+    /** With another name lookup (tests: a resolver whose answer changes). */
+    UrlFetcher(boolean allowPrivate, java.util.Set<String> trustedHosts, long maxBytes, Duration timeout,
+               Lookup lookup) {
         this.allowPrivate = allowPrivate;
         this.trustedHosts = java.util.Set.copyOf(trustedHosts);
         this.maxBytes = maxBytes;
         this.timeout = timeout;
-        this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        this.client = new HttpClient();
+        client.setFollowRedirects(false);
+        client.setConnectTimeout(Duration.ofSeconds(10).toMillis());
+        client.setIdleTimeout(timeout.toMillis());
+        client.setUserAgentField(new org.eclipse.jetty.http.HttpField(org.eclipse.jetty.http.HttpHeader.USER_AGENT,
+                "easel-proxy"));
+        client.setSocketAddressResolver(new CheckingResolver(lookup));
+        try {
+            client.start();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start the image URL client", e);
+        }
+    }
+
+    /** Resolves a host name (the JDK's {@code InetAddress.getAllByName} unless a test says otherwise). */
+    @FunctionalInterface
+    interface Lookup {
+        InetAddress[] resolve(String host) throws UnknownHostException;
+    }
+
+    /** The name resolved to an address the fetcher does not connect to. */
+    private static final class ForbiddenAddress extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        ForbiddenAddress(String host) {
+            super("'" + host + "' resolves to a non-public address");
+        }
+    }
+
+    /** Resolves, checks every address, and gives the client only the checked ones: one lookup for both. */
+    private final class CheckingResolver implements SocketAddressResolver {
+        private final Lookup lookup;
+
+        CheckingResolver(Lookup lookup) {
+            this.lookup = lookup;
+        }
+
+        @Override
+        public void resolve(String host, int port, Map<String, Object> context,
+                            Promise<List<InetSocketAddress>> promise) {
+            client.getExecutor().execute(() -> {
+                try {
+                    InetAddress[] addresses = lookup.resolve(host);
+                    boolean trusted = allowPrivate || trustedHosts.contains(host.toLowerCase(Locale.ROOT));
+                    List<InetSocketAddress> out = new ArrayList<>(addresses.length);
+                    for (InetAddress a : addresses) {
+                        if (!trusted && !isPublic(a)) {
+                            promise.failed(new ForbiddenAddress(host));
+                            return;
+                        }
+                        out.add(new InetSocketAddress(a, port));
+                    }
+                    if (out.isEmpty()) {
+                        promise.failed(new UnknownHostException(host));
+                        return;
+                    }
+                    promise.succeeded(out);
+                } catch (UnknownHostException | RuntimeException e) {
+                    promise.failed(e);
+                }
+            });
+        }
     }
 
     /** Copies the image at {@code url} into {@code out}; failures are 400s naming {@code param}. */
@@ -57,22 +137,39 @@ final class UrlFetcher {
         }
         for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
             check(uri, param);
-            HttpResponse<InputStream> r;
+            InputStreamResponseListener listener = new InputStreamResponseListener();
+            client.newRequest(uri).method("GET").timeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .idleTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).send(listener);
+            Response r;
             try {
-                r = client.send(HttpRequest.newBuilder(uri).timeout(timeout).GET()
-                        .header("User-Agent", "easel-proxy").build(), HttpResponse.BodyHandlers.ofInputStream());
-            } catch (IOException e) {
+                r = listener.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                Throwable cause = rootCause(e);
+                if (cause instanceof ForbiddenAddress) {
+                    throw forbidden(param);
+                }
+                if (cause instanceof UnknownHostException) {
+                    throw ProxyException.badRequest("image_url_unreachable", param, "unknown host in '" + param
+                            + "': " + uri.getHost());
+                }
                 throw ProxyException.badRequest("image_url_unreachable", param, "could not fetch '" + param
-                        + "' from " + uri.getHost() + ": " + e.getClass().getSimpleName());
+                        + "' from " + uri.getHost() + ": " + cause.getClass().getSimpleName());
+            } catch (java.util.concurrent.TimeoutException e) {
+                close(listener); // gives up the exchange
+                throw ProxyException.badRequest("image_url_unreachable", param, "could not fetch '" + param
+                        + "' from " + uri.getHost() + ": timed out");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw ProxyException.badRequest("image_url_unreachable", param, "interrupted fetching '" + param + "'");
             }
-            int status = r.statusCode();
+            int status = r.getStatus();
             if (status / 100 == 3) {
-                close(r);
-                String location = r.headers().firstValue("location").orElseThrow(() -> ProxyException.badRequest(
-                        "image_url_unreachable", param, "redirect without Location fetching '" + param + "'"));
+                close(listener);
+                String location = r.getHeaders().get("location");
+                if (location == null) {
+                    throw ProxyException.badRequest("image_url_unreachable", param, "redirect without Location "
+                            + "fetching '" + param + "'");
+                }
                 try {
                     uri = uri.resolve(location);
                 } catch (IllegalArgumentException e) {
@@ -82,25 +179,26 @@ final class UrlFetcher {
                 continue;
             }
             if (status / 100 != 2) {
-                close(r);
+                close(listener);
                 throw ProxyException.badRequest("image_url_unreachable", param, "fetching '" + param + "' from "
                         + uri.getHost() + " returned HTTP " + status);
             }
-            // the request time-out covers only the headers: a body that trickles is cut off too
-            try (InputStream in = dev.easel.http.HttpTransport.idleGuard(r.body(), timeout, "image url")) {
+            try (InputStream in = listener.getInputStream()) {
                 byte[] buf = new byte[64 * 1024];
                 long total = 0;
                 int n;
                 while ((n = in.read(buf)) >= 0) {
                     total += n;
                     if (total > maxBytes) {
+                        r.abort(new IOException("image larger than the limit"));
                         throw ProxyException.tooLarge(param, "image at '" + param + "' is larger than " + maxBytes
                                 + " bytes");
                     }
                     out.write(buf, 0, n);
                 }
                 return;
-            } catch (IOException | dev.easel.TimeoutException e) {
+            } catch (IOException e) {
+                // a body that trickles is cut off by the exchange's total and idle time-outs
                 throw ProxyException.badRequest("image_url_unreachable", param, "reading '" + param + "' from "
                         + uri.getHost() + " failed: " + e.getClass().getSimpleName());
             }
@@ -115,6 +213,7 @@ final class UrlFetcher {
         return out.toByteArray();
     }
 
+    /** Checks what can be told from the URL itself; the addresses are checked where they are resolved. */
     private void check(URI uri, String param) {
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
@@ -124,22 +223,19 @@ final class UrlFetcher {
         if (uri.getHost() == null) {
             throw ProxyException.badRequest("invalid_image_url", param, "'" + param + "' has no host");
         }
-        if (allowPrivate || trustedHosts.contains(uri.getHost().toLowerCase(Locale.ROOT))) {
-            return;
+    }
+
+    private static ProxyException forbidden(String param) {
+        return ProxyException.badRequest("image_url_forbidden", param, "'" + param
+                + "' points to a private, loopback or link-local address, which the proxy does not fetch");
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
         }
-        InetAddress[] addresses;
-        try {
-            addresses = InetAddress.getAllByName(uri.getHost());
-        } catch (UnknownHostException e) {
-            throw ProxyException.badRequest("image_url_unreachable", param, "unknown host in '" + param + "': "
-                    + uri.getHost());
-        }
-        for (InetAddress a : addresses) {
-            if (!isPublic(a)) {
-                throw ProxyException.badRequest("image_url_forbidden", param, "'" + param
-                        + "' points to a private, loopback or link-local address, which the proxy does not fetch");
-            }
-        }
+        return t;
     }
 
     static boolean isPublic(InetAddress a) {
@@ -184,11 +280,20 @@ final class UrlFetcher {
         return true;
     }
 
-    private static void close(HttpResponse<InputStream> r) {
+    private static void close(InputStreamResponseListener listener) {
         try {
-            r.body().close();
+            listener.getInputStream().close(); // aborts the response: its body is not wanted
         } catch (IOException ignored) {
             // nothing to free
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            client.stop();
+        } catch (Exception e) {
+            // stopping: nothing to do about it
         }
     }
 }
