@@ -31,6 +31,7 @@ import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Optional;
@@ -302,6 +303,26 @@ public final class OpenAiProtocol {
         };
     }
 
+    /**
+     * The cost a gateway reports for the call: Easel's {@code x-easel-response-cost}, else LiteLLM's
+     * {@code x-litellm-response-cost}, in USD; empty when absent or not a non-negative number. OpenAI sends
+     * neither; the pipeline uses it only for deployments behind a gateway.
+     */
+    public static Optional<java.math.BigDecimal> reportedCost(HttpHeaders headers) {
+        for (String name : List.of("x-easel-response-cost", "x-litellm-response-cost")) {
+            Optional<String> v = headers.firstValue(name);
+            if (v.isPresent()) {
+                try {
+                    java.math.BigDecimal cost = new java.math.BigDecimal(v.get().trim());
+                    return cost.signum() < 0 ? Optional.empty() : Optional.of(cost);
+                } catch (NumberFormatException e) {
+                    return Optional.empty();
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
     /** {@code retry-after-ms}, else {@code Retry-After} as seconds or an HTTP date. */
     public static Optional<Duration> retryAfter(HttpHeaders headers) {
         Optional<String> ms = headers.firstValue("retry-after-ms");
@@ -344,7 +365,8 @@ public final class OpenAiProtocol {
         try (AutoCloseable memory = HttpTransport.reserveResponseMemory(length, provider);
              InputStream in = HttpTransport.capped(HttpTransport.idleGuard(r.body(), call.timeout(), provider),
                      MAX_RESPONSE_BYTES, provider)) {
-            return parseResponse(in, length, provider, call.deployment().model(), requestId);
+            ImageResponse parsed = parseResponse(in, length, provider, call.deployment().model(), requestId);
+            return reportedCost(r.headers()).map(c -> parsed.toBuilder().cost(c).build()).orElse(parsed);
         } catch (IOException e) {
             throw HttpTransport.mapFailure(e, provider, true);
         } catch (RuntimeException e) {
