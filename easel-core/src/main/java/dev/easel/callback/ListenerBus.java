@@ -54,6 +54,10 @@ public final class ListenerBus implements AutoCloseable {
         publish(l -> l.onRequest(e));
     }
 
+    public void attemptStart(AttemptStartEvent e) {
+        publish(l -> l.onAttemptStart(e));
+    }
+
     public void attempt(AttemptEvent e) {
         publish(l -> l.onAttempt(e));
     }
