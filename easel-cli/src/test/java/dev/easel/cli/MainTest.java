@@ -145,6 +145,15 @@ class MainTest {
     }
 
     @Test
+    void edit_baseUrlNotAUrl_exitsTwoNamingWhereItCameFrom() {
+        assertThat(run(Map.of("OPENAI_BASE_URL", "gw:4000"), edit())).isEqualTo(2);
+        assertThat(err).startsWith("easel: OPENAI_BASE_URL must be an http(s) URL (was 'gw:4000')");
+
+        assertThat(run(edit("--api-base", "http://bad host/v1"))).isEqualTo(2);
+        assertThat(err).startsWith("easel: --api-base must be an http(s) URL (was 'http://bad host/v1')");
+    }
+
+    @Test
     void edit_zeroTimeout_exitsTwo() {
         assertThat(run(edit("--timeout", "0"))).isEqualTo(2);
         assertThat(err).startsWith("easel: --timeout must be more than 0 seconds (was 0.0)");
