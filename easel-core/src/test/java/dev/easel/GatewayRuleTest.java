@@ -159,6 +159,8 @@ class GatewayRuleTest {
                         java.util.Map.of("x-easel-response-cost", java.util.List.of(v)), (a, b) -> true));
         assertThat(parse.apply("None")).isEmpty();
         assertThat(parse.apply("-1")).isEmpty();
+        assertThat(parse.apply("1E+999999999")).isEmpty();
+        assertThat(parse.apply("NaN")).isEmpty();
         assertThat(parse.apply(" 0.044 ")).contains(new java.math.BigDecimal("0.044"));
     }
 

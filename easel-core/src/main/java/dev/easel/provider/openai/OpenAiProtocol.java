@@ -60,6 +60,10 @@ public final class OpenAiProtocol {
     private static final Set<String> CONTENT_POLICY_CODES = Set.of("moderation_blocked",
             "content_policy_violation", "contentfilter", "content_filter", "responsibleaipolicyviolation");
 
+    /** A reported cost: a plain decimal, no sign, no exponent. */
+    private static final java.util.regex.Pattern PLAIN_COST =
+            java.util.regex.Pattern.compile("[0-9]{1,15}(\\.[0-9]{1,20})?");
+
     private OpenAiProtocol() {
     }
 
@@ -305,19 +309,16 @@ public final class OpenAiProtocol {
 
     /**
      * The cost a gateway reports for the call: Easel's {@code x-easel-response-cost}, else LiteLLM's
-     * {@code x-litellm-response-cost}, in USD; empty when absent or not a non-negative number. OpenAI sends
-     * neither; the pipeline uses it only for deployments behind a gateway.
+     * {@code x-litellm-response-cost}, in USD; empty when absent or not a plain non-negative decimal (no
+     * exponent: {@code 1E+999999999} would be a valid BigDecimal too large to print). OpenAI sends neither; the
+     * pipeline uses it only for deployments behind a gateway.
      */
     public static Optional<java.math.BigDecimal> reportedCost(HttpHeaders headers) {
         for (String name : List.of("x-easel-response-cost", "x-litellm-response-cost")) {
             Optional<String> v = headers.firstValue(name);
             if (v.isPresent()) {
-                try {
-                    java.math.BigDecimal cost = new java.math.BigDecimal(v.get().trim());
-                    return cost.signum() < 0 ? Optional.empty() : Optional.of(cost);
-                } catch (NumberFormatException e) {
-                    return Optional.empty();
-                }
+                String s = v.get().trim();
+                return PLAIN_COST.matcher(s).matches() ? Optional.of(new java.math.BigDecimal(s)) : Optional.empty();
             }
         }
         return Optional.empty();
