@@ -115,7 +115,7 @@ public final class Easel {
                     Map<String, Object> providerSettings, Executor executor, ModelCatalog catalog, Clock clock,
                     EaselConfig config, ImageFetcher imageFetcher, int maxRetries, RouterState routerState,
                     RandomGenerator random, Sleeper sleeper, ListenerBus listeners,
-                    List<Consumer<EditLogRecord>> recordSinks, boolean redactPrompts) {
+                    List<Consumer<EditLogRecord>> recordSinks, boolean redactPrompts, Boolean gateway) {
     }
 
     /** Builder for {@link Easel}. */
@@ -150,6 +150,7 @@ public final class Easel {
         private final List<Consumer<EditLogRecord>> recordSinks = new ArrayList<>();
         private boolean redactPrompts;
         private int listenerQueueCapacity = ListenerBus.DEFAULT_CAPACITY;
+        private Boolean gateway; // null: decided from apiBase's host
 
         private Builder() {
         }
@@ -164,6 +165,19 @@ public final class Easel {
         public Builder apiBase(String apiBase) {
             this.apiBase = apiBase == null ? null : URI.create(apiBase.endsWith("/")
                     ? apiBase.substring(0, apiBase.length() - 1) : apiBase);
+            return this;
+        }
+
+        /**
+         * Whether {@link #apiBase} is an OpenAI-compatible gateway (another Easel, a LiteLLM proxy) rather than
+         * OpenAI itself or a transparent proxy to it. Behind a gateway, model names the catalogue does not know
+         * (the gateway's own model groups) pass through unchecked, known names are still checked locally, and
+         * {@code response_format} is sent as given so that the gateway's image URLs come back. Default: a
+         * gateway when {@code apiBase} is set and its host is not {@code api.openai.com}. Applies to
+         * {@code openai/...} and bare model names without a config.
+         */
+        public Builder gateway(boolean gateway) {
+            this.gateway = gateway;
             return this;
         }
 
@@ -326,7 +340,7 @@ public final class Easel {
                     random != null ? random : RandomGenerator.getDefault(), sleeper,
                     listeners.isEmpty() ? ListenerBus.none() : new ListenerBus(listeners, listenerQueueCapacity),
                     List.copyOf(recordSinks), redactPrompts || (config != null
-                    && config.litellmSettings().redactPrompts())));
+                    && config.litellmSettings().redactPrompts()), gateway));
         }
     }
 

@@ -152,7 +152,8 @@ final class EditPipeline {
                     }, true);
             Executed<ImageResponse> e = result.value();
             // the provider has been paid: the cost is known before the answer is converted for the client
-            java.math.BigDecimal cost = cost(e.target(), e.value(), e.validated(), input.stream());
+            java.math.BigDecimal cost = gateway(e.target()) && e.value().cost().isPresent() ? e.value().cost().get()
+                    : cost(e.target(), e.value(), e.validated(), input.stream()); // a gateway knows what it charged
             ImageResponse response;
             try {
                 response = normalise(e.value(), e.validated()).toBuilder().cost(cost).build();
@@ -558,8 +559,50 @@ final class EditPipeline {
         ImageEditProvider provider = provider(providerName, model);
         Deployment d = new Deployment(providerName, providerModel, settings.apiKey(), settings.apiBase(),
                 settings.apiVersion(), settings.timeout(), settings.providerSettings());
-        return new Target(model, model, provider, d, spec(providerModel, providerName), 0, 1,
+        Target t = new Target(model, model, provider, d, spec(providerModel, providerName), 0, 1,
                 OptionalInt.empty(), OptionalLong.empty(), null, PriceOverrides.none());
+        return gateway(t) ? new Target(t.group(), t.id(), t.provider(), d, forGateway(t.spec()), t.order(), t.weight(),
+                t.rpm(), t.tpm(), t.unitPrice(), t.prices()) : t;
+    }
+
+    /**
+     * Whether a deployment is reached through a gateway: an {@code openai} deployment of a config-less client
+     * whose {@code apiBase} is one ({@code Easel.Builder.gateway}, else any host but OpenAI's own). A gateway
+     * validates its own model groups, honours {@code response_format} and reports what it charged.
+     */
+    private boolean gateway(Target t) {
+        return settings.config() == null && "openai".equals(t.deployment().provider())
+                && isGateway(settings.apiBase(), settings.gateway());
+    }
+
+    /** Whether {@code base} is a gateway, unless {@code override} (null: decide from the host) says. */
+    static boolean isGateway(java.net.URI base, Boolean override) {
+        if (override != null) {
+            return override;
+        }
+        String host = base == null ? null : base.getHost();
+        if (host == null) {
+            return false;
+        }
+        host = host.toLowerCase(java.util.Locale.ROOT);
+        return !host.equals("api.openai.com") && !host.endsWith(".api.openai.com");
+    }
+
+    /**
+     * A known model's rules for a call through a gateway: still checked locally (the name promises the model),
+     * but every parameter is sent, since parameters Easel would otherwise honour itself ({@code response_format}
+     * on GPT image models) are the gateway's to honour: it returns its own image URLs.
+     */
+    private static ModelSpec forGateway(ModelSpec s) {
+        if (s.params().values().stream().allMatch(ModelSpec.ParamRule::upstream)) {
+            return s;
+        }
+        Map<String, ModelSpec.ParamRule> params = new LinkedHashMap<>();
+        s.params().forEach((k, r) -> params.put(k, new ModelSpec.ParamRule(r.name(), r.values(), r.min(), r.max(),
+                true)));
+        return new ModelSpec(s.id(), s.aliases(), s.provider(), s.known(), s.inputFormats(), s.maxImageBytes(),
+                s.maxImages(), s.squareOnly(), s.mask(), s.promptMaxLength(), s.minN(), s.maxN(), s.sizes(), params,
+                s.streaming(), s.pricing(), s.lifecycle());
     }
 
     private Router router(Map<String, List<Target>> byGroup, Router.Policy policy) {

@@ -81,8 +81,14 @@ final class EditRecorder {
         return clock.instant();
     }
 
+    /** The current attempt passed validation: it is really sent now (a refused one is no attempt). */
     synchronized void validated(ValidatedEdit v) {
         lastValidated = v;
+        if (bus.active() && lastTarget != null) {
+            bus.attemptStart(new dev.easel.callback.AttemptStartEvent(meta.requestId(), attempts.size() + 1,
+                    lastTarget.group(), lastTarget.id(), lastTarget.deployment().provider(),
+                    !lastTarget.group().equals(model), clock.instant()));
+        }
     }
 
     /** Time spent waiting for a provider in the current attempt. */

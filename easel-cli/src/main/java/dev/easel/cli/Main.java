@@ -1,14 +1,29 @@
 package dev.easel.cli;
 
+import dev.easel.AuthenticationException;
+import dev.easel.BadRequestException;
+import dev.easel.ConnectionException;
+import dev.easel.EaselException;
+import dev.easel.InternalServerException;
+import dev.easel.NotFoundException;
+import dev.easel.PermissionDeniedException;
+import dev.easel.RateLimitException;
+import dev.easel.TimeoutException;
+import dev.easel.UnprocessableEntityException;
+import dev.easel.config.ConfigException;
 import java.io.Console;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.lang.reflect.Method;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,14 +32,37 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code easel} command line: {@code easel edit ...} runs one image edit and writes the images to a
- * directory. Exit codes: 0 success, 1 the edit failed, 2 bad usage.
+ * directory; {@code easel proxy ...} runs the proxy. Every command exits with the codes of {@link #EXIT_CODES}.
  */
 public final class Main {
 
-    /** The edit (or the command) failed. */
+    /** Success. */
+    static final int EXIT_OK = 0;
+    /** Anything else failed: an output file could not be written, an internal error, the proxy could not start. */
     static final int EXIT_FAILED = 1;
-    /** Bad flags or arguments. */
+    /** Bad flags or arguments, a missing or invalid file named on the command line: nothing was sent. */
     static final int EXIT_USAGE = 2;
+    /** The request was refused as the caller's fault (invalid for the model, 4xx, wrong key): retrying fails again. */
+    static final int EXIT_REFUSED = 3;
+    /** The provider failed or rate-limited the request (429, 5xx, an unreadable answer): retrying later may work. */
+    static final int EXIT_PROVIDER = 4;
+    /** The provider could not be reached or did not answer in time: retrying later may work. */
+    static final int EXIT_NETWORK = 5;
+
+    /** The exit-code table, as printed at the end of every command's {@code --help}. */
+    static final String[] EXIT_CODES = {"%nExit codes (the same for every command):",
+            "  0  success",
+            "  1  other failure: an output file could not be written, internal error,",
+            "     the proxy could not start",
+            "  2  usage error: bad flags or arguments, a missing or invalid file, an",
+            "     output file that exists (without --force); nothing was sent",
+            "  3  refused: invalid for the model (checked before sending) or rejected",
+            "     as the caller's fault (400, 401, 403, 404, 413, 422, content policy);",
+            "     the same command will fail again",
+            "  4  provider error: rate limited (429), server error (5xx) or unreadable",
+            "     answer, after retries; try again later",
+            "  5  network: could not connect, connection lost, or timed out; try again",
+            "     later"};
 
     private Main() {
     }
@@ -37,18 +75,29 @@ public final class Main {
     /**
      * Runs the CLI in-process.
      *
-     * @return the exit code: 0 success, 1 failure, 2 bad usage
+     * @return the exit code (see {@link #EXIT_CODES})
      */
     public static int run(String[] args, PrintStream out, PrintStream err) {
         return run(args, out, err, System.getenv(), err == System.err && stderrIsTerminal(),
-                Duration.ofSeconds(5));
+                Duration.ofMillis(100));
     }
 
+    /**
+     * Runs the CLI with an injected environment; {@code terminal} says whether stderr is a terminal (progress is
+     * shown only then), redrawn every {@code progressTick}.
+     */
     static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env, boolean terminal,
-                   Duration progressInterval) {
+                   Duration progressTick) {
         CommandLine cl = new CommandLine(new Top(out, err));
-        cl.addSubcommand("edit", new EditCommand(out, err, env, terminal, progressInterval));
+        cl.addSubcommand("edit", new EditCommand(out, err, env, terminal, progressTick));
         cl.addSubcommand("proxy", new ProxyCommand(out, err));
+        // one table for every command's help (annotations cannot share an array constant)
+        for (CommandLine c : List.of(cl, cl.getSubcommands().get("edit"), cl.getSubcommands().get("proxy"))) {
+            CommandLine.Model.UsageMessageSpec usage = c.getCommandSpec().usageMessage();
+            List<String> footer = new ArrayList<>(List.of(usage.footer()));
+            footer.addAll(List.of(EXIT_CODES));
+            usage.footer(footer.toArray(String[]::new));
+        }
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, badArgs) -> {
@@ -64,9 +113,36 @@ public final class Main {
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             err.println("easel: error: " + oneLine(String.valueOf(ex.getMessage())));
             err.flush();
-            return EXIT_FAILED;
+            return ex instanceof EaselException e ? exitCode(e) : EXIT_FAILED;
         });
         return cl.execute(args);
+    }
+
+    /**
+     * The exit code for a failed edit, by what the caller should do: fix the request ({@link #EXIT_REFUSED}),
+     * try again later ({@link #EXIT_PROVIDER}, {@link #EXIT_NETWORK}), or look closer ({@link #EXIT_FAILED}).
+     */
+    static int exitCode(EaselException e) {
+        if (e instanceof ConfigException) {
+            return EXIT_USAGE;
+        }
+        if (e instanceof TimeoutException || e instanceof ConnectionException) {
+            return EXIT_NETWORK;
+        }
+        if (e instanceof RateLimitException || e instanceof InternalServerException) {
+            return EXIT_PROVIDER;
+        }
+        if (e instanceof BadRequestException || e instanceof AuthenticationException
+                || e instanceof PermissionDeniedException || e instanceof NotFoundException
+                || e instanceof UnprocessableEntityException) {
+            return EXIT_REFUSED;
+        }
+        // untyped failures: by status, an internal error is ours, not the provider's
+        int status = e.httpStatus();
+        if (status >= 400 && status < 500) {
+            return EXIT_REFUSED;
+        }
+        return "internal_error".equals(e.code().orElse(null)) ? EXIT_FAILED : EXIT_PROVIDER;
     }
 
     /**
@@ -119,15 +195,42 @@ public final class Main {
         }
     }
 
+    /** The version line: {@code easel 0.1.0 (java 25.0.1)}, from the build's filtered {@code version.properties}. */
+    static final class Version implements CommandLine.IVersionProvider {
+
+        static final String RESOURCE = "/dev/easel/cli/version.properties";
+
+        @Override
+        public String[] getVersion() {
+            return new String[] {"easel " + number() + " (java " + Runtime.version() + ")"};
+        }
+
+        /** The project version the jar was built from. */
+        static String number() {
+            Properties p = new Properties();
+            try (InputStream in = Main.class.getResourceAsStream(RESOURCE)) {
+                if (in == null) {
+                    throw new IllegalStateException(RESOURCE + " is missing from the classpath (a broken build)");
+                }
+                p.load(in);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return p.getProperty("version", "unknown");
+        }
+    }
+
     /** The top command: only prints usage; the work is in the subcommands. */
-    @Command(name = "easel", synopsisSubcommandLabel = "COMMAND",
+    @Command(name = "easel", synopsisSubcommandLabel = "COMMAND", versionProvider = Version.class,
             description = "OpenAI-compatible image edits through any provider.%n",
-            footer = {"Run 'easel COMMAND --help' for a command's flags.",
-                    "Exit codes: 0 success, 1 the edit failed, 2 bad usage."})
+            footer = {"Run 'easel COMMAND --help' for a command's flags."})
     static final class Top implements java.util.concurrent.Callable<Integer> {
 
         @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
         boolean help;
+
+        @CommandLine.Option(names = {"-V", "--version"}, versionHelp = true, description = "Print the version.")
+        boolean version;
 
         @CommandLine.Option(names = "--config", paramLabel = "FILE",
                 description = "Run the proxy with this config (same as 'easel proxy --config FILE').")

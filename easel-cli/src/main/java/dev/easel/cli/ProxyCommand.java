@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
  * {@code easel proxy --config config.yaml}: runs the OpenAI-compatible proxy until SIGTERM / SIGINT,
  * then drains (requests in flight may finish within {@code general_settings.grace_period}) and exits 0.
  */
-@Command(name = "proxy", mixinStandardHelpOptions = true,
+@Command(name = "proxy", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Run the OpenAI-compatible image-edit proxy (LiteLLM config.yaml format).")
 final class ProxyCommand implements Callable<Integer> {
 

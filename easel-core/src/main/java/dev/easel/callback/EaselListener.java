@@ -18,6 +18,10 @@ public interface EaselListener {
     default void onRequest(RequestEvent event) {
     }
 
+    /** One provider attempt is starting (after validation, before the call). */
+    default void onAttemptStart(AttemptStartEvent event) {
+    }
+
     /** One provider attempt ended (success or failure). */
     default void onAttempt(AttemptEvent event) {
     }

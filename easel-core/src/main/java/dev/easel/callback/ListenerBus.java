@@ -54,6 +54,11 @@ public final class ListenerBus implements AutoCloseable {
         publish(l -> l.onRequest(e));
     }
 
+    /** Publishes an attempt's start to {@code onAttemptStart}. */
+    public void attemptStart(AttemptStartEvent e) {
+        publish(l -> l.onAttemptStart(e));
+    }
+
     public void attempt(AttemptEvent e) {
         publish(l -> l.onAttempt(e));
     }

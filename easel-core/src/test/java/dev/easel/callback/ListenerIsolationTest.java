@@ -69,6 +69,12 @@ class ListenerIsolationTest {
         }
 
         @Override
+        public void onAttemptStart(AttemptStartEvent event) {
+            calls.incrementAndGet();
+            throw new IllegalStateException("listener boom on attempt start " + event.requestId());
+        }
+
+        @Override
         public void onAttempt(AttemptEvent event) {
             calls.incrementAndGet();
             throw new IllegalStateException("listener boom on attempt " + event.requestId());
@@ -111,6 +117,11 @@ class ListenerIsolationTest {
         }
 
         @Override
+        public void onAttemptStart(AttemptStartEvent event) {
+            sleep();
+        }
+
+        @Override
         public void onAttempt(AttemptEvent event) {
             sleep();
         }
@@ -129,6 +140,7 @@ class ListenerIsolationTest {
     /** Counts what it hears. */
     static final class Counting implements EaselListener {
         final AtomicInteger requests = new AtomicInteger();
+        final AtomicInteger attemptStarts = new AtomicInteger();
         final AtomicInteger attempts = new AtomicInteger();
         final AtomicInteger successes = new AtomicInteger();
         final AtomicInteger failures = new AtomicInteger();
@@ -141,6 +153,11 @@ class ListenerIsolationTest {
         @Override
         public void onRequest(RequestEvent event) {
             requests.incrementAndGet();
+        }
+
+        @Override
+        public void onAttemptStart(AttemptStartEvent event) {
+            attemptStarts.incrementAndGet();
         }
 
         @Override
@@ -159,7 +176,7 @@ class ListenerIsolationTest {
         }
 
         int events() {
-            return requests.get() + attempts.get() + successes.get() + failures.get();
+            return requests.get() + attemptStarts.get() + attempts.get() + successes.get() + failures.get();
         }
     }
 
@@ -255,8 +272,8 @@ class ListenerIsolationTest {
             shape(plain.imageEdit(request(i)));
             shape(listened.imageEdit(request(i)));
         }
-        // each listener has its own lane: wait for both to have handled the warm-up's 9 events
-        await("warm-up events handled", () -> counting.events() == 9 && throwing.calls.get() == 9);
+        // each listener has its own lane: wait for both to have handled the warm-up's 12 events
+        await("warm-up events handled", () -> counting.events() == 12 && throwing.calls.get() == 12);
         int warmEvents = counting.events();
         int warmThrows = throwing.calls.get();
         List<Outcome> base = new ArrayList<>();
@@ -288,24 +305,25 @@ class ListenerIsolationTest {
         // and far below one sleep of the sleeping listener, let alone 10 s per event
         assertThat(Duration.ofNanos(withNanos.stream().mapToLong(Long::longValue).sum())).isLessThan(Duration.ofSeconds(10));
 
-        // the healthy listener heard all of it: request, attempt and outcome per edit
-        int events = 3 * EDITS;
+        // the healthy listener heard all of it: request, attempt start and end, and outcome per edit
+        int events = 4 * EDITS;
         await("counting listener heard every event", () -> counting.events() == warmEvents + events);
         assertThat(counting.requests.get()).isEqualTo(3 + EDITS);
+        assertThat(counting.attemptStarts.get()).isEqualTo(3 + EDITS);
         assertThat(counting.attempts.get()).isEqualTo(3 + EDITS);
         assertThat(counting.successes.get()).isEqualTo(3 + EDITS - EDITS / FAIL_EVERY);
         assertThat(counting.failures.get()).isEqualTo(EDITS / FAIL_EVERY);
 
         // every event reached the throwing listener, and every throw (Error included) was counted
         await("throwing listener called for every event", () -> throwing.calls.get() == warmThrows + events);
-        await("throws counted", () -> listened.listeners().errors().get("throwing") == 9L + events);
+        await("throws counted", () -> listened.listeners().errors().get("throwing") == 12L + events);
         assertThat(listened.listeners().dropped().get("throwing")).isZero();
 
         // the sleeping listener took its first event and sleeps; its queue holds QUEUE more, the rest was dropped
         ListenerBus bus = listened.listeners();
         await("sleeping listener's queue full", () -> bus.backlog().get("sleeping") == QUEUE);
         assertThat(sleeping.started.get()).isEqualTo(1);
-        long total = 9 + events;
+        long total = 12 + events;
         assertThat(bus.dropped().get("sleeping")).isEqualTo(total - 1 - QUEUE);
         assertThat(bus.errors().get("sleeping")).isZero();
         assertThat(bus.dropped().get("counting")).isZero();
@@ -354,11 +372,11 @@ class ListenerIsolationTest {
         assertThat(shape(d)).isEqualTo(shape(c));
         assertThat(d.getSuppressed()).isEmpty();
 
-        // 3 edits: stream (request, attempt, success), invalid (request, failure), upstream 500 (request, attempt,
-        // failure) = 8 events, each thrown on
-        await("throws counted", () -> listened.listeners().errors().get("throwing") == 8L);
+        // 3 edits: stream (request, attempt start, attempt, success), invalid (request, failure: refused before any
+        // attempt), upstream 500 (request, attempt start, attempt, failure) = 10 events, each thrown on
+        await("throws counted", () -> listened.listeners().errors().get("throwing") == 10L);
         await("sleeper's queue full", () -> listened.listeners().backlog().get("sleeping") == QUEUE);
-        assertThat(listened.listeners().dropped().get("sleeping")).isEqualTo(8L - 1 - QUEUE);
+        assertThat(listened.listeners().dropped().get("sleeping")).isEqualTo(10L - 1 - QUEUE);
     }
 
     static List<String> streamTypes(Easel easel) {

@@ -33,7 +33,8 @@ class ExamplesTest {
     @BeforeEach
     void start() {
         fake = FakeOpenAi.builder().apiKey(KEY).start();
-        easel = Easel.builder().apiKey(KEY).apiBase(fake.baseUrl()).imageDirectory(urls)
+        // the fake stands for OpenAI itself, not for a gateway in front of it
+        easel = Easel.builder().apiKey(KEY).apiBase(fake.baseUrl()).gateway(false).imageDirectory(urls)
                 .clock(Clock.fixed(Instant.parse("2026-11-24T12:00:00Z"), ZoneOffset.UTC)).build();
     }
 

@@ -31,6 +31,7 @@ import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Optional;
@@ -58,6 +59,10 @@ public final class OpenAiProtocol {
 
     private static final Set<String> CONTENT_POLICY_CODES = Set.of("moderation_blocked",
             "content_policy_violation", "contentfilter", "content_filter", "responsibleaipolicyviolation");
+
+    /** A reported cost: a plain decimal, no sign, no exponent. */
+    private static final java.util.regex.Pattern PLAIN_COST =
+            java.util.regex.Pattern.compile("[0-9]{1,15}(\\.[0-9]{1,20})?");
 
     private OpenAiProtocol() {
     }
@@ -302,6 +307,23 @@ public final class OpenAiProtocol {
         };
     }
 
+    /**
+     * The cost a gateway reports for the call: Easel's {@code x-easel-response-cost}, else LiteLLM's
+     * {@code x-litellm-response-cost}, in USD; empty when absent or not a plain non-negative decimal (no
+     * exponent: {@code 1E+999999999} would be a valid BigDecimal too large to print). OpenAI sends neither; the
+     * pipeline uses it only for deployments behind a gateway.
+     */
+    public static Optional<java.math.BigDecimal> reportedCost(HttpHeaders headers) {
+        for (String name : List.of("x-easel-response-cost", "x-litellm-response-cost")) {
+            Optional<String> v = headers.firstValue(name);
+            if (v.isPresent()) {
+                String s = v.get().trim();
+                return PLAIN_COST.matcher(s).matches() ? Optional.of(new java.math.BigDecimal(s)) : Optional.empty();
+            }
+        }
+        return Optional.empty();
+    }
+
     /** {@code retry-after-ms}, else {@code Retry-After} as seconds or an HTTP date. */
     public static Optional<Duration> retryAfter(HttpHeaders headers) {
         Optional<String> ms = headers.firstValue("retry-after-ms");
@@ -344,7 +366,8 @@ public final class OpenAiProtocol {
         try (AutoCloseable memory = HttpTransport.reserveResponseMemory(length, provider);
              InputStream in = HttpTransport.capped(HttpTransport.idleGuard(r.body(), call.timeout(), provider),
                      MAX_RESPONSE_BYTES, provider)) {
-            return parseResponse(in, length, provider, call.deployment().model(), requestId);
+            ImageResponse parsed = parseResponse(in, length, provider, call.deployment().model(), requestId);
+            return reportedCost(r.headers()).map(c -> parsed.toBuilder().cost(c).build()).orElse(parsed);
         } catch (IOException e) {
             throw HttpTransport.mapFailure(e, provider, true);
         } catch (RuntimeException e) {

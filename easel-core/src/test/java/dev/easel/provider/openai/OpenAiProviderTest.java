@@ -50,7 +50,8 @@ class OpenAiProviderTest {
     @BeforeEach
     void start() {
         fake = FakeOpenAi.builder().apiKey(KEY).start();
-        easel = Easel.builder().apiKey(KEY).apiBase(fake.baseUrl()).imageDirectory(dir.resolve("urls"))
+        // the fake stands for OpenAI itself, not for a gateway in front of it
+        easel = Easel.builder().apiKey(KEY).apiBase(fake.baseUrl()).gateway(false).imageDirectory(dir.resolve("urls"))
                 .maxRetries(0).build();
     }
 
