@@ -15,9 +15,7 @@ import dev.easel.internal.Blob;
 import dev.easel.provider.Deployment;
 import dev.easel.provider.EditCall;
 import dev.easel.provider.ImageEditProvider;
-import dev.easel.provider.azure.AzureProvider;
-import dev.easel.provider.mock.MockProvider;
-import dev.easel.provider.openai.OpenAiProvider;
+import dev.easel.provider.Providers;
 import dev.easel.validate.EditInput;
 import dev.easel.validate.RequestValidator;
 import dev.easel.validate.ValidatedEdit;
@@ -56,7 +54,7 @@ final class EditPipeline {
     EditPipeline(Easel.Settings settings) {
         this.settings = settings;
         Map<String, ImageEditProvider> p = new LinkedHashMap<>();
-        for (ImageEditProvider builtIn : List.of(new OpenAiProvider(), new AzureProvider(), new MockProvider())) {
+        for (ImageEditProvider builtIn : Providers.createBuiltIn()) {
             p.put(builtIn.name(), builtIn);
         }
         p.putAll(settings.providers());
@@ -392,7 +390,7 @@ final class EditPipeline {
         }
         CostInput in = CostInput.builder().response(r).requestedSize(v.params().get("size"))
                 .requestedQuality(v.params().get("quality")).partialImages(stream ? partials : 0).streamed(stream)
-                .build();
+                .inputImages(v.images().size()).build();
         return COSTS.cost(target.spec(), target.prices(), in).total().orElse(null);
     }
 
@@ -451,7 +449,8 @@ final class EditPipeline {
         Object quality = input.params().get("quality");
         CostInput in = CostInput.builder().imagesReturned(Math.max(1, n))
                 .requestedSize(size == null ? null : size.toString())
-                .requestedQuality(quality == null ? null : quality.toString()).build();
+                .requestedQuality(quality == null ? null : quality.toString())
+                .inputImages(input.images().size()).build();
         return COSTS.cost(t.spec(), t.prices(), in).total();
     }
 
