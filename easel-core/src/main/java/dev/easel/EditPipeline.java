@@ -171,7 +171,7 @@ final class EditPipeline {
             rec.success(response, result.retries(), result.fallbacks(), input.stream());
             return new EditOutcome(response, e.target().group(), e.target().id(),
                     e.target().deployment().provider(), e.upstream(), result.retries(), result.fallbacks(),
-                    result.attempts().stream().map(Router.Attempt::toString).toList());
+                    result.attempts().stream().map(Router.Attempt::toString).toList(), e.target().spec().lifecycle());
         } catch (RecordedException e) {
             throw e.failure();
         } catch (EaselException e) {
@@ -316,7 +316,7 @@ final class EditPipeline {
         ImageEditStream recorded = new RecordedStream(e.value(), rec, e.target(), e.validated(), result.retries(),
                 result.fallbacks());
         return new StreamOutcome(recorded, e.target().group(), e.target().id(), e.target().deployment().provider(),
-                result.retries(), result.fallbacks());
+                result.retries(), result.fallbacks(), e.target().spec().lifecycle(), e.validated().warnings());
     }
 
     private EditRecorder recorder(GatewayRequest request, EditInput input) {
@@ -395,7 +395,7 @@ final class EditPipeline {
             ImageResponse r = ImageResponse.builder().created(c.createdAt()).addData(ImageData.ofBase64(c.b64Json()))
                     .size(c.size()).quality(c.quality()).background(c.background()).outputFormat(c.outputFormat())
                     .usage(c.usageOrNull()).provider(target.deployment().provider())
-                    .model(target.deployment().model()).build();
+                    .model(target.deployment().model()).addWarnings(validated.warnings()).build();
             java.math.BigDecimal cost = cost(target, r, validated, true);
             if (reported.compareAndSet(false, true)) {
                 rec.upstream(Duration.ofNanos(System.nanoTime() - t0));

@@ -48,6 +48,8 @@ import java.util.Optional;
  * @param traceId       W3C trace id of the request
  * @param spanId        the request's span id
  * @param parentSpanId  the caller's span id (from its {@code traceparent}), or null
+ * @param warnings      what the caller was warned about (the catalogue's deprecation or shutdown notice, dropped
+ *                      or adapted parameters, an unknown model), in order; empty when none
  */
 public record EditLogRecord(String requestId, Instant startTime, Instant endTime, String source, String model,
                             String modelGroup, String deploymentId, String provider, String providerModel,
@@ -56,12 +58,30 @@ public record EditLogRecord(String requestId, Instant startTime, Instant endTime
                             List<ImageMeta> imagesIn, ImageMeta mask, int imagesOut, long bytesOut,
                             String outputFormat, String outputSize, Map<String, String> params, boolean stream,
                             List<AttemptEvent> attempts, int retries, int fallbacks, long latencyMs, long upstreamMs,
-                            long overheadMs, String prompt, String traceId, String spanId, String parentSpanId) {
+                            long overheadMs, String prompt, String traceId, String spanId, String parentSpanId,
+                            List<String> warnings) {
 
+    /** Copies the collections. */
     public EditLogRecord {
         imagesIn = List.copyOf(imagesIn);
         params = Map.copyOf(params);
         attempts = List.copyOf(attempts);
+        warnings = List.copyOf(warnings);
+    }
+
+    /** A record without warnings. */
+    public EditLogRecord(String requestId, Instant startTime, Instant endTime, String source, String model,
+                         String modelGroup, String deploymentId, String provider, String providerModel,
+                         String endUser, String keyHash, String status, int httpStatus, String errorType,
+                         String errorCode, String errorMessage, BigDecimal cost, Usage usage,
+                         List<ImageMeta> imagesIn, ImageMeta mask, int imagesOut, long bytesOut,
+                         String outputFormat, String outputSize, Map<String, String> params, boolean stream,
+                         List<AttemptEvent> attempts, int retries, int fallbacks, long latencyMs, long upstreamMs,
+                         long overheadMs, String prompt, String traceId, String spanId, String parentSpanId) {
+        this(requestId, startTime, endTime, source, model, modelGroup, deploymentId, provider, providerModel, endUser,
+                keyHash, status, httpStatus, errorType, errorCode, errorMessage, cost, usage, imagesIn, mask,
+                imagesOut, bytesOut, outputFormat, outputSize, params, stream, attempts, retries, fallbacks, latencyMs,
+                upstreamMs, overheadMs, prompt, traceId, spanId, parentSpanId, List.of());
     }
 
     /** Whether the edit succeeded. */
