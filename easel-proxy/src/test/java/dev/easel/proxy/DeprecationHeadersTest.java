@@ -120,9 +120,14 @@ class DeprecationHeadersTest {
     void edit_shutDownModel_warningIsInTheLogRecord() throws IOException {
         assertThat(edit("old", false, "req-deprecated-log").statusCode()).isEqualTo(200);
         assertThat(edit("current", false, "req-current-log").statusCode()).isEqualTo(200);
+        assertThat(edit("old", true, "req-deprecated-stream-log").statusCode()).isEqualTo(200);
 
         JsonNode old = awaitRecord("req-deprecated-log");
         JsonNode current = awaitRecord("req-current-log");
+        JsonNode streamed = awaitRecord("req-deprecated-stream-log");
+        assertThat(streamed.path("stream").asBoolean()).isTrue();
+        assertThat(streamed.path("warnings").toString()).isEqualTo(WireFixture.JSON.writeValueAsString(
+                List.of(WARNING)));
         assertThat(old.path("warnings").isArray()).as("%s", old).isTrue();
         assertThat(old.path("warnings").get(0).asText()).isEqualTo(WARNING);
         assertThat(old.path("warnings").size()).isEqualTo(1);
