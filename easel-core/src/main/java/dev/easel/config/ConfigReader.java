@@ -5,6 +5,7 @@ import dev.easel.config.YamlTree.MapNode;
 import dev.easel.config.YamlTree.Node;
 import dev.easel.config.YamlTree.Scalar;
 import dev.easel.config.YamlTree.SeqNode;
+import dev.easel.provider.Providers;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.net.URI;
@@ -22,7 +23,6 @@ import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
-import dev.easel.provider.Providers;
 
 /**
  * Turns a {@link YamlTree} into an {@link EaselConfig}: one instance per load. Reads each known key once,
@@ -186,11 +186,11 @@ final class ConfigReader {
                 s.rest());
         if (info.outputCostPerImage().isPresent()) {
             // LiteLLM prices an image by output_cost_per_image when it has one, and by pixels only otherwise
-            for (String key : List.of("input_cost_per_pixel", "output_cost_per_pixel")) {
-                if (s.map.entries().containsKey(key) && !YamlTree.isNull(s.map.entries().get(key))) {
-                    warnings.add(s.path(key) + ": not used: output_cost_per_image is set and wins (as in LiteLLM)");
-                }
-            }
+            Map<String, Optional<BigDecimal>> pixelPrices = new LinkedHashMap<>();
+            pixelPrices.put("input_cost_per_pixel", info.inputCostPerPixel());
+            pixelPrices.put("output_cost_per_pixel", info.outputCostPerPixel());
+            pixelPrices.forEach((key, price) -> price.ifPresent(p -> warnings.add(s.path(key)
+                    + ": not used: output_cost_per_image is set and wins (as in LiteLLM)")));
         }
         s.warnUnknown();
         return info;
