@@ -83,6 +83,55 @@ class ConfigCheckTest {
     }
 
     @Test
+    void parse_keyBesideTheKnownKeyItResembles_isReportedNotRefused() {
+        // 'mode' is one letter from 'model', but 'model' is set right beside it: no misspelling of it
+        EaselConfig config = parse("""
+                model_list:
+                  - {model_name: m, litellm_params: {model: openai/gpt-image-1, api_key: k, mode: image_edit}}
+                """);
+
+        assertThat(config.warnings()).containsExactly(
+                "unknown key 'model_list[0].litellm_params.mode' (ignored: provider 'openai' reads no such setting)");
+    }
+
+    @Test
+    void parse_litellmProxyConfigWithKeysEaselDoesNotUse_loadsAndReportsEach() {
+        // keys a LiteLLM proxy config commonly carries: none is a near miss of a key Easel knows
+        EaselConfig config = parse("""
+                model_list:
+                  - model_name: img
+                    litellm_params:
+                      model: azure/img-deploy
+                      api_base: https://res.openai.azure.com
+                      api_version: 2025-04-01-preview
+                      tags: [paid]
+                      max_budget: 10
+                      budget_duration: 30d
+                      use_in_pass_through: false
+                    model_info: {mode: image_edit, base_model: gpt-image-1, access_groups: [a]}
+                router_settings:
+                  enable_pre_call_checks: true
+                  model_group_alias: {x: img}
+                  redis_url: redis://r:6379
+                  retry_policy: {RateLimitErrorRetries: 2}
+                  allowed_fails_policy: {RateLimitErrorAllowedFails: 3}
+                litellm_settings:
+                  set_verbose: false
+                  cache: true
+                  modify_params: true
+                  turn_off_message_logging: true
+                general_settings:
+                  store_model_in_db: true
+                  alerting: [slack]
+                  proxy_batch_write_at: 60
+                  database_connection_pool_limit: 10
+                  disable_spend_logs: false
+                """);
+
+        assertThat(config.warnings()).hasSize(20).allSatisfy(w -> assertThat(w).contains("(ignored"));
+    }
+
+    @Test
     void parse_unrelatedUnknownKeys_areReportedOnceEachByPath() {
         EaselConfig config = parse("""
                 model_list:
