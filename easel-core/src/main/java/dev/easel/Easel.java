@@ -397,4 +397,20 @@ public final class Easel {
     public List<String> modelNames() {
         return pipeline.modelNames();
     }
+
+    /**
+     * Every deployment of the config and whether it can be called (a deployment whose provider this client does
+     * not serve cannot), in config order; empty without a config.
+     */
+    public List<DeploymentStatus> deployments() {
+        return pipeline.deployments();
+    }
+
+    /**
+     * What this client found when it was built, one line each: every config deployment whose provider it does
+     * not serve. The config file's own warnings are {@link EaselConfig#warnings()}.
+     */
+    public List<String> warnings() {
+        return pipeline.warnings();
+    }
 }

@@ -1,5 +1,6 @@
 package dev.easel;
 
+import dev.easel.catalog.ModelSpec;
 import java.time.Duration;
 
 /**
@@ -13,7 +14,22 @@ import java.time.Duration;
  * @param retries      attempts beyond the first within model groups
  * @param fallbacks    model groups tried after the one asked for
  * @param attempts     what was tried, in order ({@code deployment: outcome})
+ * @param lifecycle    the catalogue's deprecation and shutdown dates of the model that answered (none for a model
+ *                     the catalogue does not know); its warnings are in {@link ImageResponse#warnings()}
  */
 public record EditOutcome(ImageResponse response, String modelGroup, String deploymentId, String provider,
-                          Duration upstreamTime, int retries, int fallbacks, java.util.List<String> attempts) {
+                          Duration upstreamTime, int retries, int fallbacks, java.util.List<String> attempts,
+                          ModelSpec.Lifecycle lifecycle) {
+
+    /** Checks that the lifecycle is not null. */
+    public EditOutcome {
+        java.util.Objects.requireNonNull(lifecycle, "lifecycle");
+    }
+
+    /** An outcome without lifecycle dates. */
+    public EditOutcome(ImageResponse response, String modelGroup, String deploymentId, String provider,
+                       Duration upstreamTime, int retries, int fallbacks, java.util.List<String> attempts) {
+        this(response, modelGroup, deploymentId, provider, upstreamTime, retries, fallbacks, attempts,
+                ModelSpec.Lifecycle.NONE);
+    }
 }

@@ -15,9 +15,7 @@ import dev.easel.internal.Blob;
 import dev.easel.provider.Deployment;
 import dev.easel.provider.EditCall;
 import dev.easel.provider.ImageEditProvider;
-import dev.easel.provider.azure.AzureProvider;
-import dev.easel.provider.mock.MockProvider;
-import dev.easel.provider.openai.OpenAiProvider;
+import dev.easel.provider.Providers;
 import dev.easel.validate.EditInput;
 import dev.easel.validate.RequestValidator;
 import dev.easel.validate.ValidatedEdit;
@@ -52,11 +50,17 @@ final class EditPipeline {
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
     private final Router configRouter;
     private final Map<String, Router> directRouters = new ConcurrentHashMap<>();
+    /** Every config deployment with whether it can be called, in config order (filled by {@link #groups}). */
+    private final List<DeploymentStatus> deploymentStatuses = new ArrayList<>();
+    /** Groups none of whose deployments is served → the providers they name (filled by {@link #groups}). */
+    private final Map<String, java.util.Set<String>> unservable = new LinkedHashMap<>();
+    /** One start-up line per deployment that cannot be called (filled by {@link #groups}). */
+    private final List<String> warnings = new ArrayList<>();
 
     EditPipeline(Easel.Settings settings) {
         this.settings = settings;
         Map<String, ImageEditProvider> p = new LinkedHashMap<>();
-        for (ImageEditProvider builtIn : List.of(new OpenAiProvider(), new AzureProvider(), new MockProvider())) {
+        for (ImageEditProvider builtIn : Providers.createBuiltIn()) {
             p.put(builtIn.name(), builtIn);
         }
         p.putAll(settings.providers());
@@ -168,7 +172,7 @@ final class EditPipeline {
             rec.success(response, result.retries(), result.fallbacks(), input.stream());
             return new EditOutcome(response, e.target().group(), e.target().id(),
                     e.target().deployment().provider(), e.upstream(), result.retries(), result.fallbacks(),
-                    result.attempts().stream().map(Router.Attempt::toString).toList());
+                    result.attempts().stream().map(Router.Attempt::toString).toList(), e.target().spec().lifecycle());
         } catch (RecordedException e) {
             throw e.failure();
         } catch (EaselException e) {
@@ -193,6 +197,15 @@ final class EditPipeline {
      */
     private <T> Router.Result<Executed<T>> route(GatewayRequest request, EditInput input, List<String> fallbacks,
                                                  EditRecorder rec, Attempt<T> attempt, boolean endOnSuccess) {
+        try {
+            return routeOnce(request, input, fallbacks, rec, attempt, endOnSuccess);
+        } catch (EaselException e) {
+            throw unserved(request.model(), e);
+        }
+    }
+
+    private <T> Router.Result<Executed<T>> routeOnce(GatewayRequest request, EditInput input, List<String> fallbacks,
+                                                     EditRecorder rec, Attempt<T> attempt, boolean endOnSuccess) {
         Router router = routerFor(request.model());
         if (request.credentials().isPresent()) {
             router = isolated(router); // the caller's own key: its failures and usage are not the deployment's
@@ -218,6 +231,45 @@ final class EditPipeline {
                 throw e;
             }
         });
+    }
+
+    /**
+     * A routing failure said plainly where groups without a served deployment were involved: such a group has no
+     * candidate, so the router skips it as if it were resting; the client is told which provider is missing
+     * (501 {@code provider_not_served}) instead of being asked to retry, and the attempt list says why.
+     */
+    private EaselException unserved(String model, EaselException e) {
+        if (unservable.isEmpty()) {
+            return e;
+        }
+        List<String> tried = new ArrayList<>();
+        for (String a : e.attempts()) {
+            String rewritten = a;
+            for (Map.Entry<String, java.util.Set<String>> g : unservable.entrySet()) {
+                if (a.startsWith(g.getKey() + ": skipped:")) {
+                    rewritten = g.getKey() + ": skipped: " + notServed(g.getValue());
+                }
+            }
+            tried.add(rewritten);
+        }
+        EaselException out = e;
+        if (e instanceof RateLimitException && e.code().filter("no_deployment_available"::equals).isPresent()
+                && unservable.containsKey(model)) {
+            out = new EaselException("model '" + model + "' cannot be served: " + notServed(unservable.get(model))
+                    + " (served providers: " + String.join(", ", new TreeSet<>(providers.keySet())) + ")", 501,
+                    "api_error", "provider_not_served", "model", null, null, null);
+        }
+        if (!tried.isEmpty()) {
+            out.recordAttempts(tried);
+        }
+        return out;
+    }
+
+    /** {@code provider 'gemini' is not served by this Easel}; several providers are named together. */
+    private static String notServed(java.util.Set<String> names) {
+        List<String> quoted = names.stream().sorted().map(n -> "'" + n + "'").toList();
+        return quoted.size() == 1 ? "provider " + quoted.get(0) + " is not served by this Easel"
+                : "providers " + String.join(", ", quoted) + " are not served by this Easel";
     }
 
     /** Carries a failure that has already been recorded past the recording catch blocks. */
@@ -269,7 +321,7 @@ final class EditPipeline {
         ImageEditStream recorded = new RecordedStream(e.value(), rec, e.target(), e.validated(), result.retries(),
                 result.fallbacks());
         return new StreamOutcome(recorded, e.target().group(), e.target().id(), e.target().deployment().provider(),
-                result.retries(), result.fallbacks());
+                result.retries(), result.fallbacks(), e.target().spec().lifecycle(), e.validated().warnings());
     }
 
     private EditRecorder recorder(GatewayRequest request, EditInput input) {
@@ -348,7 +400,7 @@ final class EditPipeline {
             ImageResponse r = ImageResponse.builder().created(c.createdAt()).addData(ImageData.ofBase64(c.b64Json()))
                     .size(c.size()).quality(c.quality()).background(c.background()).outputFormat(c.outputFormat())
                     .usage(c.usageOrNull()).provider(target.deployment().provider())
-                    .model(target.deployment().model()).build();
+                    .model(target.deployment().model()).addWarnings(validated.warnings()).build();
             java.math.BigDecimal cost = cost(target, r, validated, true);
             if (reported.compareAndSet(false, true)) {
                 rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
@@ -397,7 +449,7 @@ final class EditPipeline {
         }
         CostInput in = CostInput.builder().response(r).requestedSize(v.params().get("size"))
                 .requestedQuality(v.params().get("quality")).partialImages(stream ? partials : 0).streamed(stream)
-                .build();
+                .inputImages(v.images().size()).build();
         return COSTS.cost(target.spec(), target.prices(), in).total().orElse(null);
     }
 
@@ -456,7 +508,8 @@ final class EditPipeline {
         Object quality = input.params().get("quality");
         CostInput in = CostInput.builder().imagesReturned(Math.max(1, n))
                 .requestedSize(size == null ? null : size.toString())
-                .requestedQuality(quality == null ? null : quality.toString()).build();
+                .requestedQuality(quality == null ? null : quality.toString())
+                .inputImages(input.images().size()).build();
         return COSTS.cost(t.spec(), t.prices(), in).total();
     }
 
@@ -484,26 +537,56 @@ final class EditPipeline {
         return List.copyOf(groups.keySet());
     }
 
+    /** Every config deployment and whether it can be called, in config order. */
+    List<DeploymentStatus> deployments() {
+        return List.copyOf(deploymentStatuses);
+    }
+
+    /** Start-up warnings: one per config deployment whose provider this client does not serve. */
+    List<String> warnings() {
+        return List.copyOf(warnings);
+    }
+
     // ---- model resolution -------------------------------------------------------------------------
 
     private Map<String, List<Target>> groups(EaselConfig config) {
         Map<String, List<Target>> out = new LinkedHashMap<>();
-        for (ModelEntry e : config.modelList()) {
+        for (int index = 0; index < config.modelList().size(); index++) {
+            ModelEntry e = config.modelList().get(index);
             Deployment d = e.params().toDeployment();
+            // the group exists even when nothing in it can be called: its fallbacks still apply
+            List<Target> group = out.computeIfAbsent(e.modelName(), k -> new ArrayList<>());
+            ImageEditProvider served = providers.get(d.provider());
+            String id = e.modelInfo().id().orElseGet(() -> defaultId(config, e));
+            if (served == null) {
+                String reason = notServed(java.util.Set.of(d.provider()));
+                deploymentStatuses.add(new DeploymentStatus(id, e.modelName(), d.provider(),
+                        java.util.Optional.of(reason)));
+                warnings.add("model_list[" + index + "] (model_name '" + e.modelName() + "', model '"
+                        + e.params().model() + "'): " + reason + "; the deployment is unavailable");
+                unservable.computeIfAbsent(e.modelName(), k -> new java.util.TreeSet<>()).add(d.provider());
+                continue;
+            }
+            deploymentStatuses.add(new DeploymentStatus(id, e.modelName(), d.provider(), java.util.Optional.empty()));
             if (d.timeout() == null) {
                 Duration t = config.litellmSettings().requestTimeout().orElse(settings.timeout());
                 d = new Deployment(d.provider(), d.model(), d.apiKey(), d.apiBase(), d.apiVersion(), t, d.settings());
             }
             String pricedAs = e.modelInfo().baseModel().orElse(d.model());
             ModelSpec spec = spec(pricedAs, d.provider());
-            String id = e.modelInfo().id().orElseGet(() -> defaultId(config, e));
             double weight = e.params().weight().orElse(e.params().rpm().isPresent() ? e.params().rpm().getAsInt()
                     : e.params().tpm().isPresent() ? e.params().tpm().getAsLong() : 1);
             java.math.BigDecimal price = e.modelInfo().outputCostPerImage().orElseGet(() -> typicalPrice(spec));
-            out.computeIfAbsent(e.modelName(), k -> new ArrayList<>()).add(new Target(e.modelName(), id,
-                    provider(d.provider(), e.params().model()), d, spec, e.params().order().orElse(Integer.MAX_VALUE),
+            group.add(new Target(e.modelName(), id,
+                    served, d, spec, e.params().order().orElse(Integer.MAX_VALUE),
                     weight, e.params().rpm(), e.params().tpm(), price, PriceOverrides.of(e.modelInfo())));
         }
+        // a group with some served deployment is no longer unservable
+        out.forEach((name, list) -> {
+            if (!list.isEmpty()) {
+                unservable.remove(name);
+            }
+        });
         out.replaceAll((k, v) -> List.copyOf(v));
         // keep config order (Map.copyOf would not): /v1/models and the start-up line list groups as written
         return java.util.Collections.unmodifiableMap(out);

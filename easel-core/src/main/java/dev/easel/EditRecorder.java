@@ -120,7 +120,7 @@ final class EditRecorder {
         }
         EditLogRecord rec = record("success", 200, null, r.cost().orElse(null), r.usage().orElse(null),
                 r.data().size(), bytesOut, r.outputFormat().orElse(null), r.size().orElse(null), stream, retries,
-                fallbacks);
+                fallbacks, r.warnings());
         report(rec);
         return rec;
     }
@@ -135,7 +135,7 @@ final class EditRecorder {
         long groups = attempts.stream().map(AttemptEvent::modelGroup).distinct().count();
         int retries = (int) Math.max(0, attempts.size() - groups); // within groups, as on success
         EditLogRecord rec = record("failure", e.httpStatus(), e, cost, null, 0, 0, null, null, stream, retries,
-                (int) Math.max(0, groups - 1));
+                (int) Math.max(0, groups - 1), lastValidated == null ? List.of() : lastValidated.warnings());
         report(rec);
         return rec;
     }
@@ -151,7 +151,7 @@ final class EditRecorder {
 
     private EditLogRecord record(String status, int httpStatus, EaselException e, BigDecimal cost, Usage usage,
                                  int imagesOut, long bytesOut, String outputFormat, String outputSize, boolean stream,
-                                 int retries, int fallbacks) {
+                                 int retries, int fallbacks, List<String> warnings) {
         Instant end = clock.instant();
         long latency = Math.max(0, Duration.between(meta.receivedAt(), end).toMillis());
         long upstream = upstreamNanos / 1_000_000;
@@ -181,7 +181,8 @@ final class EditRecorder {
                 httpStatus, e == null ? null : e.type(), e == null ? null : e.code().orElse(null), message, cost,
                 usage, images, mask, imagesOut, bytesOut, outputFormat, outputSize, params(), stream, attempts,
                 retries, fallbacks, latency, upstream, Math.max(0, latency - upstream),
-                redactPrompts ? null : input.prompt(), traceId, spanId, parentSpanId, meta.clientRequestId());
+                redactPrompts ? null : input.prompt(), traceId, spanId, parentSpanId, warnings,
+                meta.clientRequestId());
     }
 
     private static EditLogRecord.ImageMeta meta(ImageInfo i) {

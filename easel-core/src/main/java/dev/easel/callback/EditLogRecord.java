@@ -48,6 +48,8 @@ import java.util.Optional;
  * @param traceId       W3C trace id of the request
  * @param spanId        the request's span id
  * @param parentSpanId  the caller's span id (from its {@code traceparent}), or null
+ * @param warnings      what the caller was warned about (the catalogue's deprecation or shutdown notice, dropped
+ *                      or adapted parameters, an unknown model), in order; empty when none
  * @param clientRequestId the caller's own request id (a correlation field; {@code requestId} is Easel's), or null
  */
 public record EditLogRecord(String requestId, Instant startTime, Instant endTime, String source, String model,
@@ -58,15 +60,17 @@ public record EditLogRecord(String requestId, Instant startTime, Instant endTime
                             String outputFormat, String outputSize, Map<String, String> params, boolean stream,
                             List<AttemptEvent> attempts, int retries, int fallbacks, long latencyMs, long upstreamMs,
                             long overheadMs, String prompt, String traceId, String spanId, String parentSpanId,
-                            String clientRequestId) {
+                            List<String> warnings, String clientRequestId) {
 
+    /** Copies the collections. */
     public EditLogRecord {
         imagesIn = List.copyOf(imagesIn);
         params = Map.copyOf(params);
         attempts = List.copyOf(attempts);
+        warnings = List.copyOf(warnings);
     }
 
-    /** A record without a client request id. */
+    /** A record without warnings or client request id. */
     public EditLogRecord(String requestId, Instant startTime, Instant endTime, String source, String model,
                          String modelGroup, String deploymentId, String provider, String providerModel,
                          String endUser, String keyHash, String status, int httpStatus, String errorType,
@@ -76,9 +80,9 @@ public record EditLogRecord(String requestId, Instant startTime, Instant endTime
                          List<AttemptEvent> attempts, int retries, int fallbacks, long latencyMs, long upstreamMs,
                          long overheadMs, String prompt, String traceId, String spanId, String parentSpanId) {
         this(requestId, startTime, endTime, source, model, modelGroup, deploymentId, provider, providerModel, endUser,
-                keyHash, status, httpStatus, errorType, errorCode, errorMessage, cost, usage, imagesIn, mask, imagesOut,
-                bytesOut, outputFormat, outputSize, params, stream, attempts, retries, fallbacks, latencyMs, upstreamMs,
-                overheadMs, prompt, traceId, spanId, parentSpanId, null);
+                keyHash, status, httpStatus, errorType, errorCode, errorMessage, cost, usage, imagesIn, mask,
+                imagesOut, bytesOut, outputFormat, outputSize, params, stream, attempts, retries, fallbacks, latencyMs,
+                upstreamMs, overheadMs, prompt, traceId, spanId, parentSpanId, List.of(), null);
     }
 
     /** Whether the edit succeeded. */

@@ -158,6 +158,11 @@ public final class RecordJson {
         g.writeNumberField("latency_ms", r.latencyMs());
         g.writeNumberField("upstream_ms", r.upstreamMs());
         g.writeNumberField("overhead_ms", r.overheadMs());
+        g.writeArrayFieldStart("warnings");
+        for (String w : r.warnings()) {
+            g.writeString(w);
+        }
+        g.writeEndArray();
         if (r.prompt() != null) {
             g.writeStringField("prompt", r.prompt());
         }

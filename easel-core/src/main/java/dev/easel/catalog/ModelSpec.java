@@ -168,6 +168,9 @@ public record ModelSpec(
     public record Lifecycle(Optional<java.time.LocalDate> deprecated, Optional<java.time.LocalDate> shutdown,
                             Optional<String> replacement) {
 
+        /** No dates and no replacement. */
+        public static final Lifecycle NONE = new Lifecycle(Optional.empty(), Optional.empty(), Optional.empty());
+
         /** Whether the model is shut down on {@code day}. */
         public boolean retiredOn(java.time.LocalDate day) {
             return shutdown.map(s -> !day.isBefore(s)).orElse(false);

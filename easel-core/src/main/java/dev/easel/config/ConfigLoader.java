@@ -10,9 +10,9 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Loads a LiteLLM proxy {@code config.yaml} into an {@link EaselConfig}. Unknown keys are ignored with a
- * warning (see {@link EaselConfig#warnings()}); invalid values throw a {@link ConfigException} naming the
- * file and the YAML path. {@code os.environ/NAME} values are read from the environment, after the file's
+ * Loads a LiteLLM proxy {@code config.yaml} into an {@link EaselConfig}. Every key that is not acted on is
+ * reported once (see {@link EaselConfig#warnings()}); invalid values, and keys that are near misses of known ones
+ * ({@code api_bse}), throw a {@link ConfigException} naming the file and the YAML path. {@code os.environ/NAME} values are read from the environment, after the file's
  * {@code environment_variables} are added to it (the process environment itself is never changed).
  */
 public final class ConfigLoader {

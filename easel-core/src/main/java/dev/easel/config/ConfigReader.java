@@ -5,6 +5,7 @@ import dev.easel.config.YamlTree.MapNode;
 import dev.easel.config.YamlTree.Node;
 import dev.easel.config.YamlTree.Scalar;
 import dev.easel.config.YamlTree.SeqNode;
+import dev.easel.provider.Providers;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.net.URI;
@@ -25,7 +26,8 @@ import java.util.Set;
 
 /**
  * Turns a {@link YamlTree} into an {@link EaselConfig}: one instance per load. Reads each known key once,
- * replaces {@code os.environ/NAME} where a string is read, and collects warnings for unknown keys.
+ * replaces {@code os.environ/NAME} where a string is read, refuses near misses of known keys and collects one
+ * warning for every other key that is not acted on. The keys of each section are declared in {@link ConfigKeys}.
  */
 final class ConfigReader {
 
@@ -47,12 +49,16 @@ final class ConfigReader {
             throw new ConfigException(source + ": expected a mapping at the top level (was "
                     + YamlTree.describe(root) + ")");
         }
-        Section top = new Section(rootMap, "");
+        Section top = new Section(rootMap, "", ConfigKeys.TOP);
+        top.refuseNearMisses(Set.of());
         Map<String, String> environmentVariables = environmentVariables(top.get("environment_variables"));
         List<ModelEntry> models = modelList(top);
-        RouterSettings router = routerSettings(section(top.get("router_settings"), "router_settings"));
-        LitellmSettings litellm = litellmSettings(section(top.get("litellm_settings"), "litellm_settings"));
-        GeneralSettings general = generalSettings(section(top.get("general_settings"), "general_settings"));
+        RouterSettings router = routerSettings(section(top.get("router_settings"), "router_settings",
+                ConfigKeys.ROUTER_SETTINGS));
+        LitellmSettings litellm = litellmSettings(section(top.get("litellm_settings"), "litellm_settings",
+                ConfigKeys.LITELLM_SETTINGS));
+        GeneralSettings general = generalSettings(section(top.get("general_settings"), "general_settings",
+                ConfigKeys.GENERAL_SETTINGS));
         top.warnUnknown();
         Set<String> names = new HashSet<>();
         models.forEach(m -> names.add(m.modelName()));
@@ -67,7 +73,7 @@ final class ConfigReader {
     // ---------------------------------------------------------------- sections
 
     private Map<String, String> environmentVariables(Node node) {
-        Section s = section(node, "environment_variables");
+        Section s = section(node, "environment_variables", null);
         Map<String, String> out = new LinkedHashMap<>();
         for (String name : s.map.entries().keySet()) {
             String path = s.path(name);
@@ -104,14 +110,17 @@ final class ConfigReader {
                 throw error(path, "expected a mapping with model_name and litellm_params (was "
                         + YamlTree.describe(item) + ")");
             }
-            Section entry = new Section(map, path);
+            Section entry = new Section(map, path, ConfigKeys.MODEL_ENTRY);
+            entry.refuseNearMisses(Set.of());
             String modelName = requiredString(entry, "model_name");
             Node paramsNode = entry.get("litellm_params");
             if (paramsNode == null) {
                 throw error(path, "missing litellm_params");
             }
-            LitellmParams params = litellmParams(section(paramsNode, entry.path("litellm_params")));
-            ModelInfo info = modelInfo(section(entry.get("model_info"), entry.path("model_info")));
+            LitellmParams params = litellmParams(section(paramsNode, entry.path("litellm_params"),
+                    ConfigKeys.LITELLM_PARAMS));
+            ModelInfo info = modelInfo(section(entry.get("model_info"), entry.path("model_info"),
+                    ConfigKeys.MODEL_INFO));
             entry.warnUnknown();
             if (info.id().isPresent()) {
                 String previous = idPaths.putIfAbsent(info.id().get(), path);
@@ -126,6 +135,16 @@ final class ConfigReader {
     }
 
     private LitellmParams litellmParams(Section s) {
+        // the provider's own settings are known keys here: find it before anything is refused or read
+        Node modelNode = s.map.entries().get("model");
+        String provider = null;
+        if (modelNode instanceof Scalar m && m.kind() == Kind.STRING) {
+            String text = text(modelNode, s.path("model")).text;
+            int slash = text.indexOf('/');
+            provider = slash < 0 ? "openai" : text.substring(0, slash);
+        }
+        Set<String> providerKeys = provider == null ? Set.of() : Providers.settingKeys(provider);
+        s.refuseNearMisses(providerKeys);
         String model = requiredString(s, "model");
         String problem = LitellmParams.modelProblem(model);
         if (problem != null) {
@@ -144,6 +163,7 @@ final class ConfigReader {
                         .map(OptionalDouble::of).orElse(OptionalDouble.empty()),
                 optionalInt(s, "order", 0),
                 s.rest());
+        reportExtras(s, params.provider());
         if (params.provider().equals("azure") && apiBase.isEmpty()) {
             throw error(s.path("api_base"), "required for provider 'azure'");
         }
@@ -151,7 +171,8 @@ final class ConfigReader {
     }
 
     private ModelInfo modelInfo(Section s) {
-        return new ModelInfo(
+        s.refuseNearMisses(Set.of());
+        ModelInfo info = new ModelInfo(
                 optional(s, "id", (n, p) -> text(n, p).text),
                 optional(s, "base_model", (n, p) -> text(n, p).text),
                 price(s, "input_cost_per_token"),
@@ -159,7 +180,46 @@ final class ConfigReader {
                 price(s, "output_cost_per_image_token"),
                 price(s, "output_cost_per_token"),
                 price(s, "output_cost_per_image"),
+                price(s, "input_cost_per_image"),
+                price(s, "input_cost_per_pixel"),
+                price(s, "output_cost_per_pixel"),
                 s.rest());
+        if (info.outputCostPerImage().isPresent()) {
+            // LiteLLM prices an image by output_cost_per_image when it has one, and by pixels only otherwise
+            Map<String, Optional<BigDecimal>> pixelPrices = new LinkedHashMap<>();
+            pixelPrices.put("input_cost_per_pixel", info.inputCostPerPixel());
+            pixelPrices.put("output_cost_per_pixel", info.outputCostPerPixel());
+            pixelPrices.forEach((key, price) -> price.ifPresent(p -> warnings.add(s.path(key)
+                    + ": not used: output_cost_per_image is set and wins (as in LiteLLM)")));
+        }
+        s.warnUnknown();
+        return info;
+    }
+
+    /**
+     * Reports the {@code litellm_params} keys kept as provider settings: nothing for the settings the provider
+     * reads, "not used" for another built-in provider's setting, "unknown" for the rest on a built-in provider,
+     * and "passed as is" on a provider Easel does not know (a client may add it).
+     */
+    private void reportExtras(Section s, String provider) {
+        for (String key : s.unread()) {
+            if (ConfigKeys.known(ConfigKeys.LITELLM_PARAMS).contains(key)
+                    || Providers.settingKeys(provider).contains(key)) {
+                continue;
+            }
+            if (!Providers.isBuiltIn(provider)) {
+                warnings.add(s.path(key) + ": passed to provider '" + provider + "' as is");
+                continue;
+            }
+            Optional<String> because = Providers.ignoredBecause(provider, key);
+            if (because.isPresent()) {
+                warnings.add(s.path(key) + ": not used by provider '" + provider + "' (ignored; " + because.get()
+                        + ")");
+            } else {
+                warnings.add("unknown key '" + s.path(key) + "' (ignored: provider '" + provider
+                        + "' reads no such setting)");
+            }
+        }
     }
 
     private Optional<BigDecimal> price(Section s, String key) {
@@ -167,6 +227,7 @@ final class ConfigReader {
     }
 
     private RouterSettings routerSettings(Section s) {
+        s.refuseNearMisses(Set.of());
         RouterSettings d = RouterSettings.defaults();
         RoutingStrategy strategy = optional(s, "routing_strategy", (n, p) -> {
             Value v = text(n, p);
@@ -191,11 +252,18 @@ final class ConfigReader {
             throw error(s.path("redis_port"), "must be a port number up to 65535 (was "
                     + settings.redisPort().getAsInt() + ")");
         }
+        for (String key : List.of("redis_host", "redis_port", "redis_password")) {
+            if (s.get(key) != null) {
+                warnings.add(s.path(key) + ": not acted on (ignored): router state is kept in this process; "
+                        + "sharing it through Redis is not implemented yet");
+            }
+        }
         s.warnUnknown();
         return settings;
     }
 
     private LitellmSettings litellmSettings(Section s) {
+        s.refuseNearMisses(Set.of());
         LitellmSettings settings = new LitellmSettings(
                 optional(s, "drop_params", this::bool).orElse(false),
                 optionalInt(s, "num_retries", 0),
@@ -212,6 +280,7 @@ final class ConfigReader {
     }
 
     private GeneralSettings generalSettings(Section s) {
+        s.refuseNearMisses(Set.of());
         GeneralSettings d = GeneralSettings.defaults();
         GeneralSettings settings = new GeneralSettings(
                 optional(s, "master_key", (n, p) -> text(n, p).text),
@@ -221,7 +290,7 @@ final class ConfigReader {
                 optional(s, "allow_client_side_credentials", this::bool).orElse(false),
                 optional(s, "webhook_url", this::httpUrl),
                 optional(s, "otel_exporter_endpoint", this::httpUrl),
-                optional(s, "end_user_budgets", (n, p) -> section(n, p).all()).orElse(Map.of()),
+                optional(s, "end_user_budgets", (n, p) -> section(n, p, null).all()).orElse(Map.of()),
                 optional(s, "max_request_bytes", this::size).orElse(d.maxRequestBytes()),
                 optional(s, "max_image_bytes", this::size).orElse(d.maxImageBytes()),
                 optional(s, "max_inflight_upload_bytes", this::size).orElse(d.maxInflightUploadBytes()),
@@ -478,7 +547,7 @@ final class ConfigReader {
     /** A free-form value: maps and lists keep their order, strings get env replacement, numbers stay exact. */
     private Object plain(Node node, String path) {
         return switch (node) {
-            case MapNode map -> section(map, path).all();
+            case MapNode map -> section(map, path, null).all();
             case SeqNode seq -> {
                 List<Object> out = new ArrayList<>();
                 for (int i = 0; i < seq.items().size(); i++) {
@@ -535,14 +604,15 @@ final class ConfigReader {
         return value;
     }
 
-    private Section section(Node node, String path) {
+    /** {@code kind}: the {@link ConfigKeys} section whose keys it holds, or null for a free-form mapping. */
+    private Section section(Node node, String path, String kind) {
         if (YamlTree.isNull(node)) {
-            return new Section(new MapNode(Map.of()), path);
+            return new Section(new MapNode(Map.of()), path, kind);
         }
         if (!(node instanceof MapNode map)) {
             throw error(path, "expected a mapping (was " + YamlTree.describe(node) + ")");
         }
-        return new Section(map, path);
+        return new Section(map, path, kind);
     }
 
     private ConfigException error(String path, String detail) {
@@ -553,15 +623,23 @@ final class ConfigReader {
     private final class Section {
         final MapNode map;
         final String path;
+        /** The {@link ConfigKeys} section, or null for a free-form mapping (names are the user's own). */
+        final String kind;
         final Set<String> read = new HashSet<>();
 
-        Section(MapNode map, String path) {
+        Section(MapNode map, String path, String kind) {
             this.map = map;
             this.path = path;
+            this.kind = kind;
         }
 
         /** The value of {@code key}, or null when absent or YAML null. */
         Node get(String key) {
+            if (kind != null && !ConfigKeys.known(kind).contains(key)) {
+                // a programming error: every key read must be declared (and so documented)
+                throw new IllegalStateException("the reader reads '" + key + "' in " + kind
+                        + ", which ConfigKeys does not declare");
+            }
             read.add(key);
             Node node = map.entries().get(key);
             return YamlTree.isNull(node) ? null : node;
@@ -571,9 +649,33 @@ final class ConfigReader {
             return path.isEmpty() ? key : path + "." + key;
         }
 
-        void warnUnknown() {
+        /**
+         * Refuses a key that is not known here (nor one of {@code extra}) but is a near miss of one that is:
+         * {@code api_bse} would otherwise be ignored and the request sent to the default URL.
+         */
+        void refuseNearMisses(Set<String> extra) {
+            Set<String> known = new java.util.LinkedHashSet<>(ConfigKeys.known(kind));
+            known.addAll(extra);
             for (String key : map.entries().keySet()) {
-                if (!read.contains(key)) {
+                if (!known.contains(key)) {
+                    Optional<String> meant = ConfigKeys.nearMiss(key, known, map.entries().keySet());
+                    if (meant.isPresent()) {
+                        throw error(path(key), "unknown key; did you mean '" + meant.get() + "'?");
+                    }
+                }
+            }
+        }
+
+        /** Keys not read, in document order. */
+        List<String> unread() {
+            return map.entries().keySet().stream().filter(k -> !read.contains(k)).toList();
+        }
+
+        /** One warning per key that is not read and not known (keys of work in progress are known). */
+        void warnUnknown() {
+            Set<String> known = kind == null ? Set.of() : ConfigKeys.known(kind);
+            for (String key : unread()) {
+                if (!known.contains(key)) {
                     warnings.add("unknown key '" + path(key) + "' (ignored)");
                 }
             }

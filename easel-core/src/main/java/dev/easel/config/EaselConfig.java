@@ -16,7 +16,8 @@ import java.util.stream.Collectors;
  * @param litellmSettings      {@code litellm_settings}
  * @param generalSettings      {@code general_settings}
  * @param environmentVariables {@code environment_variables}, values resolved (never written to the process env)
- * @param warnings             one line per ignored unknown key or suspicious value, to log at start-up
+ * @param warnings             one line per key not acted on (unknown, another provider's, passed through, not
+ *                             implemented yet) or suspicious value, to log once at start-up
  */
 public record EaselConfig(List<ModelEntry> modelList, RouterSettings routerSettings, LitellmSettings litellmSettings,
                           GeneralSettings generalSettings, Map<String, String> environmentVariables,

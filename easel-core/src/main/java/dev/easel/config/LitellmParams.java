@@ -3,7 +3,6 @@ package dev.easel.config;
 import dev.easel.provider.Deployment;
 import java.net.URI;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -31,12 +30,10 @@ public record LitellmParams(String model, Optional<String> apiKey, Optional<URI>
                             Optional<Duration> timeout, OptionalInt maxRetries, OptionalInt rpm, OptionalLong tpm,
                             OptionalDouble weight, OptionalInt order, Map<String, Object> extra) {
 
-    /** Providers Easel can call. */
-    public static final List<String> KNOWN_PROVIDERS = List.of("openai", "azure", "mock");
-
     /**
-     * Checks that nothing is null and that {@code model} names a known provider (else
-     * IllegalArgumentException), and copies {@code extra}.
+     * Checks that nothing is null and that {@code model} is usable (else IllegalArgumentException), and copies
+     * {@code extra}. Any provider name is accepted: whether a client serves it is decided when it is built (a
+     * deployment of a provider it does not serve is unavailable).
      */
     public LitellmParams {
         Objects.requireNonNull(model, "model");
@@ -91,9 +88,8 @@ public record LitellmParams(String model, Optional<String> apiKey, Optional<URI>
             return null;
         }
         String provider = model.substring(0, slash);
-        if (!KNOWN_PROVIDERS.contains(provider)) {
-            return "unknown provider '" + provider + "' in '" + model + "' (known: "
-                    + String.join(", ", KNOWN_PROVIDERS) + ")";
+        if (provider.isBlank()) {
+            return "missing provider name before '/' in '" + model + "'";
         }
         if (slash == model.length() - 1) {
             return "missing model name after '" + provider + "/'";

@@ -17,12 +17,18 @@ import java.util.Optional;
  * @param outputCostPerImageToken  {@code output_cost_per_image_token}: per image output token
  * @param outputCostPerToken       {@code output_cost_per_token}: per text output token
  * @param outputCostPerImage       {@code output_cost_per_image}: per generated image
+ * @param inputCostPerImage        {@code input_cost_per_image}: per input image (the mask is not counted)
+ * @param inputCostPerPixel        {@code input_cost_per_pixel}: LiteLLM's meaning, per pixel of each generated
+ *                                 image (width × height × images returned)
+ * @param outputCostPerPixel       {@code output_cost_per_pixel}: per pixel of each generated image, added to
+ *                                 {@code input_cost_per_pixel}
  * @param extra                    every other key, unchanged
  */
 public record ModelInfo(Optional<String> id, Optional<String> baseModel, Optional<BigDecimal> inputCostPerToken,
                         Optional<BigDecimal> inputCostPerImageToken, Optional<BigDecimal> outputCostPerImageToken,
                         Optional<BigDecimal> outputCostPerToken, Optional<BigDecimal> outputCostPerImage,
-                        Map<String, Object> extra) {
+                        Optional<BigDecimal> inputCostPerImage, Optional<BigDecimal> inputCostPerPixel,
+                        Optional<BigDecimal> outputCostPerPixel, Map<String, Object> extra) {
 
     /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
     public ModelInfo {
@@ -33,20 +39,34 @@ public record ModelInfo(Optional<String> id, Optional<String> baseModel, Optiona
         Objects.requireNonNull(outputCostPerImageToken, "outputCostPerImageToken");
         Objects.requireNonNull(outputCostPerToken, "outputCostPerToken");
         Objects.requireNonNull(outputCostPerImage, "outputCostPerImage");
+        Objects.requireNonNull(inputCostPerImage, "inputCostPerImage");
+        Objects.requireNonNull(inputCostPerPixel, "inputCostPerPixel");
+        Objects.requireNonNull(outputCostPerPixel, "outputCostPerPixel");
         extra = Copies.orderedMap(extra);
+    }
+
+    /** Model info without the per-input-image and per-pixel prices. */
+    public ModelInfo(Optional<String> id, Optional<String> baseModel, Optional<BigDecimal> inputCostPerToken,
+                     Optional<BigDecimal> inputCostPerImageToken, Optional<BigDecimal> outputCostPerImageToken,
+                     Optional<BigDecimal> outputCostPerToken, Optional<BigDecimal> outputCostPerImage,
+                     Map<String, Object> extra) {
+        this(id, baseModel, inputCostPerToken, inputCostPerImageToken, outputCostPerImageToken, outputCostPerToken,
+                outputCostPerImage, Optional.empty(), Optional.empty(), Optional.empty(), extra);
     }
 
     /** No {@code model_info} at all. */
     public static ModelInfo empty() {
         return new ModelInfo(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.empty(), Map.of());
+                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.empty(), Map.of());
     }
 
     /** Whether any custom price is set. */
     public boolean hasCustomPricing() {
         return inputCostPerToken.isPresent() || inputCostPerImageToken.isPresent()
                 || outputCostPerImageToken.isPresent() || outputCostPerToken.isPresent()
-                || outputCostPerImage.isPresent();
+                || outputCostPerImage.isPresent() || inputCostPerImage.isPresent() || inputCostPerPixel.isPresent()
+                || outputCostPerPixel.isPresent();
     }
 
     @Override
@@ -54,6 +74,7 @@ public record ModelInfo(Optional<String> id, Optional<String> baseModel, Optiona
         return "ModelInfo[id=" + id + ", baseModel=" + baseModel + ", inputCostPerToken=" + inputCostPerToken
                 + ", inputCostPerImageToken=" + inputCostPerImageToken + ", outputCostPerImageToken="
                 + outputCostPerImageToken + ", outputCostPerToken=" + outputCostPerToken
-                + ", outputCostPerImage=" + outputCostPerImage + ", extra=" + Copies.maskedMap(extra) + "]";
+                + ", outputCostPerImage=" + outputCostPerImage + ", inputCostPerImage=" + inputCostPerImage
+                + ", inputCostPerPixel=" + inputCostPerPixel + ", outputCostPerPixel=" + outputCostPerPixel + ", extra=" + Copies.maskedMap(extra) + "]";
     }
 }

@@ -25,6 +25,9 @@ public record Cost(Optional<BigDecimal> total, Method method, Breakdown breakdow
         PER_IMAGE,
         /** Output priced per megapixel of the returned images. */
         PER_MEGAPIXEL,
+        /** Output priced per pixel of the returned images (a deployment's {@code input_cost_per_pixel} and
+         * {@code output_cost_per_pixel}). */
+        PER_PIXEL,
         /** No price was known: {@link Cost#total()} is empty. */
         UNPRICED
     }
@@ -36,7 +39,7 @@ public record Cost(Optional<BigDecimal> total, Method method, Breakdown breakdow
      * @param imageInput  image input tokens
      * @param imageOutput image output tokens
      * @param textOutput  text output tokens
-     * @param perImage    output priced per image or per megapixel
+     * @param perImage    output priced per image, per megapixel or per pixel
      */
     public record Breakdown(BigDecimal textInput, BigDecimal imageInput, BigDecimal imageOutput,
                             BigDecimal textOutput, BigDecimal perImage) {

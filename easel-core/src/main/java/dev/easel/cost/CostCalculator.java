@@ -28,7 +28,9 @@ import java.util.regex.Pattern;
  * <p>With token usage, each kind of token is billed at its own rate: text input, image input, image output
  * and text output (gpt-image-1.5 and later report {@code output_tokens_details}; without them every output
  * token is an image token). The usage is taken as the whole bill, including streamed partial images. A
- * deployment's {@code output_cost_per_image} replaces every output token price. Without usage, output is
+ * deployment's {@code output_cost_per_image} replaces every output token price, and so, without it, do its
+ * {@code input_cost_per_pixel} and {@code output_cost_per_pixel} (per pixel of each returned image, LiteLLM's
+ * meaning); its {@code input_cost_per_image} replaces the image input token price. Without usage, output is
  * priced per returned image from the catalogue's {@code quality|size} table (or per megapixel), using the
  * response's resolved size and quality, else the requested ones, else {@code 1024x1024} / {@code medium};
  * partial images then add 100 image output tokens each. When nothing is known the cost is
@@ -132,8 +134,15 @@ public final class CostCalculator {
             }
 
             BigDecimal textInput = tokens(inText, textInputRate(), "text input");
-            BigDecimal imageInput = tokens(inImage, imageInputRate(inImage > 0), "image input");
+            BigDecimal imageInput = overrides.inputCostPerImage().isPresent() ? perInputImage(inImage)
+                    : tokens(inImage, imageInputRate(inImage > 0), "image input");
 
+            if (overrides.pricesPixels()) {
+                notes.add("output priced by the deployment's per-pixel price instead of " + (outImage + outText)
+                        + " output tokens");
+                return Cost.priced(Method.PER_PIXEL, new Breakdown(textInput, imageInput, BigDecimal.ZERO,
+                        BigDecimal.ZERO, pixelOutput()), notes);
+            }
             if (overrides.outputCostPerImage().isPresent()) {
                 BigDecimal perImage = overrides.outputCostPerImage().get().multiply(BigDecimal.valueOf(input.imagesReturned()));
                 notes.add("output priced by the deployment's output_cost_per_image × " + input.imagesReturned()
@@ -186,8 +195,27 @@ public final class CostCalculator {
                     || overrides.inputCostPerImageToken().isPresent()) {
                 notes.add(0, "no usage reported; input tokens not billed, output priced per image");
             }
-            return Cost.priced(output.get().method(), new Breakdown(BigDecimal.ZERO, BigDecimal.ZERO,
+            BigDecimal imageInput = overrides.inputCostPerImage().isPresent() ? perInputImage(0) : BigDecimal.ZERO;
+            return Cost.priced(output.get().method(), new Breakdown(BigDecimal.ZERO, imageInput,
                     output.get().partialTokens(), BigDecimal.ZERO, output.get().perImage()), notes);
+        }
+
+        /** The deployment's {@code input_cost_per_image} × images sent, in place of image input tokens. */
+        private BigDecimal perInputImage(long imageTokens) {
+            notes.add("image input priced by the deployment's input_cost_per_image × " + input.inputImages()
+                    + " image(s)" + (imageTokens > 0 ? " instead of " + imageTokens + " image input tokens" : ""));
+            return overrides.inputCostPerImage().get().multiply(BigDecimal.valueOf(input.inputImages()));
+        }
+
+        /**
+         * The deployment's per-pixel price ({@code input_cost_per_pixel + output_cost_per_pixel}) × width × height
+         * × images returned: LiteLLM's image cost, which multiplies {@code input_cost_per_pixel} by the
+         * generated size and count.
+         */
+        private BigDecimal pixelOutput() {
+            long[] wh = resolvedSize();
+            return overrides.perPixel().multiply(BigDecimal.valueOf(wh[0] * wh[1]))
+                    .multiply(BigDecimal.valueOf(input.imagesReturned()));
         }
 
         private record Output(Method method, BigDecimal perImage, BigDecimal partialTokens) {
@@ -201,6 +229,9 @@ public final class CostCalculator {
             if (overrides.outputCostPerImage().isPresent()) {
                 method = Method.PER_IMAGE;
                 perImage = overrides.outputCostPerImage().get().multiply(images);
+            } else if (overrides.pricesPixels()) {
+                method = Method.PER_PIXEL;
+                perImage = pixelOutput();
             } else if (pricing.isPresent() && !pricing.get().perImage().isEmpty()) {
                 method = Method.PER_IMAGE;
                 perImage = tablePrice(pricing.get().perImage()).multiply(images);

@@ -20,10 +20,11 @@ import java.util.Optional;
  * @param partialImages    partial images streamed before the final image
  * @param streamed         whether the edit was streamed; kept for logs only, since a streamed edit is priced
  *                         exactly like a non-streamed one
+ * @param inputImages      images sent (the mask not counted), for {@code input_cost_per_image}
  */
 public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<String> size, Optional<String> quality,
                         Optional<String> requestedSize, Optional<String> requestedQuality, int partialImages,
-                        boolean streamed) {
+                        boolean streamed, int inputImages) {
 
     /** Checks that nothing is null and the counts are not negative. */
     public CostInput {
@@ -38,6 +39,16 @@ public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<Stri
         if (partialImages < 0) {
             throw new IllegalArgumentException("partialImages must be at least 0 (was " + partialImages + ")");
         }
+        if (inputImages < 0) {
+            throw new IllegalArgumentException("inputImages must be at least 0 (was " + inputImages + ")");
+        }
+    }
+
+    /** An input without a count of input images. */
+    public CostInput(Optional<Usage> usage, int imagesReturned, Optional<String> size, Optional<String> quality,
+                     Optional<String> requestedSize, Optional<String> requestedQuality, int partialImages,
+                     boolean streamed) {
+        this(usage, imagesReturned, size, quality, requestedSize, requestedQuality, partialImages, streamed, 0);
     }
 
     /** A builder with nothing set (no usage, no images, nothing streamed). */
@@ -60,6 +71,7 @@ public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<Stri
         private String requestedQuality;
         private int partialImages;
         private boolean streamed;
+        private int inputImages;
 
         private Builder() {
         }
@@ -91,6 +103,7 @@ public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<Stri
             requestedSize = request.size().orElse(null);
             requestedQuality = request.quality().orElse(null);
             streamed = request.stream();
+            inputImages = request.images().size();
             return this;
         }
 
@@ -110,10 +123,13 @@ public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<Stri
 
         public Builder streamed(boolean streamed) { this.streamed = streamed; return this; }
 
+        /** Images sent, the mask not counted. */
+        public Builder inputImages(int inputImages) { this.inputImages = inputImages; return this; }
+
         public CostInput build() {
             return new CostInput(Optional.ofNullable(usage), imagesReturned, Optional.ofNullable(size),
                     Optional.ofNullable(quality), Optional.ofNullable(requestedSize),
-                    Optional.ofNullable(requestedQuality), partialImages, streamed);
+                    Optional.ofNullable(requestedQuality), partialImages, streamed, inputImages);
         }
     }
 }

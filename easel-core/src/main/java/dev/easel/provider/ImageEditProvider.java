@@ -16,6 +16,15 @@ public interface ImageEditProvider {
     /** What this provider can do. */
     ProviderCapabilities capabilities();
 
+    /**
+     * The deployment settings this provider reads from {@link Deployment#settings()} (in a config: the
+     * {@code litellm_params} keys beyond the common ones, such as the mock's {@code latency_ms}). The config
+     * checker treats them as known keys of this provider and reports every other one. Default: none.
+     */
+    default java.util.Set<String> settingKeys() {
+        return java.util.Set.of();
+    }
+
     /** Runs the edit. Throws a subtype of {@link dev.easel.EaselException} on failure. */
     ImageResponse edit(EditCall call);
 

@@ -114,7 +114,8 @@ class RecordJsonTest {
                 "deployment", "provider", "provider_model", "end_user", "key_hash", "status", "http_status",
                 "error", "cost", "usage", "images_in", "mask", "images_out", "bytes_in", "bytes_out",
                 "output_format", "output_size", "params", "stream", "attempts", "retries", "fallbacks",
-                "latency_ms", "upstream_ms", "overhead_ms", "prompt", "trace_id", "span_id", "parent_span_id");
+                "latency_ms", "upstream_ms", "overhead_ms", "warnings", "prompt", "trace_id", "span_id",
+                "parent_span_id");
     }
 
     @Test

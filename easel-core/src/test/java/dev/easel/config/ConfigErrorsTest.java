@@ -52,10 +52,11 @@ class ConfigErrorsTest {
                         "model_list[0].litellm_params: expected a mapping (was 'mock/m')"),
                 Arguments.of("model_missing", MODEL + "  - {model_name: n, litellm_params: {api_key: k}}\n",
                         "model_list[1].litellm_params: missing model"),
-                Arguments.of("model_unknownProvider", MODEL
+                // any provider name is accepted (one a client does not serve makes its deployment unavailable)
+                Arguments.of("model_missingProvider", MODEL
                                 + "  - {model_name: n, litellm_params: {model: openai/x}}\n"
-                                + "  - {model_name: o, litellm_params: {model: foo/bar}}\n",
-                        "model_list[2].litellm_params.model: unknown provider 'foo' in 'foo/bar' (known: openai, azure, mock)"),
+                                + "  - {model_name: o, litellm_params: {model: /bar}}\n",
+                        "model_list[2].litellm_params.model: missing provider name before '/' in '/bar'"),
                 Arguments.of("model_emptyAfterProvider", "model_list:\n  - {model_name: n, litellm_params: {model: openai/}}\n",
                         "model_list[0].litellm_params.model: missing model name after 'openai/'"),
                 Arguments.of("azure_withoutApiBase", "model_list:\n  - {model_name: n, litellm_params: {model: azure/dep}}\n",

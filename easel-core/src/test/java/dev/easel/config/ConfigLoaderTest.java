@@ -153,6 +153,8 @@ class ConfigLoaderTest {
         assertThat(config.environmentVariables()).isEqualTo(Map.of("OPENAI_API_KEY", "sk-..."));
         // the example's fallback targets are not in its model_list: warned, not refused
         assertThat(config.warnings()).containsExactly(
+                "router_settings.redis_host: not acted on (ignored): router state is kept in this process; sharing "
+                        + "it through Redis is not implemented yet",
                 "router_settings.fallbacks[0]: unknown model 'gpt-image-1-mini'",
                 "router_settings.content_policy_fallbacks[0]: unknown model 'other-provider-model'",
                 "router_settings.default_fallbacks[0]: unknown model 'gpt-image-1-mini'");
@@ -179,7 +181,7 @@ class ConfigLoaderTest {
     // ------------------------------------------------------------ models
 
     @Test
-    void parse_fullModelEntry_keepsUnknownParamsAsExtra() {
+    void parse_fullModelEntry_keepsUnknownParamsAsExtraAndReportsThoseNoProviderReads() {
         EaselConfig config = parse("""
                 model_list:
                   - model_name: fake
@@ -204,7 +206,12 @@ class ConfigLoaderTest {
                 Map.entry("nested", Map.of("a", List.of(1, "two", true))));
         assertThat(config.modelList().get(0).modelInfo().extra())
                 .containsExactly(Map.entry("mode", "image_edit"), Map.entry("max_images", 16));
-        assertThat(config.warnings()).isEmpty();
+        // latency_ms and failure_rate are the mock's own settings; the rest is reported once each
+        assertThat(config.warnings()).containsExactly(
+                "unknown key 'model_list[0].litellm_params.big' (ignored: provider 'mock' reads no such setting)",
+                "unknown key 'model_list[0].litellm_params.nested' (ignored: provider 'mock' reads no such setting)",
+                "unknown key 'model_list[0].model_info.mode' (ignored)",
+                "unknown key 'model_list[0].model_info.max_images' (ignored)");
     }
 
     @Test
@@ -345,7 +352,8 @@ class ConfigLoaderTest {
         assertThat(config.generalSettings().maxRequestBytes()).isEqualTo(10L << 20);
         assertThat(config.generalSettings().allowImageUrls()).isTrue();
         assertThat(config.environmentVariables()).containsExactly(Map.entry("BUDGET", "25.5"), Map.entry("DERIVED", "p"));
-        assertThat(config.warnings()).isEmpty();
+        assertThat(config.warnings()).containsExactly(
+                "unknown key 'model_list[0].litellm_params.headers' (ignored: provider 'mock' reads no such setting)");
     }
 
     @Test
@@ -378,6 +386,9 @@ class ConfigLoaderTest {
                 """);
 
         assertThat(config.warnings()).containsExactly(
+                "unknown key 'model_list[0].litellm_params.custom_param' (ignored: provider 'mock' reads no such "
+                        + "setting)",
+                "unknown key 'model_list[0].model_info.mode' (ignored)",
                 "unknown key 'model_list[0].tags' (ignored)",
                 "unknown key 'router_settings.enable_pre_call_checks' (ignored)",
                 "unknown key 'litellm_settings.set_verbose' (ignored)",
@@ -499,7 +510,11 @@ class ConfigLoaderTest {
         assertThat(r.redisHost()).contains("redis.internal");
         assertThat(r.redisPort()).isEqualTo(OptionalInt.of(6380));
         assertThat(r.redisPassword()).contains("hunter2");
-        assertThat(config.warnings()).isEmpty();
+        // read (and validated), but nothing shares router state through Redis yet: said once per key
+        String notActedOn = ": not acted on (ignored): router state is kept in this process; sharing it through "
+                + "Redis is not implemented yet";
+        assertThat(config.warnings()).containsExactly("router_settings.redis_host" + notActedOn,
+                "router_settings.redis_port" + notActedOn, "router_settings.redis_password" + notActedOn);
     }
 
     @ParameterizedTest

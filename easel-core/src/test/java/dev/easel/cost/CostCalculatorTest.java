@@ -344,6 +344,97 @@ class CostCalculatorTest {
                 "output priced by the deployment's output_cost_per_image × 2 image(s) instead of 2112 output tokens");
     }
 
+    private static PriceOverrides imageAndPixelPrices(String inPerImage, String inPerPixel, String outPerPixel,
+                                                      String outPerImage) {
+        return new PriceOverrides(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.ofNullable(outPerImage).map(BigDecimal::new), Optional.ofNullable(inPerImage).map(BigDecimal::new),
+                Optional.ofNullable(inPerPixel).map(BigDecimal::new), Optional.ofNullable(outPerPixel).map(BigDecimal::new));
+    }
+
+    @Test
+    void overrides_inputCostPerImage_withUsage_replacesImageInputTokensOnly() {
+        PriceOverrides o = imageAndPixelPrices("0.01", null, null, null);
+
+        Cost c = CALC.cost(spec("gpt-image-1"), o, CostInput.builder().usage(GPT_IMAGE_1_EDIT).imagesReturned(1)
+                .inputImages(3).build());
+
+        // 50 x $5/M + 3 x $0.01 + 1056 x $40/M: the 194 image input tokens are not billed on top
+        assertThat(c.method()).isEqualTo(Method.TOKENS);
+        assertThat(total(c)).isEqualByComparingTo("0.07249");
+        assertThat(c.breakdown()).isEqualTo(new Breakdown(new BigDecimal("0.00025"), new BigDecimal("0.03"),
+                new BigDecimal("0.04224"), BigDecimal.ZERO, BigDecimal.ZERO));
+        assertThat(c.notes()).containsExactly(
+                "image input priced by the deployment's input_cost_per_image × 3 image(s) instead of 194 image input "
+                        + "tokens");
+    }
+
+    @Test
+    void overrides_inputCostPerImage_withoutUsage_isStillBilled() {
+        PriceOverrides o = imageAndPixelPrices("0.005", null, null, null);
+
+        Cost c = CALC.cost(spec("dall-e-2"), o, CostInput.builder().size("512x512").imagesReturned(2).inputImages(1)
+                .build());
+
+        // 1 x $0.005 in + 2 x $0.018 out (the catalogue's dall-e-2 512x512 price)
+        assertThat(c.method()).isEqualTo(Method.PER_IMAGE);
+        assertThat(total(c)).isEqualByComparingTo("0.041");
+    }
+
+    @Test
+    void overrides_pixelPrices_priceEachReturnedImageByItsPixels() {
+        PriceOverrides in = imageAndPixelPrices(null, "1.9e-08", null, null);
+        PriceOverrides both = imageAndPixelPrices(null, "1.9e-08", "1.0e-08", null);
+        PriceOverrides outOnly = imageAndPixelPrices(null, null, "2.0e-08", null);
+        CostInput twoAt1024 = CostInput.builder().size("1024x1024").imagesReturned(2).build();
+
+        assertThat(CALC.cost(spec("dall-e-2"), in, twoAt1024).method()).isEqualTo(Method.PER_PIXEL);
+        // LiteLLM's dall-e-2 price: 1.9e-08 x 1048576 = $0.01992294 an image
+        assertThat(total(CALC.cost(spec("dall-e-2"), in, twoAt1024))).isEqualByComparingTo("0.039845888");
+        assertThat(total(CALC.cost(spec("dall-e-2"), both, twoAt1024))).isEqualByComparingTo("0.060817408");
+        assertThat(total(CALC.cost(spec("dall-e-2"), outOnly, twoAt1024))).isEqualByComparingTo("0.04194304");
+    }
+
+    @Test
+    void overrides_pixelPrices_withUsage_replaceOutputTokens_inputTokensStillBilled() {
+        PriceOverrides o = imageAndPixelPrices(null, "1.0e-08", null, null);
+
+        Cost c = CALC.cost(spec("gpt-image-1"), o, tokens(GPT_IMAGE_1_EDIT, 1));
+
+        // 50 x $5/M + 194 x $10/M + 1e-08 x 1048576
+        assertThat(c.method()).isEqualTo(Method.PER_PIXEL);
+        assertThat(total(c)).isEqualByComparingTo("0.01267576");
+        assertThat(c.notes()).containsExactly(
+                "output priced by the deployment's per-pixel price instead of 1056 output tokens");
+    }
+
+    @Test
+    void overrides_pixelPricesWithoutSize_useTheDefaultSizeAndSaySo() {
+        Cost c = CALC.cost(spec("dall-e-2"), imageAndPixelPrices(null, "1.9e-08", null, null),
+                CostInput.builder().imagesReturned(1).build());
+
+        assertThat(total(c)).isEqualByComparingTo("0.019922944");
+        assertThat(c.notes()).contains("size unknown ('auto' or absent); priced as 1024x1024");
+    }
+
+    @Test
+    void overrides_outputCostPerImage_winsOverPixelPrices() {
+        Cost c = CALC.cost(spec("dall-e-2"), imageAndPixelPrices(null, "1.9e-08", "1.0e-08", "0.05"),
+                CostInput.builder().size("1024x1024").imagesReturned(2).build());
+
+        assertThat(c.method()).isEqualTo(Method.PER_IMAGE);
+        assertThat(total(c)).isEqualByComparingTo("0.1");
+    }
+
+    @Test
+    void overrides_negativeNewPrices_areRefusedNamingTheKey() {
+        assertThatThrownBy(() -> imageAndPixelPrices("-0.01", null, null, null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("input_cost_per_image must not be negative (was -0.01)");
+        assertThatThrownBy(() -> imageAndPixelPrices(null, null, "-1E-8", null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("output_cost_per_pixel must not be negative (was -0.00000001)");
+    }
+
     @Test
     void overrides_outputCostPerImage_withoutUsage_pricesTheReturnedImages() {
         PriceOverrides o = new PriceOverrides(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),

@@ -140,6 +140,7 @@ final class EditHandler {
                 ctx.header("x-easel-attempted-fallbacks", Integer.toString(outcome.fallbacks()));
                 long overhead = System.nanoTime() - t0 - outcome.upstreamTime().toNanos();
                 ctx.header("x-easel-overhead-ms", Long.toString(Math.max(0, overhead / 1_000_000)));
+                LifecycleHeaders.set(ctx, outcome.lifecycle(), outcome.response().warnings());
                 ctx.status(200).contentType("application/json");
                 ResponseWriter.write(outcome.response(), urlBase(ctx), ctx.res().getOutputStream());
             }
@@ -282,6 +283,7 @@ final class EditHandler {
             ctx.header("x-easel-attempted-retries", Integer.toString(outcome.retries()));
             ctx.header("x-easel-attempted-fallbacks", Integer.toString(outcome.fallbacks()));
             ctx.header("x-easel-overhead-ms", Long.toString((System.nanoTime() - t0) / 1_000_000));
+            LifecycleHeaders.set(ctx, outcome.lifecycle(), outcome.warnings());
             OutputStream out = ctx.res().getOutputStream();
             ctx.res().flushBuffer();
             // partial images go out while they arrive (cut-through); the completed event, which gets the cost

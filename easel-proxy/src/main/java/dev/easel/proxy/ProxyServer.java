@@ -1,6 +1,7 @@
 package dev.easel.proxy;
 
 import dev.easel.BadRequestException;
+import dev.easel.DeploymentStatus;
 import dev.easel.Easel;
 import dev.easel.proxy.metrics.PrometheusEndpoint;
 import dev.easel.proxy.metrics.ProxyMetrics;
@@ -220,6 +221,7 @@ public final class ProxyServer implements AutoCloseable {
         if (options.masterKey().isEmpty()) {
             LOG.warn("no general_settings.master_key: the proxy accepts requests without a key");
         }
+        s.easel.warnings().forEach(w -> LOG.warn("{}", w)); // deployments that cannot be served, once each
         LOG.info("ready in {} ms", Duration.ofNanos(System.nanoTime() - t0).toMillis());
         return s;
     }
@@ -257,6 +259,15 @@ public final class ProxyServer implements AutoCloseable {
     /** The model names served. */
     public List<String> models() {
         return easel.modelNames();
+    }
+
+    /**
+     * What the proxy found at start-up about its deployments, one line each (also logged once at WARN): every
+     * deployment whose provider it does not serve. The config file's own warnings are
+     * {@link EaselConfig#warnings()}.
+     */
+    public List<String> warnings() {
+        return easel.warnings();
     }
 
     /** Current readiness. */
@@ -374,7 +385,10 @@ public final class ProxyServer implements AutoCloseable {
         }
         StringBuilder sb = new StringBuilder("{\"object\":\"list\",\"data\":[");
         long created = 1_700_000_000L;
-        List<String> names = easel.modelNames();
+        // a group none of whose deployments can be called is left out: a client never picks a model it cannot use
+        java.util.Set<String> servable = new java.util.HashSet<>();
+        easel.deployments().stream().filter(DeploymentStatus::available).forEach(d -> servable.add(d.modelGroup()));
+        List<String> names = easel.modelNames().stream().filter(servable::contains).toList();
         for (int i = 0; i < names.size(); i++) {
             if (i > 0) {
                 sb.append(',');
@@ -420,10 +434,22 @@ public final class ProxyServer implements AutoCloseable {
                     .append(easel.listeners().dropped().getOrDefault(l.name(), 0L)).append('}');
         }
         integrations.append('}');
+        StringBuilder deployments = new StringBuilder("[");
+        for (DeploymentStatus d : easel.deployments()) {
+            if (deployments.length() > 1) {
+                deployments.append(',');
+            }
+            deployments.append("{\"id\":").append(quote(d.id())).append(",\"model_name\":").append(quote(d.modelGroup()))
+                    .append(",\"provider\":").append(quote(d.provider())).append(",\"status\":")
+                    .append(quote(d.available() ? "available" : "unavailable"));
+            d.unavailableReason().ifPresent(r -> deployments.append(",\"reason\":").append(quote(r)));
+            deployments.append('}');
+        }
+        deployments.append(']');
         json(ctx, status, "{\"status\":" + quote(s == State.READY ? "healthy" : s.name().toLowerCase())
                 + ",\"state\":" + quote(s.name().toLowerCase()) + ",\"inflight_requests\":" + inflight.get()
-                + ",\"models\":" + easel.modelNames().size() + ",\"db\":" + store + ",\"integrations\":"
-                + integrations + "}");
+                + ",\"models\":" + easel.modelNames().size() + ",\"deployments\":" + deployments + ",\"db\":" + store
+                + ",\"integrations\":" + integrations + "}");
     }
 
     static void json(Context ctx, int status, String body) {

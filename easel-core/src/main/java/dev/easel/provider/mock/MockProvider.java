@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -42,6 +43,9 @@ public final class MockProvider implements ImageEditProvider {
         void sleep(Duration d) throws InterruptedException;
     }
 
+    /** The deployment settings read: {@code latency_ms}, {@code failure_rate}, {@code failure_status}, {@code seed}. */
+    public static final Set<String> SETTINGS = Set.of("latency_ms", "failure_rate", "failure_status", "seed");
+
     private final Clock clock;
     private final Sleeper sleeper;
     private final Map<String, RandomGenerator> seeded = new ConcurrentHashMap<>();
@@ -64,6 +68,11 @@ public final class MockProvider implements ImageEditProvider {
     @Override
     public ProviderCapabilities capabilities() {
         return new ProviderCapabilities(true, true, false, false);
+    }
+
+    @Override
+    public Set<String> settingKeys() {
+        return SETTINGS;
     }
 
     @Override

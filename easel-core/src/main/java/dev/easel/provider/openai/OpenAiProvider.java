@@ -10,6 +10,7 @@ import dev.easel.provider.ImageEditProvider;
 import dev.easel.provider.ProviderCapabilities;
 import java.net.URI;
 import java.net.http.HttpRequest;
+import java.util.Set;
 
 /**
  * OpenAI's {@code POST /v1/images/edits}: {@code Authorization: Bearer}, multipart body as described in
@@ -19,6 +20,12 @@ public final class OpenAiProvider implements ImageEditProvider {
 
     /** OpenAI's public API base. */
     public static final URI DEFAULT_BASE = URI.create("https://api.openai.com/v1");
+
+    /**
+     * The deployment settings read: {@code organization}, sent as {@code OpenAI-Organization} (LiteLLM's
+     * {@code litellm_params.organization}, the official SDKs' {@code organization}).
+     */
+    public static final Set<String> SETTINGS = Set.of("organization");
 
     private final HttpTransport transport;
 
@@ -40,6 +47,11 @@ public final class OpenAiProvider implements ImageEditProvider {
     @Override
     public ProviderCapabilities capabilities() {
         return new ProviderCapabilities(true, true, false, true);
+    }
+
+    @Override
+    public Set<String> settingKeys() {
+        return SETTINGS;
     }
 
     @Override
@@ -65,6 +77,10 @@ public final class OpenAiProvider implements ImageEditProvider {
                 .header("Content-Type", body.contentType())
                 .header("Accept", stream ? "text/event-stream" : "application/json")
                 .header("User-Agent", "easel/0.1");
+        Object organization = call.deployment().settings().get("organization");
+        if (organization != null && !organization.toString().isBlank()) {
+            b.header("OpenAI-Organization", organization.toString().strip());
+        }
         call.headers().forEach((k, v) -> {
             if (HttpTransport.forwardable(k)) {
                 b.setHeader(k, v);
