@@ -60,38 +60,44 @@ const url = async (args) => {
   };
 };
 
+// the events a stream delivered, kept outside stream() so that error() can report those before a failure
+const streamEvents = [];
+
 const stream = async (args) => {
-  const events = [];
   const response = await client().images.edit({
     image: fs.createReadStream(args.images[0]),
     stream: true,
     ...editParams(args),
   });
   for await (const event of response) {
-    events.push(event);
+    streamEvents.push(event);
   }
-  return { events };
+  return { events: streamEvents };
 };
 
-// Any of the cases above, expecting the SDK to throw one of its API status errors.
+// Any of the cases above, expecting the SDK to throw one of its API errors. An HTTP error status gives an
+// error with a status (BadRequestError, ...); an error event inside a stream that has started gives a plain
+// APIError without one.
 const error = async (args) => {
   let result;
   try {
     result = await CASES[args.call](args);
   } catch (e) {
-    if (!(e instanceof OpenAI.APIError) || e.status === undefined) {
+    if (!(e instanceof OpenAI.APIError)) {
       throw e;
     }
+    const statusError = e.status !== undefined;
     return {
       exception: e.constructor.name,
-      api_status_error: true,
-      status: e.status,
+      api_status_error: statusError,
+      status: e.status ?? null,
       message: e.error?.message ?? null,
       type: e.type ?? null,
       param: e.param ?? null,
       code: e.code ?? null,
-      request_id: e.requestID ?? null,
+      request_id: statusError ? (e.requestID ?? null) : null,
       retry_after: e.headers?.get('retry-after') ?? null,
+      events_before_error: streamEvents,
     };
   }
   return { exception: null, unexpected_result: result };

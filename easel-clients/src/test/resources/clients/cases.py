@@ -71,30 +71,39 @@ def url(args):
                          "b64": base64.b64encode(body).decode("ascii")}}
 
 
+# the events a stream delivered, kept outside stream() so that error() can report those before a failure
+STREAM_EVENTS = []
+
+
 def stream(args):
-    events = []
     with open(args["images"][0], "rb") as image:
         with client().images.edit(image=image, stream=True, **edit_kwargs(args)) as response:
             for event in response:
-                events.append(event.to_dict())
-    return {"events": events}
+                STREAM_EVENTS.append(event.to_dict())
+    return {"events": STREAM_EVENTS}
 
 
 def error(args):
-    """Any of the cases above, expecting the SDK to raise one of its API status errors."""
+    """Any of the cases above, expecting the SDK to raise one of its API errors.
+
+    An HTTP error status gives an APIStatusError (status, headers); an error event inside a stream that has
+    started gives a plain APIError, with the error object as body.
+    """
     try:
         result = CASES[args["call"]](args)
-    except openai.APIStatusError as e:
+    except openai.APIError as e:
         body = e.body if isinstance(e.body, dict) else {}
+        status_error = isinstance(e, openai.APIStatusError)
         return {"exception": type(e).__name__,
-                "api_status_error": True,
-                "status": e.status_code,
+                "api_status_error": status_error,
+                "status": e.status_code if status_error else None,
                 "message": body.get("message"),
                 "type": e.type,
                 "param": e.param,
                 "code": e.code,
-                "request_id": e.request_id,
-                "retry_after": e.response.headers.get("retry-after")}
+                "request_id": e.request_id if status_error else None,
+                "retry_after": e.response.headers.get("retry-after") if status_error else None,
+                "events_before_error": STREAM_EVENTS}
     return {"exception": None, "unexpected_result": result}
 
 

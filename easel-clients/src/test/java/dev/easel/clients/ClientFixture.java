@@ -9,9 +9,9 @@ import java.util.Map;
 
 /**
  * The real proxy on 127.0.0.1 port 0 in front of the testkit's strict fake OpenAI. Model groups, all served by
- * the fake as {@code openai/gpt-image-1}: {@code gpt-image-1} for the normal cases, and {@value #LIMITED} and
- * {@value #FAILING} for the upstream-error cases, so that the deployment a 429 rests (or a 500 counts against)
- * is one no other case uses. {@code router_settings.num_retries: 0}: one client call is one upstream request,
+ * the fake as {@code openai/gpt-image-1}: {@code gpt-image-1} for the normal cases, and {@value #LIMITED},
+ * {@value #FAILING} and {@value #STREAM_FAILING} for the upstream-error cases, one each, so that the deployment
+ * a 429 rests (or a failure counts against) is one no other case uses. {@code router_settings.num_retries: 0}: one client call is one upstream request,
  * and an upstream error reaches the client as it is.
  */
 final class ClientFixture implements AutoCloseable {
@@ -21,6 +21,7 @@ final class ClientFixture implements AutoCloseable {
     static final String MODEL = "gpt-image-1";
     static final String LIMITED = "gpt-image-1-limited";
     static final String FAILING = "gpt-image-1-failing";
+    static final String STREAM_FAILING = "gpt-image-1-stream-failing";
 
     final FakeOpenAi fake;
     final ProxyServer proxy;
@@ -43,11 +44,13 @@ final class ClientFixture implements AutoCloseable {
                         %4$s
                       - model_name: %3$s
                         %4$s
+                      - model_name: %6$s
+                        %4$s
                     router_settings:
                       num_retries: 0
                     general_settings:
                       master_key: %5$s
-                    """.formatted(MODEL, LIMITED, FAILING, deployment, MASTER_KEY);
+                    """.formatted(MODEL, LIMITED, FAILING, deployment, MASTER_KEY, STREAM_FAILING);
             ProxyServer proxy = ProxyServer.start(ProxyOptions.of(ConfigLoader.parse(yaml, Map.of(), "clients.yaml"))
                     .listen("127.0.0.1", 0).withDataDir(dataDir));
             return new ClientFixture(fake, proxy);

@@ -226,6 +226,39 @@ abstract class OfficialClientContract {
     }
 
     @Test
+    void editStream_upstreamErrorEventAfterFirstPartial_clientGetsThePartialThenApiErrorWithProviderFields() {
+        byte[] partialPng = ClientImages.noisePng(8, 8, 15);
+        String partial = """
+                {"type":"image_edit.partial_image","b64_json":"%s","partial_image_index":0,"background":"opaque",\
+                "created_at":1760000000,"output_format":"png","quality":"medium","size":"1024x1024"}"""
+                .formatted(Base64.getEncoder().encodeToString(partialPng));
+        fixture.fake.enqueue(FakeResponse.sse(List.of(FakeResponse.sseEvent("image_edit.partial_image", partial),
+                FakeResponse.sseEvent("error", """
+                        {"error":{"message":"The image could not be finished.","type":"server_error",\
+                        "param":null,"code":"image_generation_failed"}}""")), Duration.ZERO));
+        Path image = input("sketch.png", ClientImages.png(32, 32, 16));
+        Map<String, Object> args = expectError("stream", edit(List.of(image)));
+        args.put("model", ClientFixture.STREAM_FAILING);
+        args.put("params", Map.of("partial_images", 1));
+
+        JsonNode error = run("error", args);
+
+        // a stream that has started cannot change its status: the SDKs raise their plain APIError
+        assertThat(error.path("exception").asText()).as(error::toString).isEqualTo("APIError");
+        assertThat(error.path("api_status_error").asBoolean()).isFalse();
+        assertThat(textOrNull(error, "message")).isEqualTo("The image could not be finished.");
+        assertThat(textOrNull(error, "type")).isEqualTo("server_error");
+        assertThat(textOrNull(error, "code")).isEqualTo("image_generation_failed");
+        List<JsonNode> before = new ArrayList<>();
+        error.path("events_before_error").forEach(before::add);
+        assertThat(before).hasSize(1);
+        assertThat(before.getFirst().path("type").asText()).isEqualTo("image_edit.partial_image");
+        assertThat(Base64.getDecoder().decode(before.getFirst().path("b64_json").asText())).isEqualTo(partialPng);
+        RecordedRequest up = onlyUpstreamRequest();
+        assertThat(up.textField("stream")).contains("true");
+    }
+
+    @Test
     void edit_maskSizeDiffersFromImage_badRequestErrorAndNothingUpstream() {
         Path dir = inputDir();
         Path image = write(dir.resolve("big.png"), ClientImages.png(64, 64, 9));
