@@ -35,7 +35,7 @@ def single(args):
 
 
 def in_memory(args):
-    # raw bytes, no file name: the SDK sends its own placeholder name and no image type
+    # raw bytes without a file name: the SDK names the part "upload" and cannot tell its type
     with open(args["images"][0], "rb") as image:
         data = image.read()
     response = client().images.edit(image=data, **edit_kwargs(args))
