@@ -253,6 +253,11 @@ public final class ProxyServer implements AutoCloseable {
         return limits.inflightBytes();
     }
 
+    /** The upload accounting (tests read the memory held and its peak). */
+    UploadLimits uploadLimits() {
+        return limits;
+    }
+
     /**
      * Graceful stop: readiness turns 503, new connections are refused, requests in flight may finish
      * within {@code grace}; then the server stops. Returns true when nothing was cut off.

@@ -15,6 +15,7 @@ final class UploadLimits {
     private final long memoryBytes;
     private final AtomicLong inflight = new AtomicLong();
     private final AtomicLong inMemory = new AtomicLong();
+    private final AtomicLong peakInMemory = new AtomicLong();
 
     /**
      * @param memoryBytes upload bytes that may be held in memory at once across requests; parts beyond it go to
@@ -30,6 +31,16 @@ final class UploadLimits {
     /** Upload bytes currently held in memory (not in temp files). */
     long inMemoryBytes() {
         return inMemory.get();
+    }
+
+    /** The most upload bytes held in memory at once since the start or the last {@link #resetPeak()}. */
+    long peakInMemoryBytes() {
+        return peakInMemory.get();
+    }
+
+    /** Starts a new peak from what is held now (tests measure one scenario at a time). */
+    void resetPeak() {
+        peakInMemory.set(inMemory.get());
     }
 
     long maxImageBytes() {
@@ -96,6 +107,7 @@ final class UploadLimits {
                 inMemory.addAndGet(-n);
                 return false;
             }
+            peakInMemory.accumulateAndGet(now, Math::max);
             memory += n;
             return true;
         }
