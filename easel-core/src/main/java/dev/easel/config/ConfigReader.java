@@ -264,14 +264,21 @@ final class ConfigReader {
 
     /** Bytes per second, written as a size ({@code 16KiB}); 0 (or {@code 0B}) turns the check off. */
     private long rate(Node node, String path) {
-        if (node instanceof Scalar sc && sc.kind() == Kind.INT && ((BigDecimal) sc.value()).signum() == 0) {
+        BigDecimal bytes = null;
+        String was = null;
+        if (node instanceof Scalar sc && (sc.kind() == Kind.INT || sc.kind() == Kind.FLOAT)) {
+            bytes = (BigDecimal) sc.value();
+            was = sc.text();
+        } else if (node instanceof Scalar sc && sc.kind() == Kind.STRING) {
+            Value v = text(node, path);
+            bytes = Values.sizeBytes(v.text);
+            was = v.describe();
+        }
+        if (bytes != null && bytes.signum() == 0) {
             return 0;
         }
-        if (node instanceof Scalar sc && sc.kind() == Kind.STRING) {
-            BigDecimal b = Values.sizeBytes(text(node, path).text);
-            if (b != null && b.signum() == 0) {
-                return 0;
-            }
+        if (bytes != null && bytes.signum() < 0) {
+            throw error(path, "must not be negative (was " + was + ")");
         }
         return size(node, path);
     }

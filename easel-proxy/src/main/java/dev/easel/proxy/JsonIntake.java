@@ -40,8 +40,8 @@ final class JsonIntake {
         }
         for (Token t = p.next(); t == Token.NAME; t = p.next()) {
             String field = p.name();
-            long valueStart = p.position(); // before the value's first token: a number is read whole by next()
             Token v = p.next();
+            long valueStart = p.tokenStart(); // a value's bytes as written (quotes and escapes included)
             switch (field) {
                 case "images", "image" -> {
                     if (v == Token.START_ARRAY) {

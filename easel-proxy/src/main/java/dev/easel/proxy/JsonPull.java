@@ -58,6 +58,7 @@ final class JsonPull {
     private boolean pendingString;
     private String name;
     private String number;
+    private long tokenStart;
     private long limitPos = Long.MAX_VALUE;
     private Supplier<RuntimeException> limitError;
 
@@ -78,6 +79,11 @@ final class JsonPull {
     /** Bytes consumed so far. */
     long position() {
         return base + start;
+    }
+
+    /** Where the last value token began (its opening quote, bracket or first digit). */
+    long tokenStart() {
+        return tokenStart;
     }
 
     /**
@@ -270,6 +276,7 @@ final class JsonPull {
     // ---------------------------------------------------------------- tokens
 
     private Token value() throws IOException {
+        tokenStart = position();
         count();
         byte c = buf[start];
         Token t;
