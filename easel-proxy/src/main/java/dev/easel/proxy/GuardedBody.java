@@ -32,6 +32,7 @@ final class GuardedBody extends InputStream {
     private long waited;
     private long windowWaited;
     private long windowBytes;
+    private final byte[] one = new byte[1];
 
     /**
      * @param nanoTime a monotonic clock in nanoseconds ({@code System::nanoTime})
@@ -48,7 +49,6 @@ final class GuardedBody extends InputStream {
 
     @Override
     public int read() throws IOException {
-        byte[] one = new byte[1];
         int n = read(one, 0, 1);
         return n < 0 ? -1 : one[0] & 0xff;
     }

@@ -23,7 +23,7 @@ import java.util.List;
 final class Spool implements AutoCloseable {
 
     /** The largest first chunk; a smaller first write gets a chunk of its own size (rounded up to 256 bytes). */
-    static final int FIRST_CHUNK = 16 * 1024;
+    private static final int FIRST_CHUNK = 16 * 1024;
     private static final int MIN_CHUNK = 256;
     private static final int MAX_CHUNK = 256 * 1024;
 

@@ -341,6 +341,19 @@ class AdversarialTest {
         assertThat(row.get("error_code").asText()).isEqualTo("client_closed");
     }
 
+    @Test
+    void slowUpstream_longerThanTheIdleTimeout_stillSucceeds() {
+        // the idle timeout is about a silent client; a request waiting for its provider is not idle
+        fake.defaultLatency(Duration.ofMillis(2500));
+        try {
+            HttpResponse<String> r = normalEdit();
+
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        } finally {
+            fake.defaultLatency(Duration.ZERO);
+        }
+    }
+
     // ---- helpers -----------------------------------------------------------------------------------
 
     private static byte[] head(String name, String fileName) {
