@@ -20,6 +20,11 @@ import java.util.function.LongSupplier;
  * </ul>
  * Time is the time spent waiting inside {@link #read}: a proxy busy elsewhere between reads (fetching an image
  * URL, writing a temp file) does not count against the client. The clock is injected so tests are exact.
+ *
+ * <p>Why not Jetty's: in Jetty 12.1 {@code HttpConfiguration.setMinRequestDataRate} is stored but read by nothing,
+ * and {@code MinimumDataRateHandler} divides the bytes read by <em>all</em> requests of the handler (its
+ * {@code StatisticsHandler} total) by one request's age, with no grace period: a trickling client passes while
+ * others upload.
  */
 final class GuardedBody extends InputStream {
 
