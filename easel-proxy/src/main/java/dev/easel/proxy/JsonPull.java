@@ -208,6 +208,7 @@ final class JsonPull {
 
     /** Reads the pending string value whole; {@code maxChars} bounds it (the error comes from {@code tooLong}). */
     String string(long maxChars, Supplier<RuntimeException> tooLong) throws IOException {
+        requirePendingString();
         StringBuilder sb = new StringBuilder();
         readString(new Appender(sb, maxChars, tooLong), Long.MAX_VALUE);
         return sb.toString();
@@ -215,8 +216,15 @@ final class JsonPull {
 
     /** Streams the pending string value's characters to {@code sink} in batches, as they arrive. */
     void stream(Writer sink) throws IOException {
+        requirePendingString();
         readString(sink, Long.MAX_VALUE);
         sink.flush();
+    }
+
+    private void requirePendingString() {
+        if (!pendingString) {
+            throw new IllegalStateException("no string value to read: call next() and check for Token.STRING");
+        }
     }
 
     /**
