@@ -44,7 +44,10 @@ final class ConfigKeys {
             GENERAL_SETTINGS, List.of("master_key", "database_url", "public_base_url", "allow_image_urls",
                     "allow_client_side_credentials", "webhook_url", "otel_exporter_endpoint", "end_user_budgets", "max_request_bytes",
                     "max_image_bytes", "max_inflight_upload_bytes", "upload_memory_bytes", "image_url_ttl",
-                    "grace_period"));
+                    "grace_period", "max_parts", "max_images", "max_text_fields", "max_text_field_bytes",
+                    "max_text_bytes", "max_field_name_bytes", "max_part_header_bytes", "max_json_depth",
+                    "max_json_tokens", "max_json_body_bytes", "idle_timeout", "min_request_body_rate",
+                    "request_body_rate_window", "request_body_timeout"));
 
     /**
      * Keys other parts of the same hardening work add in parallel (router limits and timeouts, intake limits).
@@ -54,9 +57,7 @@ final class ConfigKeys {
     private static final Map<String, List<String>> PENDING = Map.of(
             LITELLM_PARAMS, List.of("max_parallel_requests", "stream_timeout"),
             ROUTER_SETTINGS, List.of("stream_timeout", "default_max_parallel_requests", "max_cooldown_time"),
-            GENERAL_SETTINGS, List.of("global_max_parallel_requests", "max_parallel_requests", "max_parts",
-                    "max_images", "max_text_fields", "max_text_field_bytes", "max_text_bytes",
-                    "max_field_name_bytes", "max_json_body_bytes"));
+            GENERAL_SETTINGS, List.of("global_max_parallel_requests", "max_parallel_requests"));
 
     private ConfigKeys() {
     }

@@ -296,9 +296,61 @@ final class ConfigReader {
                 optional(s, "max_inflight_upload_bytes", this::size).orElse(d.maxInflightUploadBytes()),
                 optional(s, "upload_memory_bytes", this::size).orElse(d.uploadMemoryBytes()),
                 optional(s, "image_url_ttl", (n, p) -> duration(n, p, true)).orElse(d.imageUrlTtl()),
-                optional(s, "grace_period", (n, p) -> duration(n, p, false)).orElse(d.gracePeriod()));
+                optional(s, "grace_period", (n, p) -> duration(n, p, false)).orElse(d.gracePeriod()),
+                requestLimits(s));
         s.warnUnknown();
         return settings;
+    }
+
+    /** The request limits, flat keys of {@code general_settings} (docs/config.md, "Request limits"). */
+    private RequestLimits requestLimits(Section s) {
+        RequestLimits d = RequestLimits.defaults();
+        return new RequestLimits(
+                optionalInt(s, "max_parts", 1).orElse(d.maxParts()),
+                optionalInt(s, "max_images", 1).orElse(d.maxImages()),
+                optionalInt(s, "max_text_fields", 1).orElse(d.maxTextFields()),
+                optional(s, "max_text_field_bytes", this::size).orElse(d.maxTextFieldBytes()),
+                optional(s, "max_text_bytes", this::size).orElse(d.maxTextBytes()),
+                optional(s, "max_field_name_bytes", this::intSize).orElse(d.maxFieldNameBytes()),
+                optional(s, "max_part_header_bytes", this::intSize).orElse(d.maxPartHeaderBytes()),
+                optionalInt(s, "max_json_depth", 1).orElse(d.maxJsonDepth()),
+                optionalInt(s, "max_json_tokens", 1).orElse(d.maxJsonTokens()),
+                optional(s, "max_json_body_bytes", this::size).orElse(d.maxJsonBodyBytes()),
+                optional(s, "idle_timeout", (n, p) -> duration(n, p, true)).orElse(d.idleTimeout()),
+                optional(s, "min_request_body_rate", this::rate).orElse(d.minRequestBodyRate()),
+                optional(s, "request_body_rate_window", (n, p) -> duration(n, p, true))
+                        .orElse(d.requestBodyRateWindow()),
+                optional(s, "request_body_timeout", (n, p) -> duration(n, p, true)).orElse(d.requestBodyTimeout()));
+    }
+
+    /** A size that fits an int (buffers and names). */
+    private int intSize(Node node, String path) {
+        long bytes = size(node, path);
+        if (bytes > Integer.MAX_VALUE) {
+            throw error(path, "is too large (was " + bytes + ", at most " + Integer.MAX_VALUE + ")");
+        }
+        return (int) bytes;
+    }
+
+    /** Bytes per second, written as a size ({@code 16KiB}); 0 (or {@code 0B}) turns the check off. */
+    private long rate(Node node, String path) {
+        BigDecimal bytes = null;
+        String was = null;
+        if (node instanceof Scalar sc && (sc.kind() == Kind.INT || sc.kind() == Kind.FLOAT)) {
+            bytes = (BigDecimal) sc.value();
+            was = sc.text();
+        } else if (node instanceof Scalar sc && sc.kind() == Kind.STRING) {
+            Value v = text(node, path);
+            bytes = Values.sizeBytes(v.text);
+            was = v.describe();
+        }
+        if (bytes != null && bytes.signum() == 0) {
+            return 0;
+        }
+        if (bytes != null && bytes.signum() < 0) {
+            throw error(path, "must not be negative (was " + was + ")");
+        }
+        return size(node, path);
     }
 
     // ---------------------------------------------------------------- fallbacks

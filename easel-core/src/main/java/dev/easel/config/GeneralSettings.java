@@ -27,12 +27,13 @@ import java.util.Optional;
  *                               go to temp files); {@link #AUTO_UPLOAD_MEMORY} for an eighth of the JVM's heap
  * @param imageUrlTtl            {@code image_url_ttl}: how long a served image URL stays valid
  * @param gracePeriod            {@code grace_period}: how long shutdown waits for requests in flight
+ * @param requestLimits          the keys that bound one request's parts, fields, JSON and timing ({@link RequestLimits})
  */
 public record GeneralSettings(Optional<String> masterKey, Optional<String> databaseUrl, Optional<URI> publicBaseUrl,
                               boolean allowImageUrls, boolean allowClientSideCredentials, Optional<URI> webhookUrl, Optional<URI> otelExporterEndpoint,
                               Map<String, Object> endUserBudgets, long maxRequestBytes, long maxImageBytes,
                               long maxInflightUploadBytes, long uploadMemoryBytes, Duration imageUrlTtl,
-                              Duration gracePeriod) {
+                              Duration gracePeriod, RequestLimits requestLimits) {
 
     /** Default {@code max_request_bytes}: 1 GiB, room for 16 images of 50 MB, a mask and the fields. */
     public static final long DEFAULT_MAX_REQUEST_BYTES = 1L << 30;
@@ -57,6 +58,7 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
         endUserBudgets = Copies.orderedMap(endUserBudgets);
         Objects.requireNonNull(imageUrlTtl, "imageUrlTtl");
         Objects.requireNonNull(gracePeriod, "gracePeriod");
+        Objects.requireNonNull(requestLimits, "requestLimits");
         if (uploadMemoryBytes < 0 && uploadMemoryBytes != AUTO_UPLOAD_MEMORY) {
             throw new IllegalArgumentException("uploadMemoryBytes must be >= 0 (or AUTO_UPLOAD_MEMORY)");
         }
@@ -71,7 +73,8 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
     public static GeneralSettings defaults() {
         return new GeneralSettings(Optional.empty(), Optional.empty(), Optional.empty(), false, false, Optional.empty(),
                 Optional.empty(), Map.of(), DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_IMAGE_BYTES,
-                DEFAULT_MAX_INFLIGHT_UPLOAD_BYTES, AUTO_UPLOAD_MEMORY, DEFAULT_IMAGE_URL_TTL, DEFAULT_GRACE_PERIOD);
+                DEFAULT_MAX_INFLIGHT_UPLOAD_BYTES, AUTO_UPLOAD_MEMORY, DEFAULT_IMAGE_URL_TTL, DEFAULT_GRACE_PERIOD,
+                RequestLimits.defaults());
     }
 
     @Override
@@ -83,6 +86,6 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
                 + Copies.maskedMap(endUserBudgets) + ", maxRequestBytes=" + maxRequestBytes + ", maxImageBytes="
                 + maxImageBytes + ", maxInflightUploadBytes=" + maxInflightUploadBytes + ", uploadMemoryBytes="
                 + uploadMemoryBytes + ", imageUrlTtl="
-                + imageUrlTtl + ", gracePeriod=" + gracePeriod + "]";
+                + imageUrlTtl + ", gracePeriod=" + gracePeriod + ", requestLimits=" + requestLimits + "]";
     }
 }

@@ -160,7 +160,30 @@ class ConfigErrorsTest {
                 Arguments.of("endUserBudgets_list", MODEL + "general_settings: {end_user_budgets: [a]}\n",
                         "general_settings.end_user_budgets: expected a mapping (was a list)"),
                 Arguments.of("imageUrlTtl_zero", MODEL + "general_settings: {image_url_ttl: 0}\n",
-                        "general_settings.image_url_ttl: must be positive (was 0)"));
+                        "general_settings.image_url_ttl: must be positive (was 0)"),
+                // general_settings: request limits
+                Arguments.of("maxParts_zero", MODEL + "general_settings: {max_parts: 0}\n",
+                        "general_settings.max_parts: must be at least 1 (was 0)"),
+                Arguments.of("maxImages_fraction", MODEL + "general_settings: {max_images: 2.5}\n",
+                        "general_settings.max_images: expected an integer (was 2.5)"),
+                Arguments.of("maxTextFields_negative", MODEL + "general_settings: {max_text_fields: -1}\n",
+                        "general_settings.max_text_fields: must be at least 1 (was -1)"),
+                Arguments.of("maxTextFieldBytes_zero", MODEL + "general_settings: {max_text_field_bytes: 0}\n",
+                        "general_settings.max_text_field_bytes: must be positive (was 0)"),
+                Arguments.of("maxFieldNameBytes_tooLarge", MODEL + "general_settings: {max_field_name_bytes: 3GiB}\n",
+                        "general_settings.max_field_name_bytes: is too large (was 3221225472, at most 2147483647)"),
+                Arguments.of("maxJsonDepth_zero", MODEL + "general_settings: {max_json_depth: 0}\n",
+                        "general_settings.max_json_depth: must be at least 1 (was 0)"),
+                Arguments.of("maxJsonBodyBytes_unit", MODEL + "general_settings: {max_json_body_bytes: 1XB}\n",
+                        "general_settings.max_json_body_bytes: expected a size in bytes, like 1048576, '50MB' or '1GiB' (was '1XB')"),
+                Arguments.of("idleTimeout_zero", MODEL + "general_settings: {idle_timeout: 0}\n",
+                        "general_settings.idle_timeout: must be positive (was 0)"),
+                Arguments.of("minRequestBodyRate_negative", MODEL + "general_settings: {min_request_body_rate: -5}\n",
+                        "general_settings.min_request_body_rate: must not be negative (was -5)"),
+                Arguments.of("requestBodyRateWindow_zero", MODEL + "general_settings: {request_body_rate_window: 0s}\n",
+                        "general_settings.request_body_rate_window: must be positive (was '0s')"),
+                Arguments.of("requestBodyTimeout_text", MODEL + "general_settings: {request_body_timeout: soon}\n",
+                        "general_settings.request_body_timeout: expected a duration in seconds, like 600, 1.5 or '500ms' (was 'soon')"));
     }
 
     @ParameterizedTest(name = "{0}")

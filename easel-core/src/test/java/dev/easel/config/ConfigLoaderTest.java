@@ -614,6 +614,61 @@ class ConfigLoaderTest {
         assertThat(config.warnings()).isEmpty();
     }
 
+    @Test
+    void parse_generalSettings_requestLimits() {
+        EaselConfig config = parse(ONE_MODEL + """
+                general_settings:
+                  max_parts: 50
+                  max_images: 20
+                  max_text_fields: 30
+                  max_text_field_bytes: 64KiB
+                  max_text_bytes: 128KiB
+                  max_field_name_bytes: 100
+                  max_part_header_bytes: 8KiB
+                  max_json_depth: 8
+                  max_json_tokens: 5000
+                  max_json_body_bytes: 512KiB
+                  idle_timeout: 10s
+                  min_request_body_rate: 32KiB
+                  request_body_rate_window: 5s
+                  request_body_timeout: 2m
+                """);
+
+        RequestLimits l = config.generalSettings().requestLimits();
+        assertThat(l).isEqualTo(new RequestLimits(50, 20, 30, 64 << 10, 128 << 10, 100, 8 << 10, 8, 5000, 512 << 10,
+                Duration.ofSeconds(10), 32 << 10, Duration.ofSeconds(5), Duration.ofMinutes(2)));
+        assertThat(config.warnings()).isEmpty();
+    }
+
+    @Test
+    void parse_generalSettings_requestLimitDefaults() {
+        RequestLimits l = parse(ONE_MODEL).generalSettings().requestLimits();
+
+        assertThat(l).isEqualTo(RequestLimits.defaults());
+        assertThat(l.maxParts()).isEqualTo(100);
+        assertThat(l.maxImages()).isEqualTo(32);
+        assertThat(l.maxTextFields()).isEqualTo(64);
+        assertThat(l.maxTextFieldBytes()).isEqualTo(1L << 20);
+        assertThat(l.maxTextBytes()).isEqualTo(2L << 20);
+        assertThat(l.maxFieldNameBytes()).isEqualTo(256);
+        assertThat(l.maxPartHeaderBytes()).isEqualTo(16 << 10);
+        assertThat(l.maxJsonDepth()).isEqualTo(32);
+        assertThat(l.maxJsonTokens()).isEqualTo(10_000);
+        assertThat(l.maxJsonBodyBytes()).isEqualTo(1L << 20);
+        assertThat(l.idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(l.minRequestBodyRate()).isEqualTo(16L << 10);
+        assertThat(l.requestBodyRateWindow()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(l.requestBodyTimeout()).isEqualTo(Duration.ofMinutes(5));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"0 | 0", "'0' | 0", "'0B' | 0", "1KiB | 1024", "'64 KiB' | 65536"})
+    void parse_minRequestBodyRate_zeroTurnsItOff(String yaml, long expected) {
+        EaselConfig config = parse(ONE_MODEL + "general_settings: {min_request_body_rate: " + yaml + "}\n");
+
+        assertThat(config.generalSettings().requestLimits().minRequestBodyRate()).isEqualTo(expected);
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "600          | PT10M",

@@ -7,6 +7,7 @@ import dev.easel.GatewayRequest;
 import dev.easel.RequestMeta;
 import dev.easel.validate.EditInput;
 import dev.easel.ImageEditEvent;
+import dev.easel.config.RequestLimits;
 import dev.easel.StreamOutcome;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -20,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +50,8 @@ final class EditHandler {
     private final String publicBaseUrl;
     private final AtomicInteger inflight;
     private final AtomicReference<ProxyServer.State> state;
+    private final RequestLimits requestLimits;
+    private final LongSupplier nanoTime;
     private volatile BudgetCheck budgets = (endUser, model, input) -> { };
     private volatile boolean allowClientCredentials;
 
@@ -59,7 +63,7 @@ final class EditHandler {
 
     EditHandler(Easel easel, UploadLimits limits, UrlFetcher fetcher, Consumer<Context> auth, Path spoolDir,
                 boolean allowImageUrls, String publicBaseUrl, AtomicInteger inflight,
-                AtomicReference<ProxyServer.State> state) {
+                AtomicReference<ProxyServer.State> state, RequestLimits requestLimits, LongSupplier nanoTime) {
         this.easel = easel;
         this.limits = limits;
         this.fetcher = fetcher;
@@ -69,6 +73,8 @@ final class EditHandler {
         this.publicBaseUrl = publicBaseUrl;
         this.inflight = inflight;
         this.state = state;
+        this.requestLimits = requestLimits;
+        this.nanoTime = nanoTime;
     }
 
     /** Whether requests may carry their own provider credentials ({@code allow_client_side_credentials}). */
@@ -145,7 +151,7 @@ final class EditHandler {
                 ResponseWriter.write(outcome.response(), urlBase(ctx), ctx.res().getOutputStream());
             }
         } catch (Throwable t) {
-            if (!submitted && !(t instanceof IOException && !(t instanceof MultipartParser.MalformedException))) {
+            if (!submitted) {
                 EaselException e = t instanceof EaselException ee ? ee : new EaselException("internal error in the "
                         + "proxy", 500, "api_error", "internal_error", null, null, requestId, t);
                 // refused before the pipeline saw it: still one record for logs, metrics and spend
@@ -153,7 +159,7 @@ final class EditHandler {
                         keyHash(ctx), "proxy", ctx.header("traceparent"), clientRequestId);
                 easel.reportRejected(m, model, e);
             }
-            fail(ctx, t, requestId, spool);
+            fail(ctx, t, requestId, submitted);
         } finally {
             spool.close();
             inflight.decrementAndGet();
@@ -216,13 +222,15 @@ final class EditHandler {
             throws IOException {
         String type = ctx.header("Content-Type");
         String lower = type == null ? "" : type.toLowerCase(Locale.ROOT);
-        // every body byte counts against the request limit as it is read (chunked bodies have no length)
-        InputStream body = new CountingBody(ctx.req().getInputStream(), account);
+        // every body byte counts against the request limit as it is read (chunked bodies have no length), under
+        // the minimum rate and the deadline; parts and fields are counted as they are parsed
+        InputStream body = new GuardedBody(ctx.req().getInputStream(), requestLimits, nanoTime, account::body);
+        IntakeCounter counter = new IntakeCounter(requestLimits, account);
         if (lower.startsWith("multipart/form-data")) {
-            return MultipartIntake.parse(body, type, spool);
+            return MultipartIntake.parse(body, type, spool, counter);
         }
         if (lower.startsWith("application/json")) {
-            return JsonIntake.parse(body, spool, fetcher, allowImageUrls);
+            return JsonIntake.parse(body, spool, fetcher, allowImageUrls, counter);
         }
         throw new ProxyException(415, "invalid_request_error", "unsupported_media_type", null,
                 "Content-Type must be multipart/form-data or application/json (was "
@@ -321,13 +329,17 @@ final class EditHandler {
         // closing the stream (also when the client went away and a write failed) cancels the upstream call
     }
 
-    private void fail(Context ctx, Throwable t, String requestId, Spool spool) {
-        if (t instanceof IOException && !(t instanceof MultipartParser.MalformedException)) {
-            // the client went away (upload aborted or connection closed while answering)
+    private void fail(Context ctx, Throwable t, String requestId, boolean submitted) {
+        if (submitted && t instanceof IOException) {
+            // the client went away while the answer was being written
             LOG.debug("request {} ended early: {}", requestId, t.toString());
             return;
         }
-        if (!(t instanceof EaselException)) {
+        if (GuardedBody.isClientClosed(t)) {
+            // nothing can be written back in practice; the answer below is for a client that only half-closed
+            LOG.debug("request {}: the client went away mid-body ({})", requestId, String.valueOf(t.getCause()));
+        } else if (!(t instanceof EaselException)) {
+            // before the pipeline a local I/O failure (a temp file that cannot be written) is the proxy's fault
             LOG.error("request {} failed", requestId, t);
         }
         if (ctx.res().isCommitted()) {
@@ -382,33 +394,5 @@ final class EditHandler {
             }
         }
         return null;
-    }
-
-    /** Counts a body's bytes against the request limit as they are read. */
-    private static final class CountingBody extends java.io.FilterInputStream {
-        private final UploadLimits.Account counter;
-
-        CountingBody(InputStream in, UploadLimits.Account account) {
-            super(in);
-            this.counter = account;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                counter.body(1);
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = super.read(b, off, len);
-            if (n > 0) {
-                counter.body(n);
-            }
-            return n;
-        }
     }
 }

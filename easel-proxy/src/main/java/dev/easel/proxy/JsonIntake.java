@@ -1,8 +1,6 @@
 package dev.easel.proxy;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.easel.proxy.JsonPull.Token;
 import dev.easel.validate.EditInput;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,55 +15,72 @@ import java.util.Map;
 /**
  * The JSON form of an edit ({@code Content-Type: application/json}): {@code images: [{image_url}]},
  * {@code mask: {image_url}}, and the other fields as JSON values. Image URLs are {@code data:} URLs
- * (decoded while parsing, straight into the spool: a 20 MB data URL never exists as a Java string) or,
- * when {@code general_settings.allow_image_urls} is on, http(s) URLs fetched with {@link UrlFetcher}'s
- * guards. {@code file_id} references are refused (the proxy has no Files API).
+ * (decoded while they are read, straight into the spool: a 20 MB data URL is never held as text, see
+ * {@link JsonPull}) or, when {@code general_settings.allow_image_urls} is on, http(s) URLs fetched with
+ * {@link UrlFetcher}'s guards. {@code file_id} references are refused (the proxy has no Files API). Images, fields,
+ * nesting, tokens and names are counted against the request limits as they arrive.
  */
 final class JsonIntake {
 
     private JsonIntake() {
     }
 
-    static MultipartIntake.Parsed parse(InputStream body, Spool spool, UrlFetcher fetcher, boolean allowUrls)
-            throws IOException {
+    static MultipartIntake.Parsed parse(InputStream body, Spool spool, UrlFetcher fetcher, boolean allowUrls,
+                                        IntakeCounter counter) throws IOException {
         List<EditInput.RawImage> images = new ArrayList<>();
         EditInput.RawImage mask = null;
         Map<String, Object> params = new LinkedHashMap<>();
         String model = null;
         String prompt = null;
         boolean stream = false;
-        try (JsonParser p = ErrorResponses.JSON.getFactory().createParser(body)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                throw ProxyException.badRequest("invalid_json", null, "the request body must be a JSON object");
-            }
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken t = p.nextToken();
-                switch (field) {
-                    case "images", "image" -> {
-                        if (t == JsonToken.START_ARRAY) {
-                            int i = 0;
-                            while (p.nextToken() != JsonToken.END_ARRAY) {
-                                images.add(imageRef(p, field + "[" + i++ + "]", spool, fetcher, allowUrls, true));
-                            }
-                        } else {
-                            images.add(imageRef(p, field, spool, fetcher, allowUrls, true));
+        var limits = counter.limits();
+        JsonPull p = new JsonPull(body, limits.maxJsonDepth(), limits.maxJsonTokens(), limits.maxFieldNameBytes());
+        if (p.next() != Token.START_OBJECT) {
+            throw ProxyException.badRequest("invalid_json", null, "the request body must be a JSON object");
+        }
+        for (Token t = p.next(); t == Token.NAME; t = p.next()) {
+            String field = p.name();
+            Token v = p.next();
+            long valueStart = p.tokenStart(); // a value's bytes as written (quotes and escapes included)
+            switch (field) {
+                case "images", "image" -> {
+                    if (v == Token.START_ARRAY) {
+                        int i = 0;
+                        for (Token item = p.next(); item != Token.END_ARRAY; item = p.next()) {
+                            counter.image(field);
+                            images.add(imageRef(p, item, field + "[" + i++ + "]", spool, fetcher, allowUrls, true));
                         }
-                    }
-                    case "mask" -> mask = imageRef(p, "mask", spool, fetcher, allowUrls, false);
-                    case "model" -> model = scalarText(p, field);
-                    case "prompt" -> prompt = scalarText(p, field);
-                    case "stream" -> stream = t == JsonToken.VALUE_TRUE
-                            || (t == JsonToken.VALUE_STRING && MultipartIntake.parseBool("stream", p.getText()));
-                    default -> {
-                        JsonNode v = ErrorResponses.JSON.readTree(p);
-                        params.put(field, ErrorResponses.JSON.treeToValue(v, Object.class));
+                    } else {
+                        counter.image(field);
+                        images.add(imageRef(p, v, field, spool, fetcher, allowUrls, true));
                     }
                 }
+                case "mask" -> {
+                    if (mask != null) {
+                        throw ProxyException.badRequest("duplicate_parameter", "mask", "only one mask may be sent "
+                                + "(got 2)");
+                    }
+                    mask = imageRef(p, v, "mask", spool, fetcher, allowUrls, false);
+                }
+                case "model" -> model = text(p, v, field, counter, valueStart);
+                case "prompt" -> prompt = text(p, v, field, counter, valueStart);
+                case "stream" -> {
+                    counter.textField(field);
+                    if (v == Token.STRING) {
+                        stream = MultipartIntake.parseBool("stream", p.string(16, () -> ProxyException.badRequest(
+                                "invalid_type", "stream", "Invalid value for 'stream': expected a boolean.")));
+                    } else {
+                        stream = v == Token.TRUE;
+                        p.skip(v);
+                    }
+                }
+                default -> {
+                    counter.textField(field);
+                    params.put(field, bounded(p, field, counter, valueStart, () -> p.value(v)));
+                }
             }
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw ProxyException.badRequest("invalid_json", null, "invalid JSON body: " + e.getOriginalMessage());
         }
+        p.end();
         List<EditInput.RawImage> named = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) {
             EditInput.RawImage r = images.get(i);
@@ -74,49 +89,68 @@ final class JsonIntake {
         return new MultipartIntake.Parsed(model, new EditInput(prompt, named, mask, params, stream));
     }
 
-    private static String scalarText(JsonParser p, String field) throws IOException {
-        if (!p.currentToken().isScalarValue() || p.currentToken() == JsonToken.VALUE_NULL) {
-            if (p.currentToken() == JsonToken.VALUE_NULL) {
-                return null;
-            }
-            throw ProxyException.badRequest("invalid_type", field, "Invalid type for '" + field
+    private interface Read<T> {
+        T read() throws IOException;
+    }
+
+    /** Reads one text field's value within what the text limits still allow, and counts it. */
+    private static <T> T bounded(JsonPull p, String field, IntakeCounter counter, long start, Read<T> read)
+            throws IOException {
+        p.limit(start + counter.textAllowance(), () -> counter.tooMuchText(field, p.position() - start));
+        T value = read.read();
+        p.checkLimit();
+        long size = p.position() - start;
+        counter.text(field, size, size);
+        return value;
+    }
+
+    /** {@code model} or {@code prompt}: a string (or a scalar taken as its text), or null. */
+    private static String text(JsonPull p, Token t, String field, IntakeCounter counter, long start)
+            throws IOException {
+        counter.textField(field);
+        return bounded(p, field, counter, start, () -> switch (t) {
+            case NULL -> null;
+            case STRING -> p.string(Long.MAX_VALUE, null);
+            case NUMBER -> p.numberText();
+            case TRUE -> "true";
+            case FALSE -> "false";
+            default -> throw ProxyException.badRequest("invalid_type", field, "Invalid type for '" + field
                     + "': expected a string.");
-        }
-        return p.getText();
+        });
     }
 
     /** Reads {@code {"image_url": …}} / {@code {"file_id": …}} (or a bare URL string) into the spool. */
-    private static EditInput.RawImage imageRef(JsonParser p, String param, Spool spool, UrlFetcher fetcher,
+    private static EditInput.RawImage imageRef(JsonPull p, Token t, String param, Spool spool, UrlFetcher fetcher,
                                                boolean allowUrls, boolean image) throws IOException {
         Spool.Writer w = spool.writer(image ? "image" : "mask");
         boolean found = false;
-        if (p.currentToken() == JsonToken.VALUE_STRING) {
+        if (t == Token.STRING) {
             readUrl(p, param, w, fetcher, allowUrls);
             found = true;
-        } else if (p.currentToken() == JsonToken.START_OBJECT) {
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String key = p.currentName();
-                p.nextToken();
-                if (key.equals("image_url") && p.currentToken() == JsonToken.VALUE_STRING) {
+        } else if (t == Token.START_OBJECT) {
+            for (Token k = p.next(); k == Token.NAME; k = p.next()) {
+                String key = p.name();
+                Token v = p.next();
+                if (key.equals("image_url") && v == Token.STRING) {
                     readUrl(p, param, w, fetcher, allowUrls);
                     found = true;
-                } else if (key.equals("image_url") && p.currentToken() == JsonToken.START_OBJECT) {
+                } else if (key.equals("image_url") && v == Token.START_OBJECT) {
                     // chat-style {"image_url": {"url": "..."}}
-                    while (p.nextToken() == JsonToken.FIELD_NAME) {
-                        String k = p.currentName();
-                        p.nextToken();
-                        if (k.equals("url") && p.currentToken() == JsonToken.VALUE_STRING) {
+                    for (Token k2 = p.next(); k2 == Token.NAME; k2 = p.next()) {
+                        String inner = p.name();
+                        Token v2 = p.next();
+                        if (inner.equals("url") && v2 == Token.STRING) {
                             readUrl(p, param, w, fetcher, allowUrls);
                             found = true;
                         } else {
-                            p.skipChildren();
+                            p.skip(v2);
                         }
                     }
                 } else if (key.equals("file_id")) {
                     throw ProxyException.badRequest("unsupported_parameter", param + ".file_id", "'" + param
                             + ".file_id' is not supported by this proxy; send the image as a data: URL or multipart");
                 } else {
-                    p.skipChildren();
+                    p.skip(v);
                 }
             }
         } else {
@@ -130,10 +164,10 @@ final class JsonIntake {
         return new EditInput.RawImage(w.finish(), null, param);
     }
 
-    private static void readUrl(JsonParser p, String param, Spool.Writer w, UrlFetcher fetcher, boolean allowUrls)
+    private static void readUrl(JsonPull p, String param, Spool.Writer w, UrlFetcher fetcher, boolean allowUrls)
             throws IOException {
         DataUrlDecoder decoder = new DataUrlDecoder(param, w);
-        p.getText(decoder);
+        p.stream(decoder);
         decoder.flushEnd();
         if (decoder.isDataUrl()) {
             return;
@@ -147,7 +181,7 @@ final class JsonIntake {
     }
 
     /**
-     * Receives the URL's characters as Jackson parses them: a {@code data:…;base64,} prefix is checked,
+     * Receives the URL's characters as they are read: a {@code data:…;base64,} prefix is checked,
      * then the base64 payload is decoded chunk by chunk into the spool. Anything else is kept (bounded) as
      * a URL to fetch.
      */

@@ -43,9 +43,9 @@ final class MultipartParser {
     }
 
     private static final int BUF = 64 * 1024;
-    private static final int MAX_HEADER_BYTES = 16 * 1024;
 
     private final InputStream in;
+    private final int maxHeaderBytes;
     private final byte[] delimiter; // CRLF--boundary
     private final int[] skip; // Boyer-Moore-Horspool shift table for the delimiter
     private final byte[] buf;
@@ -53,8 +53,10 @@ final class MultipartParser {
     private int end;
     private boolean eof;
 
-    MultipartParser(InputStream in, String boundary) {
+    /** A parser whose parts' headers may take at most {@code maxHeaderBytes} each ({@code max_part_header_bytes}). */
+    MultipartParser(InputStream in, String boundary, int maxHeaderBytes) {
         this.in = in;
+        this.maxHeaderBytes = maxHeaderBytes;
         this.delimiter = ("\r\n--" + boundary).getBytes(StandardCharsets.ISO_8859_1);
         this.buf = new byte[Math.max(BUF, delimiter.length * 4)];
         this.skip = shifts(delimiter);
@@ -159,8 +161,8 @@ final class MultipartParser {
         while (true) {
             String line = readLine();
             total += line.length() + 2;
-            if (total > MAX_HEADER_BYTES) {
-                throw new MalformedException("multipart part headers are too large");
+            if (total > maxHeaderBytes) {
+                throw headersTooLarge();
             }
             if (line.isEmpty()) {
                 break;
@@ -181,6 +183,11 @@ final class MultipartParser {
         }
         String fileName = dispositionParam(disposition, "filename");
         return new PartHeaders(name, fileName, all.get("content-type"), all);
+    }
+
+    private ProxyException headersTooLarge() {
+        return ProxyException.tooLarge(null, "a part's headers are larger than the limit of " + maxHeaderBytes
+                + " bytes (general_settings.max_part_header_bytes)");
     }
 
     /** Reads {@code key="value"} or {@code key=value} from a Content-Disposition header. */
@@ -251,8 +258,8 @@ final class MultipartParser {
             int keep = buf[end - 1] == '\r' ? 1 : 0;
             sb.append(new String(buf, start, end - start - keep, StandardCharsets.UTF_8));
             start = end - keep;
-            if (sb.length() > MAX_HEADER_BYTES) {
-                throw new MalformedException("multipart part headers are too large");
+            if (sb.length() > maxHeaderBytes) {
+                throw headersTooLarge();
             }
             if (eof) {
                 throw new MalformedException("multipart body ended inside part headers");

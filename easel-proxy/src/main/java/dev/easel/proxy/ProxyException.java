@@ -15,8 +15,18 @@ final class ProxyException extends EaselException {
     }
 
     ProxyException(int status, String type, String code, String param, String message, Duration retryAfter) {
-        super(message, status, type, code, param, null, null, null);
+        this(status, type, code, param, message, retryAfter, null);
+    }
+
+    private ProxyException(int status, String type, String code, String param, String message, Duration retryAfter,
+                           Throwable cause) {
+        super(message, status, type, code, param, null, null, cause);
         this.retryAfter = retryAfter;
+    }
+
+    /** A failure caused by {@code cause} (kept for the logs, never shown to the client). */
+    static ProxyException caused(int status, String type, String code, String message, Throwable cause) {
+        return new ProxyException(status, type, code, null, message, null, cause);
     }
 
     Optional<Duration> retryAfter() {

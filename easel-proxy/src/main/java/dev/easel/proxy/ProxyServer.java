@@ -12,6 +12,7 @@ import dev.easel.proxy.spend.SpendService;
 import dev.easel.EaselException;
 import dev.easel.RequestMeta;
 import dev.easel.config.EaselConfig;
+import dev.easel.config.RequestLimits;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
@@ -107,16 +108,17 @@ public final class ProxyServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        RequestLimits requestLimits = options.general().requestLimits();
         EditHandler edits = new EditHandler(easel, limits, fetcher, this::authorize, spoolDir,
                 options.general().allowImageUrls(), options.publicBaseUrl().map(URI::toString).orElse(null),
-                inflight, state);
+                inflight, state, requestLimits, System::nanoTime);
         edits.allowClientSideCredentials(options.general().allowClientSideCredentials());
         edits.budgets((endUser, model, input) -> spend.checkBudget(endUser,
                 easel.estimateCost(model, input).orElse(null)).ifPresent(refusal -> {
                     throw new BadRequestException(refusal.message(), refusal.status(), refusal.type(), refusal.code(),
                             "user", null, null, null);
                 }));
-        SpendApi spendApi = new SpendApi(spend);
+        SpendApi spendApi = new SpendApi(spend, new JsonBodies(requestLimits, System::nanoTime)::readTree);
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
             c.startup.showJavalinBanner = false;
@@ -131,6 +133,9 @@ public final class ProxyServer implements AutoCloseable {
                 // overflows it and the kernel drops or resets their handshakes (bench S4). The kernel caps
                 // this at net.core.somaxconn (4096 on current Linux).
                 connector.setAcceptQueueSize(ACCEPT_QUEUE);
+                // a body that stops arriving fails the read after this long (answered 408 by the handlers); it is
+                // not applied while a handler waits for the upstream without reading or writing
+                connector.setIdleTimeout(requestLimits.idleTimeout().toMillis());
                 return connector;
             });
             c.jetty.modifyServletContextHandler(h -> {
@@ -283,6 +288,11 @@ public final class ProxyServer implements AutoCloseable {
     /** Upload bytes held by requests in flight. */
     public long inflightUploadBytes() {
         return limits.inflightBytes();
+    }
+
+    /** The upload accounting (tests read the memory held and its peak). */
+    UploadLimits uploadLimits() {
+        return limits;
     }
 
     /**

@@ -14,14 +14,17 @@ import java.util.List;
  * ({@code upload_memory_bytes}) allows and in temp files beyond it. Every file is deleted and every byte of the
  * budget given back by {@link #close()}, which the request path calls whatever the outcome.
  *
- * <p>Memory is a list of chunks (16 KiB doubling to 256 KiB, below G1's humongous-object size), so a part is
- * never copied to grow and never held as one huge array; the upstream request sends the chunks as they are.
+ * <p>Memory is a list of chunks (the first one sized to the part's first bytes, at most 16 KiB, then 16 KiB doubling
+ * to 256 KiB, below G1's humongous-object size), so a part is never copied to grow and never held as one huge
+ * array; the upstream request sends the chunks as they are. Every chunk's whole capacity is reserved from the
+ * budget before it is allocated, the first one too: when the budget is used up, even a small part goes to disk, so
+ * memory stays within the budget whatever the number of parts.
  */
 final class Spool implements AutoCloseable {
 
-    /** The first bytes of every part stay in memory whatever the budget says (small images never touch disk). */
-    static final int MEMORY_THRESHOLD = 64 * 1024;
+    /** The largest first chunk; a smaller first write gets a chunk of its own size (rounded up to 256 bytes). */
     private static final int FIRST_CHUNK = 16 * 1024;
+    private static final int MIN_CHUNK = 256;
     private static final int MAX_CHUNK = 256 * 1024;
 
     private final Path dir;
@@ -67,8 +70,9 @@ final class Spool implements AutoCloseable {
             while (file == null && len > 0) {
                 byte[] last = chunks.isEmpty() ? null : chunks.get(chunks.size() - 1);
                 if (last == null || fill == last.length) {
-                    int next = last == null ? FIRST_CHUNK : Math.min(MAX_CHUNK, last.length * 2);
-                    if (!account.holdMemory(next, size <= MEMORY_THRESHOLD)) {
+                    int next = last == null ? firstChunk(len)
+                            : Math.min(MAX_CHUNK, Math.max(FIRST_CHUNK, last.length * 2));
+                    if (!account.holdMemory(next)) {
                         spill();
                         break;
                     }
@@ -86,6 +90,12 @@ final class Spool implements AutoCloseable {
             if (file != null && len > 0) {
                 out.write(b, off, len);
             }
+        }
+
+        /** A tiny part (the common case of a part bomb) must not take a 16 KiB chunk for a few bytes. */
+        private static int firstChunk(int len) {
+            int want = Math.min(len, FIRST_CHUNK);
+            return Math.max(MIN_CHUNK, (want + MIN_CHUNK - 1) / MIN_CHUNK * MIN_CHUNK);
         }
 
         /** Moves what is in memory to a new temp file, which takes every further byte. */

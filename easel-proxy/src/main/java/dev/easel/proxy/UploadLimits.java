@@ -15,10 +15,11 @@ final class UploadLimits {
     private final long memoryBytes;
     private final AtomicLong inflight = new AtomicLong();
     private final AtomicLong inMemory = new AtomicLong();
+    private final AtomicLong peakInMemory = new AtomicLong();
 
     /**
      * @param memoryBytes upload bytes that may be held in memory at once across requests; parts beyond it go to
-     *                    temp files (the first {@link Spool#MEMORY_THRESHOLD} bytes of a part always stay in memory)
+     *                    temp files
      */
     UploadLimits(long maxImageBytes, long maxRequestBytes, long maxInflightBytes, long memoryBytes) {
         this.maxImageBytes = maxImageBytes;
@@ -30,6 +31,16 @@ final class UploadLimits {
     /** Upload bytes currently held in memory (not in temp files). */
     long inMemoryBytes() {
         return inMemory.get();
+    }
+
+    /** The most upload bytes held in memory at once since the start or the last {@link #resetPeak()}. */
+    long peakInMemoryBytes() {
+        return peakInMemory.get();
+    }
+
+    /** Starts a new peak from what is held now (tests measure one scenario at a time). */
+    void resetPeak() {
+        peakInMemory.set(inMemory.get());
     }
 
     long maxImageBytes() {
@@ -87,17 +98,29 @@ final class UploadLimits {
         }
 
         /**
-         * Reserves {@code n} bytes of upload memory: always when {@code force}, else only while the memory budget
-         * allows (false: the caller writes to a temp file instead).
+         * Reserves {@code n} bytes of upload memory while the budget allows (false: the caller writes to a temp
+         * file instead). Every byte held in memory is reserved, so the budget bounds the memory uploads take.
          */
-        boolean holdMemory(long n, boolean force) {
+        boolean holdMemory(long n) {
             long now = inMemory.addAndGet(n);
-            if (!force && now > memoryBytes) {
+            if (now > memoryBytes) {
                 inMemory.addAndGet(-n);
                 return false;
             }
+            peakInMemory.accumulateAndGet(now, Math::max);
             memory += n;
             return true;
+        }
+
+        /**
+         * Counts {@code n} bytes of text fields held in memory. They cannot go to a temp file, so they are counted
+         * whatever the budget says (each request's text is bounded by {@code max_text_bytes}); image parts then
+         * spill earlier.
+         */
+        void holdText(long n) {
+            long now = inMemory.addAndGet(n);
+            peakInMemory.accumulateAndGet(now, Math::max);
+            memory += n;
         }
 
         /** Gives back {@code n} bytes of upload memory (a part moved to a temp file). */

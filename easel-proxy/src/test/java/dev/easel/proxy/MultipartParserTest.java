@@ -192,7 +192,7 @@ class MultipartParserTest {
 
     private static List<Part> parse(InputStream in) throws IOException {
         List<Part> parts = new ArrayList<>();
-        new MultipartParser(in, B).parse(h -> {
+        new MultipartParser(in, B, 16 * 1024).parse(h -> {
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
             return new MultipartParser.PartSink() {
                 @Override

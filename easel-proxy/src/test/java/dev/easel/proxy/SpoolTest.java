@@ -88,16 +88,70 @@ class SpoolTest {
     }
 
     @Test
-    void budgetExhausted_smallPartsStillStayInMemory() throws Exception {
+    void budgetExhausted_smallPartGoesToDisk_andHoldsNoMemory() throws Exception {
+        // regression: the first 64 KiB of every part used to stay in memory whatever the budget said
         UploadLimits limits = new UploadLimits(100 << 20, 200 << 20, 400 << 20, 1);
-        byte[] icon = random(Spool.MEMORY_THRESHOLD, 4);
+        byte[] icon = random(40_000, 4);
         try (Spool spool = new Spool(dir, limits.open())) {
             Blob b = write(spool, icon);
 
-            assertThat(b.path()).isEmpty();
+            assertThat(b.path()).isPresent();
             assertThat(read(b)).isEqualTo(icon);
+            assertThat(limits.inMemoryBytes()).isZero();
+        }
+        assertThat(limits.peakInMemoryBytes()).isZero();
+        try (var files = Files.list(dir)) {
+            assertThat(files).as("temp file deleted").isEmpty();
+        }
+    }
+
+    @Test
+    void tinyParts_reserveA256ByteChunkEach_notASixteenKiBOne() throws Exception {
+        // regression: every part took a 16 KiB first chunk, so 100,000 one-byte parts held 1.6 GB
+        UploadLimits limits = new UploadLimits(100 << 20, 200 << 20, 400 << 20, 8 << 20);
+        try (Spool spool = new Spool(dir, limits.open())) {
+            for (int i = 0; i < 1000; i++) {
+                Spool.Writer w = spool.writer("image");
+                w.write(new byte[] {'x'}, 0, 1);
+                assertThat(read(w.finish())).containsExactly('x');
+            }
+
+            assertThat(limits.inMemoryBytes()).isEqualTo(1000 * 256);
+            assertThat(spool.files()).isEmpty();
         }
         assertThat(limits.inMemoryBytes()).isZero();
+    }
+
+    @Test
+    void manyParts_pastTheBudget_neverHoldMoreThanTheBudget() throws Exception {
+        long budget = 16 * 1024;
+        UploadLimits limits = new UploadLimits(100 << 20, 200 << 20, 400 << 20, budget);
+        byte[] part = random(300, 6);
+        try (Spool spool = new Spool(dir, limits.open())) {
+            for (int i = 0; i < 200; i++) {
+                assertThat(read(write(spool, part))).isEqualTo(part);
+            }
+
+            assertThat(limits.peakInMemoryBytes()).isLessThanOrEqualTo(budget);
+            assertThat(spool.files()).as("the parts past the budget went to disk").hasSize(200 - 32);
+        }
+        assertThat(limits.inMemoryBytes()).isZero();
+        try (var files = Files.list(dir)) {
+            assertThat(files).isEmpty();
+        }
+    }
+
+    @Test
+    void chunkCapacity_isReservedBeforeItIsFilled() throws Exception {
+        UploadLimits limits = new UploadLimits(100 << 20, 200 << 20, 400 << 20, 8 << 20);
+        try (Spool spool = new Spool(dir, limits.open())) {
+            Spool.Writer w = spool.writer("image");
+            w.write(random(20_000, 7), 0, 20_000);
+
+            // a 16 KiB first chunk, then a 32 KiB one of which 3,616 bytes are used: all 48 KiB are held
+            assertThat(limits.inMemoryBytes()).isEqualTo(16 * 1024 + 32 * 1024);
+            assertThat(w.finish().size()).isEqualTo(20_000);
+        }
     }
 
     @Test

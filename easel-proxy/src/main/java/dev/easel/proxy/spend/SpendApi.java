@@ -17,12 +17,13 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The spend endpoints as Javalin handlers. The proxy registers them behind master-key auth:
  *
  * <pre>{@code
- * SpendApi api = new SpendApi(spend);
+ * SpendApi api = new SpendApi(spend, ctx -> readBoundedJson(ctx));
  * c.routes.get("/spend/logs", api::logs);
  * c.routes.get("/spend/logs/v2", api::logsPage);
  * c.routes.get("/end_user/info", api::endUserInfo);
@@ -33,15 +34,21 @@ import java.util.Optional;
  * }</pre>
  *
  * Errors are OpenAI error JSON: 400 for a bad parameter, 404 for an unknown end user, 503 while the database
- * cannot be reached.
+ * cannot be reached, and whatever status the body reader throws (the proxy's refuses a body over
+ * {@code general_settings.max_json_body_bytes} with 413).
  */
 public final class SpendApi {
 
     private final SpendService spend;
+    private final Function<Context, JsonNode> body;
 
-    /** Handlers over a service. */
-    public SpendApi(SpendService spend) {
+    /**
+     * Handlers over a service; {@code body} reads and parses a request's JSON body within the caller's limits (size,
+     * nesting, time), throwing an {@link EaselException} with the status to answer when it cannot.
+     */
+    public SpendApi(SpendService spend, Function<Context, JsonNode> body) {
         this.spend = Objects.requireNonNull(spend, "spend");
+        this.body = Objects.requireNonNull(body, "body");
     }
 
     /** A bad query parameter or body field. */
@@ -129,12 +136,7 @@ public final class SpendApi {
      */
     public void newEndUser(Context ctx) {
         handle(ctx, () -> {
-            JsonNode body;
-            try {
-                body = SpendJson.MAPPER.readTree(ctx.body());
-            } catch (IOException e) {
-                throw new BadRequest(null, "invalid_json", "request body is not valid JSON");
-            }
+            JsonNode body = this.body.apply(ctx);
             if (body == null || !body.isObject()) {
                 throw new BadRequest(null, "invalid_json", "request body must be a JSON object");
             }

@@ -32,7 +32,14 @@ class SpendApiTest {
     void start() {
         spend = SpendService.start(SpendOptions.sqlite(dir).withFlushInterval(Duration.ofHours(1))
                 .withEndUserBudgets(Map.of("alice", Map.of("max_budget", 1))));
-        SpendApi api = new SpendApi(spend);
+        SpendApi api = new SpendApi(spend, ctx -> {
+            try {
+                return new com.fasterxml.jackson.databind.ObjectMapper().readTree(ctx.bodyAsBytes());
+            } catch (java.io.IOException e) {
+                throw new dev.easel.EaselException("invalid JSON body", 400, "invalid_request_error", "invalid_json",
+                        null, null, null, e);
+            }
+        });
         app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
             c.routes.get("/spend/logs", api::logs);
