@@ -174,12 +174,20 @@ class RouterTest {
             for (String g : runs) {
                 assertThat(calls.stream().filter(c -> c.group().equals(g)).count()).isLessThanOrEqualTo(1 + retries);
             }
-            // a 4xx that is not 429 is never retried in the same group
+            // a 4xx that is not 429 is never retried on the same deployment; only 401/403 may move on to another
+            // deployment of the same group
             for (int i = 0; i < calls.size() - 1; i++) {
                 EaselException e = pattern.failure().apply(calls.get(i).id(), i);
                 if (e != null && !(e instanceof RateLimitException) && e.status().orElse(0) / 100 == 4) {
-                    assertThat(calls.get(i + 1).group()).isNotEqualTo(calls.get(i).group());
+                    assertThat(calls.get(i + 1).id()).isNotEqualTo(calls.get(i).id());
+                    if (!(e instanceof AuthenticationException || e instanceof dev.easel.PermissionDeniedException)) {
+                        assertThat(calls.get(i + 1).group()).isNotEqualTo(calls.get(i).group());
+                    }
                 }
+            }
+            // every lease ended: nothing in flight once the request is over
+            for (String id : List.of("a1", "a2", "b1", "c1", "c2")) {
+                assertThat(state.inflight(id)).as("%s in flight", id).isZero();
             }
             // a bad request or a sent-then-timed-out edit goes nowhere else
             if (failure instanceof BadRequestException && !(failure instanceof ContentPolicyViolationException)
@@ -214,9 +222,10 @@ class RouterTest {
     void leastBusy_picksFewestInFlight() {
         Router router = router(Map.of("g", List.of(dep("x", "g"), dep("y", "g"))),
                 policy(RoutingStrategy.LEAST_BUSY, 0, Map.of()), 1);
-        state.begin("x");
-        state.begin("x");
-        state.begin("y");
+        Instant far = clock.instant().plusSeconds(3600);
+        state.reserve("x", Limits.none(), clock.instant(), far);
+        state.reserve("x", Limits.none(), clock.instant(), far);
+        state.reserve("y", Limits.none(), clock.instant(), far);
         for (int i = 0; i < 20; i++) {
             assertThat(router.route("g", List.of(), (c, f) -> new Router.Attempted<>(c.id(), 0, 1)).value())
                     .isEqualTo("y");
@@ -452,5 +461,120 @@ class RouterTest {
             assertThat(e.attempts()).hasSize(2);
             assertThat(e.getMessage()).startsWith("boom [tried: ").contains("a1: 500").contains("a2: 500");
         });
+    }
+
+    // ---- limits taken before the call (issue 12, point 4) ------------------------------------------------
+
+    /**
+     * Runs {@code n} routed requests at once; each call that reaches the provider blocks until every request has
+     * either reached it or been refused, so the calls overlap as they do against a slow provider.
+     */
+    private List<Object> concurrently(Router router, String group, int n, java.util.concurrent.atomic.AtomicInteger calls) {
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch settled = new java.util.concurrent.CountDownLatch(n);
+        List<java.util.concurrent.Future<Object>> futures = new ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < n; i++) {
+                futures.add(pool.submit(() -> {
+                    go.await();
+                    try {
+                        return router.route(group, List.of(), (c, f) -> {
+                            calls.incrementAndGet();
+                            settled.countDown();
+                            try {
+                                settled.await(5, java.util.concurrent.TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                            return new Router.Attempted<>(c.id(), 0, 1);
+                        }).value();
+                    } catch (EaselException e) {
+                        settled.countDown();
+                        return e;
+                    }
+                }));
+            }
+            go.countDown();
+            List<Object> out = new ArrayList<>();
+            for (var f : futures) {
+                try {
+                    out.add(f.get(20, java.util.concurrent.TimeUnit.SECONDS));
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            }
+            return out;
+        }
+    }
+
+    @Test
+    void rpm3_twentyConcurrentRequests_exactlyThreeReachTheProvider_theRestAre429UntilTheNextWindow() {
+        clock.now = Instant.parse("2026-11-24T12:00:20Z");
+        Router router = router(Map.of("g", List.of(new Router.Candidate("x", "g", 0, 1, OptionalInt.of(3),
+                OptionalLong.empty(), null))), policy(RoutingStrategy.SIMPLE_SHUFFLE, 2, Map.of()), 1);
+        var calls = new java.util.concurrent.atomic.AtomicInteger();
+
+        List<Object> answers = concurrently(router, "g", 20, calls);
+
+        assertThat(calls.get()).isEqualTo(3);
+        assertThat(answers).filteredOn("x"::equals).hasSize(3);
+        assertThat(answers).filteredOn(a -> a instanceof RateLimitException).hasSize(17)
+                .allSatisfy(a -> {
+                    RateLimitException e = (RateLimitException) a;
+                    assertThat(e.code()).contains("no_deployment_available");
+                    assertThat(e.retryAfter()).contains(Duration.ofSeconds(40));
+                });
+        assertThat(state.requestsThisMinute("x", clock.instant())).isEqualTo(3);
+    }
+
+    // ---- 401/403 from one deployment (issue 12, point 9) ---------------------------------------------------
+
+    @Test
+    void unauthorized_onOneDeployment_anotherOfTheGroupServes_andTheFailingOneRests() {
+        Router router = router(Map.of("g", List.of(
+                new Router.Candidate("bad", "g", 1, 1, OptionalInt.empty(), OptionalLong.empty(), null),
+                new Router.Candidate("good", "g", 2, 1, OptionalInt.empty(), OptionalLong.empty(), null))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 1, Map.of()), 1);
+        List<String> called = new ArrayList<>();
+        Router.Result<String> r = router.route("g", List.of(), (c, f) -> {
+            called.add(c.id());
+            if (c.id().equals("bad")) {
+                throw new AuthenticationException("Incorrect API key provided", "invalid_api_key", null);
+            }
+            return new Router.Attempted<>(c.id(), 0, 1);
+        });
+
+        assertThat(r.value()).isEqualTo("good");
+        assertThat(called).containsExactly("bad", "good");
+        assertThat(r.retries()).isEqualTo(1);
+        assertThat(state.cooldownUntil("bad", clock.instant())).contains(clock.instant().plusSeconds(30));
+    }
+
+    @Test
+    void forbidden_onEveryDeployment_theProvidersErrorComesBack_andNoDeploymentIsAskedTwice() {
+        Router router = router(Map.of("g", List.of(dep("a", "g"), dep("b", "g"))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 3, Map.of()), 1);
+        List<String> called = new ArrayList<>();
+        assertThatThrownBy(() -> router.route("g", List.of(), (c, f) -> {
+            called.add(c.id());
+            throw new dev.easel.PermissionDeniedException("organization must be verified", "org_not_verified", null);
+        })).isInstanceOfSatisfying(dev.easel.PermissionDeniedException.class, e -> {
+            assertThat(e.code()).contains("org_not_verified");
+            assertThat(e.httpStatus()).isEqualTo(403);
+        });
+        assertThat(called).containsExactlyInAnyOrder("a", "b");
+    }
+
+    // ---- Retry-After cap (issue 12, point 12) ------------------------------------------------------------
+
+    @Test
+    void retryAfterOfADay_restsTheDeploymentOnlyForTheDefaultMaxCooldownTime() {
+        Router router = router(Map.of("g", List.of(dep("x", "g"))), policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of()), 1);
+        assertThatThrownBy(() -> router.route("g", List.of(), (c, f) -> {
+            throw new RateLimitException("slow down", null, "rate_limit_exceeded", null, "openai", null,
+                    Duration.ofSeconds(86_400), null);
+        })).isInstanceOf(RateLimitException.class);
+
+        assertThat(state.cooldownUntil("x", clock.instant())).contains(clock.instant().plusSeconds(60));
     }
 }
