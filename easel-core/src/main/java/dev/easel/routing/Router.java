@@ -627,7 +627,8 @@ public final class Router {
                     : new Skip("skipped: every deployment is resting or at its rate limit", probe.back, null);
             case WaitQueue.Outcome.Full<Taken> full -> new Skip("skipped: every deployment is at its "
                     + "max_parallel_requests and the wait queue is full", null, parallelRefusal(group,
-                    "and " + full.waiting() + " requests are already waiting (router_settings.max_parallel_waiters)"));
+                    "and " + full.waiting() + (full.waiting() == 1 ? " request is" : " requests are")
+                            + " already waiting (router_settings.max_parallel_waiters)"));
             case WaitQueue.Outcome.Expired<Taken> expired -> {
                 if (byDeadline) {
                     throw deadlineError(options, attempts, last instanceof TimeoutException t ? t : null);

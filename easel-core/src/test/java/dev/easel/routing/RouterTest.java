@@ -577,4 +577,51 @@ class RouterTest {
 
         assertThat(state.cooldownUntil("x", clock.instant())).contains(clock.instant().plusSeconds(60));
     }
+
+    // ---- max_parallel_requests: leases and the wait queue ------------------------------------------------
+
+    static Router.Candidate parallel(String id, String group, int order, int max) {
+        return new Router.Candidate(id, group, order, 1, OptionalInt.empty(), OptionalLong.empty(), null,
+                OptionalInt.of(max), 0);
+    }
+
+    static Router.Policy queuePolicy(int waiters, Duration wait) {
+        return new Router.Policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Duration.ZERO, 3, Duration.ofSeconds(30), Map.of(),
+                Map.of(), List.of(), false, Duration.ofSeconds(10), true, Duration.ofSeconds(60), waiters, wait,
+                Duration.ofMinutes(30));
+    }
+
+    @Test
+    void maxParallel2_fortyThreads_neverMoreThanTwoCallsAtOnce_everyOneServed_nothingLeaks() throws Exception {
+        Router router = new Router(Map.of("g", List.of(parallel("x", "g", 0, 2))), queuePolicy(100,
+                Duration.ofSeconds(20)), state, clock, new Random(1), d -> { });
+        var now = new java.util.concurrent.atomic.AtomicInteger();
+        var max = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.Future<String>> futures = new ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 40; i++) {
+                futures.add(pool.submit(() -> {
+                    go.await();
+                    return router.route("g", List.of(), (c, f) -> {
+                        max.accumulateAndGet(now.incrementAndGet(), Math::max);
+                        try {
+                            java.util.concurrent.locks.LockSupport.parkNanos(5_000_000); // the provider's latency
+                            return new Router.Attempted<>(c.id(), 0, 1);
+                        } finally {
+                            now.decrementAndGet();
+                        }
+                    }).value();
+                }));
+            }
+            go.countDown();
+            for (var f : futures) {
+                assertThat(f.get(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("x");
+            }
+        }
+        assertThat(max.get()).isEqualTo(2);
+        assertThat(state.inflight("x")).isZero();
+        assertThat(router.waiting("g")).isZero();
+        assertThat(state.requestsThisMinute("x", clock.instant())).isEqualTo(40);
+    }
 }

@@ -44,6 +44,7 @@ final class EditHandler {
     private final AtomicInteger inflight;
     private final AtomicReference<ProxyServer.State> state;
     private volatile BudgetCheck budgets = (endUser, model, input) -> { };
+    private volatile ParallelLimits parallel;
 
     /** Refuses (throws) an end user over budget, before anything is sent upstream. */
     @FunctionalInterface
@@ -65,6 +66,11 @@ final class EditHandler {
         this.state = state;
     }
 
+    /** Sets the proxy-wide parallel limits, taken before the body is read and held until the answer has gone. */
+    void parallel(ParallelLimits limits) {
+        this.parallel = limits;
+    }
+
     /** Sets the end-user budget check run before any upstream call (throws to refuse). */
     void budgets(BudgetCheck check) {
         this.budgets = check;
@@ -83,12 +89,14 @@ final class EditHandler {
         String model = pathModel;
         RequestMeta meta = null;
         boolean submitted = false;
+        ParallelLimits.Held slots = null;
         try {
             if (state.get() != ProxyServer.State.READY) {
                 throw new ProxyException(503, "api_error", "server_draining", null,
                         "the proxy is shutting down; retry on another instance", java.time.Duration.ofSeconds(1));
             }
             auth.accept(ctx);
+            slots = parallel == null ? null : parallel.acquire(keyHash(ctx));
             long declared = ctx.req().getContentLengthLong();
             if (declared > limits.maxRequestBytes()) {
                 throw ProxyException.tooLarge(null, "request body of " + declared + " bytes is larger than the limit"
@@ -134,6 +142,9 @@ final class EditHandler {
             }
             fail(ctx, t, requestId, spool);
         } finally {
+            if (slots != null) {
+                slots.close();
+            }
             spool.close();
             inflight.decrementAndGet();
             org.slf4j.MDC.remove("request_id");

@@ -63,7 +63,6 @@ public final class FakeOpenAi implements AutoCloseable {
             + "Make sure to provide a valid key for an active subscription and use a correct regional API endpoint "
             + "for your resource.";
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final String IN_FLIGHT = "dev.easel.testkit.inFlight";
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -79,6 +78,8 @@ public final class FakeOpenAi implements AutoCloseable {
     private volatile Duration streamEventDelay;
     private final java.util.concurrent.atomic.AtomicInteger editsInFlight = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger maxEditsInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    // per exchange, not HttpExchange attributes: those live in the context and are shared by every exchange
+    private final Map<HttpExchange, Boolean> inFlight = new ConcurrentHashMap<>();
 
     private FakeOpenAi(Builder builder) {
         this.apiKey = builder.apiKey;
@@ -278,7 +279,7 @@ public final class FakeOpenAi implements AutoCloseable {
         boolean post = request.method().equals("POST");
         if (post && (path.equals("/v1/images/edits") || azure.matches())) {
             maxEditsInFlight.accumulateAndGet(editsInFlight.incrementAndGet(), Math::max);
-            exchange.setAttribute(IN_FLIGHT, new AtomicBoolean(true));
+            inFlight.put(exchange, Boolean.TRUE);
             try {
                 answerEdit(exchange, request, azure.matches() ? azure.group(1) : null, requestId);
             } finally {
@@ -370,7 +371,7 @@ public final class FakeOpenAi implements AutoCloseable {
      * answer must never find it still counted (it may start its next request at once).
      */
     private void endInFlight(HttpExchange exchange) {
-        if (exchange.getAttribute(IN_FLIGHT) instanceof AtomicBoolean open && open.compareAndSet(true, false)) {
+        if (inFlight.remove(exchange) != null) {
             editsInFlight.decrementAndGet();
         }
     }
