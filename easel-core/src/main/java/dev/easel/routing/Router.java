@@ -627,8 +627,7 @@ public final class Router {
                     : new Skip("skipped: every deployment is resting or at its rate limit", probe.back, null);
             case WaitQueue.Outcome.Full<Taken> full -> new Skip("skipped: every deployment is at its "
                     + "max_parallel_requests and the wait queue is full", null, parallelRefusal(group,
-                    "and " + full.waiting() + (full.waiting() == 1 ? " request is" : " requests are")
-                            + " already waiting (router_settings.max_parallel_waiters)"));
+                    waitingClause(full.waiting(), "router_settings.max_parallel_waiters")));
             case WaitQueue.Outcome.Expired<Taken> expired -> {
                 if (byDeadline) {
                     throw deadlineError(options, attempts, last instanceof TimeoutException t ? t : null);
@@ -638,6 +637,14 @@ public final class Router {
                         + "within " + seconds(policy.maxParallelWait()) + " (router_settings.max_parallel_wait)"));
             }
         };
+    }
+
+    /** {@code and 2 requests are already waiting (key)}, or for a line of none {@code and key is 0}. */
+    static String waitingClause(int waiting, String key) {
+        if (waiting == 0) {
+            return "and " + key + " is 0 (no request waits)";
+        }
+        return "and " + waiting + (waiting == 1 ? " request is" : " requests are") + " already waiting (" + key + ")";
     }
 
     private static RateLimitException parallelRefusal(String group, String why) {

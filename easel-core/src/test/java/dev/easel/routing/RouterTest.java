@@ -624,4 +624,322 @@ class RouterTest {
         assertThat(router.waiting("g")).isZero();
         assertThat(state.requestsThisMinute("x", clock.instant())).isEqualTo(40);
     }
+
+    static Router.Candidate limited(String id, String group, int order, int rpm, int maxParallel, int maxRetries) {
+        return new Router.Candidate(id, group, order, 1, OptionalInt.of(rpm), OptionalLong.empty(), null,
+                OptionalInt.of(maxParallel), maxRetries);
+    }
+
+    static Router.Attempted<String> ok(Router.Candidate c) {
+        return new Router.Attempted<>(c.id(), 0, 1);
+    }
+
+    @Test
+    void lease_everyWayOutOfACall_endsIt_andOnlyCallsThatReachedTheProviderKeepTheirRequest() {
+        Router router = router(Map.of("a", List.of(limited("x", "a", 0, 100, 1, 0)),
+                "b", List.of(limited("y", "b", 0, 100, 1, 0))), policy(RoutingStrategy.SIMPLE_SHUFFLE, 0,
+                Map.of("a", List.of("b"))), 1);
+        // success
+        router.route("a", List.of(), (c, f) -> ok(c));
+        assertThat(state.inflight("x")).isZero();
+        assertThat(state.requestsThisMinute("x", clock.instant())).isEqualTo(1);
+        // the provider failed: it was asked, so the request stays counted against its rpm
+        assertThatThrownBy(() -> router.route("a", List.of(), (c, f) -> {
+            if (c.id().equals("x")) {
+                throw server();
+            }
+            throw new UnsuitableException(new BadRequestException("too many images", "array_above_max_length",
+                    "image"));
+        })).isInstanceOf(InternalServerException.class);
+        assertThat(state.inflight("x")).isZero();
+        assertThat(state.requestsThisMinute("x", clock.instant())).isEqualTo(2);
+        // ... and the unsuitable fallback never reached one: its slot and its request are given back
+        assertThat(state.inflight("y")).isZero();
+        assertThat(state.requestsThisMinute("y", clock.instant())).isZero();
+        // validation refused it before any provider: not counted
+        assertThatThrownBy(() -> router.route("a", List.of(), (c, f) -> {
+            throw new BadRequestException("size must be one of 1024x1024 (was 7x7)", "invalid_value", "size");
+        })).isInstanceOf(BadRequestException.class);
+        assertThat(state.inflight("x")).isZero();
+        assertThat(state.requestsThisMinute("x", clock.instant())).isEqualTo(2);
+        // a bug in the call
+        assertThatThrownBy(() -> router.route("a", List.of(), (c, f) -> {
+            throw new IllegalStateException("bug");
+        })).isInstanceOf(IllegalStateException.class);
+        assertThat(state.inflight("x")).isZero();
+        assertThat(state.requestsThisMinute("x", clock.instant())).isEqualTo(2);
+    }
+
+    @Test
+    void heldSlot_staysTakenUntilSettled_settlingTwiceIsHarmless_renewFailsOnceEnded() {
+        Router router = router(Map.of("g", List.of(limited("x", "g", 0, 100, 1, 0))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of()), 1);
+        Router.Result<String> r = router.route("g", List.of(), Router.Options.none().holding(), (c, f, left) -> ok(c));
+        assertThat(state.inflight("x")).isEqualTo(1);
+        assertThat(r.slot().ended()).isFalse();
+        assertThat(r.slot().renew()).isTrue();
+
+        r.slot().settle(1234);
+        r.slot().settle(99);
+        assertThat(state.inflight("x")).isZero();
+        assertThat(state.tokensThisMinute("x", clock.instant())).isEqualTo(1234);
+        assertThat(r.slot().renew()).isFalse();
+    }
+
+    @Test
+    void lease_notEndedByItsHolder_expiresAfterItsLifetime() {
+        Router router = new Router(Map.of("g", List.of(limited("x", "g", 0, 100, 1, 0))),
+                queuePolicy(0, Duration.ZERO), state, clock, new Random(1), d -> { });
+        router.route("g", List.of(), Router.Options.none().holding(), (c, f, left) -> ok(c)); // never settled
+        assertThatThrownBy(() -> router.route("g", List.of(), (c, f) -> ok(c)))
+                .isInstanceOf(RateLimitException.class)
+                .hasMessage("every deployment of 'g' is at its max_parallel_requests and "
+                        + "router_settings.max_parallel_waiters is 0 (no request waits); retry in 1 s");
+
+        clock.advance(Duration.ofMinutes(30));
+        assertThat(router.route("g", List.of(), (c, f) -> ok(c)).value()).isEqualTo("x");
+    }
+
+    @Test
+    void queueFull_refusedAtOnce_429ParallelLimitReachedWithRetryAfter() throws Exception {
+        Router router = new Router(Map.of("g", List.of(limited("x", "g", 0, 100, 1, 0))),
+                queuePolicy(1, Duration.ofSeconds(20)), state, clock, new Random(1), d -> { });
+        Router.Slot held = router.route("g", List.of(), Router.Options.none().holding(), (c, f, left) -> ok(c)).slot();
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            var waiter = pool.submit(() -> router.route("g", List.of(), (c, f) -> ok(c)).value());
+            awaitCondition(() -> router.waiting("g") == 1);
+
+            assertThatThrownBy(() -> router.route("g", List.of(), (c, f) -> ok(c)))
+                    .isInstanceOfSatisfying(RateLimitException.class, e -> {
+                        assertThat(e.code()).contains("parallel_limit_reached");
+                        assertThat(e.retryAfter()).contains(Duration.ofSeconds(1));
+                        assertThat(e.getMessage()).isEqualTo("every deployment of 'g' is at its max_parallel_requests "
+                                + "and 1 request is already waiting (router_settings.max_parallel_waiters); retry in 1 s");
+                    });
+            held.settle(0);
+            assertThat(waiter.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("x");
+        }
+        assertThat(state.inflight("x")).isZero();
+        assertThat(router.waiting("g")).isZero();
+    }
+
+    @Test
+    void waitLongerThanMaxParallelWait_429NamingTheWait() {
+        Router router = new Router(Map.of("g", List.of(limited("x", "g", 0, 100, 1, 0))),
+                queuePolicy(5, Duration.ofMillis(50)), state, clock, new Random(1), d -> { });
+        router.route("g", List.of(), Router.Options.none().holding(), (c, f, left) -> ok(c));
+
+        assertThatThrownBy(() -> router.route("g", List.of(), (c, f) -> ok(c)))
+                .isInstanceOfSatisfying(RateLimitException.class, e -> {
+                    assertThat(e.code()).contains("parallel_limit_reached");
+                    assertThat(e.getMessage()).isEqualTo("every deployment of 'g' is at its max_parallel_requests and "
+                            + "no slot freed within 0.05 s (router_settings.max_parallel_wait); retry in 1 s");
+                });
+        assertThat(router.waiting("g")).isZero();
+    }
+
+    @Test
+    void waiter_isServedByTheFirstDeploymentToFreeASlot_neverByOneThatRests_lowerOrderFirst() throws Exception {
+        Router router = new Router(Map.of("g", List.of(limited("low", "g", 1, 100, 1, 0),
+                limited("high", "g", 2, 100, 1, 0))), queuePolicy(10, Duration.ofSeconds(20)), state, clock,
+                new Random(1), d -> { });
+        Router.Options hold = Router.Options.none().holding();
+        Router.Slot low = router.route("g", List.of(), hold, (c, f, left) -> ok(c)).slot();
+        Router.Slot high = router.route("g", List.of(), hold, (c, f, left) -> ok(c)).slot();
+        assertThat(state.inflight("low")).isEqualTo(1);
+        assertThat(state.inflight("high")).isEqualTo(1);
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            // the higher order frees first: it serves the waiter
+            var first = pool.submit(() -> router.route("g", List.of(), hold, (c, f, left) -> ok(c)));
+            awaitCondition(() -> router.waiting("g") == 1);
+            high.settle(0);
+            Router.Result<String> r1 = first.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(r1.value()).isEqualTo("high");
+
+            // a deployment that frees while resting is not used: the waiter keeps waiting for the other one
+            var second = pool.submit(() -> router.route("g", List.of(), hold, (c, f, left) -> ok(c)));
+            awaitCondition(() -> router.waiting("g") == 1);
+            state.cooldown("low", clock.instant().plusSeconds(60));
+            low.settle(0);
+            assertThat(router.waiting("g")).isEqualTo(1);
+            assertThat(second.isDone()).isFalse();
+            r1.slot().settle(0);
+            Router.Result<String> r2 = second.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(r2.value()).isEqualTo("high");
+            r2.slot().settle(0);
+        }
+        assertThat(state.inflight("low")).isZero();
+        assertThat(state.inflight("high")).isZero();
+    }
+
+    @Test
+    void interruptedWhileWaiting_connectionError_leavesTheLine_holdsNothing() throws Exception {
+        Router router = new Router(Map.of("g", List.of(limited("x", "g", 0, 100, 1, 0))),
+                queuePolicy(5, Duration.ofSeconds(20)), state, clock, new Random(1), d -> { });
+        Router.Slot held = router.route("g", List.of(), Router.Options.none().holding(), (c, f, left) -> ok(c)).slot();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = Thread.ofVirtual().start(() -> {
+            try {
+                router.route("g", List.of(), (c, f) -> ok(c));
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        awaitCondition(() -> router.waiting("g") == 1);
+        t.interrupt();
+        t.join(10_000);
+
+        assertThat(failure.get()).isInstanceOf(dev.easel.ConnectionException.class)
+                .hasMessage("interrupted while waiting for a free deployment of 'g'");
+        assertThat(router.waiting("g")).isZero();
+        assertThat(state.inflight("x")).isEqualTo(1);
+        held.settle(0);
+        assertThat(state.inflight("x")).isZero();
+    }
+
+    @Test
+    void retryAfter_restsForAtMostTheConfiguredMaxCooldownTime() {
+        Router.Policy p = new Router.Policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Duration.ZERO, 3, Duration.ofSeconds(5),
+                Map.of(), Map.of(), List.of(), false, Duration.ofSeconds(10), true, Duration.ofSeconds(120), 10,
+                Duration.ofSeconds(1), Duration.ofMinutes(30));
+        Router router = new Router(Map.of("g", List.of(dep("x", "g")), "h", List.of(dep("y", "h"))), p, state, clock,
+                new Random(1), d -> { });
+        for (String g : List.of("g", "h")) {
+            long seconds = g.equals("g") ? 600 : 30;
+            assertThatThrownBy(() -> router.route(g, List.of(), (c, f) -> {
+                throw new RateLimitException("slow down", null, "rate_limit_exceeded", null, "openai", null,
+                        Duration.ofSeconds(seconds), null);
+            })).isInstanceOf(RateLimitException.class);
+        }
+        assertThat(state.cooldownUntil("x", clock.instant())).contains(clock.instant().plusSeconds(120));
+        assertThat(state.cooldownUntil("y", clock.instant())).contains(clock.instant().plusSeconds(30));
+    }
+
+    // ---- the whole request's deadline (router_settings.timeout) --------------------------------------------
+
+    @Test
+    void deadline_eachAttemptGetsWhatIsLeft_andWhenItPassesTheRequestEndsWithATimeout() {
+        Router router = router(Map.of("g", List.of(dep("a", "g"), dep("b", "g"), dep("c", "g"))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 5, Map.of()), 1);
+        List<Duration> left = new ArrayList<>();
+        Router.Options o = Router.Options.deadline(clock.instant(), Duration.ofSeconds(10), "router_settings.timeout");
+
+        assertThatThrownBy(() -> router.route("g", List.of(), o, (c, f, remaining) -> {
+            left.add(remaining.orElseThrow());
+            clock.advance(Duration.ofSeconds(4)); // each provider call takes 4 s and fails
+            throw server();
+        })).isInstanceOfSatisfying(TimeoutException.class, e -> {
+            assertThat(e.httpStatus()).isEqualTo(504);
+            assertThat(e.type()).isEqualTo("timeout_error");
+            assertThat(e.getMessage()).startsWith("the request took longer than its time limit of 10 s "
+                    + "(router_settings.timeout: waits, retries and fallbacks included) [tried: ");
+        });
+        assertThat(left).containsExactly(Duration.ofSeconds(10), Duration.ofSeconds(6), Duration.ofSeconds(2));
+    }
+
+    @Test
+    void deadline_aRetryWaitThatWouldPassIt_endsTheRequestWithoutWaiting() {
+        Router router = router(Map.of("g", List.of(dep("x", "g"))), policy(RoutingStrategy.SIMPLE_SHUFFLE, 3, Map.of()),
+                1);
+        Router.Options o = Router.Options.deadline(clock.instant(), Duration.ofMillis(300), "router_settings.timeout");
+
+        assertThatThrownBy(() -> router.route("g", List.of(), o, (c, f, remaining) -> {
+            throw server(); // the same deployment again would wait 0.5 s ± 25 %
+        })).isInstanceOf(TimeoutException.class).hasMessageContaining("time limit of 0.3 s");
+        assertThat(waits).isEmpty();
+    }
+
+    @Test
+    void deadline_alsoBoundsTheWaitForAParallelSlot() {
+        Router router = new Router(Map.of("g", List.of(limited("x", "g", 0, 100, 1, 0))),
+                queuePolicy(5, Duration.ofSeconds(30)), state, clock, new Random(1), d -> { });
+        router.route("g", List.of(), Router.Options.none().holding(), (c, f, left) -> ok(c));
+        Router.Options o = Router.Options.deadline(clock.instant(), Duration.ofMillis(100), "router_settings.timeout");
+
+        assertThatThrownBy(() -> router.route("g", List.of(), o, (c, f, left) -> ok(c)))
+                .isInstanceOfSatisfying(TimeoutException.class, e -> assertThat(e.getMessage())
+                        .isEqualTo("the request took longer than its time limit of 0.1 s (router_settings.timeout: "
+                                + "waits, retries and fallbacks included)"));
+        assertThat(router.waiting("g")).isZero();
+    }
+
+    @Test
+    void deadline_providerTimeoutWhenTimeIsUp_becomesTheRequestTimeout_keepingBodySent() {
+        Router router = router(Map.of("g", List.of(dep("x", "g"), dep("y", "g"))), new Router.Policy(
+                RoutingStrategy.SIMPLE_SHUFFLE, 3, Duration.ZERO, 3, Duration.ofSeconds(30), Map.of(), Map.of(),
+                List.of(), true, Duration.ofSeconds(10), true), 1);
+        Router.Options o = Router.Options.deadline(clock.instant(), Duration.ofSeconds(2), "router_settings.timeout");
+        int[] calls = {0};
+        assertThatThrownBy(() -> router.route("g", List.of(), o, (c, f, remaining) -> {
+            calls[0]++;
+            clock.advance(remaining.orElseThrow()); // the call's timeout was cut to what was left
+            throw new TimeoutException("timed out waiting for openai (the request had been sent)", "openai", true,
+                    null);
+        })).isInstanceOfSatisfying(TimeoutException.class, e -> {
+            assertThat(e.getMessage()).startsWith("the request took longer than its time limit of 2 s");
+            assertThat(e.bodySent()).isTrue();
+            assertThat(e.provider()).contains("openai");
+        });
+        assertThat(calls[0]).isEqualTo(1); // retry_on_timeout, but no time left for another attempt
+    }
+
+    // ---- litellm_params.max_retries -------------------------------------------------------------------------
+
+    @Test
+    void maxRetries2_sameDeploymentThreeTimesWithBackoff_thenTheRouterMovesOn_countingOneFailure() {
+        Router.Policy p = new Router.Policy(RoutingStrategy.SIMPLE_SHUFFLE, 1, Duration.ZERO, 2,
+                Duration.ofSeconds(30), Map.of(), Map.of(), List.of(), false, Duration.ofSeconds(10), true);
+        Router router = router(Map.of("g", List.of(limited("x", "g", 1, 100, 5, 2), limited("y", "g", 2, 100, 5, 0))),
+                p, 3);
+        List<String> called = new ArrayList<>();
+        Router.Result<String> r = router.route("g", List.of(), (c, f) -> {
+            called.add(c.id());
+            if (c.id().equals("x")) {
+                throw server();
+            }
+            return ok(c);
+        });
+
+        assertThat(called).containsExactly("x", "x", "x", "y");
+        assertThat(r.value()).isEqualTo("y");
+        assertThat(r.retries()).isEqualTo(3);
+        assertThat(waits).hasSize(2);
+        assertThat(waits.get(0)).isBetween(Duration.ofMillis(375), Duration.ofMillis(625));
+        assertThat(waits.get(1)).isBetween(Duration.ofMillis(750), Duration.ofMillis(1250));
+        // three calls, one failure for allowed_fails (2): not rested yet; a second such request rests it
+        assertThat(state.cooldownUntil("x", clock.instant())).isEmpty();
+        router.route("g", List.of(), (c, f) -> {
+            if (c.id().equals("x")) {
+                throw server();
+            }
+            return ok(c);
+        });
+        assertThat(state.cooldownUntil("x", clock.instant())).isPresent();
+        assertThat(state.inflight("x")).isZero();
+        assertThat(state.requestsThisMinute("x", clock.instant())).isEqualTo(6);
+    }
+
+    @Test
+    void maxRetries_notForErrorsThatARetryCannotFix() {
+        Router router = router(Map.of("g", List.of(limited("x", "g", 0, 100, 5, 3))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of()), 1);
+        int[] calls = {0};
+        assertThatThrownBy(() -> router.route("g", List.of(), (c, f) -> {
+            calls[0]++;
+            throw new BadRequestException("bad size", 400, "invalid_request_error", "invalid_value", "size", "openai",
+                    null, null);
+        })).isInstanceOf(BadRequestException.class);
+        assertThat(calls[0]).isEqualTo(1);
+    }
+
+    /** Waits (at most 10 s) until {@code condition} holds. */
+    static void awaitCondition(java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met within 10 s");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
+    }
 }

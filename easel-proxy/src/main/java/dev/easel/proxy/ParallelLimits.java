@@ -137,7 +137,7 @@ final class ParallelLimits {
             }
             case WaitQueue.Outcome.Full<Lease> full -> {
                 refused.incrementAndGet();
-                throw refusal(atLimit + " and " + waiting(full.waiting()) + " (general_settings.max_parallel_waiters)");
+                throw refusal(atLimit + " " + waitingClause(full.waiting()));
             }
             case WaitQueue.Outcome.Expired<Lease> expired -> {
                 refused.incrementAndGet();
@@ -196,8 +196,12 @@ final class ParallelLimits {
         return n + (n == 1 ? " edit" : " edits");
     }
 
-    private static String waiting(int n) {
-        return n + (n == 1 ? " request is already waiting" : " requests are already waiting");
+    private static String waitingClause(int waiting) {
+        if (waiting == 0) {
+            return "and general_settings.max_parallel_waiters is 0 (no request waits)";
+        }
+        return "and " + waiting + (waiting == 1 ? " request is" : " requests are")
+                + " already waiting (general_settings.max_parallel_waiters)";
     }
 
     private static String seconds(Duration d) {

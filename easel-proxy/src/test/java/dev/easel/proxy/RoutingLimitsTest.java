@@ -223,8 +223,8 @@ class RoutingLimitsTest {
         try (FakeOpenAi upstream = fake("sk-a").defaultLatency(Duration.ofMillis(600));
              ProxyServer proxy = RoutingFixtures.start(config(List.of(
                      deployment("img", "only", "gpt-image-1.5", upstream, "sk-a")))
-                     + "general_settings:\n  global_max_parallel_requests: 1\n  max_parallel_waiters: 1\n",
-                     dataDir)) {
+                     + "general_settings:\n  global_max_parallel_requests: 1\n  max_parallel_waiters: 1\n"
+                     + "litellm_settings:\n  callbacks: [prometheus]\n", dataDir)) {
             List<HttpResponse<String>> answers = concurrently(5, () -> post(proxy, Form.simple("img")));
 
             assertThat(answers).filteredOn(r -> r.statusCode() == 200).hasSize(2);
@@ -242,6 +242,10 @@ class RoutingLimitsTest {
             }
             assertThat(upstream.requestCount()).isEqualTo(2);
             assertThat(proxy.parallelLimits().inflight()).isZero();
+            HttpResponse<String> metrics = send(HttpRequest.newBuilder(proxy.baseUri().resolve("/metrics")).GET()
+                    .build());
+            assertThat(metrics.body()).contains("easel_parallel_refused_total{limit=\"global_max_parallel_requests\"} 3.0")
+                    .contains("easel_parallel_refused_total{limit=\"max_parallel_requests\"} 0.0");
         }
     }
 
