@@ -932,6 +932,65 @@ class RouterTest {
         assertThat(calls[0]).isEqualTo(1);
     }
 
+    @Test
+    void mixedFailuresUnderLoad_neverMoreThanMaxParallelPerDeployment_andEveryCounterBackToZero() throws Exception {
+        Router.Policy p = new Router.Policy(RoutingStrategy.LEAST_BUSY, 2, Duration.ZERO, 1000, Duration.ofSeconds(30),
+                Map.of("a", List.of("b")), Map.of(), List.of(), false, Duration.ofSeconds(10), false,
+                Duration.ofSeconds(60), 200, Duration.ofSeconds(20), Duration.ofMinutes(30));
+        Map<String, Integer> limits = Map.of("a1", 2, "a2", 1, "b1", 2);
+        Router router = new Router(Map.of(
+                "a", List.of(limited("a1", "a", 0, 10_000, 2, 1), limited("a2", "a", 1, 10_000, 1, 0)),
+                "b", List.of(limited("b1", "b", 0, 10_000, 2, 0))), p, state, clock, new Random(3), d -> { });
+        Map<String, java.util.concurrent.atomic.AtomicInteger> now = new java.util.concurrent.ConcurrentHashMap<>();
+        Map<String, java.util.concurrent.atomic.AtomicInteger> max = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicInteger seq = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 80; i++) {
+                futures.add(pool.submit(() -> {
+                    go.await();
+                    try {
+                        router.route("a", List.of(), (c, f) -> {
+                            int in = now.computeIfAbsent(c.id(), k -> new java.util.concurrent.atomic.AtomicInteger())
+                                    .incrementAndGet();
+                            max.computeIfAbsent(c.id(), k -> new java.util.concurrent.atomic.AtomicInteger())
+                                    .accumulateAndGet(in, Math::max);
+                            try {
+                                java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+                                switch (seq.incrementAndGet() % 6) {
+                                    case 0 -> throw server();
+                                    case 1 -> throw new AuthenticationException("bad key", "invalid_api_key", null);
+                                    case 2 -> throw new IllegalStateException("bug");
+                                    case 3 -> throw new RateLimitException("slow", null, null, null, "openai", null,
+                                            null, null);
+                                    default -> {
+                                        return ok(c);
+                                    }
+                                }
+                            } finally {
+                                now.get(c.id()).decrementAndGet();
+                            }
+                        });
+                    } catch (EaselException | IllegalStateException expected) {
+                        // every kind of ending is fine here; what is left behind is what this test checks
+                    }
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (var f : futures) {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        }
+        max.forEach((id, m) -> assertThat(m.get()).as("%s at once", id).isLessThanOrEqualTo(limits.get(id)));
+        for (String id : limits.keySet()) {
+            assertThat(state.inflight(id)).as("%s in flight", id).isZero();
+        }
+        assertThat(router.waiting("a")).isZero();
+        assertThat(router.waiting("b")).isZero();
+    }
+
     /** Waits (at most 10 s) until {@code condition} holds. */
     static void awaitCondition(java.util.function.BooleanSupplier condition) {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();

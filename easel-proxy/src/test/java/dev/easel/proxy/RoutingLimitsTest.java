@@ -124,7 +124,7 @@ class RoutingLimitsTest {
 
     @Test
     void maxParallelRequests1_waitQueueOfTwo_threeServed_threeRefusedAtOnceWith429() throws Exception {
-        try (FakeOpenAi upstream = fake("sk-a").defaultLatency(Duration.ofMillis(600));
+        try (FakeOpenAi upstream = fake("sk-a").defaultLatency(Duration.ofSeconds(1));
              ProxyServer proxy = RoutingFixtures.start(config(List.of(
                      deployment("img", "only", "gpt-image-1.5", upstream, "sk-a", "max_parallel_requests: 1")),
                      "max_parallel_waiters: 2", "max_parallel_wait: 20"), dataDir)) {
@@ -220,7 +220,7 @@ class RoutingLimitsTest {
 
     @Test
     void globalMaxParallelRequests_queueFull_429WithRetryAfterAndOpenAiError() throws Exception {
-        try (FakeOpenAi upstream = fake("sk-a").defaultLatency(Duration.ofMillis(600));
+        try (FakeOpenAi upstream = fake("sk-a").defaultLatency(Duration.ofSeconds(1));
              ProxyServer proxy = RoutingFixtures.start(config(List.of(
                      deployment("img", "only", "gpt-image-1.5", upstream, "sk-a")))
                      + "general_settings:\n  global_max_parallel_requests: 1\n  max_parallel_waiters: 1\n"
