@@ -58,7 +58,8 @@ public final class WaitQueue {
     private static final class Waiter {
         final Condition condition;
         long seen;
-        long recheckAt = Long.MAX_VALUE;
+        boolean recheck; // whether recheckAt is set (nanoTime values have no free sentinel: they may be negative)
+        long recheckAt;
 
         Waiter(Condition condition, long seen) {
             this.condition = condition;
@@ -115,9 +116,13 @@ public final class WaitQueue {
             try {
                 while (true) {
                     long now = System.nanoTime();
-                    if (me.seen != generation || now - me.recheckAt >= 0) {
+                    boolean due = me.recheck && now - me.recheckAt >= 0;
+                    if (me.seen != generation || due) {
+                        if (me.seen == generation) {
+                            generation++; // a rest ended or a minute turned: those behind look again too
+                        }
                         me.seen = generation;
-                        me.recheckAt = Long.MAX_VALUE;
+                        me.recheck = false;
                         Try<T> t = take.get();
                         if (t instanceof Try.Got<T> g) {
                             return new Outcome.Got<>(g.value());
@@ -132,8 +137,7 @@ public final class WaitQueue {
                     if (left <= 0) {
                         return new Outcome.Expired<>();
                     }
-                    long wait = me.recheckAt == Long.MAX_VALUE ? left
-                            : Math.min(left, Math.max(0, me.recheckAt - System.nanoTime()));
+                    long wait = !me.recheck ? left : Math.min(left, Math.max(0, me.recheckAt - System.nanoTime()));
                     me.condition.await(Math.max(1, wait), TimeUnit.NANOSECONDS);
                 }
             } finally {
@@ -147,6 +151,7 @@ public final class WaitQueue {
 
     private static <T> void schedule(Waiter me, Try<T> t) {
         if (t instanceof Try.Busy<T> b && b.recheck().isPresent()) {
+            me.recheck = true;
             me.recheckAt = System.nanoTime() + Math.max(0, b.recheck().get().toNanos());
         }
     }

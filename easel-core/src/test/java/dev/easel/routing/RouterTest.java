@@ -36,7 +36,7 @@ class RouterTest {
 
     /** A clock the test moves; sleeping moves it too. */
     static final class TestClock extends Clock {
-        Instant now = Instant.parse("2026-11-24T12:00:00Z");
+        volatile Instant now = Instant.parse("2026-11-24T12:00:00Z"); // waiting threads read it
 
         @Override
         public ZoneId getZone() {
@@ -770,6 +770,24 @@ class RouterTest {
         }
         assertThat(state.inflight("low")).isZero();
         assertThat(state.inflight("high")).isZero();
+    }
+
+    @Test
+    void waiter_looksAgainWhenARestEnds_withoutAnySlotBeingFreed() throws Exception {
+        Router router = new Router(Map.of("g", List.of(limited("busy", "g", 1, 100, 1, 0),
+                limited("resting", "g", 2, 100, 1, 0))), queuePolicy(10, Duration.ofSeconds(20)), state, clock,
+                new Random(1), d -> { });
+        state.cooldown("resting", clock.instant().plusMillis(50));
+        Router.Slot held = router.route("g", List.of(), Router.Options.none().holding(), (c, f, left) -> ok(c)).slot();
+        assertThat(state.inflight("busy")).isEqualTo(1);
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            var waiter = pool.submit(() -> router.route("g", List.of(), (c, f) -> ok(c)).value());
+            awaitCondition(() -> router.waiting("g") == 1);
+            clock.advance(Duration.ofSeconds(1)); // the rest is over; nobody frees a slot
+
+            assertThat(waiter.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("resting");
+        }
+        held.settle(0);
     }
 
     @Test
