@@ -561,17 +561,31 @@ public final class Router {
                 }
                 open.add(c);
             }
-            noneLeft = excluded.containsAll(groups.get(group).stream().map(Candidate::id).toList());
+            noneLeft = true;
+            for (Candidate c : groups.get(group)) {
+                noneLeft &= excluded.contains(c.id());
+            }
             boolean busy = false;
             Instant expires = now.plus(policy.leaseTtl());
-            // retries prefer deployments this request has not tried yet
-            List<Candidate> fresh = open.stream().filter(c -> !tried.contains(c.id())).toList();
-            List<Candidate> again = open.stream().filter(c -> tried.contains(c.id())).toList();
-            for (List<Candidate> pool : List.of(fresh, again)) {
-                List<Candidate> left = new ArrayList<>(pool);
+            // retries prefer deployments this request has not tried yet (plain loops: this runs on every request)
+            List<Candidate> fresh = new ArrayList<>();
+            List<Candidate> again = new ArrayList<>();
+            for (Candidate c : open) {
+                (tried.contains(c.id()) ? again : fresh).add(c);
+            }
+            for (List<Candidate> left : List.of(fresh, again)) {
                 while (!left.isEmpty()) {
-                    int best = left.stream().mapToInt(Candidate::order).min().orElseThrow();
-                    Candidate c = choose(left.stream().filter(x -> x.order() == best).toList(), now);
+                    int best = Integer.MAX_VALUE;
+                    for (Candidate c : left) {
+                        best = Math.min(best, c.order());
+                    }
+                    List<Candidate> tier = new ArrayList<>();
+                    for (Candidate c : left) {
+                        if (c.order() == best) {
+                            tier.add(c);
+                        }
+                    }
+                    Candidate c = choose(tier, now);
                     Reservation r = state.reserve(c.id(), limits(c), now, expires);
                     if (r instanceof Reservation.Granted granted) {
                         return new WaitQueue.Try.Got<>(new Taken(c, granted.lease()));
@@ -621,22 +635,24 @@ public final class Router {
             throw new dev.easel.ConnectionException("interrupted while waiting for a free deployment of '" + group
                     + "'", null, e);
         }
-        return switch (out) {
-            case WaitQueue.Outcome.Got<Taken> got -> got.value();
-            case WaitQueue.Outcome.NotWaiting<Taken> none -> probe.noneLeft ? new NoneLeft()
+        // instanceof rather than a pattern switch: its bootstrap costs a first request ~100 ms
+        if (out instanceof WaitQueue.Outcome.Got<Taken> got) {
+            return got.value();
+        }
+        if (out instanceof WaitQueue.Outcome.NotWaiting<Taken>) {
+            return probe.noneLeft ? new NoneLeft()
                     : new Skip("skipped: every deployment is resting or at its rate limit", probe.back, null);
-            case WaitQueue.Outcome.Full<Taken> full -> new Skip("skipped: every deployment is at its "
-                    + "max_parallel_requests and the wait queue is full", null, parallelRefusal(group,
-                    waitingClause(full.waiting(), "router_settings.max_parallel_waiters")));
-            case WaitQueue.Outcome.Expired<Taken> expired -> {
-                if (byDeadline) {
-                    throw deadlineError(options, attempts, last instanceof TimeoutException t ? t : null);
-                }
-                yield new Skip("skipped: every deployment is at its max_parallel_requests (no slot freed within "
-                        + seconds(policy.maxParallelWait()) + ")", null, parallelRefusal(group, "and no slot freed "
-                        + "within " + seconds(policy.maxParallelWait()) + " (router_settings.max_parallel_wait)"));
-            }
-        };
+        }
+        if (out instanceof WaitQueue.Outcome.Full<Taken> full) {
+            return new Skip("skipped: every deployment is at its max_parallel_requests and the wait queue is full",
+                    null, parallelRefusal(group, waitingClause(full.waiting(), "router_settings.max_parallel_waiters")));
+        }
+        if (byDeadline) {
+            throw deadlineError(options, attempts, last instanceof TimeoutException t ? t : null);
+        }
+        return new Skip("skipped: every deployment is at its max_parallel_requests (no slot freed within "
+                + seconds(policy.maxParallelWait()) + ")", null, parallelRefusal(group, "and no slot freed within "
+                + seconds(policy.maxParallelWait()) + " (router_settings.max_parallel_wait)"));
     }
 
     /** {@code and 2 requests are already waiting (key)}, or for a line of none {@code and key is 0}. */

@@ -125,28 +125,21 @@ final class ParallelLimits {
                     "the proxy stopped while this request waited for a free slot; retry on another instance",
                     Duration.ofSeconds(1));
         }
-        return switch (out) {
-            case WaitQueue.Outcome.Got<Lease> got -> {
-                AtomicBoolean open = new AtomicBoolean(true);
-                yield () -> {
-                    if (open.compareAndSet(true, false)) {
-                        ledger.release(got.value(), clock.instant());
-                        line.wake();
-                    }
-                };
-            }
-            case WaitQueue.Outcome.Full<Lease> full -> {
-                refused.incrementAndGet();
-                throw refusal(atLimit + " " + waitingClause(full.waiting()));
-            }
-            case WaitQueue.Outcome.Expired<Lease> expired -> {
-                refused.incrementAndGet();
-                throw refusal(atLimit + " and no slot freed within " + seconds(maxWait)
-                        + " (general_settings.max_parallel_wait)");
-            }
-            case WaitQueue.Outcome.NotWaiting<Lease> none -> throw new IllegalStateException("a parallel slot try "
-                    + "never refuses waiting");
-        };
+        if (out instanceof WaitQueue.Outcome.Got<Lease> got) {
+            AtomicBoolean open = new AtomicBoolean(true);
+            return () -> {
+                if (open.compareAndSet(true, false)) {
+                    ledger.release(got.value(), clock.instant());
+                    line.wake();
+                }
+            };
+        }
+        refused.incrementAndGet();
+        if (out instanceof WaitQueue.Outcome.Full<Lease> full) {
+            throw refusal(atLimit + " " + waitingClause(full.waiting()));
+        }
+        // a try here never says waiting would not help: the only other outcome is a wait that ran out
+        throw refusal(atLimit + " and no slot freed within " + seconds(maxWait) + " (general_settings.max_parallel_wait)");
     }
 
     private static ProxyException refusal(String why) {
