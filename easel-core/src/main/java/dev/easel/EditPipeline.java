@@ -70,10 +70,24 @@ final class EditPipeline {
         this.configRouter = settings.config() == null ? null : router(groups, policy(settings.config()));
     }
 
-    /** A deployment with its provider, its model's rules, and its place in its group. */
+    /**
+     * A deployment with its provider, its model's rules, and its place in its group; {@code limits} are its
+     * {@code max_parallel_requests}, {@code max_retries} and {@code stream_timeout}.
+     */
     record Target(String group, String id, ImageEditProvider provider, Deployment deployment, ModelSpec spec,
                   int order, double weight, OptionalInt rpm, OptionalLong tpm, java.math.BigDecimal unitPrice,
-                  PriceOverrides prices) {
+                  PriceOverrides prices, DeploymentLimits limits) {
+    }
+
+    /**
+     * A deployment's own limits.
+     *
+     * @param maxParallel   calls in flight at once ({@code max_parallel_requests}, else the router's default)
+     * @param maxRetries    {@code max_retries}: calls again to this same deployment after a retryable failure
+     * @param streamTimeout {@code stream_timeout}: time for one streamed call, or null to use the call timeout
+     */
+    record DeploymentLimits(OptionalInt maxParallel, int maxRetries, Duration streamTimeout) {
+        static final DeploymentLimits NONE = new DeploymentLimits(OptionalInt.empty(), 0, null);
     }
 
     // ---- SDK entry points -------------------------------------------------------------------------
@@ -135,7 +149,7 @@ final class EditPipeline {
         rec.requested();
         try {
             Router.Result<Executed<ImageResponse>> result = route(request, input, requestFallbacks, rec,
-                    (target, v, call) -> {
+                    options(request, false), (target, v, call) -> {
                         long t0 = System.nanoTime();
                         ImageResponse r;
                         try {
@@ -196,27 +210,30 @@ final class EditPipeline {
      * the stream does, so it is recorded there).
      */
     private <T> Router.Result<Executed<T>> route(GatewayRequest request, EditInput input, List<String> fallbacks,
-                                                 EditRecorder rec, Attempt<T> attempt, boolean endOnSuccess) {
+                                                 EditRecorder rec, Router.Options options, Attempt<T> attempt,
+                                                 boolean endOnSuccess) {
         try {
-            return routeOnce(request, input, fallbacks, rec, attempt, endOnSuccess);
+            return routeOnce(request, input, fallbacks, rec, options, attempt, endOnSuccess);
         } catch (EaselException e) {
             throw unserved(request.model(), e);
         }
     }
 
     private <T> Router.Result<Executed<T>> routeOnce(GatewayRequest request, EditInput input, List<String> fallbacks,
-                                                     EditRecorder rec, Attempt<T> attempt, boolean endOnSuccess) {
+                                                     EditRecorder rec, Router.Options options, Attempt<T> attempt,
+                                                     boolean endOnSuccess) {
         Router router = routerFor(request.model());
         if (request.credentials().isPresent()) {
             router = isolated(router); // the caller's own key: its failures and usage are not the deployment's
         }
-        return router.route(request.model(), fallbacks, (candidate, fallback) -> {
+        return router.route(request.model(), fallbacks, options, (candidate, fallback, remaining) -> {
             Target target = targets.get(candidate.id());
             Instant start = rec.attemptStart(target, candidate);
             try {
                 ValidatedEdit v = validate(input, target, fallback);
                 rec.validated(v);
-                Router.Attempted<Executed<T>> done = attempt.run(target, v, call(request, input, target, v, rec));
+                Router.Attempted<Executed<T>> done = attempt.run(target, v,
+                        call(request, input, target, v, rec, remaining));
                 if (endOnSuccess) {
                     rec.attemptEnd(target, fallback, start, null);
                 }
@@ -287,6 +304,25 @@ final class EditPipeline {
         }
     }
 
+    /**
+     * The request's deadline: {@code router_settings.timeout} (for streams {@code stream_timeout}, else
+     * {@code timeout}: the time until the stream has started) from when the request arrived, waits, retries and
+     * fallbacks included; none without a config or without the key. A stream keeps its slot until it ends.
+     */
+    private Router.Options options(GatewayRequest request, boolean stream) {
+        Router.Options o = Router.Options.none();
+        if (settings.config() != null) {
+            RouterSettings r = settings.config().routerSettings();
+            if (stream && r.streamTimeout().isPresent()) {
+                o = Router.Options.deadline(request.meta().receivedAt(), r.streamTimeout().get(),
+                        "router_settings.stream_timeout");
+            } else if (r.timeout().isPresent()) {
+                o = Router.Options.deadline(request.meta().receivedAt(), r.timeout().get(), "router_settings.timeout");
+            }
+        }
+        return stream ? o.holding() : o;
+    }
+
     private static EaselException internal(RuntimeException e) {
         return new EaselException("internal error: " + e.getClass().getSimpleName(), 500, "api_error",
                 "internal_error", null, null, null, e);
@@ -300,7 +336,7 @@ final class EditPipeline {
         Router.Result<Executed<ImageEditStream>> result;
         try {
             // retries and fallbacks cover starting the stream; once events flow, an error ends the stream
-            result = route(request, input, requestFallbacks, rec, (target, v, call) -> {
+            result = route(request, input, requestFallbacks, rec, options(request, true), (target, v, call) -> {
                 long t0 = System.nanoTime();
                 ImageEditStream s;
                 try {
@@ -319,7 +355,7 @@ final class EditPipeline {
         }
         Executed<ImageEditStream> e = result.value();
         ImageEditStream recorded = new RecordedStream(e.value(), rec, e.target(), e.validated(), result.retries(),
-                result.fallbacks());
+                result.fallbacks(), result.slot());
         return new StreamOutcome(recorded, e.target().group(), e.target().id(), e.target().deployment().provider(),
                 result.retries(), result.fallbacks(), e.target().spec().lifecycle(), e.validated().warnings());
     }
@@ -332,7 +368,7 @@ final class EditPipeline {
     /**
      * A stream that reports its outcome: the completed event's usage gives the cost (added to the event's
      * JSON as {@code easel_response_cost}, since the headers are gone by then), and the record is written
-     * when the stream completes, fails or is closed early.
+     * when the stream completes, fails or is closed early. The deployment's slot is held until then too.
      */
     private final class RecordedStream implements ImageEditStream {
         private final ImageEditStream upstream;
@@ -344,10 +380,12 @@ final class EditPipeline {
         private final long t0 = System.nanoTime();
         private final Instant start;
         private final java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
+        private final Router.Slot slot;
         private int partials;
 
         RecordedStream(ImageEditStream upstream, EditRecorder rec, Target target, ValidatedEdit validated, int retries,
-                       int fallbacks) {
+                       int fallbacks, Router.Slot slot) {
+            this.slot = slot;
             this.upstream = upstream;
             this.rec = rec;
             this.target = target;
@@ -387,6 +425,7 @@ final class EditPipeline {
                     }
                     if (ev instanceof ImageEditEvent.PartialImage) {
                         partials++;
+                        slot.renew(); // a long stream keeps its slot while events keep coming
                     }
                     if (ev instanceof ImageEditEvent.Completed c) {
                         return complete(c);
@@ -402,6 +441,7 @@ final class EditPipeline {
                     .usage(c.usageOrNull()).provider(target.deployment().provider())
                     .model(target.deployment().model()).addWarnings(validated.warnings()).build();
             java.math.BigDecimal cost = cost(target, r, validated, true);
+            slot.settle(r.usage().map(Usage::totalTokens).orElse(0L));
             if (reported.compareAndSet(false, true)) {
                 rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
                 rec.attemptEnd(target, fallbacks > 0, start, null);
@@ -419,6 +459,7 @@ final class EditPipeline {
         }
 
         private void fail(EaselException e) {
+            slot.settle(0);
             if (reported.compareAndSet(false, true)) {
                 rec.upstream(Duration.ofNanos(System.nanoTime() - t0));
                 rec.attemptEnd(target, fallbacks > 0, start, e);
@@ -431,6 +472,7 @@ final class EditPipeline {
             try {
                 upstream.close();
             } finally {
+                slot.settle(0); // no-op after completion or failure; a stream ended without either frees it here
                 if (!reported.get()) {
                     fail(new EaselException("the stream was closed before the completed image arrived", 499,
                             "api_error", "client_closed", null, target.deployment().provider(), null, null));
@@ -577,9 +619,12 @@ final class EditPipeline {
             double weight = e.params().weight().orElse(e.params().rpm().isPresent() ? e.params().rpm().getAsInt()
                     : e.params().tpm().isPresent() ? e.params().tpm().getAsLong() : 1);
             java.math.BigDecimal price = e.modelInfo().outputCostPerImage().orElseGet(() -> typicalPrice(spec));
-            group.add(new Target(e.modelName(), id,
-                    served, d, spec, e.params().order().orElse(Integer.MAX_VALUE),
-                    weight, e.params().rpm(), e.params().tpm(), price, PriceOverrides.of(e.modelInfo())));
+            OptionalInt maxParallel = e.params().maxParallelRequests().isPresent() ? e.params().maxParallelRequests()
+                    : config.routerSettings().defaultMaxParallelRequests();
+            DeploymentLimits limits = new DeploymentLimits(maxParallel, e.params().maxRetries().orElse(0),
+                    e.params().streamTimeout().orElse(null));
+            group.add(new Target(e.modelName(), id, served, d, spec, e.params().order().orElse(Integer.MAX_VALUE),
+                    weight, e.params().rpm(), e.params().tpm(), price, PriceOverrides.of(e.modelInfo()), limits));
         }
         // a group with some served deployment is no longer unservable
         out.forEach((name, list) -> {
@@ -643,9 +688,9 @@ final class EditPipeline {
         Deployment d = new Deployment(providerName, providerModel, settings.apiKey(), settings.apiBase(),
                 settings.apiVersion(), settings.timeout(), settings.providerSettings());
         Target t = new Target(model, model, provider, d, spec(providerModel, providerName), 0, 1,
-                OptionalInt.empty(), OptionalLong.empty(), null, PriceOverrides.none());
+                OptionalInt.empty(), OptionalLong.empty(), null, PriceOverrides.none(), DeploymentLimits.NONE);
         return gateway(t) ? new Target(t.group(), t.id(), t.provider(), d, forGateway(t.spec()), t.order(), t.weight(),
-                t.rpm(), t.tpm(), t.unitPrice(), t.prices()) : t;
+                t.rpm(), t.tpm(), t.unitPrice(), t.prices(), t.limits()) : t;
     }
 
     /**
@@ -691,7 +736,8 @@ final class EditPipeline {
     private Router router(Map<String, List<Target>> byGroup, Router.Policy policy) {
         Map<String, List<Router.Candidate>> candidates = new LinkedHashMap<>();
         byGroup.forEach((g, list) -> candidates.put(g, list.stream().map(t -> new Router.Candidate(t.id(), g,
-                t.order(), t.weight(), t.rpm(), t.tpm(), t.unitPrice())).toList()));
+                t.order(), t.weight(), t.rpm(), t.tpm(), t.unitPrice(), t.limits().maxParallel(),
+                t.limits().maxRetries())).toList()));
         return new Router(candidates, policy, settings.routerState(), settings.clock(), settings.random(),
                 settings.sleeper());
     }
@@ -702,13 +748,33 @@ final class EditPipeline {
                 : config.litellmSettings().numRetries().orElse(settings.maxRetries());
         return new Router.Policy(r.routingStrategy(), retries, r.retryAfter(), r.allowedFails(), r.cooldownTime(),
                 r.fallbacks(), r.contentPolicyFallbacks(), r.defaultFallbacks(), r.retryOnTimeout(),
-                Duration.ofSeconds(10), !r.disableCooldowns());
+                Duration.ofSeconds(10), !r.disableCooldowns(), r.maxCooldownTime(), r.maxParallelWaiters(),
+                r.maxParallelWait(), leaseTtl());
+    }
+
+    /**
+     * How long a lease lives unless renewed: twice the longest call timeout (headers, then a body whose bytes keep
+     * coming) plus a minute. Only a holder that never ends its lease (a crash, a bug) is ever cut by it.
+     */
+    private Duration leaseTtl() {
+        Duration longest = settings.timeout();
+        for (List<Target> list : groups.values()) {
+            for (Target t : list) {
+                for (Duration d : new Duration[] {t.deployment().timeout(), t.limits().streamTimeout()}) {
+                    if (d != null && d.compareTo(longest) > 0) {
+                        longest = d;
+                    }
+                }
+            }
+        }
+        return longest.multipliedBy(2).plusSeconds(60);
     }
 
     private Router.Policy directPolicy() {
         Router.Policy d = Router.Policy.defaults();
         return new Router.Policy(d.strategy(), settings.maxRetries(), d.minRetryWait(), d.allowedFails(),
-                d.cooldownTime(), Map.of(), Map.of(), List.of(), false, d.maxRetryWait(), false);
+                d.cooldownTime(), Map.of(), Map.of(), List.of(), false, d.maxRetryWait(), false, d.maxCooldownTime(),
+                d.maxParallelWaiters(), d.maxParallelWait(), leaseTtl());
     }
 
     /**
@@ -799,9 +865,17 @@ final class EditPipeline {
         }
     }
 
-    private EditCall call(GatewayRequest r, EditInput input, Target t, ValidatedEdit v, EditRecorder rec) {
-        Duration timeout = r.timeout().orElse(t.deployment().timeout() != null ? t.deployment().timeout()
-                : settings.timeout());
+    private EditCall call(GatewayRequest r, EditInput input, Target t, ValidatedEdit v, EditRecorder rec,
+                          java.util.Optional<Duration> remaining) {
+        Duration own = t.deployment().timeout() != null ? t.deployment().timeout() : settings.timeout();
+        if (input.stream() && t.limits().streamTimeout() != null) {
+            own = t.limits().streamTimeout();
+        }
+        Duration timeout = r.timeout().orElse(own);
+        if (remaining.isPresent() && remaining.get().compareTo(timeout) < 0) {
+            // no attempt may outlast the request's deadline (router_settings.timeout)
+            timeout = remaining.get().isPositive() ? remaining.get() : Duration.ofMillis(1);
+        }
         Map<String, String> headers = new LinkedHashMap<>(r.headers());
         headers.put("traceparent", rec.upstreamTraceparent()); // the attempt's span is the upstream call's parent
         Deployment d = t.deployment();

@@ -97,9 +97,7 @@ public final class RecordJson {
     static void write(EditLogRecord r, JsonGenerator g) throws IOException {
         g.writeStartObject();
         g.writeStringField("request_id", r.requestId());
-        if (r.clientRequestId() != null) {
-            g.writeStringField("client_request_id", r.clientRequestId());
-        }
+        string(g, "client_request_id", r.clientRequestId());
         time(g, "start_time", r.startTime());
         time(g, "end_time", r.endTime());
         string(g, "source", r.source());

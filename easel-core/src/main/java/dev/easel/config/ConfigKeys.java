@@ -31,33 +31,26 @@ final class ConfigKeys {
                     "environment_variables"),
             MODEL_ENTRY, List.of("model_name", "litellm_params", "model_info"),
             LITELLM_PARAMS, List.of("model", "api_key", "api_base", "api_version", "timeout", "max_retries", "rpm",
-                    "tpm", "weight", "order"),
+                    "tpm", "weight", "order", "max_parallel_requests", "stream_timeout"),
             MODEL_INFO, List.of("id", "base_model", "input_cost_per_token", "input_cost_per_image_token",
                     "output_cost_per_image_token", "output_cost_per_token", "output_cost_per_image",
                     "input_cost_per_image", "input_cost_per_pixel", "output_cost_per_pixel"),
             ROUTER_SETTINGS, List.of("routing_strategy", "num_retries", "retry_after", "allowed_fails",
                     "cooldown_time", "timeout", "fallbacks", "content_policy_fallbacks", "default_fallbacks",
-                    "retry_on_timeout", "disable_cooldowns", "redis_host", "redis_port", "redis_password"),
+                    "retry_on_timeout", "disable_cooldowns", "redis_host", "redis_port", "redis_password",
+                    "stream_timeout", "max_cooldown_time", "default_max_parallel_requests", "max_parallel_waiters",
+                    "max_parallel_wait"),
             LITELLM_SETTINGS, List.of("drop_params", "num_retries", "request_timeout", "callbacks",
                     "success_callback", "failure_callback", "json_logs", "redact_prompts",
                     "enable_end_user_cost_tracking_prometheus_only", "require_auth_for_metrics_endpoint"),
             GENERAL_SETTINGS, List.of("master_key", "database_url", "public_base_url", "allow_image_urls",
                     "allow_client_side_credentials", "webhook_url", "otel_exporter_endpoint", "end_user_budgets", "max_request_bytes",
                     "max_image_bytes", "max_inflight_upload_bytes", "upload_memory_bytes", "image_url_ttl",
-                    "grace_period", "max_parts", "max_images", "max_text_fields", "max_text_field_bytes",
+                    "grace_period", "global_max_parallel_requests", "max_parallel_requests", "max_parallel_waiters",
+                    "max_parallel_wait", "max_parts", "max_images", "max_text_fields", "max_text_field_bytes",
                     "max_text_bytes", "max_field_name_bytes", "max_part_header_bytes", "max_json_depth",
                     "max_json_tokens", "max_json_body_bytes", "idle_timeout", "min_request_body_rate",
                     "request_body_rate_window", "request_body_timeout"));
-
-    /**
-     * Keys other parts of the same hardening work add in parallel (router limits and timeouts, intake limits).
-     * Known here so that they are neither reported nor taken for near misses; when their readers land, each
-     * moves to {@link #READ} (the reader refuses to read a key declared nowhere).
-     */
-    private static final Map<String, List<String>> PENDING = Map.of(
-            LITELLM_PARAMS, List.of("max_parallel_requests", "stream_timeout"),
-            ROUTER_SETTINGS, List.of("stream_timeout", "default_max_parallel_requests", "max_cooldown_time"),
-            GENERAL_SETTINGS, List.of("global_max_parallel_requests", "max_parallel_requests"));
 
     private ConfigKeys() {
     }
@@ -71,11 +64,9 @@ final class ConfigKeys {
         return Collections.unmodifiableSet(new LinkedHashSet<>(keys));
     }
 
-    /** The keys known in {@code section}: read, or added by work in progress. */
+    /** The keys known in {@code section}: every key the reader reads there. */
     static Set<String> known(String section) {
-        Set<String> keys = new LinkedHashSet<>(read(section));
-        keys.addAll(PENDING.getOrDefault(section, List.of()));
-        return Collections.unmodifiableSet(keys);
+        return read(section);
     }
 
     /**

@@ -162,6 +162,8 @@ final class ConfigReader {
                 optional(s, "weight", (n, p) -> nonNegativeDecimal(n, p, "a number").doubleValue())
                         .map(OptionalDouble::of).orElse(OptionalDouble.empty()),
                 optionalInt(s, "order", 0),
+                optionalInt(s, "max_parallel_requests", 1),
+                optional(s, "stream_timeout", (n, p) -> duration(n, p, true)),
                 s.rest());
         reportExtras(s, params.provider());
         if (params.provider().equals("azure") && apiBase.isEmpty()) {
@@ -247,7 +249,12 @@ final class ConfigReader {
                 optional(s, "disable_cooldowns", this::bool).orElse(false),
                 optional(s, "redis_host", (n, p) -> text(n, p).text),
                 optionalInt(s, "redis_port", 1),
-                optional(s, "redis_password", (n, p) -> text(n, p).text));
+                optional(s, "redis_password", (n, p) -> text(n, p).text),
+                optional(s, "stream_timeout", (n, p) -> duration(n, p, true)),
+                optional(s, "max_cooldown_time", (n, p) -> duration(n, p, true)).orElse(d.maxCooldownTime()),
+                optionalInt(s, "default_max_parallel_requests", 1),
+                optionalInt(s, "max_parallel_waiters", 0).orElse(d.maxParallelWaiters()),
+                optional(s, "max_parallel_wait", (n, p) -> duration(n, p, false)).orElse(d.maxParallelWait()));
         if (settings.redisPort().isPresent() && settings.redisPort().getAsInt() > 65535) {
             throw error(s.path("redis_port"), "must be a port number up to 65535 (was "
                     + settings.redisPort().getAsInt() + ")");
@@ -297,7 +304,11 @@ final class ConfigReader {
                 optional(s, "upload_memory_bytes", this::size).orElse(d.uploadMemoryBytes()),
                 optional(s, "image_url_ttl", (n, p) -> duration(n, p, true)).orElse(d.imageUrlTtl()),
                 optional(s, "grace_period", (n, p) -> duration(n, p, false)).orElse(d.gracePeriod()),
-                requestLimits(s));
+                requestLimits(s),
+                optionalInt(s, "global_max_parallel_requests", 1),
+                optionalInt(s, "max_parallel_requests", 1),
+                optionalInt(s, "max_parallel_waiters", 0).orElse(d.maxParallelWaiters()),
+                optional(s, "max_parallel_wait", (n, p) -> duration(n, p, false)).orElse(d.maxParallelWait()));
         s.warnUnknown();
         return settings;
     }

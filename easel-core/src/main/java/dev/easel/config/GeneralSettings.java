@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * {@code general_settings}: the proxy server's own settings. {@link #toString()} never shows the master key
@@ -28,12 +29,19 @@ import java.util.Optional;
  * @param imageUrlTtl            {@code image_url_ttl}: how long a served image URL stays valid
  * @param gracePeriod            {@code grace_period}: how long shutdown waits for requests in flight
  * @param requestLimits          the keys that bound one request's parts, fields, JSON and timing ({@link RequestLimits})
+ * @param globalMaxParallelRequests {@code global_max_parallel_requests}: edits in flight across the whole proxy
+ * @param maxParallelRequests    {@code max_parallel_requests}: edits in flight per presented API key
+ * @param maxParallelWaiters     {@code max_parallel_waiters}: requests that may wait for one of those slots
+ *                               (per limit); default 100
+ * @param maxParallelWait        {@code max_parallel_wait}: the longest such wait; default 30 s
  */
 public record GeneralSettings(Optional<String> masterKey, Optional<String> databaseUrl, Optional<URI> publicBaseUrl,
-                              boolean allowImageUrls, boolean allowClientSideCredentials, Optional<URI> webhookUrl, Optional<URI> otelExporterEndpoint,
+                              boolean allowImageUrls, boolean allowClientSideCredentials, Optional<URI> webhookUrl,
+                              Optional<URI> otelExporterEndpoint,
                               Map<String, Object> endUserBudgets, long maxRequestBytes, long maxImageBytes,
                               long maxInflightUploadBytes, long uploadMemoryBytes, Duration imageUrlTtl,
-                              Duration gracePeriod, RequestLimits requestLimits) {
+                              Duration gracePeriod, RequestLimits requestLimits, OptionalInt globalMaxParallelRequests,
+                              OptionalInt maxParallelRequests, int maxParallelWaiters, Duration maxParallelWait) {
 
     /** Default {@code max_request_bytes}: 1 GiB, room for 16 images of 50 MB, a mask and the fields. */
     public static final long DEFAULT_MAX_REQUEST_BYTES = 1L << 30;
@@ -47,6 +55,10 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
     public static final Duration DEFAULT_IMAGE_URL_TTL = Duration.ofHours(1);
     /** Default {@code grace_period}. */
     public static final Duration DEFAULT_GRACE_PERIOD = Duration.ofSeconds(30);
+    /** Default {@code max_parallel_waiters}. */
+    public static final int DEFAULT_MAX_PARALLEL_WAITERS = 100;
+    /** Default {@code max_parallel_wait}. */
+    public static final Duration DEFAULT_MAX_PARALLEL_WAIT = Duration.ofSeconds(30);
 
     /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
     public GeneralSettings {
@@ -59,6 +71,9 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
         Objects.requireNonNull(imageUrlTtl, "imageUrlTtl");
         Objects.requireNonNull(gracePeriod, "gracePeriod");
         Objects.requireNonNull(requestLimits, "requestLimits");
+        Objects.requireNonNull(globalMaxParallelRequests, "globalMaxParallelRequests");
+        Objects.requireNonNull(maxParallelRequests, "maxParallelRequests");
+        Objects.requireNonNull(maxParallelWait, "maxParallelWait");
         if (uploadMemoryBytes < 0 && uploadMemoryBytes != AUTO_UPLOAD_MEMORY) {
             throw new IllegalArgumentException("uploadMemoryBytes must be >= 0 (or AUTO_UPLOAD_MEMORY)");
         }
@@ -74,7 +89,8 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
         return new GeneralSettings(Optional.empty(), Optional.empty(), Optional.empty(), false, false, Optional.empty(),
                 Optional.empty(), Map.of(), DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_IMAGE_BYTES,
                 DEFAULT_MAX_INFLIGHT_UPLOAD_BYTES, AUTO_UPLOAD_MEMORY, DEFAULT_IMAGE_URL_TTL, DEFAULT_GRACE_PERIOD,
-                RequestLimits.defaults());
+                RequestLimits.defaults(), OptionalInt.empty(), OptionalInt.empty(), DEFAULT_MAX_PARALLEL_WAITERS,
+                DEFAULT_MAX_PARALLEL_WAIT);
     }
 
     @Override
@@ -86,6 +102,9 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
                 + Copies.maskedMap(endUserBudgets) + ", maxRequestBytes=" + maxRequestBytes + ", maxImageBytes="
                 + maxImageBytes + ", maxInflightUploadBytes=" + maxInflightUploadBytes + ", uploadMemoryBytes="
                 + uploadMemoryBytes + ", imageUrlTtl="
-                + imageUrlTtl + ", gracePeriod=" + gracePeriod + ", requestLimits=" + requestLimits + "]";
+                + imageUrlTtl + ", gracePeriod=" + gracePeriod + ", requestLimits=" + requestLimits
+                + ", globalMaxParallelRequests=" + globalMaxParallelRequests + ", maxParallelRequests="
+                + maxParallelRequests + ", maxParallelWaiters=" + maxParallelWaiters + ", maxParallelWait="
+                + maxParallelWait + "]";
     }
 }

@@ -24,11 +24,15 @@ import java.util.OptionalLong;
  * @param tpm        {@code tpm}: tokens per minute
  * @param weight     {@code weight}: simple-shuffle weight
  * @param order      {@code order}: priority, lower tried first
+ * @param maxParallelRequests {@code max_parallel_requests}: calls in flight at once to this deployment
+ * @param streamTimeout       {@code stream_timeout}: time for one streamed call (until the response starts and
+ *                            between two events), instead of {@code timeout}
  * @param extra      every other key, unchanged (e.g. the mock provider's {@code latency_ms}); providers read them
  */
 public record LitellmParams(String model, Optional<String> apiKey, Optional<URI> apiBase, Optional<String> apiVersion,
                             Optional<Duration> timeout, OptionalInt maxRetries, OptionalInt rpm, OptionalLong tpm,
-                            OptionalDouble weight, OptionalInt order, Map<String, Object> extra) {
+                            OptionalDouble weight, OptionalInt order, OptionalInt maxParallelRequests,
+                            Optional<Duration> streamTimeout, Map<String, Object> extra) {
 
     /**
      * Checks that nothing is null and that {@code model} is usable (else IllegalArgumentException), and copies
@@ -46,6 +50,8 @@ public record LitellmParams(String model, Optional<String> apiKey, Optional<URI>
         Objects.requireNonNull(tpm, "tpm");
         Objects.requireNonNull(weight, "weight");
         Objects.requireNonNull(order, "order");
+        Objects.requireNonNull(maxParallelRequests, "maxParallelRequests");
+        Objects.requireNonNull(streamTimeout, "streamTimeout");
         String problem = modelProblem(model);
         if (problem != null) {
             throw new IllegalArgumentException(problem);
@@ -57,7 +63,7 @@ public record LitellmParams(String model, Optional<String> apiKey, Optional<URI>
     public static LitellmParams of(String model) {
         return new LitellmParams(model, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
                 OptionalInt.empty(), OptionalInt.empty(), OptionalLong.empty(), OptionalDouble.empty(),
-                OptionalInt.empty(), Map.of());
+                OptionalInt.empty(), OptionalInt.empty(), Optional.empty(), Map.of());
     }
 
     /** The provider: the part of {@link #model()} before the first {@code /}, or {@code openai} if there is none. */
@@ -102,6 +108,7 @@ public record LitellmParams(String model, Optional<String> apiKey, Optional<URI>
         return "LitellmParams[model=" + model + ", apiKey=" + Copies.mask(apiKey) + ", apiBase=" + apiBase
                 + ", apiVersion=" + apiVersion + ", timeout=" + timeout + ", maxRetries=" + maxRetries
                 + ", rpm=" + rpm + ", tpm=" + tpm + ", weight=" + weight + ", order=" + order
+                + ", maxParallelRequests=" + maxParallelRequests + ", streamTimeout=" + streamTimeout
                 + ", extra=" + Copies.maskedMap(extra) + "]";
     }
 }

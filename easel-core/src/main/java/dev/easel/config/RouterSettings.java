@@ -26,18 +26,35 @@ import java.util.OptionalInt;
  * @param redisHost              {@code redis_host} (shared state; not used yet)
  * @param redisPort              {@code redis_port} (not used yet)
  * @param redisPassword          {@code redis_password} (not used yet)
+ * @param streamTimeout          {@code stream_timeout}: for streamed requests, time until the stream has started
+ *                               (waits, retries, fallbacks included), instead of {@code timeout}
+ * @param maxCooldownTime        {@code max_cooldown_time}: cap on the rest a provider's {@code Retry-After} asks
+ *                               for; default 60 s
+ * @param defaultMaxParallelRequests {@code default_max_parallel_requests}: {@code max_parallel_requests} of every
+ *                               deployment that sets none
+ * @param maxParallelWaiters     {@code max_parallel_waiters}: requests that may wait per model group when every
+ *                               deployment is at its {@code max_parallel_requests}; default 100
+ * @param maxParallelWait        {@code max_parallel_wait}: the longest such wait; default 30 s
  */
 public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRetries, Duration retryAfter,
                              int allowedFails, Duration cooldownTime, Optional<Duration> timeout,
                              Map<String, List<String>> fallbacks, Map<String, List<String>> contentPolicyFallbacks,
                              List<String> defaultFallbacks, boolean retryOnTimeout, boolean disableCooldowns,
                              Optional<String> redisHost,
-                             OptionalInt redisPort, Optional<String> redisPassword) {
+                             OptionalInt redisPort, Optional<String> redisPassword, Optional<Duration> streamTimeout,
+                             Duration maxCooldownTime, OptionalInt defaultMaxParallelRequests, int maxParallelWaiters,
+                             Duration maxParallelWait) {
 
     /** Default {@code allowed_fails}. */
     public static final int DEFAULT_ALLOWED_FAILS = 3;
     /** Default {@code cooldown_time}. */
     public static final Duration DEFAULT_COOLDOWN_TIME = Duration.ofSeconds(5);
+    /** Default {@code max_cooldown_time}: one rate-limit window. */
+    public static final Duration DEFAULT_MAX_COOLDOWN_TIME = Duration.ofSeconds(60);
+    /** Default {@code max_parallel_waiters}. */
+    public static final int DEFAULT_MAX_PARALLEL_WAITERS = 100;
+    /** Default {@code max_parallel_wait}: about one image edit. */
+    public static final Duration DEFAULT_MAX_PARALLEL_WAIT = Duration.ofSeconds(30);
 
     /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
     public RouterSettings {
@@ -52,13 +69,18 @@ public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRet
         Objects.requireNonNull(redisHost, "redisHost");
         Objects.requireNonNull(redisPort, "redisPort");
         Objects.requireNonNull(redisPassword, "redisPassword");
+        Objects.requireNonNull(streamTimeout, "streamTimeout");
+        Objects.requireNonNull(maxCooldownTime, "maxCooldownTime");
+        Objects.requireNonNull(defaultMaxParallelRequests, "defaultMaxParallelRequests");
+        Objects.requireNonNull(maxParallelWait, "maxParallelWait");
     }
 
     /** The settings used when the file has no {@code router_settings}. */
     public static RouterSettings defaults() {
         return new RouterSettings(RoutingStrategy.SIMPLE_SHUFFLE, OptionalInt.empty(), Duration.ZERO,
                 DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_TIME, Optional.empty(), Map.of(), Map.of(), List.of(), false,
-                false, Optional.empty(), OptionalInt.empty(), Optional.empty());
+                false, Optional.empty(), OptionalInt.empty(), Optional.empty(), Optional.empty(),
+                DEFAULT_MAX_COOLDOWN_TIME, OptionalInt.empty(), DEFAULT_MAX_PARALLEL_WAITERS, DEFAULT_MAX_PARALLEL_WAIT);
     }
 
     @Override
@@ -68,6 +90,8 @@ public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRet
                 + ", timeout=" + timeout + ", fallbacks=" + fallbacks + ", contentPolicyFallbacks="
                 + contentPolicyFallbacks + ", defaultFallbacks=" + defaultFallbacks + ", retryOnTimeout="
                 + retryOnTimeout + ", redisHost=" + redisHost + ", redisPort=" + redisPort + ", redisPassword="
-                + Copies.mask(redisPassword) + "]";
+                + Copies.mask(redisPassword) + ", streamTimeout=" + streamTimeout + ", maxCooldownTime="
+                + maxCooldownTime + ", defaultMaxParallelRequests=" + defaultMaxParallelRequests
+                + ", maxParallelWaiters=" + maxParallelWaiters + ", maxParallelWait=" + maxParallelWait + "]";
     }
 }

@@ -4,42 +4,134 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
-/** {@link RouterState} for one process. Thread-safe. */
+/**
+ * {@link RouterState} for one process. Thread-safe; each key's reservation, settlement and release is atomic
+ * (one lock per key), so {@code rpm} and {@code max_parallel_requests} hold exactly under any concurrency.
+ */
 public final class InMemoryRouterState implements RouterState {
 
     private static final double EWMA_WEIGHT = 0.3;
 
-    private final ConcurrentHashMap<String, AtomicInteger> inflight = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Ledger> ledgers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Double> latency = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Usage> usage = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Deque<Instant>> failures = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Instant> cooldowns = new ConcurrentHashMap<>();
+    private final AtomicLong leaseIds = new AtomicLong();
 
-    private static final class Usage {
+    /** One key's minute window and live leases; guarded by itself. */
+    private static final class Ledger {
         long minute = Long.MIN_VALUE;
         long requests;
         long tokens;
+        final Map<String, Instant> live = new HashMap<>();
+
+        void roll(long now) {
+            if (minute != now) {
+                minute = now;
+                requests = 0;
+                tokens = 0;
+            }
+        }
+
+        void reap(Instant now) {
+            for (Iterator<Instant> it = live.values().iterator(); it.hasNext(); ) {
+                if (!it.next().isAfter(now)) {
+                    it.remove();
+                }
+            }
+        }
+    }
+
+    private Ledger ledger(String key) {
+        return ledgers.computeIfAbsent(key, k -> new Ledger());
+    }
+
+    private static long minute(Instant t) {
+        return Math.floorDiv(t.getEpochSecond(), 60);
+    }
+
+    private static Instant nextMinute(Instant t) {
+        return Instant.ofEpochSecond((minute(t) + 1) * 60);
     }
 
     @Override
-    public void begin(String id) {
-        inflight.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
+    public Reservation reserve(String key, Limits limits, Instant now, Instant expiresAt) {
+        Ledger l = ledger(key);
+        synchronized (l) {
+            l.reap(now);
+            l.roll(minute(now));
+            if (limits.rpm().isPresent() && l.requests >= limits.rpm().getAsInt()) {
+                return new Reservation.Refused(Reservation.Limit.RPM, Optional.of(nextMinute(now)));
+            }
+            if (limits.tpm().isPresent() && l.tokens >= limits.tpm().getAsLong()) {
+                return new Reservation.Refused(Reservation.Limit.TPM, Optional.of(nextMinute(now)));
+            }
+            if (limits.maxParallel().isPresent() && l.live.size() >= limits.maxParallel().getAsInt()) {
+                return new Reservation.Refused(Reservation.Limit.PARALLEL, Optional.empty());
+            }
+            l.requests++;
+            String id = Long.toString(leaseIds.incrementAndGet());
+            l.live.put(id, expiresAt);
+            return new Reservation.Granted(new Lease(id, key, now, expiresAt));
+        }
     }
 
     @Override
-    public void end(String id) {
-        inflight.computeIfAbsent(id, k -> new AtomicInteger()).updateAndGet(n -> Math.max(0, n - 1));
+    public boolean renew(Lease lease, Instant expiresAt, Instant now) {
+        Ledger l = ledger(lease.key());
+        synchronized (l) {
+            Instant current = l.live.get(lease.leaseId());
+            if (current == null || !current.isAfter(now)) {
+                l.live.remove(lease.leaseId());
+                return false;
+            }
+            l.live.put(lease.leaseId(), expiresAt);
+            return true;
+        }
     }
 
     @Override
-    public int inflight(String id) {
-        AtomicInteger n = inflight.get(id);
-        return n == null ? 0 : n.get();
+    public void settle(Lease lease, long tokens, Instant now) {
+        Ledger l = ledger(lease.key());
+        synchronized (l) {
+            if (l.live.remove(lease.leaseId()) == null) {
+                return;
+            }
+            l.roll(minute(now));
+            l.tokens += Math.max(0, tokens);
+        }
+    }
+
+    @Override
+    public void release(Lease lease, Instant now) {
+        Ledger l = ledger(lease.key());
+        synchronized (l) {
+            if (l.live.remove(lease.leaseId()) == null) {
+                return;
+            }
+            if (l.minute == minute(lease.takenAt()) && minute(now) == l.minute && l.requests > 0) {
+                l.requests--;
+            }
+        }
+    }
+
+    @Override
+    public int inflight(String key) {
+        Ledger l = ledgers.get(key);
+        if (l == null) {
+            return 0;
+        }
+        synchronized (l) {
+            return l.live.size();
+        }
     }
 
     @Override
@@ -55,39 +147,24 @@ public final class InMemoryRouterState implements RouterState {
     }
 
     @Override
-    public void recordUsage(String id, long tokens, Instant now) {
-        long minute = now.getEpochSecond() / 60;
-        Usage u = usage.computeIfAbsent(id, k -> new Usage());
-        synchronized (u) {
-            if (u.minute != minute) {
-                u.minute = minute;
-                u.requests = 0;
-                u.tokens = 0;
-            }
-            u.requests++;
-            u.tokens += tokens;
-        }
-    }
-
-    @Override
     public long requestsThisMinute(String id, Instant now) {
-        Usage u = usage.get(id);
-        if (u == null) {
+        Ledger l = ledgers.get(id);
+        if (l == null) {
             return 0;
         }
-        synchronized (u) {
-            return u.minute == now.getEpochSecond() / 60 ? u.requests : 0;
+        synchronized (l) {
+            return l.minute == minute(now) ? l.requests : 0;
         }
     }
 
     @Override
     public long tokensThisMinute(String id, Instant now) {
-        Usage u = usage.get(id);
-        if (u == null) {
+        Ledger l = ledgers.get(id);
+        if (l == null) {
             return 0;
         }
-        synchronized (u) {
-            return u.minute == now.getEpochSecond() / 60 ? u.tokens : 0;
+        synchronized (l) {
+            return l.minute == minute(now) ? l.tokens : 0;
         }
     }
 

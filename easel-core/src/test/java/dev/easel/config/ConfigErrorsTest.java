@@ -183,7 +183,32 @@ class ConfigErrorsTest {
                 Arguments.of("requestBodyRateWindow_zero", MODEL + "general_settings: {request_body_rate_window: 0s}\n",
                         "general_settings.request_body_rate_window: must be positive (was '0s')"),
                 Arguments.of("requestBodyTimeout_text", MODEL + "general_settings: {request_body_timeout: soon}\n",
-                        "general_settings.request_body_timeout: expected a duration in seconds, like 600, 1.5 or '500ms' (was 'soon')"));
+                        "general_settings.request_body_timeout: expected a duration in seconds, like 600, 1.5 or '500ms' (was 'soon')"),
+                // limits taken before the call
+                Arguments.of("maxParallelRequests_zero",
+                        "model_list:\n  - {model_name: m, litellm_params: {model: mock/m, max_parallel_requests: 0}}\n",
+                        "model_list[0].litellm_params.max_parallel_requests: must be at least 1 (was 0)"),
+                Arguments.of("streamTimeout_zero",
+                        "model_list:\n  - {model_name: m, litellm_params: {model: mock/m, stream_timeout: 0}}\n",
+                        "model_list[0].litellm_params.stream_timeout: must be positive (was 0)"),
+                Arguments.of("defaultMaxParallelRequests_zero", MODEL + "router_settings: {default_max_parallel_requests: 0}\n",
+                        "router_settings.default_max_parallel_requests: must be at least 1 (was 0)"),
+                Arguments.of("maxParallelWaiters_negative", MODEL + "router_settings: {max_parallel_waiters: -1}\n",
+                        "router_settings.max_parallel_waiters: must not be negative (was -1)"),
+                Arguments.of("maxParallelWait_text", MODEL + "router_settings: {max_parallel_wait: forever}\n",
+                        "router_settings.max_parallel_wait: expected a duration in seconds, like 600, 1.5 or '500ms' (was 'forever')"),
+                Arguments.of("maxCooldownTime_zero", MODEL + "router_settings: {max_cooldown_time: 0}\n",
+                        "router_settings.max_cooldown_time: must be positive (was 0)"),
+                Arguments.of("routerTimeout_zero", MODEL + "router_settings: {timeout: 0}\n",
+                        "router_settings.timeout: must be positive (was 0)"),
+                Arguments.of("routerStreamTimeout_negative", MODEL + "router_settings: {stream_timeout: -1}\n",
+                        "router_settings.stream_timeout: must not be negative (was -1)"),
+                Arguments.of("globalMaxParallel_zero", MODEL + "general_settings: {global_max_parallel_requests: 0}\n",
+                        "general_settings.global_max_parallel_requests: must be at least 1 (was 0)"),
+                Arguments.of("keyMaxParallel_text", MODEL + "general_settings: {max_parallel_requests: many}\n",
+                        "general_settings.max_parallel_requests: expected an integer (was 'many')"),
+                Arguments.of("generalMaxParallelWait_negative", MODEL + "general_settings: {max_parallel_wait: -3}\n",
+                        "general_settings.max_parallel_wait: must not be negative (was -3)"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -752,4 +752,66 @@ class ConfigLoaderTest {
         assertThat(all).doesNotContain("secret-value").contains("****").contains("latency_ms=5")
                 .contains("ENV_SECRET=****");
     }
+
+    // ------------------------------------------------------------ limits taken before the call (issue 12)
+
+    @Test
+    void parse_limitKeys_readWithoutWarnings() {
+        EaselConfig config = parse("""
+                model_list:
+                  - model_name: m
+                    litellm_params: {model: mock/m, max_parallel_requests: 4, stream_timeout: 45, max_retries: 2}
+                router_settings:
+                  timeout: 90
+                  stream_timeout: 30
+                  max_cooldown_time: 120
+                  default_max_parallel_requests: 8
+                  max_parallel_waiters: 0
+                  max_parallel_wait: 500ms
+                general_settings:
+                  global_max_parallel_requests: 64
+                  max_parallel_requests: 16
+                  max_parallel_waiters: 10
+                  max_parallel_wait: 5
+                """);
+
+        LitellmParams p = config.modelList().get(0).params();
+        assertThat(p.maxParallelRequests()).isEqualTo(OptionalInt.of(4));
+        assertThat(p.streamTimeout()).contains(Duration.ofSeconds(45));
+        assertThat(p.maxRetries()).isEqualTo(OptionalInt.of(2));
+        assertThat(p.extra()).isEmpty();
+        RouterSettings r = config.routerSettings();
+        assertThat(r.timeout()).contains(Duration.ofSeconds(90));
+        assertThat(r.streamTimeout()).contains(Duration.ofSeconds(30));
+        assertThat(r.maxCooldownTime()).isEqualTo(Duration.ofSeconds(120));
+        assertThat(r.defaultMaxParallelRequests()).isEqualTo(OptionalInt.of(8));
+        assertThat(r.maxParallelWaiters()).isZero();
+        assertThat(r.maxParallelWait()).isEqualTo(Duration.ofMillis(500));
+        GeneralSettings g = config.generalSettings();
+        assertThat(g.globalMaxParallelRequests()).isEqualTo(OptionalInt.of(64));
+        assertThat(g.maxParallelRequests()).isEqualTo(OptionalInt.of(16));
+        assertThat(g.maxParallelWaiters()).isEqualTo(10);
+        assertThat(g.maxParallelWait()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(config.warnings()).isEmpty();
+    }
+
+    @Test
+    void parse_limitKeysAbsent_defaults() {
+        EaselConfig config = parse(ONE_MODEL);
+
+        assertThat(config.modelList().get(0).params().maxParallelRequests()).isEmpty();
+        assertThat(config.modelList().get(0).params().streamTimeout()).isEmpty();
+        RouterSettings r = config.routerSettings();
+        assertThat(r.timeout()).isEmpty();
+        assertThat(r.streamTimeout()).isEmpty();
+        assertThat(r.maxCooldownTime()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(r.defaultMaxParallelRequests()).isEmpty();
+        assertThat(r.maxParallelWaiters()).isEqualTo(100);
+        assertThat(r.maxParallelWait()).isEqualTo(Duration.ofSeconds(30));
+        GeneralSettings g = config.generalSettings();
+        assertThat(g.globalMaxParallelRequests()).isEmpty();
+        assertThat(g.maxParallelRequests()).isEmpty();
+        assertThat(g.maxParallelWaiters()).isEqualTo(100);
+        assertThat(g.maxParallelWait()).isEqualTo(Duration.ofSeconds(30));
+    }
 }

@@ -54,6 +54,7 @@ final class EditHandler {
     private final LongSupplier nanoTime;
     private volatile BudgetCheck budgets = (endUser, model, input) -> { };
     private volatile boolean allowClientCredentials;
+    private volatile ParallelLimits parallel;
 
     /** Refuses (throws) an end user over budget, before anything is sent upstream. */
     @FunctionalInterface
@@ -82,6 +83,11 @@ final class EditHandler {
         this.allowClientCredentials = allow;
     }
 
+    /** Sets the proxy-wide parallel limits, taken before the body is read and held until the answer has gone. */
+    void parallel(ParallelLimits limits) {
+        this.parallel = limits;
+    }
+
     /** Sets the end-user budget check run before any upstream call (throws to refuse). */
     void budgets(BudgetCheck check) {
         this.budgets = check;
@@ -101,12 +107,14 @@ final class EditHandler {
         String model = pathModel;
         RequestMeta meta = null;
         boolean submitted = false;
+        ParallelLimits.Held slots = null;
         try {
             if (state.get() != ProxyServer.State.READY) {
                 throw new ProxyException(503, "api_error", "server_draining", null,
                         "the proxy is shutting down; retry on another instance", java.time.Duration.ofSeconds(1));
             }
             auth.accept(ctx);
+            slots = parallel == null ? null : parallel.acquire(keyHash(ctx));
             long declared = ctx.req().getContentLengthLong();
             if (declared > limits.maxRequestBytes()) {
                 throw ProxyException.tooLarge(null, "request body of " + declared + " bytes is larger than the limit"
@@ -161,6 +169,9 @@ final class EditHandler {
             }
             fail(ctx, t, requestId, submitted);
         } finally {
+            if (slots != null) {
+                slots.close();
+            }
             spool.close();
             inflight.decrementAndGet();
             org.slf4j.MDC.remove("request_id");

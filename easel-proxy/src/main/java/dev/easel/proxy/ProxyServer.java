@@ -70,6 +70,8 @@ public final class ProxyServer implements AutoCloseable {
     private final Path spoolDir;
     private final SpendService spend;
     private final Integrations integrations;
+    private final InMemoryRouterState routerState = new InMemoryRouterState();
+    private final ParallelLimits parallel;
 
     private ProxyServer(ProxyOptions options) {
         this.options = options;
@@ -90,7 +92,6 @@ public final class ProxyServer implements AutoCloseable {
         this.providerFetcher = new UrlFetcher(options.allowPrivateImageUrls(), providerHosts,
                 options.general().maxImageBytes() * 2, Duration.ofSeconds(60));
         this.spend = SpendService.start(SpendOptions.of(options.general(), options.dataDir()));
-        InMemoryRouterState routerState = new InMemoryRouterState();
         AtomicReference<Easel> self = new AtomicReference<>(); // the sink is built before the client exists
         Easel.Builder builder = Easel.builder().config(config).imageStore(images).routerState(routerState)
                 .imageFetcher(d -> providerFetcher.fetch(d.url().orElseThrow(), "data.url"))
@@ -118,6 +119,10 @@ public final class ProxyServer implements AutoCloseable {
                     throw new BadRequestException(refusal.message(), refusal.status(), refusal.type(), refusal.code(),
                             "user", null, null, null);
                 }));
+        this.parallel = new ParallelLimits(options.general(), options.masterKey().isPresent(),
+                config.routerSettings().timeout(), routerState, Clock.systemUTC());
+        edits.parallel(parallel);
+        integrations.metrics().ifPresent(m -> parallel.bindMetrics(m.registry()));
         SpendApi spendApi = new SpendApi(spend, new JsonBodies(requestLimits, System::nanoTime)::readTree);
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
@@ -283,6 +288,16 @@ public final class ProxyServer implements AutoCloseable {
     /** Requests in flight. */
     public int inflight() {
         return inflight.get();
+    }
+
+    /** The router's state: leases, cooldowns, usage (tests check that nothing leaks). */
+    InMemoryRouterState routerState() {
+        return routerState;
+    }
+
+    /** The proxy-wide parallel limits (tests check that nothing leaks). */
+    ParallelLimits parallelLimits() {
+        return parallel;
     }
 
     /** Upload bytes held by requests in flight. */

@@ -76,6 +76,10 @@ public final class FakeOpenAi implements AutoCloseable {
     private volatile boolean respondWithUrls;
     private volatile Duration defaultLatency;
     private volatile Duration streamEventDelay;
+    private final java.util.concurrent.atomic.AtomicInteger editsInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger maxEditsInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    // per exchange, not HttpExchange attributes: those live in the context and are shared by every exchange
+    private final Map<HttpExchange, Boolean> inFlight = new ConcurrentHashMap<>();
 
     private FakeOpenAi(Builder builder) {
         this.apiKey = builder.apiKey;
@@ -198,6 +202,19 @@ public final class FakeOpenAi implements AutoCloseable {
         }
     }
 
+    /**
+     * Image-edit requests being answered right now: from the moment the whole request body has arrived until
+     * the answer (or the stream) has been written or cut off.
+     */
+    public int editsInFlight() {
+        return editsInFlight.get();
+    }
+
+    /** The most image-edit requests that were in flight at once since the start (or {@link #reset()}). */
+    public int maxEditsInFlight() {
+        return maxEditsInFlight.get();
+    }
+
     /** Forgets all recorded requests and all scripted responses not yet consumed. */
     public void reset() {
         synchronized (requests) {
@@ -205,6 +222,7 @@ public final class FakeOpenAi implements AutoCloseable {
             untaken.clear();
         }
         script.clear();
+        maxEditsInFlight.set(editsInFlight.get());
     }
 
     /** Stops the server at once, cutting in-flight (e.g. delayed or streaming) responses. Idempotent. */
@@ -259,10 +277,14 @@ public final class FakeOpenAi implements AutoCloseable {
         String path = request.path();
         Matcher azure = AZURE_EDIT.matcher(path);
         boolean post = request.method().equals("POST");
-        if (post && path.equals("/v1/images/edits")) {
-            answerEdit(exchange, request, null, requestId);
-        } else if (post && azure.matches()) {
-            answerEdit(exchange, request, azure.group(1), requestId);
+        if (post && (path.equals("/v1/images/edits") || azure.matches())) {
+            maxEditsInFlight.accumulateAndGet(editsInFlight.incrementAndGet(), Math::max);
+            inFlight.put(exchange, Boolean.TRUE);
+            try {
+                answerEdit(exchange, request, azure.matches() ? azure.group(1) : null, requestId);
+            } finally {
+                endInFlight(exchange);
+            }
         } else if (request.method().equals("GET") && FILE.matcher(path).matches()) {
             serveFile(exchange, path, requestId);
         } else {
@@ -344,14 +366,25 @@ public final class FakeOpenAi implements AutoCloseable {
         return azureBaseUrl() + "/files/" + id + (image == Images.JPEG ? ".jpeg" : ".png");
     }
 
+    /**
+     * Ends an edit's in-flight time just before its last bytes go out: a client that has read the whole
+     * answer must never find it still counted (it may start its next request at once).
+     */
+    private void endInFlight(HttpExchange exchange) {
+        if (inFlight.remove(exchange) != null) {
+            editsInFlight.decrementAndGet();
+        }
+    }
+
     private void send(HttpExchange exchange, int status, byte[] json, String requestId,
                       List<Map.Entry<String, String>> headers) throws IOException {
         exchange(exchange, status, "application/json", json, requestId, headers);
     }
 
-    private static void exchange(HttpExchange exchange, int status, String contentType, byte[] body,
-                                 String requestId, List<Map.Entry<String, String>> headers) throws IOException {
+    private void exchange(HttpExchange exchange, int status, String contentType, byte[] body,
+                          String requestId, List<Map.Entry<String, String>> headers) throws IOException {
         prepareHeaders(exchange, contentType, requestId, headers);
+        endInFlight(exchange);
         exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
         if (body.length > 0) {
             try (OutputStream out = exchange.getResponseBody()) {
@@ -369,6 +402,9 @@ public final class FakeOpenAi implements AutoCloseable {
         for (int i = 0; i < events.size(); i++) {
             if (i > 0 && !pause(between)) {
                 return; // closing: leave the stream unterminated, as a cut connection would
+            }
+            if (i == events.size() - 1) {
+                endInFlight(exchange);
             }
             out.write(events.get(i).getBytes(StandardCharsets.UTF_8));
             out.flush();
