@@ -143,6 +143,8 @@ public final class ProxyServer implements AutoCloseable {
                 connector.setIdleTimeout(requestLimits.idleTimeout().toMillis());
                 return connector;
             });
+            // what Jetty refuses itself (bad request line, 431, 414) is OpenAI error JSON too, never an HTML page
+            c.jetty.modifyServer(server -> server.setErrorHandler(new JettyErrors()));
             c.jetty.modifyServletContextHandler(h -> {
                 h.setMaxFormContentSize(-1);
                 h.setMaxFormKeys(10_000);

@@ -349,4 +349,39 @@ class ErrorsTest {
         assertThat(err.get("error").get("code").asText()).isEqualTo("image_generation_failed");
         assertThat(err.get("error").get("param").isNull()).isTrue();
     }
+
+    /** Sends raw bytes and reads one response (what Jetty answers before any handler runs). */
+    private static EdgeSupport.RawResponse raw(String request) throws java.io.IOException {
+        try (EdgeSupport.Raw raw = new EdgeSupport.Raw(proxy)) {
+            raw.send(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            return raw.read(java.time.Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void headersOverTheLimit_431IsOpenAiErrorJsonNotHtml() throws Exception {
+        EdgeSupport.RawResponse r = raw("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + "a".repeat(20_000)
+                + "\r\n\r\n");
+
+        assertThat(r.header("content-type")).startsWith("application/json");
+        JsonNode error = r.assertError(431, SECRETS);
+        assertThat(error.path("code").asText()).isEqualTo("request_headers_too_large");
+        assertThat(error.path("type").asText()).isEqualTo("invalid_request_error");
+    }
+
+    @Test
+    void uriOverTheLimit_414IsOpenAiErrorJson() throws Exception {
+        EdgeSupport.RawResponse r = raw("GET /" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+
+        assertThat(r.header("content-type")).startsWith("application/json");
+        assertThat(r.assertError(414, SECRETS).path("code").asText()).isEqualTo("uri_too_long");
+    }
+
+    @Test
+    void requestLineThatDoesNotParse_400IsOpenAiErrorJson() throws Exception {
+        EdgeSupport.RawResponse r = raw("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header Line\r\n\r\n");
+
+        assertThat(r.header("content-type")).startsWith("application/json");
+        assertThat(r.assertError(400, SECRETS).path("code").asText()).isEqualTo("invalid_http_request");
+    }
 }
