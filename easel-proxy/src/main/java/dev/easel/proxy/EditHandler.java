@@ -44,6 +44,7 @@ final class EditHandler {
     private final AtomicInteger inflight;
     private final AtomicReference<ProxyServer.State> state;
     private volatile BudgetCheck budgets = (endUser, model, input) -> { };
+    private volatile java.time.Clock clock = java.time.Clock.systemUTC();
 
     /** Refuses (throws) an end user over budget, before anything is sent upstream. */
     @FunctionalInterface
@@ -65,6 +66,11 @@ final class EditHandler {
         this.state = state;
     }
 
+    /** Sets the clock a request's arrival time is read from (the proxy's one clock). */
+    void clock(java.time.Clock c) {
+        this.clock = c;
+    }
+
     /** Sets the end-user budget check run before any upstream call (throws to refuse). */
     void budgets(BudgetCheck check) {
         this.budgets = check;
@@ -79,7 +85,7 @@ final class EditHandler {
         inflight.incrementAndGet();
         UploadLimits.Account account = limits.open();
         Spool spool = new Spool(spoolDir, account);
-        java.time.Instant received = java.time.Instant.now();
+        java.time.Instant received = clock.instant();
         String model = pathModel;
         RequestMeta meta = null;
         boolean submitted = false;
