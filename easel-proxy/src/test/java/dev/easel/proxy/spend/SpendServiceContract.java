@@ -2,6 +2,7 @@ package dev.easel.proxy.spend;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.easel.testkit.Await;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -261,10 +262,7 @@ abstract class SpendServiceContract {
     void backgroundWriter_flushesWithinTheInterval() throws Exception {
         SpendService s = start(options.withFlushInterval(Duration.ofMillis(30)));
         s.record(row("bg", "dave", "gpt-image-1", "0.02", T0));
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (s.health().backlog() > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        Await.until("the writer to flush on its own", () -> s.health().backlog() == 0);
         assertThat(count(s)).isEqualTo(1);
         assertThat(s.health().reachable()).isTrue();
         assertThat(s.health().lastFlush()).isPresent();
