@@ -33,6 +33,8 @@ class MainTest {
     private Path image;
     private String out;
     private String err;
+    // no progress line unless a test asks for one: on a busy machine any edit can outlast a short interval
+    private Duration progressInterval = Duration.ofHours(1);
 
     @BeforeEach
     void makeImage() throws IOException {
@@ -56,7 +58,7 @@ class MainTest {
         int code;
         try (PrintStream po = new PrintStream(o, true, StandardCharsets.UTF_8);
              PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
-            code = Main.run(args, po, pe, env, terminal, Duration.ofMillis(50));
+            code = Main.run(args, po, pe, env, terminal, progressInterval);
         }
         out = o.toString(StandardCharsets.UTF_8);
         err = e.toString(StandardCharsets.UTF_8);
@@ -222,19 +224,22 @@ class MainTest {
 
     @Test
     void edit_mockLatencyOnTerminal_redrawsElapsedTimeThenClearsIt() {
-        assertThat(run(Map.of(), true, edit("--setting", "latency_ms=700"))).as(err).isZero();
+        progressInterval = Duration.ofMillis(200); // ticks at 0.2 s, 0.4 s…: the mock's 900 ms leaves room for 4
+        assertThat(run(Map.of(), true, edit("--setting", "latency_ms=900"))).as(err).isZero();
         assertThat(err).contains("\rwaiting for mock/edit… 0.").endsWith("\r\033[K");
         assertThat(out).contains("wrote ");
     }
 
     @Test
     void edit_mockLatencyNotOnTerminal_printsNoProgress() {
+        progressInterval = Duration.ofMillis(200); // would draw while the 700 ms mock answers
         assertThat(run(Map.of(), false, edit("--setting", "latency_ms=700"))).as(err).isZero();
         assertThat(err).isEmpty();
     }
 
     @Test
     void edit_quietOnTerminal_printsNoProgress() {
+        progressInterval = Duration.ofMillis(200); // would draw while the 700 ms mock answers
         assertThat(run(Map.of(), true, edit("--setting", "latency_ms=700", "-q"))).as(err).isZero();
         assertThat(err).isEmpty();
         assertThat(out.lines()).containsExactly(dir.resolve("out").resolve("image-0.png").toString());
@@ -242,6 +247,7 @@ class MainTest {
 
     @Test
     void edit_fallbackOnTerminal_progressNamesTheAttemptTheFallbackAndWhyTheLastFailed() throws IOException {
+        progressInterval = Duration.ofMillis(200); // would draw while the 700 ms mock answers
         assertThat(run(Map.of(), true, configEdit(fallbackConfig(700), "primary"))).as(err).isZero();
         assertThat(err).contains("\rwaiting for primary… ")
                 .contains(" · attempt 3 on fallback backup (attempt 2: 503 service_unavailable)");

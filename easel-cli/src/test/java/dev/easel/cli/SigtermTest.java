@@ -155,17 +155,18 @@ class SigtermTest {
     }
 
     /** Polls readiness until the edit is in flight (bounded). */
-    private static void awaitInflight(HttpClient http, URI base) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline) {
-            HttpResponse<String> h = http.send(HttpRequest.newBuilder(base.resolve("/health/readiness")).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (h.body().contains("\"inflight_requests\":1")) {
-                return;
+    private static void awaitInflight(HttpClient http, URI base) {
+        dev.easel.testkit.Await.until("the edit to be in flight", () -> {
+            try {
+                return http.send(HttpRequest.newBuilder(base.resolve("/health/readiness")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body().contains("\"inflight_requests\":1");
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
             }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("the edit never became in flight");
+        });
     }
 
     @Test

@@ -250,8 +250,8 @@ public final class WebhookListener implements EaselListener, AutoCloseable {
                 failuresInRow = 0;
                 backoff = initialBackoff;
             } else {
-                failuresInRow++;
-                pause(backoff);
+                pause(backoff); // fail() counted it
+
                 backoff = backoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : backoff.multipliedBy(2);
             }
         }
@@ -331,11 +331,13 @@ public final class WebhookListener implements EaselListener, AutoCloseable {
     }
 
     private void fail(String why) {
-        failedPosts.incrementAndGet();
         if (failuresInRow == 0) {
             LOG.warn("webhook {}: delivery failed ({}); retrying with backoff", target, why);
         }
         lastFailure = why;
+        failuresInRow++;
+        // counted last: whoever sees the failed post also sees the health that reports it
+        failedPosts.incrementAndGet();
     }
 
     private void pause(Duration d) {

@@ -208,18 +208,7 @@ final class OtlpReceiver implements AutoCloseable {
 
     /** Waits (bounded) until {@code condition} holds; fails the test otherwise. */
     static void await(String what, Duration timeout, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what);
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted waiting for " + what);
-            }
-        }
+        dev.easel.testkit.Await.until(what, timeout, condition);
     }
 
     @Override

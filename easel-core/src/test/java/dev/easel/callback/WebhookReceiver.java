@@ -9,7 +9,6 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -158,20 +157,9 @@ final class WebhookReceiver implements AutoCloseable {
         return records().stream().map(r -> r.path("request_id").asText()).toList();
     }
 
-    /** Waits (at most 10 s) until the condition holds. */
+    /** Waits (bounded, {@link dev.easel.testkit.Await#DEFAULT_TIMEOUT}) until the condition holds. */
     public static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted waiting for " + what, e);
-            }
-        }
+        dev.easel.testkit.Await.until(what, condition);
     }
 
     @Override

@@ -55,6 +55,7 @@ final class EditHandler {
     private volatile BudgetCheck budgets = (endUser, model, input) -> { };
     private volatile boolean allowClientCredentials;
     private volatile ParallelLimits parallel;
+    private volatile java.time.Clock clock = java.time.Clock.systemUTC();
 
     /** Refuses (throws) an end user over budget, before anything is sent upstream. */
     @FunctionalInterface
@@ -88,6 +89,11 @@ final class EditHandler {
         this.parallel = limits;
     }
 
+    /** Sets the clock a request's arrival time is read from (the proxy's one clock). */
+    void clock(java.time.Clock c) {
+        this.clock = c;
+    }
+
     /** Sets the end-user budget check run before any upstream call (throws to refuse). */
     void budgets(BudgetCheck check) {
         this.budgets = check;
@@ -103,7 +109,7 @@ final class EditHandler {
         inflight.incrementAndGet();
         UploadLimits.Account account = limits.open();
         Spool spool = new Spool(spoolDir, account);
-        java.time.Instant received = java.time.Instant.now();
+        java.time.Instant received = clock.instant();
         String model = pathModel;
         RequestMeta meta = null;
         boolean submitted = false;

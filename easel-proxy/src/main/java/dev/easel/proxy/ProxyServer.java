@@ -73,12 +73,12 @@ public final class ProxyServer implements AutoCloseable {
     private final InMemoryRouterState routerState = new InMemoryRouterState();
     private final ParallelLimits parallel;
 
-    private ProxyServer(ProxyOptions options) {
+    private ProxyServer(ProxyOptions options, Clock clock) {
         this.options = options;
         EaselConfig config = options.config();
         this.spoolDir = options.dataDir().resolve("uploads");
         this.images = new FileImageStore(options.dataDir().resolve("images"), options.general().imageUrlTtl(),
-                Clock.systemUTC());
+                clock);
         this.limits = new UploadLimits(options.general().maxImageBytes(), options.general().maxRequestBytes(),
                 options.general().maxInflightUploadBytes(), options.general().resolvedUploadMemoryBytes());
         this.fetcher = new UrlFetcher(options.allowPrivateImageUrls(), options.general().maxImageBytes(),
@@ -91,9 +91,9 @@ public final class ProxyServer implements AutoCloseable {
         }));
         this.providerFetcher = new UrlFetcher(options.allowPrivateImageUrls(), providerHosts,
                 options.general().maxImageBytes() * 2, Duration.ofSeconds(60));
-        this.spend = SpendService.start(SpendOptions.of(options.general(), options.dataDir()));
+        this.spend = SpendService.start(SpendOptions.of(options.general(), options.dataDir()).withClock(clock));
         AtomicReference<Easel> self = new AtomicReference<>(); // the sink is built before the client exists
-        Easel.Builder builder = Easel.builder().config(config).imageStore(images).routerState(routerState)
+        Easel.Builder builder = Easel.builder().config(config).clock(clock).imageStore(images).routerState(routerState)
                 .imageFetcher(d -> providerFetcher.fetch(d.url().orElseThrow(), "data.url"))
                 .recordSink(r -> spend.record(SpendRecords.of(r, id -> self.get() == null ? Optional.empty()
                         : self.get().apiBase(id))));
@@ -102,7 +102,7 @@ public final class ProxyServer implements AutoCloseable {
         this.easel = builder.build();
         self.set(easel);
         integrations.metrics().ifPresent(m -> ProxyMetrics.bind(m, inflight::get, limits::inflightBytes,
-                ProxyMetrics.cooldowns(routerState, easel.deploymentIds(), Clock.systemUTC()), easel.listeners()));
+                ProxyMetrics.cooldowns(routerState, easel.deploymentIds(), clock), easel.listeners()));
         this.masterKey = options.masterKey().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
         this.janitor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "easel-janitor");
@@ -114,13 +114,14 @@ public final class ProxyServer implements AutoCloseable {
                 options.general().allowImageUrls(), options.publicBaseUrl().map(URI::toString).orElse(null),
                 inflight, state, requestLimits, System::nanoTime);
         edits.allowClientSideCredentials(options.general().allowClientSideCredentials());
+        edits.clock(clock);
         edits.budgets((endUser, model, input) -> spend.checkBudget(endUser,
                 easel.estimateCost(model, input).orElse(null)).ifPresent(refusal -> {
                     throw new BadRequestException(refusal.message(), refusal.status(), refusal.type(), refusal.code(),
                             "user", null, null, null);
                 }));
         this.parallel = new ParallelLimits(options.general(), options.masterKey().isPresent(),
-                config.routerSettings().timeout(), routerState, Clock.systemUTC());
+                config.routerSettings().timeout(), routerState, clock);
         edits.parallel(parallel);
         integrations.metrics().ifPresent(m -> parallel.bindMetrics(m.registry()));
         SpendApi spendApi = new SpendApi(spend, new JsonBodies(requestLimits, System::nanoTime)::readTree);
@@ -207,8 +208,16 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Starts a proxy and returns once it is ready. */
     public static ProxyServer start(ProxyOptions options) {
+        return start(options, Clock.systemUTC());
+    }
+
+    /**
+     * Tests: a proxy that reads every time it acts on from {@code clock} (cool-downs, rpm windows, budget
+     * windows, image URL expiry, record times), so a test moves the clock instead of sleeping.
+     */
+    static ProxyServer start(ProxyOptions options, Clock clock) {
         long t0 = System.nanoTime();
-        ProxyServer s = new ProxyServer(options);
+        ProxyServer s = new ProxyServer(options, clock);
         try {
             Files.createDirectories(s.spoolDir);
             cleanSpool(s.spoolDir);

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.easel.testkit.FakeOpenAi;
-import dev.easel.testkit.FakeResponse;
 import java.net.ConnectException;
 import java.net.Socket;
 import java.net.http.HttpRequest;
@@ -54,11 +53,13 @@ class DrainTest {
 
     @AfterEach
     void stop() {
+        fake.releaseAnswers();
         proxy.close();
     }
 
-    private CompletableFuture<HttpResponse<String>> slowEdit(Duration upstreamDelay) {
-        fake.enqueue(FakeResponse.defaultBehaviour().delay(upstreamDelay));
+    /** An edit whose upstream answer is held until the test calls {@code fake.releaseAnswers()}. */
+    private CompletableFuture<HttpResponse<String>> slowEdit() {
+        fake.holdAnswers();
         byte[] body = EdgeSupport.edit("gpt", EdgeSupport.smallPng());
         CompletableFuture<HttpResponse<String>> pending = EdgeSupport.HTTP.sendAsync(
                 HttpRequest.newBuilder(proxy.baseUri().resolve("/v1/images/edits")).header("Content-Type", MULTIPART)
@@ -81,7 +82,7 @@ class DrainTest {
         try (var keepAlive = new EdgeSupport.Raw(proxy)) {
             var before = keepAlive.get("/health/readiness").read(Duration.ofSeconds(5));
             assertThat(before.status()).isEqualTo(200);
-            CompletableFuture<HttpResponse<String>> pending = slowEdit(Duration.ofMillis(1500));
+            CompletableFuture<HttpResponse<String>> pending = slowEdit();
 
             long t0 = System.nanoTime();
             CompletableFuture<Boolean> drained = drainInBackground(Duration.ofSeconds(10));
@@ -98,6 +99,7 @@ class DrainTest {
                     .isInstanceOf(ConnectException.class);
             assertThat(drained).isNotDone();
 
+            fake.releaseAnswers(); // the upstream answers: the request in flight finishes, then the drain
             HttpResponse<String> r = pending.get(10, TimeUnit.SECONDS);
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             assertThat(EdgeSupport.json(r.body()).get("data").get(0).get("b64_json").asText()).isNotEmpty();
@@ -111,7 +113,7 @@ class DrainTest {
     void drain_newEditOnAnOpenConnection_is503() throws Exception {
         try (var keepAlive = new EdgeSupport.Raw(proxy)) {
             assertThat(keepAlive.get("/health/readiness").read(Duration.ofSeconds(5)).status()).isEqualTo(200);
-            CompletableFuture<HttpResponse<String>> pending = slowEdit(Duration.ofMillis(1000));
+            CompletableFuture<HttpResponse<String>> pending = slowEdit();
             CompletableFuture<Boolean> drained = drainInBackground(Duration.ofSeconds(10));
             await("draining", () -> proxy.state() == ProxyServer.State.DRAINING);
 
@@ -123,6 +125,7 @@ class DrainTest {
             JsonNode e = refused.assertError(503);
             assertThat(e.get("code").asText()).isEqualTo("server_draining");
             assertThat(refused.header("retry-after")).isEqualTo("1");
+            fake.releaseAnswers();
             assertThat(pending.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
             assertThat(drained.get(10, TimeUnit.SECONDS)).isTrue();
             assertThat(fake.requestCount()).isEqualTo(1);
@@ -131,7 +134,7 @@ class DrainTest {
 
     @Test
     void drain_graceShorterThanTheRequest_returnsFalse() throws Exception {
-        CompletableFuture<HttpResponse<String>> pending = slowEdit(Duration.ofSeconds(5));
+        CompletableFuture<HttpResponse<String>> pending = slowEdit(); // never answered within the grace
 
         long t0 = System.nanoTime();
         boolean clean = proxy.drain(Duration.ofMillis(300));

@@ -63,20 +63,9 @@ final class EdgeSupport {
                 + (extra.isEmpty() ? "" : ", " + extra) + "}\n";
     }
 
-    /** Waits (at most 10 s) until the condition holds. */
+    /** Waits (bounded, {@link dev.easel.testkit.Await#DEFAULT_TIMEOUT}) until the condition holds. */
     static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted waiting for " + what, e);
-            }
-        }
+        dev.easel.testkit.Await.until(what, condition);
     }
 
     /** Files in {@code <dataDir>/uploads} (empty when the directory does not exist). */

@@ -160,8 +160,19 @@ final class RoutingFixtures {
 
     /** Starts a proxy on an ephemeral loopback port for {@code yaml}. */
     static ProxyServer start(String yaml, Path dataDir) {
+        return start(yaml, dataDir, java.time.Clock.systemUTC());
+    }
+
+    /** Like {@link #start(String, Path)}; the proxy's time (cool-downs, rpm minutes) comes from {@code clock}. */
+    static ProxyServer start(String yaml, Path dataDir, java.time.Clock clock) {
         return ProxyServer.start(ProxyOptions.of(ConfigLoader.parse(yaml, Map.of(), "test.yaml"))
-                .listen("127.0.0.1", 0).withDataDir(dataDir).withPrivateImageUrls(true));
+                .listen("127.0.0.1", 0).withDataDir(dataDir).withPrivateImageUrls(true), clock);
+    }
+
+    /** A clock for {@link #start(String, Path, java.time.Clock)}: stands at 30 s into the current minute. */
+    static dev.easel.testkit.ManualClock midMinuteClock() {
+        return new dev.easel.testkit.ManualClock(java.time.Instant.now()
+                .truncatedTo(java.time.temporal.ChronoUnit.MINUTES).plusSeconds(30));
     }
 
     /** A fake OpenAI that only accepts {@code apiKey} (so a request reaching the wrong fake fails). */
@@ -228,23 +239,17 @@ final class RoutingFixtures {
 
     /** Waits (bounded) until {@code dir} is empty; returns what is left in it. */
     static List<Path> awaitEmpty(Path dir, Duration max) {
-        long deadline = System.nanoTime() + max.toNanos();
-        while (true) {
-            List<Path> left;
-            try (var files = java.nio.file.Files.list(dir)) {
-                left = files.toList();
+        java.util.function.Supplier<List<Path>> files = () -> {
+            try (var in = java.nio.file.Files.list(dir)) {
+                return in.toList();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            if (left.isEmpty() || System.nanoTime() > deadline) {
-                return left;
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return left;
-            }
+        };
+        try {
+            return dev.easel.testkit.Await.value(dir + " empty", max, files, List::isEmpty);
+        } catch (AssertionError timedOut) {
+            return files.get(); // the caller asserts on what is left, naming the files
         }
     }
 

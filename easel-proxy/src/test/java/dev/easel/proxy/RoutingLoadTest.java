@@ -11,9 +11,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.easel.proxy.RoutingFixtures.Form;
 import dev.easel.testkit.FakeOpenAi;
 import dev.easel.testkit.FakeResponse;
+import dev.easel.testkit.ManualClock;
 import dev.easel.testkit.RecordedRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -167,20 +169,21 @@ class RoutingLoadTest {
 
     @Test
     void restedDeployment_servesAgainAfterCooldownTime() throws Exception {
+        ManualClock clock = RoutingFixtures.midMinuteClock(); // the rest lasts until the test moves the clock
         try (FakeOpenAi first = fake("sk-1"); FakeOpenAi second = fake("sk-2")) {
             first.enqueue(FakeResponse.serverError());
             try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
                             deployment("img", "first", "gpt-image-1.5", first, "sk-1", "order: 1"),
                             deployment("img", "second", "gpt-image-1.5", second, "sk-2", "order: 2")),
-                    "num_retries: 1", "allowed_fails: 1", "cooldown_time: 1"), dataDir)) {
+                    "num_retries: 1", "allowed_fails: 1", "cooldown_time: 1"), dataDir, clock)) {
                 HttpResponse<String> failedOver = post(proxy, Form.simple("img"));
                 assertThat(header(failedOver, "x-easel-deployment")).isEqualTo("second");
-                long restStart = System.nanoTime();
+                clock.advance(Duration.ofMillis(900));
                 HttpResponse<String> resting = post(proxy, Form.simple("img"));
                 assertThat(header(resting, "x-easel-deployment")).isEqualTo("second");
                 assertThat(first.requestCount()).isEqualTo(1);
 
-                Thread.sleep(Math.max(0, 1100 - (System.nanoTime() - restStart) / 1_000_000));
+                clock.advance(Duration.ofMillis(200)); // 1.1 s after the failure: the 1 s rest is over
                 HttpResponse<String> back = post(proxy, Form.simple("img"));
                 assertThat(back.statusCode()).as(back.body()).isEqualTo(200);
                 assertThat(header(back, "x-easel-deployment")).isEqualTo("first");

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.proxy.RoutingFixtures.Form;
 import dev.easel.testkit.FakeOpenAi;
 import dev.easel.testkit.FakeResponse;
+import dev.easel.testkit.ManualClock;
 import dev.easel.testkit.RecordedPart;
 import dev.easel.testkit.RecordedRequest;
 import java.net.http.HttpResponse;
@@ -145,17 +146,18 @@ class RoutingRetryTest {
 
     @Test
     void singleDeploymentGroup_isCooledDown_litellm40405() throws Exception {
+        ManualClock clock = RoutingFixtures.midMinuteClock();
         try (FakeOpenAi limited = fake("sk-l")) {
             limited.enqueue(FakeResponse.rateLimited(30));
             try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
                             deployment("solo", "solo-dep", "gpt-image-1.5", limited, "sk-l")),
-                    "num_retries: 2", "cooldown_time: 5"), dataDir)) {
+                    "num_retries: 2", "cooldown_time: 5"), dataDir, clock)) {
                 HttpResponse<String> first = post(proxy, Form.simple("solo"));
                 assertThat(first.statusCode()).as(first.body()).isEqualTo(429);
                 assertThat(Long.parseLong(header(first, "Retry-After"))).isEqualTo(30);
                 assertThat(limited.requestCount()).isEqualTo(1);
 
-                Thread.sleep(1100); // let a second of the rest pass, so the remaining time is visibly shorter
+                clock.advance(Duration.ofMillis(1100)); // a second of the rest passes: the remaining time is shorter
                 long t0 = System.nanoTime();
                 HttpResponse<String> second = post(proxy, Form.simple("solo"));
                 // answered at once, without calling the resting deployment or paying for retries
@@ -163,7 +165,7 @@ class RoutingRetryTest {
                 assertThat(second.statusCode()).as(second.body()).isEqualTo(429);
                 assertThat(limited.requestCount()).isEqualTo(1);
                 long retryAfter = Long.parseLong(header(second, "Retry-After"));
-                assertThat(retryAfter).isBetween(25L, 29L);
+                assertThat(retryAfter).isEqualTo(29L); // 28.9 s left, rounded up
                 JsonNode e = JSON.readTree(second.body()).get("error");
                 assertThat(e.get("code").asText()).isEqualTo("no_deployment_available");
                 assertThat(e.get("type").asText()).isEqualTo("rate_limit_error");
@@ -175,7 +177,7 @@ class RoutingRetryTest {
     @Test
     void readTimeout_isNotRetriedByDefault_norSentToFallbacks() throws Exception {
         try (FakeOpenAi slow = fake("sk-s"); FakeOpenAi backup = fake("sk-b")) {
-            slow.enqueue(FakeResponse.defaultBehaviour().delay(Duration.ofSeconds(2)));
+            slow.holdAnswers(); // never answers: only the deployment's timeout ends the call
             try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
                             deployment("primary", "slow", "gpt-image-1.5", slow, "sk-s", "timeout: 0.5"),
                             deployment("backup", "bk", "gpt-image-1.5", backup, "sk-b")),
@@ -184,7 +186,8 @@ class RoutingRetryTest {
                 HttpResponse<String> r = post(proxy, Form.simple("primary"));
 
                 assertThat(r.statusCode()).as(r.body()).isEqualTo(504);
-                assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(1800));
+                // the 0.5 s deployment timeout, not the default of 600 s (a wide bound: a busy machine is slow)
+                assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
                 // the upstream got the whole edit and may be working on it (and billing for it): exactly one call
                 assertThat(slow.requestCount()).isEqualTo(1);
                 assertThat(backup.requestCount()).isZero();
@@ -197,9 +200,11 @@ class RoutingRetryTest {
     @Test
     void readTimeout_isRetried_withRetryOnTimeout() {
         try (FakeOpenAi slow = fake("sk-s")) {
-            slow.enqueue(FakeResponse.defaultBehaviour().delay(Duration.ofSeconds(2)));
+            // scripted: the first answer never comes in time (close() cuts it); the retry is answered at once and
+            // has a whole second, plenty even on a busy machine
+            slow.enqueue(FakeResponse.defaultBehaviour().delay(Duration.ofSeconds(60)));
             try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
-                            deployment("primary", "slow", "gpt-image-1.5", slow, "sk-s", "timeout: 0.5")),
+                            deployment("primary", "slow", "gpt-image-1.5", slow, "sk-s", "timeout: 1")),
                     "num_retries: 1", "retry_on_timeout: true"), dataDir)) {
                 HttpResponse<String> r = post(proxy, Form.simple("primary"));
 

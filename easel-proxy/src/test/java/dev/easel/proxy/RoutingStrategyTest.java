@@ -9,8 +9,10 @@ import static dev.easel.proxy.RoutingFixtures.withInfo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.easel.proxy.RoutingFixtures.Form;
+import dev.easel.testkit.Await;
 import dev.easel.testkit.FakeOpenAi;
 import dev.easel.testkit.FakeResponse;
+import dev.easel.testkit.ManualClock;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -63,58 +65,73 @@ class RoutingStrategyTest {
 
     @Test
     void rpmLimit_deploymentAtItsLimitIsSkipped() {
+        ManualClock clock = RoutingFixtures.midMinuteClock(); // all 12 requests in one minute, however slow
         try (FakeOpenAi limited = fake("sk-l"); FakeOpenAi other = fake("sk-o");
              ProxyServer proxy = RoutingFixtures.start(config(List.of(
                      deployment("img", "limited", "gpt-image-1.5", limited, "sk-l", "rpm: 3", "weight: 1000"),
-                     deployment("img", "other", "gpt-image-1.5", other, "sk-o", "weight: 1"))), dataDir)) {
+                     deployment("img", "other", "gpt-image-1.5", other, "sk-o", "weight: 1"))), dataDir, clock)) {
             for (int i = 0; i < 12; i++) {
                 HttpResponse<String> r = post(proxy, Form.simple("img"));
                 assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
                 assertThat(header(r, "x-easel-attempted-retries")).isEqualTo("0");
             }
-            // 3 per minute; 6 if the 12 requests happen to straddle a minute boundary
-            assertThat(limited.requestCount()).isBetween(3, 6);
-            assertThat(other.requestCount()).isEqualTo(12 - limited.requestCount());
+            assertThat(limited.requestCount()).isEqualTo(3);
+            assertThat(other.requestCount()).isEqualTo(9);
+
+            // the next minute: the limited deployment takes its 3 again
+            clock.advance(Duration.ofSeconds(60));
+            for (int i = 0; i < 12; i++) {
+                assertThat(post(proxy, Form.simple("img")).statusCode()).isEqualTo(200);
+            }
+            assertThat(limited.requestCount()).isEqualTo(6);
+            assertThat(other.requestCount()).isEqualTo(18);
         }
     }
 
     @Test
-    void rpmLimit_loneDeploymentAtItsLimit_answers429UntilTheNextMinute() throws Exception {
+    void rpmLimit_loneDeploymentAtItsLimit_answers429UntilTheNextMinute() {
+        ManualClock clock = RoutingFixtures.midMinuteClock(); // both requests in one minute, 30 s before the next
         try (FakeOpenAi limited = fake("sk-l");
              ProxyServer proxy = RoutingFixtures.start(config(List.of(
-                     deployment("img", "limited", "gpt-image-1.5", limited, "sk-l", "rpm: 1"))), dataDir)) {
-            // both requests must fall in the same minute
-            long intoMinute = System.currentTimeMillis() % 60_000;
-            if (intoMinute > 58_000) {
-                Thread.sleep(60_050 - intoMinute);
-            }
+                     deployment("img", "limited", "gpt-image-1.5", limited, "sk-l", "rpm: 1"))), dataDir, clock)) {
             HttpResponse<String> first = post(proxy, Form.simple("img"));
             assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
             HttpResponse<String> second = post(proxy, Form.simple("img"));
 
             assertThat(second.statusCode()).as(second.body()).isEqualTo(429);
-            long retryAfter = Long.parseLong(header(second, "Retry-After"));
-            long toNextMinute = 60 - java.time.Instant.now().getEpochSecond() % 60;
-            assertThat(retryAfter).isBetween(Math.max(1, toNextMinute - 2), toNextMinute + 1);
+            assertThat(header(second, "Retry-After")).isEqualTo("30");
             assertThat(second.body()).contains("no_deployment_available");
             assertThat(limited.requestCount()).isEqualTo(1);
+
+            clock.advance(Duration.ofSeconds(30)); // the next minute
+            HttpResponse<String> third = post(proxy, Form.simple("img"));
+            assertThat(third.statusCode()).as(third.body()).isEqualTo(200);
+            assertThat(limited.requestCount()).isEqualTo(2);
         }
     }
 
     @Test
     void leastBusy_concurrentRequestGoesToTheIdleDeployment() throws Exception {
-        try (FakeOpenAi a = fake("sk-a"); FakeOpenAi b = fake("sk-b")) {
-            a.defaultLatency(Duration.ofMillis(800));
-            b.defaultLatency(Duration.ofMillis(800));
+        // closed last, after the fakes have cut whatever is still held
+        try (var clients = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+             FakeOpenAi a = fake("sk-a"); FakeOpenAi b = fake("sk-b")) {
+            a.holdAnswers(); // every request stays in flight until all four are routed
+            b.holdAnswers();
             try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
                             deployment("img", "a", "gpt-image-1.5", a, "sk-a"),
                             deployment("img", "b", "gpt-image-1.5", b, "sk-b")),
                     "routing_strategy: least-busy"), dataDir)) {
                 List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
                 for (int i = 0; i < 4; i++) {
-                    calls.add(CompletableFuture.supplyAsync(() -> post(proxy, Form.simple("img"))));
-                    Thread.sleep(150); // each request is in flight before the next one is routed
+                    // a thread each: a pool smaller than 4 would queue a call behind the held ones
+                    calls.add(CompletableFuture.supplyAsync(() -> post(proxy, Form.simple("img")), clients));
+                    int sent = i + 1;
+                    // at an upstream means routed and counted in flight: only then is the next one routed
+                    Await.until("request " + sent + " at an upstream",
+                            () -> a.requestCount() + b.requestCount() == sent);
                 }
+                a.releaseAnswers();
+                b.releaseAnswers();
                 List<String> served = new ArrayList<>();
                 for (var c : calls) {
                     HttpResponse<String> r = c.get();
@@ -132,15 +149,30 @@ class RoutingStrategyTest {
     }
 
     @Test
-    void latencyBased_fasterDeploymentServesOnceBothAreMeasured() {
-        try (FakeOpenAi slow = fake("sk-s"); FakeOpenAi fast = fake("sk-f")) {
-            slow.defaultLatency(Duration.ofMillis(300));
+    void latencyBased_fasterDeploymentServesOnceBothAreMeasured() throws Exception {
+        // latencies measured on the proxy's clock: "slow" takes 300 ms of it (the test moves the clock while its
+        // answer is held), "fast" none, however long either really takes on this machine
+        ManualClock clock = RoutingFixtures.midMinuteClock();
+        try (var clients = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+             FakeOpenAi slow = fake("sk-s"); FakeOpenAi fast = fake("sk-f")) {
             try (ProxyServer proxy = RoutingFixtures.start(config(List.of(
                             deployment("img", "slow", "gpt-image-1.5", slow, "sk-s"),
                             deployment("img", "fast", "gpt-image-1.5", fast, "sk-f")),
-                    "routing_strategy: latency-based-routing"), dataDir)) {
+                    "routing_strategy: latency-based-routing"), dataDir, clock)) {
+                slow.holdAnswers();
                 for (int i = 0; i < 10; i++) {
-                    HttpResponse<String> r = post(proxy, Form.simple("img"));
+                    int sent = i + 1;
+                    int slowBefore = slow.requestCount();
+                    CompletableFuture<HttpResponse<String>> call = CompletableFuture.supplyAsync(
+                            () -> post(proxy, Form.simple("img")), clients);
+                    Await.until("request " + sent + " at an upstream",
+                            () -> slow.requestCount() + fast.requestCount() == sent);
+                    if (slow.requestCount() > slowBefore) { // held at "slow": 300 ms pass, then it answers
+                        clock.advance(Duration.ofMillis(300));
+                        slow.releaseAnswers();
+                        slow.holdAnswers();
+                    }
+                    HttpResponse<String> r = call.get(30, java.util.concurrent.TimeUnit.SECONDS);
                     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
                 }
                 // each deployment is measured once, then the fast one takes everything

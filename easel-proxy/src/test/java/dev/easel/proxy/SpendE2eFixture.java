@@ -170,25 +170,13 @@ final class SpendE2eFixture implements AutoCloseable {
      * interval); bounded.
      */
     JsonNode logsWhenFlushed(String query, int rows) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        JsonNode last = null;
-        while (System.nanoTime() < deadline) {
+        return dev.easel.testkit.Await.value(rows + " rows in /spend/logs?" + query, () -> {
             HttpResponse<byte[]> r = get("/spend/logs?" + query);
             if (r.statusCode() != 200) {
                 throw new AssertionError("/spend/logs?" + query + " answered " + r.statusCode() + ": " + text(r));
             }
-            last = json(r);
-            if (last.size() >= rows) {
-                return last;
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
-        throw new AssertionError("/spend/logs?" + query + " never reached " + rows + " rows; last: " + last);
+            return json(r);
+        }, last -> last.size() >= rows);
     }
 
     URI uri(String path) {

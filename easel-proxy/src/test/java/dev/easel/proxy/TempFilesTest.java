@@ -66,6 +66,7 @@ class TempFilesTest {
 
     @AfterEach
     void requestsEnded() {
+        fake.releaseAnswers(); // a test that failed while answers were held must not hold up the next one
         await("requests to end", () -> proxy.inflight() == 0);
         await("in-flight bytes back to 0", () -> proxy.inflightUploadBytes() == 0);
     }
@@ -90,11 +91,12 @@ class TempFilesTest {
 
     @Test
     void success_spooledImagesAreDeletedAfterTheResponse() throws Exception {
-        fake.enqueue(FakeResponse.defaultBehaviour().delay(Duration.ofMillis(500)));
+        fake.holdAnswers(); // the upstream works until the files have been seen
 
         CompletableFuture<HttpResponse<String>> pending = postAsync(MULTIPART, twoImages());
         RecordedRequest sent = fake.takeRequest();
         assertThat(uploads(data)).as("spooled while the upstream works").hasSize(2);
+        fake.releaseAnswers();
         HttpResponse<String> r = pending.get();
 
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
@@ -164,7 +166,7 @@ class TempFilesTest {
 
     @Test
     void clientAbortWhileUpstreamIsSlow_leavesNoFile() throws Exception {
-        fake.enqueue(FakeResponse.defaultBehaviour().delay(Duration.ofMillis(1500)));
+        fake.holdAnswers(); // the upstream is still working when the client gives up
         byte[] body = twoImages();
         try (var raw = new EdgeSupport.Raw(proxy)) {
             raw.head("/v1/images/edits", "Content-Type: " + MULTIPART, "Content-Length: " + body.length);
@@ -173,19 +175,21 @@ class TempFilesTest {
             assertThat(sent.parts("image[]")).hasSize(2);
             assertThat(uploads(data)).as("spooled while the upstream works").hasSize(2);
         } // the client gives up while the upstream is still working
+        fake.releaseAnswers();
         await("the abandoned request to end", () -> proxy.inflight() == 0);
         noUploadsLeft();
     }
 
     @Test
     void jsonBody_success_leavesNoFile() throws Exception {
-        fake.enqueue(FakeResponse.defaultBehaviour().delay(Duration.ofMillis(500)));
+        fake.holdAnswers(); // the upstream works until the files have been seen
         byte[] body = ("{\"model\":\"gpt\",\"prompt\":\"p\",\"images\":[{\"image_url\":\"" + EdgeSupport.dataUrl(big1)
                 + "\"},{\"image_url\":\"" + EdgeSupport.dataUrl(big2) + "\"}]}").getBytes(StandardCharsets.UTF_8);
 
         CompletableFuture<HttpResponse<String>> pending = postAsync("application/json", body);
         RecordedRequest sent = fake.takeRequest();
         assertThat(uploads(data)).as("decoded images spooled while the upstream works").hasSize(2);
+        fake.releaseAnswers();
         HttpResponse<String> r = pending.get();
 
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);

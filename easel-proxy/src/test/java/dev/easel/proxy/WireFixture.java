@@ -47,6 +47,12 @@ final class WireFixture implements AutoCloseable {
      * {@code general_settings} (indented by two spaces), {@code options} adjusts the proxy options.
      */
     static WireFixture start(Path dataDir, String generalSettings, UnaryOperator<ProxyOptions> options) {
+        return start(dataDir, generalSettings, options, java.time.Clock.systemUTC());
+    }
+
+    /** Like {@link #start(Path, String, UnaryOperator)}; the proxy's time (image URL expiry…) comes from {@code clock}. */
+    static WireFixture start(Path dataDir, String generalSettings, UnaryOperator<ProxyOptions> options,
+                             java.time.Clock clock) {
         FakeOpenAi fake = FakeOpenAi.builder().apiKey(UPSTREAM_KEY).start();
         try {
             String yaml = """
@@ -66,7 +72,7 @@ final class WireFixture implements AutoCloseable {
                     AZURE_API_VERSION, MASTER_KEY) + generalSettings.indent(2);
             var config = ConfigLoader.parse(yaml, Map.of(), "test.yaml");
             ProxyServer proxy = ProxyServer.start(options.apply(ProxyOptions.of(config).listen("127.0.0.1", 0)
-                    .withDataDir(dataDir)));
+                    .withDataDir(dataDir)), clock);
             return new WireFixture(fake, proxy);
         } catch (RuntimeException e) {
             fake.close();

@@ -53,6 +53,9 @@ public final class FakeOpenAi implements AutoCloseable {
     /** How long {@link #takeRequest()} waits. */
     public static final Duration DEFAULT_TAKE_TIMEOUT = Duration.ofSeconds(10);
 
+    /** How long a held answer waits for {@link #releaseAnswers()} at most, so a forgotten release cannot hang. */
+    public static final Duration MAX_HOLD = Duration.ofSeconds(60);
+
     /** The oldest Azure {@code api-version} that supports image edits. */
     public static final String AZURE_MIN_API_VERSION = "2025-04-01-preview";
 
@@ -80,6 +83,7 @@ public final class FakeOpenAi implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicInteger maxEditsInFlight = new java.util.concurrent.atomic.AtomicInteger();
     // per exchange, not HttpExchange attributes: those live in the context and are shared by every exchange
     private final Map<HttpExchange, Boolean> inFlight = new ConcurrentHashMap<>();
+    private CountDownLatch hold; // guarded by this; non-null while edit answers are held
 
     private FakeOpenAi(Builder builder) {
         this.apiKey = builder.apiKey;
@@ -143,6 +147,27 @@ public final class FakeOpenAi implements AutoCloseable {
     /** Pause between the events of a default (non-scripted) stream. */
     public FakeOpenAi streamEventDelay(Duration delay) {
         this.streamEventDelay = nonNegative(delay, "delay");
+        return this;
+    }
+
+    /**
+     * Holds every image-edit answer from now on until {@link #releaseAnswers()}: the request is recorded at once
+     * (so a test can wait for it to arrive) and its answer waits, keeping the call in flight exactly as long as
+     * the test needs, however slow the machine. {@link #close()} ends the wait too, and so does {@link #MAX_HOLD}.
+     */
+    public synchronized FakeOpenAi holdAnswers() {
+        if (hold == null) {
+            hold = new CountDownLatch(1);
+        }
+        return this;
+    }
+
+    /** Lets every held answer go (each then takes its own delay, if any) and stops holding new ones. */
+    public synchronized FakeOpenAi releaseAnswers() {
+        if (hold != null) {
+            hold.countDown();
+            hold = null;
+        }
         return this;
     }
 
@@ -233,6 +258,11 @@ public final class FakeOpenAi implements AutoCloseable {
         }
         server.stop(0); // closes every connection first, so woken handlers cannot finish their responses cleanly
         closing.countDown();
+        synchronized (this) {
+            if (hold != null) {
+                hold.countDown(); // held handlers wake, see the server closing and end
+            }
+        }
         executor.shutdownNow();
         try {
             executor.awaitTermination(2, TimeUnit.SECONDS);
@@ -297,7 +327,7 @@ public final class FakeOpenAi implements AutoCloseable {
             throws IOException {
         FakeResponse scripted = script.poll();
         FakeResponse response = scripted == null ? FakeResponse.defaultBehaviour() : scripted;
-        if (!pause(response.delay().orElse(defaultLatency))) {
+        if (!awaitRelease() || !pause(response.delay().orElse(defaultLatency))) {
             return;
         }
         switch (response.kind()) {
@@ -422,6 +452,23 @@ public final class FakeOpenAi implements AutoCloseable {
         for (Map.Entry<String, String> header : headers) {
             h.set(header.getKey(), header.getValue());
         }
+    }
+
+    /** Waits while answers are held; false when the server is closing. */
+    private boolean awaitRelease() {
+        CountDownLatch h;
+        synchronized (this) {
+            h = hold;
+        }
+        if (h != null) {
+            try {
+                h.await(MAX_HOLD.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return closing.getCount() > 0;
     }
 
     /** Waits, returning early (false) when the server is closing. */

@@ -151,6 +151,37 @@ class FakeOpenAiScriptTest {
     }
 
     @Test
+    void holdAnswers_requestIsRecordedAndItsAnswerWaitsUntilReleased() throws Exception {
+        fake.holdAnswers();
+        CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(this::edit);
+        CompletableFuture<HttpResponse<String>> second = CompletableFuture.supplyAsync(this::edit);
+        fake.takeRequest();
+        fake.takeRequest();
+        assertThat(first).isNotDone();
+        assertThat(second).isNotDone();
+
+        fake.releaseAnswers();
+
+        assertThat(first.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        assertThat(second.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        assertThat(edit().statusCode()).as("answers are no longer held").isEqualTo(200);
+    }
+
+    @Test
+    void holdAnswers_closeEndsTheHeldCall() throws Exception {
+        fake.holdAnswers();
+        CompletableFuture<HttpResponse<String>> held = Http.CLIENT.sendAsync(Http.post(fake.baseUrl()
+                + "/images/edits", Form.edit("gpt-image-1").png("image")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        fake.takeRequest();
+
+        fake.close();
+
+        assertThatThrownBy(() -> held.get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(IOException.class);
+    }
+
+    @Test
     void sse_writesRawEventsVerbatimInOrder() throws Exception {
         List<String> events = List.of(FakeResponse.sseEvent("image_edit.partial_image", "{\"type\":\"x\"}"),
                 "data: {\"error\":{\"message\":\"boom\"}}\n\n");

@@ -343,14 +343,17 @@ class MockProviderTest {
                 Map.of("latency_ms", 20_000), true, "p");
         ImageEditStream s = new MockProvider().editStream(c);
         Iterator<ImageEditEvent> it = s.iterator();
-        CompletableFuture<Object> reader = CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<Object> reader = new CompletableFuture<>();
+        Thread readerThread = Thread.ofPlatform().start(() -> {
             try {
-                return it.next();
+                reader.complete(it.next());
             } catch (NoSuchElementException e) {
-                return e;
+                reader.complete(e);
             }
         });
-        Thread.sleep(50);
+        // close only once the reader waits for the next event (the 20 s latency), so close has to wake it
+        dev.easel.testkit.Await.until("the reader to wait for an event", () -> readerThread.getState()
+                == Thread.State.TIMED_WAITING || readerThread.getState() == Thread.State.WAITING);
         long start = System.nanoTime();
         s.close();
         assertThat(reader.get(5, TimeUnit.SECONDS)).isInstanceOf(NoSuchElementException.class);

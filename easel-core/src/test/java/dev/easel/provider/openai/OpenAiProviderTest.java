@@ -368,6 +368,8 @@ class OpenAiProviderTest {
                     socket.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                             + "Content-Length: 100000\r\n\r\n{").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
                     socket.getOutputStream().flush();
+                    // the fake's scripted stall, not a wait for something: the test measures the client's 700 ms
+                    // timeout, which ends the call long before the stall does
                     Thread.sleep(10_000);
                 } catch (Exception ignored) {
                     // the client gave up: that is the point

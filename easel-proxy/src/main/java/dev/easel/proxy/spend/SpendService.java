@@ -121,6 +121,7 @@ public final class SpendService implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Semaphore wake = new Semaphore(0);
     private final Thread writer;
+    private volatile Runnable afterJournalLock = () -> { };
 
     private SpendService(SpendOptions options, DatabaseTarget target) throws IOException {
         this.options = options;
@@ -228,15 +229,26 @@ public final class SpendService implements AutoCloseable {
                 }
                 activeCount++;
                 wakeWriter = activeCount == options.batchSize();
+                // counted before the lock is released: from then on a flush may seal, write and forget the row,
+                // and forgetting a count not yet added would leave it counted twice for good
+                backlog.incrementAndGet();
+                addPending(row);
             }
-            backlog.incrementAndGet();
-            addPending(row);
+            afterJournalLock.run();
             if (wakeWriter) {
                 wake.release();
             }
         } catch (RuntimeException e) {
             LOG.error("spend row not recorded: {}", e.toString());
         }
+    }
+
+    /**
+     * Tests only: runs in {@link #record} right after the journal lock is released, the point where the writer
+     * may seal, write and forget the row before {@code record} returns.
+     */
+    void afterJournalLock(Runnable hook) {
+        this.afterJournalLock = hook;
     }
 
     private void addPending(SpendRecord r) {

@@ -40,14 +40,8 @@ class ProxyMetricsTest {
                 "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", null);
     }
 
-    private static void await(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("condition not met within 10 s");
-            }
-            Thread.sleep(2);
-        }
+    private static void await(BooleanSupplier condition) {
+        dev.easel.testkit.Await.until("the otel listener's queue to be empty", condition);
     }
 
     private PromText scrape() {
