@@ -223,7 +223,7 @@ final class EditPipeline {
                                                      EditRecorder rec, Router.Options options, Attempt<T> attempt,
                                                      boolean endOnSuccess) {
         Router router = routerFor(request.model());
-        if (request.credentials().isPresent()) {
+        if (request.credentials().map(c -> c.apiKeyOrNull() != null).orElse(false)) {
             router = isolated(router); // the caller's own key: its failures and usage are not the deployment's
         }
         return router.route(request.model(), fallbacks, options, (candidate, fallback, remaining) -> {

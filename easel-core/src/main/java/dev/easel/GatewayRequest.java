@@ -49,7 +49,9 @@ public record GatewayRequest(String model, EditInput input, Map<String, String> 
 
     /**
      * Provider credentials a caller sent with its request (LiteLLM's client-side credentials). Each part replaces
-     * the deployment's for this request; a request using them never rests or rate-limits the shared deployment.
+     * the deployment's for this request. A request with its own key is routed on state of its own: it never rests,
+     * nor uses up the limits of, the shared deployment. A base URL comes only with the caller's own key (the proxy
+     * checks this), so a deployment's key never goes to a URL a caller named.
      * {@link #toString()} never shows the key.
      *
      * @param apiKeyOrNull     {@code api_key}

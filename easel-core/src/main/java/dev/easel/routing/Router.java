@@ -404,6 +404,9 @@ public final class Router {
                 } else {
                     Acquired a = acquire(g, triedHere, excluded, options, attempts, last);
                     if (a instanceof NoneLeft) {
+                        if (groups.get(g).isEmpty()) {
+                            attempts.add(new Attempt(g, null, "skipped: the group has no deployment to call"));
+                        }
                         break;
                     }
                     if (a instanceof Skip skip) {
@@ -470,11 +473,13 @@ public final class Router {
                     sticky = null;
                     stickyRetries = 0;
                     rest(c, e);
-                    used++;
                     if (e instanceof AuthenticationException || e instanceof PermissionDeniedException) {
-                        excluded.add(c.id()); // another deployment of the group may hold a good key
+                        // another deployment of the group may hold a good key: moving on is not a retry of the
+                        // request (num_retries: 0 still tries it), and the group's size bounds it
+                        excluded.add(c.id());
                         continue;
                     }
+                    used++;
                     if (!retryable(e)) {
                         break;
                     }

@@ -170,9 +170,20 @@ class RouterTest {
                 }
             }
             assertThat(runs).doesNotHaveDuplicates();
-            // attempts ≤ 1 + num_retries per group
+            // attempts ≤ 1 + num_retries per group, besides moving past deployments whose key was refused (401/403:
+            // not a retry of the request, each deployment at most once)
             for (String g : runs) {
-                assertThat(calls.stream().filter(c -> c.group().equals(g)).count()).isLessThanOrEqualTo(1 + retries);
+                List<Integer> inGroup = new ArrayList<>();
+                for (int i = 0; i < calls.size(); i++) {
+                    if (calls.get(i).group().equals(g)) {
+                        inGroup.add(i);
+                    }
+                }
+                long refusedKeys = inGroup.stream().map(i -> pattern.failure().apply(calls.get(i).id(), i))
+                        .filter(e -> e instanceof AuthenticationException
+                                || e instanceof dev.easel.PermissionDeniedException).count();
+                assertThat(inGroup.size() - refusedKeys).isLessThanOrEqualTo(1 + retries);
+                assertThat(refusedKeys).isLessThanOrEqualTo(groups.get(g).size());
             }
             // a 4xx that is not 429 is never retried on the same deployment; only 401/403 may move on to another
             // deployment of the same group
@@ -548,6 +559,26 @@ class RouterTest {
         assertThat(called).containsExactly("bad", "good");
         assertThat(r.retries()).isEqualTo(1);
         assertThat(state.cooldownUntil("bad", clock.instant())).contains(clock.instant().plusSeconds(30));
+    }
+
+    @Test
+    void unauthorized_withNoRetries_stillMovesToTheHealthyDeploymentOfTheGroup() {
+        // moving past a deployment whose key is refused is not a retry: num_retries: 0 must not strand the request
+        Router router = router(Map.of("g", List.of(
+                new Router.Candidate("bad", "g", 1, 1, OptionalInt.empty(), OptionalLong.empty(), null),
+                new Router.Candidate("good", "g", 2, 1, OptionalInt.empty(), OptionalLong.empty(), null))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of()), 1);
+        List<String> called = new ArrayList<>();
+        Router.Result<String> r = router.route("g", List.of(), (c, f) -> {
+            called.add(c.id());
+            if (c.id().equals("bad")) {
+                throw new AuthenticationException("Incorrect API key provided", "invalid_api_key", null);
+            }
+            return new Router.Attempted<>(c.id(), 0, 1);
+        });
+
+        assertThat(r.value()).isEqualTo("good");
+        assertThat(called).containsExactly("bad", "good");
     }
 
     @Test

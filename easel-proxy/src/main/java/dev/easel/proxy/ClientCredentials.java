@@ -43,7 +43,7 @@ final class ClientCredentials {
      *                        not allowed, 400 {@code invalid_value} when an allowed one is malformed
      */
     static Taken take(Map<String, Object> params, boolean allowed) {
-        boolean any = false;
+        Map<String, String> spelled = new LinkedHashMap<>(); // canonical name -> the key as the request spelled it
         for (String key : params.keySet()) {
             String k = key.toLowerCase(Locale.ROOT);
             if (NEVER.contains(k)) {
@@ -57,23 +57,34 @@ final class ClientCredentials {
                             + "' is not allowed in the request body: it would change where or how the proxy calls the"
                             + " provider (an operator can allow it with general_settings.allow_client_side_credentials)");
                 }
-                any = true;
+                String before = spelled.putIfAbsent(k, key);
+                if (before != null) {
+                    throw ProxyException.badRequest("duplicate_parameter", key, "'" + before + "' and '" + key
+                            + "' are the same parameter; send it once");
+                }
             }
         }
-        if (!any) {
+        if (spelled.isEmpty()) {
             return new Taken(params, Optional.empty());
         }
         Map<String, Object> rest = new LinkedHashMap<>(params);
-        String key = text(rest.remove("api_key"), "api_key");
-        String base = text(rest.remove("api_base"), "api_base");
-        String baseUrl = text(rest.remove("base_url"), "base_url");
-        String version = text(rest.remove("api_version"), "api_version");
+        spelled.values().forEach(rest::remove); // never forwarded, whatever their spelling
+        String key = text(params.get(spelled.get("api_key")), "api_key");
+        String base = text(params.get(spelled.get("api_base")), "api_base");
+        String baseUrl = text(params.get(spelled.get("base_url")), "base_url");
+        String version = text(params.get(spelled.get("api_version")), "api_version");
         if (base != null && baseUrl != null && !base.equals(baseUrl)) {
             throw ProxyException.badRequest("invalid_value", "base_url", "'api_base' and 'base_url' disagree; send one");
         }
         String url = base != null ? base : baseUrl;
+        String urlParam = base != null ? "api_base" : "base_url";
+        if (url != null && key == null) {
+            // the deployment's own key must never go to a host the request names
+            throw ProxyException.badRequest("missing_required_parameter", "api_key", "'" + urlParam + "' needs the "
+                    + "caller's own 'api_key': the proxy does not send its configured key to a URL a request names");
+        }
         return new Taken(rest, Optional.of(new GatewayRequest.Credentials(key,
-                url == null ? null : httpUrl(url, base != null ? "api_base" : "base_url"), version)));
+                url == null ? null : httpUrl(url, urlParam), version)));
     }
 
     private static String text(Object v, String param) {

@@ -394,6 +394,15 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
+    /** Whether the caller presented the master key (true when none is configured: the proxy is open). */
+    private boolean presentsMasterKey(Context ctx) {
+        if (masterKey == null) {
+            return true;
+        }
+        String key = EditHandler.presentedKey(ctx);
+        return key != null && MessageDigest.isEqual(masterKey, key.getBytes(StandardCharsets.UTF_8));
+    }
+
     /** Wraps a handler behind the master key; failures become OpenAI error JSON. */
     private io.javalin.http.Handler authorized(io.javalin.http.Handler h) {
         return ctx -> {
@@ -484,7 +493,9 @@ public final class ProxyServer implements AutoCloseable {
         deployments.append(']');
         json(ctx, status, "{\"status\":" + quote(s == State.READY ? "healthy" : s.name().toLowerCase())
                 + ",\"state\":" + quote(s.name().toLowerCase()) + ",\"inflight_requests\":" + inflight.get()
-                + ",\"models\":" + easel.modelNames().size() + ",\"deployments\":" + deployments + ",\"db\":" + store
+                + ",\"models\":" + easel.modelNames().size()
+                // the deployments name the config's layout: only for a caller holding the key (probes need none)
+                + (presentsMasterKey(ctx) ? ",\"deployments\":" + deployments : "") + ",\"db\":" + store
                 + ",\"integrations\":" + integrations + "}");
     }
 

@@ -85,6 +85,53 @@ class ClientCredentialsTest {
     }
 
     @Test
+    void allowed_baseWithoutTheCallersOwnKey_isRefused_theConfiguredKeyNeverGoesThere() {
+        try (WireFixture wire = WireFixture.start(dataDir, "allow_client_side_credentials: true", o -> o);
+             FakeOpenAi elsewhere = FakeOpenAi.builder().apiKey("sk-any").start()) {
+            for (String field : List.of("api_base", "base_url")) {
+                HttpResponse<byte[]> r = wire.postMultipart(edit(field, elsewhere.baseUrl()));
+
+                assertThat(r.statusCode()).as(field).isEqualTo(400);
+                JsonNode error = WireFixture.error(r);
+                assertThat(error.path("code").asText()).isEqualTo("missing_required_parameter");
+                assertThat(error.path("param").asText()).isEqualTo("api_key");
+                assertThat(error.path("message").asText()).isEqualTo("'" + field + "' needs the caller's own "
+                        + "'api_key': the proxy does not send its configured key to a URL a request names");
+            }
+            assertThat(elsewhere.requestCount()).isZero();
+            assertThat(wire.fake.requestCount()).isZero();
+        }
+    }
+
+    @Test
+    void allowed_credentialsInAnotherCase_areTakenOutToo_neverForwardedAsFields() {
+        try (WireFixture wire = WireFixture.start(dataDir, "allow_client_side_credentials: true", o -> o);
+             FakeOpenAi own = FakeOpenAi.builder().apiKey("sk-callers-own-key").start()) {
+            HttpResponse<byte[]> r = wire.postMultipart(edit("API_KEY", "sk-callers-own-key", "Api_Base",
+                    own.baseUrl()));
+
+            assertThat(r.statusCode()).as(new String(r.body())).isEqualTo(200);
+            assertThat(own.lastRequest().header("Authorization")).contains("Bearer sk-callers-own-key");
+            assertThat(own.lastRequest().fieldNames()).doesNotContain("API_KEY", "Api_Base", "api_key", "api_base");
+
+            HttpResponse<byte[]> twice = wire.postMultipart(edit("api_key", "sk-a", "API_KEY", "sk-b"));
+            assertThat(twice.statusCode()).isEqualTo(400);
+            assertThat(WireFixture.error(twice).path("code").asText()).isEqualTo("duplicate_parameter");
+        }
+    }
+
+    @Test
+    void notAllowed_anySpelling_isRefused() {
+        try (WireFixture wire = WireFixture.start(dataDir)) {
+            HttpResponse<byte[]> r = wire.postMultipart(edit("API_KEY", "sk-mine"));
+
+            assertThat(r.statusCode()).isEqualTo(400);
+            assertThat(WireFixture.error(r).path("param").asText()).isEqualTo("API_KEY");
+            assertThat(wire.fake.requestCount()).isZero();
+        }
+    }
+
+    @Test
     void allowed_callersBadKey_getsTheProvidersError_andDoesNotRestTheSharedDeployment() {
         try (WireFixture wire = WireFixture.start(dataDir, "allow_client_side_credentials: true", o -> o)) {
             HttpResponse<byte[]> bad = wire.postMultipart(edit("api_key", "sk-wrong"));
@@ -101,7 +148,7 @@ class ClientCredentialsTest {
     @Test
     void allowed_malformedBase_isA400() {
         try (WireFixture wire = WireFixture.start(dataDir, "allow_client_side_credentials: true", o -> o)) {
-            HttpResponse<byte[]> r = wire.postMultipart(edit("api_base", "file:///etc/passwd"));
+            HttpResponse<byte[]> r = wire.postMultipart(edit("api_key", "sk-mine", "api_base", "file:///etc/passwd"));
 
             assertThat(r.statusCode()).isEqualTo(400);
             JsonNode error = WireFixture.error(r);

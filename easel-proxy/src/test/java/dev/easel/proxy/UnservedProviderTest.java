@@ -47,8 +47,13 @@ class UnservedProviderTest {
                     litellm_params: {model: mock/plain}
                   - model_name: banana-with-fallback
                     litellm_params: {model: gemini/banana-fb, api_key: g-key}
+                  - model_name: banana-to-broken
+                    litellm_params: {model: gemini/banana-tb, api_key: g-key}
+                  - model_name: broken
+                    litellm_params: {model: mock/broken, failure_rate: 1, failure_status: 500}
                 router_settings:
-                  fallbacks: [{banana-with-fallback: [plain]}]
+                  num_retries: 0
+                  fallbacks: [{banana-with-fallback: [plain]}, {banana-to-broken: [broken]}]
                 general_settings:
                   master_key: %s
                 """.formatted(KEY);
@@ -99,6 +104,8 @@ class UnservedProviderTest {
                 "model_list[1] (model_name 'mixed', model 'gemini/banana-mixed'): provider 'gemini' is not "
                         + "served by this Easel; the deployment is unavailable",
                 "model_list[4] (model_name 'banana-with-fallback', model 'gemini/banana-fb'): provider 'gemini' "
+                        + "is not served by this Easel; the deployment is unavailable",
+                "model_list[5] (model_name 'banana-to-broken', model 'gemini/banana-tb'): provider 'gemini' "
                         + "is not served by this Easel; the deployment is unavailable");
         assertThat(proxy.state()).isEqualTo(ProxyServer.State.READY);
     }
@@ -143,6 +150,15 @@ class UnservedProviderTest {
     }
 
     @Test
+    void edit_unservedGroupFallingBackToAFailingOne_theErrorSaysWhichProviderWasMissing() {
+        HttpResponse<String> r = edit("banana-to-broken", false);
+
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(500);
+        assertThat(json(r).path("error").path("message").asText())
+                .contains("banana-to-broken: skipped: provider 'gemini' is not served by this Easel");
+    }
+
+    @Test
     void edit_otherGroups_work() {
         HttpResponse<String> r = edit("plain", false);
 
@@ -157,7 +173,7 @@ class UnservedProviderTest {
         assertThat(list.path("object").asText()).isEqualTo("list");
         List<String> ids = new ArrayList<>();
         list.path("data").forEach(m -> ids.add(m.path("id").asText()));
-        assertThat(ids).containsExactly("mixed", "plain");
+        assertThat(ids).containsExactly("mixed", "plain", "broken");
     }
 
     @Test
@@ -175,6 +191,19 @@ class UnservedProviderTest {
                 {"id":"mock/mixed","model_name":"mixed","provider":"mock","status":"available"},\
                 {"id":"mock/plain","model_name":"plain","provider":"mock","status":"available"},\
                 {"id":"gemini/banana-fb","model_name":"banana-with-fallback","provider":"gemini",\
-                "status":"unavailable","reason":"provider 'gemini' is not served by this Easel"}]""");
+                "status":"unavailable","reason":"provider 'gemini' is not served by this Easel"},\
+                {"id":"gemini/banana-tb","model_name":"banana-to-broken","provider":"gemini",\
+                "status":"unavailable","reason":"provider 'gemini' is not served by this Easel"},\
+                {"id":"mock/broken","model_name":"broken","provider":"mock","status":"available"}]""");
+    }
+
+    @Test
+    void readiness_withoutTheKey_isHealthyButDoesNotListTheDeployments() throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(proxy.baseUri().resolve("/health/readiness"))
+                .timeout(Duration.ofSeconds(20)).GET().build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(json(r).path("status").asText()).isEqualTo("healthy");
+        assertThat(json(r).has("deployments")).isFalse();
     }
 }
