@@ -872,6 +872,7 @@ final class EditPipeline {
             own = t.limits().streamTimeout();
         }
         Duration timeout = r.timeout().orElse(own);
+        Duration idle = timeout; // a stream that has started keeps the call's own guard between its events
         if (remaining.isPresent() && remaining.get().compareTo(timeout) < 0) {
             // no attempt may outlast the request's deadline (router_settings.timeout)
             timeout = remaining.get().isPositive() ? remaining.get() : Duration.ofMillis(1);
@@ -886,7 +887,7 @@ final class EditPipeline {
                     c.apiVersionOrNull() != null ? c.apiVersionOrNull() : d.apiVersion(), d.timeout(), d.settings());
         }
         return new EditCall(d, t.spec(), input.prompt(), v.images(), v.maskOrNull(),
-                v.params(), input.stream(), headers, timeout);
+                v.params(), input.stream(), headers, timeout, idle);
     }
 
     /** Gives the caller what it asked for: {@code url} or {@code b64_json}, whatever the provider returned. */

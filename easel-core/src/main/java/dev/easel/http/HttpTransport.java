@@ -171,22 +171,37 @@ public final class HttpTransport {
      * headers and then stalls must not hold a request (and its spooled upload) forever.
      */
     public static InputStream idleGuard(InputStream in, Duration idle, String provider) {
-        return new IdleGuard(in, idle, provider);
+        return new IdleGuard(in, idle, Long.MAX_VALUE, provider);
+    }
+
+    /**
+     * Like {@link #idleGuard(InputStream, Duration, String)}, and the reads also end once {@link System#nanoTime()}
+     * passes {@code deadlineNanos}: the answer as a whole must be complete by then, however steadily it trickles.
+     */
+    public static InputStream idleGuard(InputStream in, Duration idle, long deadlineNanos, String provider) {
+        return new IdleGuard(in, idle, deadlineNanos, provider);
     }
 
     private static final class IdleGuard extends java.io.FilterInputStream {
         private final long idleNanos;
+        private final long deadlineNanos;
         private final String provider;
         private final java.util.concurrent.ScheduledFuture<?> check;
         private volatile long lastProgress = System.nanoTime();
         private volatile boolean expired;
         private volatile boolean closed;
 
-        IdleGuard(InputStream in, Duration idle, String provider) {
+        private volatile boolean pastDeadline;
+
+        IdleGuard(InputStream in, Duration idle, long deadlineNanos, String provider) {
             super(in);
             this.idleNanos = idle.toNanos();
+            this.deadlineNanos = deadlineNanos;
             this.provider = provider;
             long period = Math.max(50, Math.min(1000, idle.toMillis() / 4));
+            if (deadlineNanos != Long.MAX_VALUE) {
+                period = Math.max(50, Math.min(period, (deadlineNanos - System.nanoTime()) / 4_000_000));
+            }
             this.check = WATCHDOG.scheduleWithFixedDelay(this::check, period, period,
                     java.util.concurrent.TimeUnit.MILLISECONDS);
         }
@@ -196,7 +211,11 @@ public final class HttpTransport {
                 check.cancel(false);
                 return;
             }
-            if (System.nanoTime() - lastProgress > idleNanos) {
+            long now = System.nanoTime();
+            boolean late = deadlineNanos != Long.MAX_VALUE && now - deadlineNanos > 0;
+            boolean silent = now - lastProgress > idleNanos;
+            if (silent || late) {
+                pastDeadline = !silent; // a silence says more than the deadline it also passed
                 expired = true;
                 check.cancel(false);
                 try {
@@ -236,6 +255,10 @@ public final class HttpTransport {
         }
 
         private TimeoutException stalled(IOException cause) {
+            if (pastDeadline) {
+                return new TimeoutException(provider + "'s answer was not complete within the time left for the call",
+                        provider, true, cause);
+            }
             return new TimeoutException(provider + " stopped sending its answer for " + (idleNanos / 1_000_000)
                     + " ms", provider, true, cause);
         }

@@ -21,11 +21,21 @@ import java.util.Optional;
  * @param params     accepted parameters by wire name ({@code n}, {@code size}, …; never model/prompt/stream)
  * @param stream     whether the caller wants a stream
  * @param headers    extra headers for the upstream request
- * @param timeout    time allowed
+ * @param timeout    time allowed for the call: until the whole answer has arrived, or until a stream has started
+ *                   (never more than what the request's own deadline leaves)
+ * @param idleTimeout longest silence while the answer arrives, between a stream's events included: the
+ *                   deployment's own timeout, which a request deadline does not shorten once events flow
  */
 public record EditCall(Deployment deployment, ModelSpec spec, String prompt, List<ImagePart> images,
                        ImagePart maskOrNull, Map<String, String> params, boolean stream,
-                       Map<String, String> headers, Duration timeout) {
+                       Map<String, String> headers, Duration timeout, Duration idleTimeout) {
+
+    /** A call whose silences may last as long as the call itself. */
+    public EditCall(Deployment deployment, ModelSpec spec, String prompt, List<ImagePart> images,
+                    ImagePart maskOrNull, Map<String, String> params, boolean stream, Map<String, String> headers,
+                    Duration timeout) {
+        this(deployment, spec, prompt, images, maskOrNull, params, stream, headers, timeout, timeout);
+    }
 
     public EditCall {
         Objects.requireNonNull(deployment, "deployment");
@@ -35,6 +45,7 @@ public record EditCall(Deployment deployment, ModelSpec spec, String prompt, Lis
         params = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params));
         headers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(headers));
         Objects.requireNonNull(timeout, "timeout");
+        Objects.requireNonNull(idleTimeout, "idleTimeout");
     }
 
     /** The mask, if any. */
@@ -59,6 +70,7 @@ public record EditCall(Deployment deployment, ModelSpec spec, String prompt, Lis
 
     /** A copy with other parameters (used when adapting a call to another model). */
     public EditCall withParams(Map<String, String> newParams) {
-        return new EditCall(deployment, spec, prompt, images, maskOrNull, newParams, stream, headers, timeout);
+        return new EditCall(deployment, spec, prompt, images, maskOrNull, newParams, stream, headers, timeout,
+                idleTimeout);
     }
 }

@@ -354,6 +354,24 @@ class RoutingLimitsTest {
     }
 
     @Test
+    void routerStreamTimeout_boundsTheStartOfAStream_notTheSilenceBetweenItsEvents() throws Exception {
+        // the deadline may end the wait for a stream to start; once events flow the edit is under way (and paid
+        // for), and the deployment's own timeout guards the silences between events. Before, the time left
+        // before the deadline cut a started stream after its first partial image.
+        try (FakeOpenAi paced = fake("sk-a").streamEventDelay(Duration.ofMillis(1300)); // gaps longer than 1 s
+             ProxyServer proxy = RoutingFixtures.start(config(List.of(
+                             deployment("img", "paced", "gpt-image-1.5", paced, "sk-a", "timeout: 30")),
+                     "stream_timeout: 1", "num_retries: 0"), dataDir)) {
+            HttpResponse<String> r = post(proxy, Form.simple("img").field("stream", "true")
+                    .field("partial_images", "1"));
+
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(r.body()).contains("event: image_edit.partial_image").contains("event: image_edit.completed")
+                    .doesNotContain("\"error\"");
+        }
+    }
+
+    @Test
     void maxRetries_sameDeploymentRetriedBeforeTheRouterGivesUp() {
         try (FakeOpenAi flaky = fake("sk-a")) {
             flaky.enqueue(FakeResponse.serverError());

@@ -62,8 +62,9 @@ public final class AzureProvider implements ImageEditProvider {
     @Override
     public ImageResponse edit(EditCall call) {
         Multipart body = OpenAiProtocol.body(call, v1(call));
+        long sent = System.nanoTime();
         var r = transport.send(request(call, body, false), body.publisher(), call.timeout(), name());
-        return OpenAiProtocol.finish(r, call, name(), CONTENT_FILTER);
+        return OpenAiProtocol.finish(r, call, name(), CONTENT_FILTER, sent);
     }
 
     @Override

@@ -357,6 +357,15 @@ public final class OpenAiProtocol {
      */
     public static ImageResponse finish(HttpResponse<InputStream> r, EditCall call, String provider,
                                        Predicate<String> contentPolicy) {
+        return finish(r, call, provider, contentPolicy, System.nanoTime());
+    }
+
+    /**
+     * Completes a non-streamed call sent at {@code sentNanos} ({@link System#nanoTime()}): the whole answer must have
+     * arrived within the call's {@code timeout} of it, and no silence in it may last longer than {@code idleTimeout}.
+     */
+    public static ImageResponse finish(HttpResponse<InputStream> r, EditCall call, String provider,
+                                       Predicate<String> contentPolicy, long sentNanos) {
         String requestId = r.headers().firstValue("x-request-id").orElse(null);
         if (r.statusCode() / 100 != 2) {
             byte[] body = HttpTransport.readBody(r, 1024 * 1024, provider);
@@ -364,8 +373,8 @@ public final class OpenAiProtocol {
         }
         long length = r.headers().firstValueAsLong("content-length").orElse(-1);
         try (AutoCloseable memory = HttpTransport.reserveResponseMemory(length, provider);
-             InputStream in = HttpTransport.capped(HttpTransport.idleGuard(r.body(), call.timeout(), provider),
-                     MAX_RESPONSE_BYTES, provider)) {
+             InputStream in = HttpTransport.capped(HttpTransport.idleGuard(r.body(), call.idleTimeout(),
+                     sentNanos + call.timeout().toNanos(), provider), MAX_RESPONSE_BYTES, provider)) {
             ImageResponse parsed = parseResponse(in, length, provider, call.deployment().model(), requestId);
             return reportedCost(r.headers()).map(c -> parsed.toBuilder().cost(c).build()).orElse(parsed);
         } catch (IOException e) {
@@ -410,8 +419,9 @@ public final class OpenAiProtocol {
                   Predicate<String> contentPolicy) {
             this.exchange = exchange;
             this.response = response;
-            // between events the provider may stay silent at most the call's timeout
-            this.reader = new SseReader(HttpTransport.idleGuard(response.body(), call.timeout(), provider));
+            // between events the provider may stay silent at most the call's own timeout (the request's deadline
+            // bounds only the start of the stream: once events flow, the edit is under way and paid for)
+            this.reader = new SseReader(HttpTransport.idleGuard(response.body(), call.idleTimeout(), provider));
             this.call = call;
             this.provider = provider;
             this.contentPolicy = contentPolicy;

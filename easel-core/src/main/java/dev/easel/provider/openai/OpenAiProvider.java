@@ -57,8 +57,9 @@ public final class OpenAiProvider implements ImageEditProvider {
     @Override
     public ImageResponse edit(EditCall call) {
         Multipart body = OpenAiProtocol.body(call, true);
+        long sent = System.nanoTime();
         var r = transport.send(request(call, body, false), body.publisher(), call.timeout(), name());
-        return OpenAiProtocol.finish(r, call, name(), code -> false);
+        return OpenAiProtocol.finish(r, call, name(), code -> false, sent);
     }
 
     @Override

@@ -381,8 +381,49 @@ class OpenAiProviderTest {
             assertThatThrownBy(() -> stalled.imageEdit(base().timeout(Duration.ofMillis(700)).build()))
                     .isInstanceOfSatisfying(TimeoutException.class, e -> {
                         assertThat(e.bodySent()).isTrue();
-                        assertThat(e.getMessage()).contains("stopped sending");
+                        // the call's 700 ms bound the whole answer, counted from the send
+                        assertThat(e.getMessage()).isEqualTo("openai's answer was not complete within the time "
+                                + "left for the call");
                     });
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void error_upstreamTricklesItsAnswer_theCallsTimeoutBoundsTheWholeAnswer() throws Exception {
+        // a byte every 100 ms never trips a 700 ms silence guard: before, such an answer ran past the call's timeout
+        try (var server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Thread.ofVirtual().start(() -> {
+                try (var socket = server.accept()) {
+                    var in = socket.getInputStream();
+                    byte[] buf = new byte[8192];
+                    long deadline = System.nanoTime() + 2_000_000_000L;
+                    int total = 0;
+                    while (total < 200 && System.nanoTime() < deadline) {
+                        int n = in.read(buf);
+                        if (n < 0) {
+                            break;
+                        }
+                        total += n;
+                    }
+                    var out = socket.getOutputStream();
+                    out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    for (int i = 0; i < 100; i++) {
+                        out.write(' ');
+                        out.flush();
+                        Thread.sleep(100); // the fake's scripted trickle
+                    }
+                } catch (Exception ignored) {
+                    // the client gave up: expected
+                }
+            });
+            Easel trickled = Easel.builder().apiKey(KEY).apiBase("http://127.0.0.1:" + server.getLocalPort() + "/v1")
+                    .maxRetries(0).build();
+            long t0 = System.nanoTime();
+            assertThatThrownBy(() -> trickled.imageEdit(base().timeout(Duration.ofMillis(700)).build()))
+                    .isInstanceOfSatisfying(TimeoutException.class, e -> assertThat(e.getMessage())
+                            .isEqualTo("openai's answer was not complete within the time left for the call"));
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
         }
     }
