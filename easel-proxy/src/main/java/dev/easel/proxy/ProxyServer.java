@@ -330,11 +330,13 @@ public final class ProxyServer implements AutoCloseable {
         if (before != State.READY && before != State.STARTING) {
             return inflight.get() == 0;
         }
+        int listening = port(); // read before the close: a closed connector reports no port
         for (var c : app.jettyServer().server().getConnectors()) {
             if (c instanceof NetworkConnector nc) {
                 nc.close(); // stop accepting; open connections keep going
             }
         }
+        awaitListenerClosed(listening);
         // DRAINING is only observable once the listener is closed
         if (!state.compareAndSet(before, State.DRAINING)) {
             return inflight.get() == 0;
@@ -355,6 +357,31 @@ public final class ProxyServer implements AutoCloseable {
         }
         close();
         return clean;
+    }
+
+    /**
+     * Waits (at most 2 s) until the listening port refuses connections. Jetty's acceptor runs on a virtual thread
+     * parked in {@code accept()}, and the JDK closes a listening socket only once that thread has left
+     * {@code accept()}: until it is scheduled again the kernel still completes handshakes (seen under load: a
+     * "draining" proxy reset new clients instead of refusing them). A probe connection is the one way to see it.
+     */
+    private void awaitListenerClosed(int listenPort) {
+        String host = options.host().equals("0.0.0.0") || options.host().equals("::") ? "127.0.0.1" : options.host();
+        long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (System.nanoTime() < until) {
+            try (java.net.Socket probe = new java.net.Socket()) {
+                probe.connect(new java.net.InetSocketAddress(host, listenPort), 200);
+            } catch (java.io.IOException refused) {
+                return;
+            }
+            try {
+                Thread.sleep(5); // the acceptor's thread has yet to run; nothing to wait on but time
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        LOG.warn("the listener on port {} still accepted connections 2 s after it was closed", listenPort);
     }
 
     @Override
