@@ -42,7 +42,9 @@ final class UrlFetcher implements AutoCloseable {
     private final java.util.Set<String> trustedHosts;
     private final long maxBytes;
     private final Duration timeout;
-    private final HttpClient client;
+    private final Lookup lookup;
+    private volatile HttpClient client;
+    private boolean closed; // guarded by this
 
     UrlFetcher(boolean allowPrivate, long maxBytes, Duration timeout) {
         this(allowPrivate, java.util.Set.of(), maxBytes, timeout);
@@ -63,17 +65,38 @@ final class UrlFetcher implements AutoCloseable {
         this.trustedHosts = java.util.Set.copyOf(trustedHosts);
         this.maxBytes = maxBytes;
         this.timeout = timeout;
-        this.client = new HttpClient();
-        client.setFollowRedirects(false);
-        client.setConnectTimeout(Duration.ofSeconds(10).toMillis());
-        client.setIdleTimeout(timeout.toMillis());
-        client.setUserAgentField(new org.eclipse.jetty.http.HttpField(org.eclipse.jetty.http.HttpHeader.USER_AGENT,
-                "easel-proxy"));
-        client.setSocketAddressResolver(new CheckingResolver(lookup));
-        try {
-            client.start();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot start the image URL client", e);
+        this.lookup = lookup;
+    }
+
+    /**
+     * The HTTP client, started on first use: most proxies never fetch an image URL, and starting Jetty's client
+     * (its thread pool and scheduler) at start-up cost every start.
+     */
+    private HttpClient client() {
+        HttpClient c = client;
+        if (c != null) {
+            return c;
+        }
+        synchronized (this) {
+            if (client == null) {
+                if (closed) {
+                    throw new IllegalStateException("the image URL fetcher is closed");
+                }
+                HttpClient fresh = new HttpClient();
+                fresh.setFollowRedirects(false);
+                fresh.setConnectTimeout(Duration.ofSeconds(10).toMillis());
+                fresh.setIdleTimeout(timeout.toMillis());
+                fresh.setUserAgentField(new org.eclipse.jetty.http.HttpField(
+                        org.eclipse.jetty.http.HttpHeader.USER_AGENT, "easel-proxy"));
+                fresh.setSocketAddressResolver(new CheckingResolver(lookup, fresh));
+                try {
+                    fresh.start();
+                } catch (Exception e) {
+                    throw new IllegalStateException("cannot start the image URL client", e);
+                }
+                client = fresh;
+            }
+            return client;
         }
     }
 
@@ -95,15 +118,17 @@ final class UrlFetcher implements AutoCloseable {
     /** Resolves, checks every address, and gives the client only the checked ones: one lookup for both. */
     private final class CheckingResolver implements SocketAddressResolver {
         private final Lookup lookup;
+        private final HttpClient owner;
 
-        CheckingResolver(Lookup lookup) {
+        CheckingResolver(Lookup lookup, HttpClient owner) {
             this.lookup = lookup;
+            this.owner = owner;
         }
 
         @Override
         public void resolve(String host, int port, Map<String, Object> context,
                             Promise<List<InetSocketAddress>> promise) {
-            client.getExecutor().execute(() -> {
+            owner.getExecutor().execute(() -> {
                 try {
                     InetAddress[] addresses = lookup.resolve(host);
                     boolean trusted = allowPrivate || trustedHosts.contains(host.toLowerCase(Locale.ROOT));
@@ -138,7 +163,7 @@ final class UrlFetcher implements AutoCloseable {
         for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
             check(uri, param);
             InputStreamResponseListener listener = new InputStreamResponseListener();
-            client.newRequest(uri).method("GET").timeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+            client().newRequest(uri).method("GET").timeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
                     .idleTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).send(listener);
             Response r;
             try {
@@ -290,8 +315,16 @@ final class UrlFetcher implements AutoCloseable {
 
     @Override
     public void close() {
+        HttpClient c;
+        synchronized (this) {
+            closed = true;
+            c = client;
+        }
+        if (c == null) {
+            return;
+        }
         try {
-            client.stop();
+            c.stop();
         } catch (Exception e) {
             // stopping: nothing to do about it
         }
