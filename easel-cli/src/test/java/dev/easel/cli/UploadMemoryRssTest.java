@@ -105,9 +105,15 @@ class UploadMemoryRssTest {
         assertThat(statuses).allSatisfy(s -> assertThat(s).isBetween(400, 413));
         assertThat(process.isAlive()).as("the proxy survived; stderr: %s", stderr).isTrue();
         assertThat(peak - baseline).as("resident memory grown beyond the baseline").isLessThanOrEqualTo(BUDGET + MARGIN);
-        try (var files = Files.list(dir.resolve("data").resolve("uploads"))) {
-            assertThat(files.toList()).as("spool directory").isEmpty();
-        }
+        // temp files go when each request ends, just after its answer was written: wait for that, bounded
+        Path uploads = dir.resolve("data").resolve("uploads");
+        dev.easel.testkit.Await.until("the spool directory to be empty", () -> {
+            try (var files = Files.list(uploads)) {
+                return files.findAny().isEmpty();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
     }
 
     // ---- the proxy -----------------------------------------------------------------------------------
