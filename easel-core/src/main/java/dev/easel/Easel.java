@@ -115,7 +115,8 @@ public final class Easel {
                     Map<String, Object> providerSettings, Executor executor, ModelCatalog catalog, Clock clock,
                     EaselConfig config, ImageFetcher imageFetcher, int maxRetries, RouterState routerState,
                     RandomGenerator random, Sleeper sleeper, ListenerBus listeners,
-                    List<Consumer<EditLogRecord>> recordSinks, boolean redactPrompts, Boolean gateway) {
+                    List<Consumer<EditLogRecord>> recordSinks, boolean redactPrompts, Boolean gateway,
+                    dev.easel.provider.ProviderRegistry registry, dev.easel.provider.ResultDownloader resultDownloader) {
     }
 
     /** Builder for {@link Easel}. */
@@ -151,6 +152,7 @@ public final class Easel {
         private boolean redactPrompts;
         private int listenerQueueCapacity = ListenerBus.DEFAULT_CAPACITY;
         private Boolean gateway; // null: decided from apiBase's host
+        private dev.easel.provider.ResultDownloader resultDownloader; // null: the SDK's guarded downloader
 
         private Builder() {
         }
@@ -307,7 +309,19 @@ public final class Easel {
             return this;
         }
 
-        /** Registers (or replaces) a provider adapter under its {@link ImageEditProvider#name()}. */
+        /**
+         * How result URLs of providers that answer with expiring URLs (jobs) are downloaded (default: the SDK's
+         * guarded downloader; the proxy passes its own, which connects only to the addresses it checked).
+         */
+        public Builder resultDownloader(dev.easel.provider.ResultDownloader downloader) {
+            this.resultDownloader = Objects.requireNonNull(downloader, "downloader");
+            return this;
+        }
+
+        /**
+         * Registers (or replaces) a provider adapter under its {@link ImageEditProvider#name()}: for an adapter made
+         * in code. An adapter in a jar is found by its {@link dev.easel.provider.ProviderFactory} instead.
+         */
         public Builder provider(ImageEditProvider provider) {
             providers.put(provider.name(), provider);
             return this;
@@ -333,14 +347,16 @@ public final class Easel {
             Path dir = imageDirectory != null ? imageDirectory
                     : Path.of(System.getProperty("java.io.tmpdir"), "easel-images");
             ImageStore store = imageStore != null ? imageStore : new LocalImageStore(dir);
+            dev.easel.provider.ProviderRegistry registry = dev.easel.provider.ProviderRegistry.installed();
             return new Easel(new Settings(apiKey, apiBase, apiVersion, timeout, dropParams, store,
                     Map.copyOf(providers), Map.copyOf(providerSettings), ex,
-                    catalog != null ? catalog : ModelCatalog.bundled(), clock, config, imageFetcher, maxRetries,
+                    catalog != null ? catalog : ModelCatalog.forProviders(registry), clock, config, imageFetcher, maxRetries,
                     routerState != null ? routerState : new InMemoryRouterState(),
                     random != null ? random : RandomGenerator.getDefault(), sleeper,
                     listeners.isEmpty() ? ListenerBus.none() : new ListenerBus(listeners, listenerQueueCapacity),
                     List.copyOf(recordSinks), redactPrompts || (config != null
-                    && config.litellmSettings().redactPrompts()), gateway));
+                    && config.litellmSettings().redactPrompts()), gateway,
+                    registry, resultDownloader));
         }
     }
 

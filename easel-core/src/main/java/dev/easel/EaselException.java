@@ -21,6 +21,8 @@ public class EaselException extends RuntimeException {
     private final String requestId;
     private volatile java.util.List<String> attempts = java.util.List.of();
 
+    private volatile String jobId;
+
     /** Creates an exception from its parts; {@code status} 0 means "no HTTP status". */
     public EaselException(String message, int status, String type, String code, String param,
                           String provider, String requestId, Throwable cause) {
@@ -97,6 +99,21 @@ public class EaselException extends RuntimeException {
         String m = super.getMessage();
         java.util.List<String> a = attempts;
         return a.isEmpty() ? m : m + " [tried: " + String.join("; ", a) + "]";
+    }
+
+    /**
+     * The provider job this failure belongs to, when the provider had accepted the edit as a job (it may be working
+     * on it and billing for it): such a failure is never retried or sent to another deployment of the group, since
+     * that would submit, and pay for, the edit again.
+     */
+    public java.util.Optional<String> jobId() {
+        return java.util.Optional.ofNullable(jobId);
+    }
+
+    /** Marks this failure as one of accepted job {@code id} (see {@link #jobId()}); returns this exception. */
+    public EaselException forJob(String id) {
+        this.jobId = java.util.Objects.requireNonNull(id, "id");
+        return this;
     }
 
     /** Whether sending the same request again (later, or elsewhere) may succeed. */

@@ -15,7 +15,10 @@ import dev.easel.internal.Blob;
 import dev.easel.provider.Deployment;
 import dev.easel.provider.EditCall;
 import dev.easel.provider.ImageEditProvider;
-import dev.easel.provider.Providers;
+import dev.easel.provider.EditParams;
+import dev.easel.provider.ProviderContext;
+import dev.easel.provider.ProviderFactory;
+import dev.easel.provider.ProviderRegistry;
 import dev.easel.validate.EditInput;
 import dev.easel.validate.RequestValidator;
 import dev.easel.validate.ValidatedEdit;
@@ -59,9 +62,24 @@ final class EditPipeline {
 
     EditPipeline(Easel.Settings settings) {
         this.settings = settings;
+        // one adapter per installed factory, all sharing one transport, clock, sleeper, job runner and downloader
+        dev.easel.http.HttpTransport transport = new dev.easel.http.HttpTransport();
+        dev.easel.provider.ResultDownloader downloader = settings.resultDownloader() != null
+                ? settings.resultDownloader() : dev.easel.provider.ResultDownloader.guarded(transport);
+        ProviderContext context = new ProviderContext(transport, settings.clock(), settings.sleeper(),
+                new dev.easel.provider.JobRunner(settings.clock(), settings.sleeper(), downloader), downloader,
+                dev.easel.provider.ResponseMemory.shared());
         Map<String, ImageEditProvider> p = new LinkedHashMap<>();
-        for (ImageEditProvider builtIn : Providers.createBuiltIn()) {
-            p.put(builtIn.name(), builtIn);
+        for (ProviderFactory f : settings.registry().factories()) {
+            if (settings.providers().containsKey(f.prefix())) {
+                continue; // replaced by the caller's own adapter
+            }
+            ImageEditProvider created = f.create(context);
+            if (!f.prefix().equals(created.name())) {
+                throw new IllegalStateException("provider factory " + f.getClass().getName() + " for prefix '"
+                        + f.prefix() + "' made an adapter named '" + created.name() + "'");
+            }
+            p.put(f.prefix(), created);
         }
         p.putAll(settings.providers());
         this.providers = Map.copyOf(p);
@@ -76,7 +94,7 @@ final class EditPipeline {
      */
     record Target(String group, String id, ImageEditProvider provider, Deployment deployment, ModelSpec spec,
                   int order, double weight, OptionalInt rpm, OptionalLong tpm, java.math.BigDecimal unitPrice,
-                  PriceOverrides prices, DeploymentLimits limits) {
+                  PriceOverrides prices, DeploymentLimits limits, boolean dropParams) {
     }
 
     /**
@@ -483,14 +501,11 @@ final class EditPipeline {
 
     /** The edit's cost in USD (full precision), or null when the model is not priced. */
     private static java.math.BigDecimal cost(Target target, ImageResponse r, ValidatedEdit v, boolean stream) {
-        int partials = 0;
-        try {
-            partials = Integer.parseInt(v.params().getOrDefault("partial_images", "0"));
-        } catch (NumberFormatException ignored) {
-            // validation already refused non-integers; unknown models pass strings through
-        }
-        CostInput in = CostInput.builder().response(r).requestedSize(v.params().get("size"))
-                .requestedQuality(v.params().get("quality")).partialImages(stream ? partials : 0).streamed(stream)
+        int partials = v.params().partialImages().orElse(0);
+        CostInput in = CostInput.builder().response(r)
+                .requestedSize(v.params().size().map(EditParams.Size::wire).orElse(null))
+                .requestedQuality(v.params().quality().map(EditParams.Quality::wire).orElse(null))
+                .partialImages(stream ? partials : 0).streamed(stream)
                 .inputImages(v.images().size()).build();
         return COSTS.cost(target.spec(), target.prices(), in).total().orElse(null);
     }
@@ -624,7 +639,8 @@ final class EditPipeline {
             DeploymentLimits limits = new DeploymentLimits(maxParallel, e.params().maxRetries().orElse(0),
                     e.params().streamTimeout().orElse(null));
             group.add(new Target(e.modelName(), id, served, d, spec, e.params().order().orElse(Integer.MAX_VALUE),
-                    weight, e.params().rpm(), e.params().tpm(), price, PriceOverrides.of(e.modelInfo()), limits));
+                    weight, e.params().rpm(), e.params().tpm(), price, PriceOverrides.of(e.modelInfo()), limits,
+                    e.params().dropParams().orElse(settings.dropParams())));
         }
         // a group with some served deployment is no longer unservable
         out.forEach((name, list) -> {
@@ -688,9 +704,10 @@ final class EditPipeline {
         Deployment d = new Deployment(providerName, providerModel, settings.apiKey(), settings.apiBase(),
                 settings.apiVersion(), settings.timeout(), settings.providerSettings());
         Target t = new Target(model, model, provider, d, spec(providerModel, providerName), 0, 1,
-                OptionalInt.empty(), OptionalLong.empty(), null, PriceOverrides.none(), DeploymentLimits.NONE);
+                OptionalInt.empty(), OptionalLong.empty(), null, PriceOverrides.none(), DeploymentLimits.NONE,
+                settings.dropParams());
         return gateway(t) ? new Target(t.group(), t.id(), t.provider(), d, forGateway(t.spec()), t.order(), t.weight(),
-                t.rpm(), t.tpm(), t.unitPrice(), t.prices(), t.limits()) : t;
+                t.rpm(), t.tpm(), t.unitPrice(), t.prices(), t.limits(), t.dropParams()) : t;
     }
 
     /**
@@ -728,9 +745,7 @@ final class EditPipeline {
         Map<String, ModelSpec.ParamRule> params = new LinkedHashMap<>();
         s.params().forEach((k, r) -> params.put(k, new ModelSpec.ParamRule(r.name(), r.values(), r.min(), r.max(),
                 true)));
-        return new ModelSpec(s.id(), s.aliases(), s.provider(), s.known(), s.inputFormats(), s.maxImageBytes(),
-                s.maxImages(), s.squareOnly(), s.mask(), s.promptMaxLength(), s.minN(), s.maxN(), s.sizes(), params,
-                s.streaming(), s.pricing(), s.lifecycle());
+        return s.withParams(params);
     }
 
     private Router router(Map<String, List<Target>> byGroup, Router.Policy policy) {
@@ -847,7 +862,7 @@ final class EditPipeline {
     private ValidatedEdit validate(EditInput input, Target target, boolean fallback) {
         LocalDate today = LocalDate.now(settings.clock());
         if (!fallback) {
-            return new RequestValidator().validate(input, target.spec(), settings.dropParams(), today);
+            return new RequestValidator().validate(input, target.spec(), target.dropParams(), today);
         }
         try {
             EditInput adapted = FallbackAdapter.adapt(input, target.spec());
@@ -887,13 +902,24 @@ final class EditPipeline {
                     c.apiVersionOrNull() != null ? c.apiVersionOrNull() : d.apiVersion(), d.timeout(), d.settings());
         }
         return new EditCall(d, t.spec(), input.prompt(), v.images(), v.maskOrNull(),
-                v.params(), input.stream(), headers, timeout, idle);
+                upstream(v.params(), t.spec()), input.stream(), headers, timeout, idle, rec.callEvents(t));
+    }
+
+    /** The parameters to send: without those the model's rules mark as Easel's to honour ({@code upstream: false}). */
+    private static EditParams upstream(EditParams params, ModelSpec spec) {
+        EditParams out = params;
+        for (ModelSpec.ParamRule rule : spec.params().values()) {
+            if (!rule.upstream()) {
+                out = out.without(rule.name());
+            }
+        }
+        return out;
     }
 
     /** Gives the caller what it asked for: {@code url} or {@code b64_json}, whatever the provider returned. */
     private ImageResponse normalise(ImageResponse r, ValidatedEdit v) {
         ImageResponse.Builder b = r.toBuilder().addWarnings(v.warnings());
-        String format = v.params().get("response_format");
+        String format = v.params().responseFormat().map(EditParams.ResponseFormat::wire).orElse(null);
         if (format == null) {
             return b.build();
         }

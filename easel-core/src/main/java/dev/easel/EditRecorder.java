@@ -91,6 +91,22 @@ final class EditRecorder {
         }
     }
 
+    /**
+     * Where the current attempt's adapter reports job polls: each becomes a {@link dev.easel.callback.JobPollEvent}
+     * whose span is a child of the attempt's span.
+     */
+    synchronized dev.easel.provider.CallEvents callEvents(EditPipeline.Target target) {
+        int attempt = attempts.size() + 1;
+        String parent = attemptSpanId;
+        return (jobId, number, start, end, outcome) -> {
+            if (bus.active()) {
+                bus.jobPoll(new dev.easel.callback.JobPollEvent(meta.requestId(), attempt, target.id(),
+                        target.deployment().provider(), jobId, number, start, end, outcome, traceId,
+                        Trace.newSpanId(), parent));
+            }
+        };
+    }
+
     /** Time spent waiting for a provider in the current attempt. */
     synchronized void upstream(Duration d) {
         upstreamNanos += d.toNanos();

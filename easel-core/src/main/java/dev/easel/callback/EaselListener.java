@@ -26,6 +26,10 @@ public interface EaselListener {
     default void onAttempt(AttemptEvent event) {
     }
 
+    /** One poll of a provider job ended (submit-then-poll providers only). */
+    default void onJobPoll(JobPollEvent event) {
+    }
+
     /** The edit succeeded. */
     default void onSuccess(EditLogRecord record) {
     }

@@ -63,6 +63,11 @@ public final class ListenerBus implements AutoCloseable {
         publish(l -> l.onAttempt(e));
     }
 
+    /** Publishes a job poll to {@code onJobPoll}. */
+    public void jobPoll(JobPollEvent e) {
+        publish(l -> l.onJobPoll(e));
+    }
+
     /** Publishes the final record to {@code onSuccess} or {@code onFailure}. */
     public void done(EditLogRecord r) {
         publish(r.success() ? l -> l.onSuccess(r) : l -> l.onFailure(r));

@@ -141,6 +141,25 @@ final class OtlpSpanMapper {
                 later(e.start(), e.end()), a, e.ok(), e.ok() ? null : foreign(e.outcome()));
     }
 
+    /** A job poll's span (a child of its attempt's span), or null when its ids are invalid. */
+    OtlpSpan pollSpan(JobPollEvent e) {
+        if (!validTrace(e.traceId()) || !validSpan(e.spanId()) || !validSpan(e.parentSpanId())) {
+            return null;
+        }
+        Map<String, Object> a = new LinkedHashMap<>();
+        String provider = providerName(e.provider());
+        put(a, "gen_ai.provider.name", provider);
+        a.put("easel.request_id", e.requestId());
+        put(a, "easel.deployment", e.deploymentId());
+        a.put("easel.attempt", (long) e.attempt());
+        put(a, "easel.job.id", foreign(e.jobId()));
+        a.put("easel.job.poll", (long) e.number());
+        a.put("easel.job.outcome", e.outcome());
+        return new OtlpSpan(e.traceId(), e.spanId(), e.parentSpanId(), "poll " + (provider == null ? "job" : provider),
+                OtlpSpan.CLIENT, e.start(), later(e.start(), e.end()), a, !e.error(),
+                e.error() ? foreign(e.outcome()) : null);
+    }
+
     /** The provider model of a deployment: by its id, or by the base of a default id ({@code base-<hash>}). */
     private String modelOf(String deploymentId) {
         if (deploymentId == null) {

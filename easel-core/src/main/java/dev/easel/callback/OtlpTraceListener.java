@@ -113,18 +113,67 @@ public final class OtlpTraceListener implements EaselListener, AutoCloseable {
         return NAME;
     }
 
+    /**
+     * Job polls of requests still running, by request id: their spans go out with the request's own, and only when the
+     * request's outcome is traced. Bounded: a request whose record never comes cannot keep its polls forever.
+     */
+    private final java.util.LinkedHashMap<String, List<OtlpSpan>> polls = new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<String, List<OtlpSpan>> eldest) {
+            return size() > MAX_REQUESTS_WITH_POLLS;
+        }
+    };
+
+    /** Requests whose poll spans are held until their outcome. */
+    static final int MAX_REQUESTS_WITH_POLLS = 10_000;
+    /** Poll spans held per request (a job polled more often keeps its last ones). */
+    static final int MAX_POLLS_PER_REQUEST = 1_000;
+
+    @Override
+    public void onJobPoll(JobPollEvent event) {
+        OtlpSpan span = mapper.pollSpan(event);
+        if (span == null) {
+            return;
+        }
+        synchronized (polls) {
+            List<OtlpSpan> list = polls.computeIfAbsent(event.requestId(), k -> new java.util.ArrayList<>());
+            if (list.size() >= MAX_POLLS_PER_REQUEST) {
+                list.remove(0);
+            }
+            list.add(span);
+        }
+    }
+
     @Override
     public void onSuccess(EditLogRecord record) {
+        List<OtlpSpan> held = heldPolls(record);
         if (successes) {
-            exporter.offer(mapper.spans(record));
+            exporter.offer(withPolls(mapper.spans(record), held));
         }
     }
 
     @Override
     public void onFailure(EditLogRecord record) {
+        List<OtlpSpan> held = heldPolls(record);
         if (failures) {
-            exporter.offer(mapper.spans(record));
+            exporter.offer(withPolls(mapper.spans(record), held));
         }
+    }
+
+    private List<OtlpSpan> heldPolls(EditLogRecord record) {
+        synchronized (polls) {
+            List<OtlpSpan> held = polls.remove(record.requestId());
+            return held == null ? List.of() : held;
+        }
+    }
+
+    private static List<OtlpSpan> withPolls(List<OtlpSpan> spans, List<OtlpSpan> held) {
+        if (held.isEmpty() || spans.isEmpty()) {
+            return spans;
+        }
+        List<OtlpSpan> all = new java.util.ArrayList<>(spans);
+        all.addAll(held);
+        return all;
     }
 
     /** Down while the collector cannot be reached or refuses spans, with why; up again after the next export. */

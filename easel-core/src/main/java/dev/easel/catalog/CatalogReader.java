@@ -29,43 +29,75 @@ final class CatalogReader {
 
     private static final Set<String> MODEL_KEYS = Set.of("id", "extends", "aliases", "provider", "input_formats",
             "max_image_bytes", "max_images", "square_only", "mask", "prompt_max_length", "n", "sizes", "params",
-            "streaming", "pricing", "lifecycle");
+            "streaming", "pricing", "lifecycle", "images_per_call", "output", "mode");
     /** Keys a model does not take over from the model it {@code extends}: they are facts of one model. */
     private static final Set<String> NOT_INHERITED = Set.of("id", "extends", "aliases", "pricing", "lifecycle");
+
+    /** Parameters whose values are typed in {@link dev.easel.provider.EditParams}: listed values must be theirs. */
+    private static final Map<String, Class<? extends Enum<?>>> TYPED = Map.of(
+            "quality", dev.easel.provider.EditParams.Quality.class,
+            "background", dev.easel.provider.EditParams.Background.class,
+            "output_format", dev.easel.provider.EditParams.OutputFormat.class,
+            "input_fidelity", dev.easel.provider.EditParams.InputFidelity.class,
+            "response_format", dev.easel.provider.EditParams.ResponseFormat.class,
+            "moderation", dev.easel.provider.EditParams.Moderation.class);
 
     private CatalogReader() {
     }
 
     static List<ModelSpec> read(JsonNode root) {
-        if (root == null || !root.isObject()) {
-            throw error("", "expected a json object with a 'models' array");
-        }
-        checkKeys(root, "", Set.of("models"));
-        JsonNode models = root.get("models");
-        if (models == null || !models.isArray()) {
-            throw error("models", "expected an array");
-        }
+        return read(List.of(new Source("", root, null)));
+    }
+
+    /**
+     * One catalogue file.
+     *
+     * @param label    where it comes from, put before error paths (empty for the bundled file)
+     * @param root     its JSON
+     * @param provider the provider every model in it must name, or null for any
+     */
+    record Source(String label, JsonNode root, String provider) {
+    }
+
+    /** Reads several files as one list: later files may extend models of earlier ones; ids are unique in all. */
+    static List<ModelSpec> read(List<Source> sources) {
         Map<String, ObjectNode> merged = new HashMap<>();
         Set<String> taken = new HashSet<>();
         List<ModelSpec> out = new ArrayList<>();
-        for (int i = 0; i < models.size(); i++) {
-            JsonNode raw = models.get(i);
-            String path = "models[" + i + "]";
-            if (!raw.isObject()) {
-                throw error(path, "expected an object");
+        for (Source source : sources) {
+            String at = source.label().isEmpty() ? "" : source.label() + ": ";
+            JsonNode root = source.root();
+            if (root == null || !root.isObject()) {
+                throw error(at, "expected a json object with a 'models' array");
             }
-            String id = text(raw, path, "id");
-            path = path + " (" + id + ")";
-            checkKeys(raw, path, MODEL_KEYS);
-            ObjectNode node = inherit((ObjectNode) raw, merged, path);
-            ModelSpec spec = model(node, path);
-            for (String name : concat(spec.id(), spec.aliases())) {
-                if (!taken.add(name)) {
-                    throw error(path, "id or alias '" + name + "' is already used by an earlier model");
+            checkKeys(root, at, Set.of("models"));
+            JsonNode models = root.get("models");
+            if (models == null || !models.isArray()) {
+                throw error(at + "models", "expected an array");
+            }
+            for (int i = 0; i < models.size(); i++) {
+                JsonNode raw = models.get(i);
+                String path = at + "models[" + i + "]";
+                if (!raw.isObject()) {
+                    throw error(path, "expected an object");
                 }
+                String id = text(raw, path, "id");
+                path = path + " (" + id + ")";
+                checkKeys(raw, path, MODEL_KEYS);
+                ObjectNode node = inherit((ObjectNode) raw, merged, path);
+                ModelSpec spec = model(node, path);
+                if (source.provider() != null && !spec.provider().equals(source.provider())) {
+                    throw error(path + ".provider", "expected '" + source.provider() + "', the provider whose "
+                            + "catalogue this is (was '" + spec.provider() + "')");
+                }
+                for (String name : concat(spec.id(), spec.aliases())) {
+                    if (!taken.add(name)) {
+                        throw error(path, "id or alias '" + name + "' is already used by an earlier model");
+                    }
+                }
+                merged.put(id, node);
+                out.add(spec);
             }
-            merged.put(id, node);
-            out.add(spec);
         }
         return out;
     }
@@ -143,20 +175,43 @@ final class CatalogReader {
                 : Optional.empty();
         Lifecycle lifecycle = n.has("lifecycle") ? lifecycle(object(n, path, "lifecycle"), path + ".lifecycle")
                 : new Lifecycle(Optional.empty(), Optional.empty(), Optional.empty());
+        int perCall = n.has("images_per_call") ? (int) positiveLong(n, path, "images_per_call") : maxN;
+        ModelSpec.Output output = choice(n, path, "output", ModelSpec.Output.class, ModelSpec.Output.INLINE);
+        ModelSpec.Mode mode = choice(n, path, "mode", ModelSpec.Mode.class, ModelSpec.Mode.SYNC);
         return new ModelSpec(id, aliases, provider, true, formats, maxBytes, maxImages, squareOnly, mask, promptMax,
-                minN, maxN, sizes, params, streaming, pricing, lifecycle);
+                minN, maxN, sizes, params, streaming, pricing, lifecycle, perCall, output, mode);
+    }
+
+    /** An enum given by its lowercase name, or {@code dflt} when absent. */
+    private static <E extends Enum<E>> E choice(JsonNode n, String path, String key, Class<E> type, E dflt) {
+        JsonNode v = n.get(key);
+        if (v == null) {
+            return dflt;
+        }
+        List<String> names = java.util.Arrays.stream(type.getEnumConstants())
+                .map(e -> e.name().toLowerCase(java.util.Locale.ROOT)).toList();
+        if (v.isTextual() && names.contains(v.asText())) {
+            return type.getEnumConstants()[names.indexOf(v.asText())];
+        }
+        throw error(path + "." + key, "expected one of " + String.join(", ", names) + " (was " + v + ")");
     }
 
     private static MaskRule mask(JsonNode m, String path) {
         checkKeys(m, path, Set.of("supported", "max_bytes", "png_only", "alpha_required", "same_dimensions",
-                "image_alpha_without_mask"));
+                "image_alpha_without_mask", "convention"));
         boolean supported = bool(m, path, "supported", null);
+        ModelSpec.MaskConvention convention = choice(m, path, "convention", ModelSpec.MaskConvention.class,
+                supported ? ModelSpec.MaskConvention.ALPHA_TRANSPARENT : ModelSpec.MaskConvention.NONE);
+        if (supported == (convention == ModelSpec.MaskConvention.NONE)) {
+            throw error(path + ".convention", supported ? "'none' contradicts supported: true"
+                    : "a model without masks has convention 'none' (was '" + convention.wire() + "')");
+        }
         if (!supported) {
             return new MaskRule(false, 0, false, false, false);
         }
         return new MaskRule(true, positiveLong(m, path, "max_bytes"), bool(m, path, "png_only", null),
                 bool(m, path, "alpha_required", null), bool(m, path, "same_dimensions", null),
-                bool(m, path, "image_alpha_without_mask", false));
+                bool(m, path, "image_alpha_without_mask", false), convention);
     }
 
     private static SizeRule sizes(JsonNode s, String path) {
@@ -174,20 +229,50 @@ final class CatalogReader {
             }
             case "flexible" -> {
                 checkKeys(s, path, Set.of("type", "multiple_of", "max_edge", "min_pixels", "max_pixels", "max_aspect",
-                        "auto"));
+                        "auto", "min_edge"));
                 JsonNode aspect = s.get("max_aspect");
                 if (aspect == null || !aspect.isNumber() || aspect.doubleValue() < 1) {
                     throw error(path + ".max_aspect", "expected a number of at least 1");
                 }
                 yield new SizeRule.Flexible((int) positiveLong(s, path, "multiple_of"), (int) positiveLong(s, path, "max_edge"),
                         positiveLong(s, path, "min_pixels"), positiveLong(s, path, "max_pixels"), aspect.doubleValue(),
-                        bool(s, path, "auto", null));
+                        bool(s, path, "auto", null), s.has("min_edge") ? (int) positiveLong(s, path, "min_edge") : 1);
+            }
+            case "aspect_ratios" -> {
+                checkKeys(s, path, Set.of("type", "ratios", "tiers"));
+                List<String> ratios = strings(s, path, "ratios", false);
+                for (String r : ratios) {
+                    if (!r.matches("[1-9][0-9]*:[1-9][0-9]*")) {
+                        throw error(path + ".ratios", "'" + r + "' is not of the form W:H");
+                    }
+                }
+                if (ratios.isEmpty()) {
+                    throw error(path + ".ratios", "must not be empty");
+                }
+                Map<String, Integer> tiers = new LinkedHashMap<>();
+                JsonNode t = s.get("tiers");
+                if (t != null) {
+                    if (!t.isObject()) {
+                        throw error(path + ".tiers", "expected an object of tier name to long side in pixels");
+                    }
+                    int previous = 0;
+                    for (Map.Entry<String, JsonNode> e : t.properties()) {
+                        int side = (int) positiveLong(t, path + ".tiers", e.getKey());
+                        if (side <= previous) {
+                            throw error(path + ".tiers", "tiers must be listed smallest first ('" + e.getKey()
+                                    + "' is " + side + ")");
+                        }
+                        previous = side;
+                        tiers.put(e.getKey(), side);
+                    }
+                }
+                yield new SizeRule.AspectRatios(ratios, tiers);
             }
             case "any" -> {
                 checkKeys(s, path, Set.of("type"));
                 yield new SizeRule.Any();
             }
-            default -> throw error(path + ".type", "unknown size rule '" + type + "' (expected fixed, flexible or any)");
+            default -> throw error(path + ".type", "unknown size rule '" + type + "' (expected fixed, flexible, aspect_ratios or any)");
         };
     }
 
@@ -218,6 +303,14 @@ final class CatalogReader {
             }
             if (min != null && max != null && min > max) {
                 throw error(at, "min " + min + " is greater than max " + max);
+            }
+            Class<? extends Enum<?>> typed = TYPED.get(name);
+            for (String v : values) {
+                if (typed != null && java.util.Arrays.stream(typed.getEnumConstants())
+                        .noneMatch(c -> c.name().toLowerCase(java.util.Locale.ROOT).equals(v))) {
+                    throw error(at + ".values", "'" + v + "' is not a value of OpenAI's '" + name + "' (use an extra "
+                            + "parameter for provider-specific values)");
+                }
             }
             out.put(name, new ParamRule(name, values, min, max, bool(r, at, "upstream", true)));
         }
@@ -364,6 +457,7 @@ final class CatalogReader {
     }
 
     private static IllegalArgumentException error(String path, String message) {
-        return new IllegalArgumentException("model catalogue: " + (path.isEmpty() ? "" : path + ": ") + message);
+        String at = path.isEmpty() ? "" : path.endsWith(": ") ? path : path + ": ";
+        return new IllegalArgumentException("model catalogue: " + at + message);
     }
 }

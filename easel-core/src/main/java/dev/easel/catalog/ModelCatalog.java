@@ -49,9 +49,63 @@ public final class ModelCatalog {
         this.byId = Collections.unmodifiableMap(index);
     }
 
-    /** The catalogue bundled with Easel (read once, then cached). */
+    /**
+     * The catalogue bundled with Easel plus the models of every installed provider
+     * ({@link dev.easel.provider.ProviderFactory#catalogResource()}); read once per set of installed providers.
+     */
     public static ModelCatalog bundled() {
-        return Bundled.INSTANCE;
+        return forProviders(dev.easel.provider.ProviderRegistry.installed());
+    }
+
+    private static final Map<dev.easel.provider.ProviderRegistry, ModelCatalog> BY_REGISTRY =
+            new java.util.WeakHashMap<>();
+
+    /**
+     * The bundled {@code models.json} followed by the catalogue of each provider of {@code registry}, in prefix
+     * order (a provider's models may extend the bundled ones).
+     *
+     * @throws IllegalArgumentException naming the file and JSON path of the first invalid entry
+     */
+    public static ModelCatalog forProviders(dev.easel.provider.ProviderRegistry registry) {
+        synchronized (BY_REGISTRY) {
+            ModelCatalog c = BY_REGISTRY.get(registry);
+            if (c == null) {
+                c = load(registry);
+                BY_REGISTRY.put(registry, c);
+            }
+            return c;
+        }
+    }
+
+    private static ModelCatalog load(dev.easel.provider.ProviderRegistry registry) {
+        List<CatalogReader.Source> sources = new ArrayList<>();
+        sources.add(new CatalogReader.Source("", Bundled.ROOT, null));
+        for (dev.easel.provider.ProviderFactory f : registry.factories()) {
+            Optional<String> resource = f.catalogResource();
+            if (resource.isEmpty()) {
+                continue;
+            }
+            String label = f.getClass().getName() + " " + resource.get();
+            try (InputStream in = f.getClass().getResourceAsStream(resource.get())) {
+                if (in == null) {
+                    throw new IllegalArgumentException("model catalogue: " + label + ": not found on the classpath");
+                }
+                sources.add(new CatalogReader.Source(label, parse(in), f.prefix()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return new ModelCatalog(CatalogReader.read(sources));
+    }
+
+    private static JsonNode parse(InputStream json) {
+        try {
+            return MAPPER.readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("model catalogue: invalid json: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**
@@ -121,9 +175,7 @@ public final class ModelCatalog {
     }
 
     private static ModelSpec withAliases(ModelSpec m, List<String> aliases) {
-        return new ModelSpec(m.id(), aliases, m.provider(), m.known(), m.inputFormats(), m.maxImageBytes(),
-                m.maxImages(), m.squareOnly(), m.mask(), m.promptMaxLength(), m.minN(), m.maxN(), m.sizes(),
-                m.params(), m.streaming(), m.pricing(), m.lifecycle());
+        return m.withAliases(aliases);
     }
 
     @Override
@@ -136,14 +188,14 @@ public final class ModelCatalog {
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
 
     private static final class Bundled {
-        static final ModelCatalog INSTANCE = load();
+        static final JsonNode ROOT = load();
 
-        private static ModelCatalog load() {
+        private static JsonNode load() {
             try (InputStream in = ModelCatalog.class.getResourceAsStream(RESOURCE)) {
                 if (in == null) {
                     throw new IllegalStateException("bundled model catalogue " + RESOURCE + " is missing from the classpath");
                 }
-                return fromJson(in);
+                return parse(in);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

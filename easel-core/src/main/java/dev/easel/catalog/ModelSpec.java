@@ -27,6 +27,10 @@ import java.util.Set;
  * @param streaming       whether {@code stream=true} is supported
  * @param pricing         prices, if known
  * @param lifecycle       deprecation and shutdown
+ * @param imagesPerCall   most images one provider call returns (OpenAI 10; Gemini, BFL, Stability 1): a larger
+ *                        {@code n} is fanned out into parallel calls
+ * @param output          how the provider returns images: inline base64, or expiring URLs Easel downloads
+ * @param mode            one synchronous call, or a job that is submitted and polled
  */
 public record ModelSpec(
         String id,
@@ -45,12 +49,78 @@ public record ModelSpec(
         Map<String, ParamRule> params,
         boolean streaming,
         Optional<Pricing> pricing,
-        Lifecycle lifecycle) {
+        Lifecycle lifecycle,
+        int imagesPerCall,
+        Output output,
+        Mode mode) {
 
     public ModelSpec {
         aliases = List.copyOf(aliases);
         inputFormats = Set.copyOf(inputFormats);
         params = Map.copyOf(params);
+        if (imagesPerCall < 1) {
+            throw new IllegalArgumentException("imagesPerCall must be at least 1 (was " + imagesPerCall + ")");
+        }
+        java.util.Objects.requireNonNull(output, "output");
+        java.util.Objects.requireNonNull(mode, "mode");
+    }
+
+    /** A synchronous model with inline output that returns up to {@code maxN} images per call (OpenAI's kind). */
+    public ModelSpec(String id, List<String> aliases, String provider, boolean known, Set<ImageFormat> inputFormats,
+                     long maxImageBytes, int maxImages, boolean squareOnly, MaskRule mask, int promptMaxLength,
+                     int minN, int maxN, SizeRule sizes, Map<String, ParamRule> params, boolean streaming,
+                     Optional<Pricing> pricing, Lifecycle lifecycle) {
+        this(id, aliases, provider, known, inputFormats, maxImageBytes, maxImages, squareOnly, mask, promptMaxLength,
+                minN, maxN, sizes, params, streaming, pricing, lifecycle, maxN, Output.INLINE, Mode.SYNC);
+    }
+
+    /** A copy with other aliases. */
+    public ModelSpec withAliases(List<String> newAliases) {
+        return new ModelSpec(id, newAliases, provider, known, inputFormats, maxImageBytes, maxImages, squareOnly, mask,
+                promptMaxLength, minN, maxN, sizes, params, streaming, pricing, lifecycle, imagesPerCall, output, mode);
+    }
+
+    /** A copy with other parameter rules. */
+    public ModelSpec withParams(Map<String, ParamRule> newParams) {
+        return new ModelSpec(id, aliases, provider, known, inputFormats, maxImageBytes, maxImages, squareOnly, mask,
+                promptMaxLength, minN, maxN, sizes, newParams, streaming, pricing, lifecycle, imagesPerCall, output,
+                mode);
+    }
+
+    /** How a provider returns images. */
+    public enum Output {
+        /** Base64 in the answer. */
+        INLINE,
+        /** URLs that expire: Easel downloads them at once. */
+        URL
+    }
+
+    /** How a provider runs an edit. */
+    public enum Mode {
+        /** One HTTP call answers with the images. */
+        SYNC,
+        /** The edit is submitted, then polled until it is done ({@code dev.easel.provider.JobRunner}). */
+        JOB
+    }
+
+    /**
+     * Which pixels of a mask mark the area to edit. OpenAI's clients send {@link #ALPHA_TRANSPARENT}; Easel
+     * converts the mask once per request to the model's convention.
+     */
+    public enum MaskConvention {
+        /** A PNG with alpha; fully transparent pixels are edited (OpenAI, Azure OpenAI). */
+        ALPHA_TRANSPARENT,
+        /** A binary grayscale mask; white (255) is edited (Stability inpaint, BFL Fill). */
+        WHITE_ON_BLACK,
+        /** A binary grayscale mask; black (0) is edited (Nova Canvas / Titan inpainting). */
+        BLACK_ON_WHITE,
+        /** The model takes no mask. */
+        NONE;
+
+        /** The catalogue's name ({@code alpha_transparent}, …). */
+        public String wire() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
     }
 
     /** The rule for a parameter, if the model takes it. */
@@ -68,9 +138,26 @@ public record ModelSpec(
      * @param sameDimensions mask must match the first image's dimensions
      * @param imageAlphaWithoutMask without a mask the provider uses the first image's own transparency as the
      *                      mask, so that image must carry alpha (dall-e-2)
+     * @param convention    which pixels the provider edits ({@link MaskConvention#NONE} exactly when not supported);
+     *                      the rules above are for the mask the client sends (OpenAI's alpha mask)
      */
     public record MaskRule(boolean supported, long maxBytes, boolean pngOnly, boolean alphaRequired,
-                           boolean sameDimensions, boolean imageAlphaWithoutMask) {
+                           boolean sameDimensions, boolean imageAlphaWithoutMask, MaskConvention convention) {
+
+        public MaskRule {
+            java.util.Objects.requireNonNull(convention, "convention");
+            if (supported == (convention == MaskConvention.NONE)) {
+                throw new IllegalArgumentException("a mask rule's convention is 'none' exactly when masks are not "
+                        + "supported (was supported=" + supported + ", convention " + convention.wire() + ")");
+            }
+        }
+
+        /** An OpenAI-style rule (alpha-transparent masks when supported). */
+        public MaskRule(boolean supported, long maxBytes, boolean pngOnly, boolean alphaRequired,
+                        boolean sameDimensions, boolean imageAlphaWithoutMask) {
+            this(supported, maxBytes, pngOnly, alphaRequired, sameDimensions, imageAlphaWithoutMask,
+                    supported ? MaskConvention.ALPHA_TRANSPARENT : MaskConvention.NONE);
+        }
 
         /** A rule where a request without a mask needs nothing of the image. */
         public MaskRule(boolean supported, long maxBytes, boolean pngOnly, boolean alphaRequired,
@@ -101,7 +188,7 @@ public record ModelSpec(
     }
 
     /** Accepted {@code size} values. */
-    public sealed interface SizeRule permits SizeRule.Fixed, SizeRule.Flexible, SizeRule.Any {
+    public sealed interface SizeRule permits SizeRule.Fixed, SizeRule.Flexible, SizeRule.AspectRatios, SizeRule.Any {
 
         /**
          * A fixed list of sizes (e.g. {@code 1024x1024}), plus {@code auto} when allowed.
@@ -120,9 +207,35 @@ public record ModelSpec(
          * @param minPixels  W×H at least this
          * @param maxPixels  W×H at most this
          * @param maxAspect  long side / short side at most this (3 means 3:1)
+         * @param minEdge    shortest side at least this
          */
         record Flexible(int multipleOf, int maxEdge, long minPixels, long maxPixels, double maxAspect,
-                        boolean auto) implements SizeRule {
+                        boolean auto, int minEdge) implements SizeRule {
+
+            /** Rules without a smallest side. */
+            public Flexible(int multipleOf, int maxEdge, long minPixels, long maxPixels, double maxAspect,
+                            boolean auto) {
+                this(multipleOf, maxEdge, minPixels, maxPixels, maxAspect, auto, 1);
+            }
+        }
+
+        /**
+         * Aspect ratios and resolution tiers instead of pixels (Gemini's {@code imageConfig}): a request's
+         * {@code WxH} is mapped to the nearest ratio and the smallest tier that covers its long side (see
+         * docs/providers.md); {@code auto} keeps the provider's default.
+         *
+         * @param ratios {@code W:H} ratios, e.g. {@code 1:1}, {@code 16:9}
+         * @param tiers  resolution tiers by name ({@code 1K}) with the long side they give in pixels, smallest
+         *               first; empty when the model has one resolution
+         */
+        record AspectRatios(List<String> ratios, Map<String, Integer> tiers) implements SizeRule {
+            public AspectRatios {
+                ratios = List.copyOf(ratios);
+                tiers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(tiers));
+                if (ratios.isEmpty()) {
+                    throw new IllegalArgumentException("an aspect-ratio size rule needs at least one ratio");
+                }
+            }
         }
 
         /** Anything of the form {@code WxH} or {@code auto} (unknown models). */

@@ -31,7 +31,7 @@ final class ConfigKeys {
                     "environment_variables"),
             MODEL_ENTRY, List.of("model_name", "litellm_params", "model_info"),
             LITELLM_PARAMS, List.of("model", "api_key", "api_base", "api_version", "timeout", "max_retries", "rpm",
-                    "tpm", "weight", "order", "max_parallel_requests", "stream_timeout"),
+                    "tpm", "weight", "order", "max_parallel_requests", "stream_timeout", "drop_params"),
             MODEL_INFO, List.of("id", "base_model", "input_cost_per_token", "input_cost_per_image_token",
                     "output_cost_per_image_token", "output_cost_per_token", "output_cost_per_image",
                     "input_cost_per_image", "input_cost_per_pixel", "output_cost_per_pixel"),

@@ -5,7 +5,7 @@ import dev.easel.config.YamlTree.MapNode;
 import dev.easel.config.YamlTree.Node;
 import dev.easel.config.YamlTree.Scalar;
 import dev.easel.config.YamlTree.SeqNode;
-import dev.easel.provider.Providers;
+import dev.easel.provider.ProviderRegistry;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.net.URI;
@@ -34,6 +34,8 @@ final class ConfigReader {
     private static final String ENV_PREFIX = "os.environ/";
 
     private final String source;
+    /** The installed providers: their settings are known keys of their deployments. */
+    private final ProviderRegistry providers = ProviderRegistry.installed();
     private final Map<String, String> env = new HashMap<>();
     private final List<String> warnings = new ArrayList<>();
     /** Names used in fallbacks, checked against model names at the end: path → name. */
@@ -143,7 +145,7 @@ final class ConfigReader {
             int slash = text.indexOf('/');
             provider = slash < 0 ? "openai" : text.substring(0, slash);
         }
-        Set<String> providerKeys = provider == null ? Set.of() : Providers.settingKeys(provider);
+        Set<String> providerKeys = provider == null ? Set.of() : providers.settingKeys(provider);
         s.refuseNearMisses(providerKeys);
         String model = requiredString(s, "model");
         String problem = LitellmParams.modelProblem(model);
@@ -164,6 +166,7 @@ final class ConfigReader {
                 optionalInt(s, "order", 0),
                 optionalInt(s, "max_parallel_requests", 1),
                 optional(s, "stream_timeout", (n, p) -> duration(n, p, true)),
+                optional(s, "drop_params", this::bool),
                 s.rest());
         reportExtras(s, params.provider());
         if (params.provider().equals("azure") && apiBase.isEmpty()) {
@@ -200,20 +203,21 @@ final class ConfigReader {
 
     /**
      * Reports the {@code litellm_params} keys kept as provider settings: nothing for the settings the provider
-     * reads, "not used" for another built-in provider's setting, "unknown" for the rest on a built-in provider,
-     * and "passed as is" on a provider Easel does not know (a client may add it).
+     * reads, "not used" for another installed provider's setting (or one it says it ignores), "unknown" for the rest
+     * on an installed provider, and "passed as is" on a provider none of whose factories is installed (a client may
+     * add it with {@code Easel.builder().provider(...)}).
      */
     private void reportExtras(Section s, String provider) {
         for (String key : s.unread()) {
             if (ConfigKeys.known(ConfigKeys.LITELLM_PARAMS).contains(key)
-                    || Providers.settingKeys(provider).contains(key)) {
+                    || providers.settingKeys(provider).contains(key)) {
                 continue;
             }
-            if (!Providers.isBuiltIn(provider)) {
+            if (providers.find(provider).isEmpty()) {
                 warnings.add(s.path(key) + ": passed to provider '" + provider + "' as is");
                 continue;
             }
-            Optional<String> because = Providers.ignoredBecause(provider, key);
+            Optional<String> because = providers.ignoredBecause(provider, key);
             if (because.isPresent()) {
                 warnings.add(s.path(key) + ": not used by provider '" + provider + "' (ignored; " + because.get()
                         + ")");

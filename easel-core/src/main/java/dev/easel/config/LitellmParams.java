@@ -27,12 +27,14 @@ import java.util.OptionalLong;
  * @param maxParallelRequests {@code max_parallel_requests}: calls in flight at once to this deployment
  * @param streamTimeout       {@code stream_timeout}: time for one streamed call (until the response starts and
  *                            between two events), instead of {@code timeout}
+ * @param dropParams {@code drop_params}: this deployment drops parameters (and a mask) its model does not take,
+ *                   instead of refusing the request; unset: {@code litellm_settings.drop_params} decides
  * @param extra      every other key, unchanged (e.g. the mock provider's {@code latency_ms}); providers read them
  */
 public record LitellmParams(String model, Optional<String> apiKey, Optional<URI> apiBase, Optional<String> apiVersion,
                             Optional<Duration> timeout, OptionalInt maxRetries, OptionalInt rpm, OptionalLong tpm,
                             OptionalDouble weight, OptionalInt order, OptionalInt maxParallelRequests,
-                            Optional<Duration> streamTimeout, Map<String, Object> extra) {
+                            Optional<Duration> streamTimeout, Optional<Boolean> dropParams, Map<String, Object> extra) {
 
     /**
      * Checks that nothing is null and that {@code model} is usable (else IllegalArgumentException), and copies
@@ -52,6 +54,7 @@ public record LitellmParams(String model, Optional<String> apiKey, Optional<URI>
         Objects.requireNonNull(order, "order");
         Objects.requireNonNull(maxParallelRequests, "maxParallelRequests");
         Objects.requireNonNull(streamTimeout, "streamTimeout");
+        Objects.requireNonNull(dropParams, "dropParams");
         String problem = modelProblem(model);
         if (problem != null) {
             throw new IllegalArgumentException(problem);
@@ -63,7 +66,7 @@ public record LitellmParams(String model, Optional<String> apiKey, Optional<URI>
     public static LitellmParams of(String model) {
         return new LitellmParams(model, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
                 OptionalInt.empty(), OptionalInt.empty(), OptionalLong.empty(), OptionalDouble.empty(),
-                OptionalInt.empty(), OptionalInt.empty(), Optional.empty(), Map.of());
+                OptionalInt.empty(), OptionalInt.empty(), Optional.empty(), Optional.empty(), Map.of());
     }
 
     /** The provider: the part of {@link #model()} before the first {@code /}, or {@code openai} if there is none. */
@@ -109,6 +112,7 @@ public record LitellmParams(String model, Optional<String> apiKey, Optional<URI>
                 + ", apiVersion=" + apiVersion + ", timeout=" + timeout + ", maxRetries=" + maxRetries
                 + ", rpm=" + rpm + ", tpm=" + tpm + ", weight=" + weight + ", order=" + order
                 + ", maxParallelRequests=" + maxParallelRequests + ", streamTimeout=" + streamTimeout
+                + ", dropParams=" + dropParams
                 + ", extra=" + Copies.maskedMap(extra) + "]";
     }
 }

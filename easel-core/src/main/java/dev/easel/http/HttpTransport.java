@@ -108,6 +108,16 @@ public final class HttpTransport {
         return new Exchange(client.sendAsync(req, HttpResponse.BodyHandlers.ofInputStream()), sent, provider);
     }
 
+    /**
+     * Starts a {@code GET} (downloads of result URLs, job polls); {@code timeout} bounds the time until the response
+     * headers arrive. Nothing is sent but the headers, so a time-out never leaves a body half sent.
+     */
+    public Exchange get(HttpRequest.Builder request, Duration timeout, String provider) {
+        HttpRequest req = request.timeout(timeout).GET().build();
+        return new Exchange(client.sendAsync(req, HttpResponse.BodyHandlers.ofInputStream()), new AtomicBoolean(true),
+                provider);
+    }
+
     /** Sends a request and waits for the response headers. */
     public HttpResponse<InputStream> send(HttpRequest.Builder request, HttpRequest.BodyPublisher body,
                                           Duration timeout, String provider) {

@@ -9,32 +9,35 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * One validated edit, ready for a provider: everything has been checked against {@link #spec()}, the
- * images are inspected, and {@link #params()} holds the accepted parameters by wire name, as strings,
- * in a stable order (unknown extra fields included, nested ones flattened to {@code a[b]} keys).
+ * One validated and adapted edit, ready for a provider: everything has been checked against {@link #spec()},
+ * the images are inspected, the mask is in the model's convention, and {@link #params()} holds what is to be sent
+ * (the size mapped to what the model takes, {@code n} no more than the model's images per call, parameters the
+ * model does not take dropped or refused, parameters Easel honours itself left out).
  *
- * @param deployment where to send it
- * @param spec       the model's rules (a permissive stand-in for unknown models)
- * @param prompt     the prompt
- * @param images     images in order (1 or more)
- * @param maskOrNull the mask, or null
- * @param params     accepted parameters by wire name ({@code n}, {@code size}, …; never model/prompt/stream)
- * @param stream     whether the caller wants a stream
- * @param headers    extra headers for the upstream request
- * @param timeout    time allowed for the call: until the whole answer has arrived, or until a stream has started
- *                   (never more than what the request's own deadline leaves)
+ * @param deployment  where to send it
+ * @param spec        the model's rules (a permissive stand-in for unknown models)
+ * @param prompt      the prompt
+ * @param images      images in order (1 or more)
+ * @param maskOrNull  the mask, or null
+ * @param params      the parameters to send
+ * @param stream      whether the caller wants a stream
+ * @param headers     extra headers for the upstream request
+ * @param timeout     time allowed for the call: until the whole answer has arrived, or until a stream has started
+ *                    (never more than what the request's own deadline leaves); for a job, until it is done
  * @param idleTimeout longest silence while the answer arrives, between a stream's events included: the
- *                   deployment's own timeout, which a request deadline does not shorten once events flow
+ *                    deployment's own timeout, which a request deadline does not shorten once events flow
+ * @param events      where the adapter reports what happens during the call (job polls)
  */
 public record EditCall(Deployment deployment, ModelSpec spec, String prompt, List<ImagePart> images,
-                       ImagePart maskOrNull, Map<String, String> params, boolean stream,
-                       Map<String, String> headers, Duration timeout, Duration idleTimeout) {
+                       ImagePart maskOrNull, EditParams params, boolean stream, Map<String, String> headers,
+                       Duration timeout, Duration idleTimeout, CallEvents events) {
 
-    /** A call whose silences may last as long as the call itself. */
+    /** A call that reports nothing and whose silences may last as long as the call itself. */
     public EditCall(Deployment deployment, ModelSpec spec, String prompt, List<ImagePart> images,
-                    ImagePart maskOrNull, Map<String, String> params, boolean stream, Map<String, String> headers,
+                    ImagePart maskOrNull, EditParams params, boolean stream, Map<String, String> headers,
                     Duration timeout) {
-        this(deployment, spec, prompt, images, maskOrNull, params, stream, headers, timeout, timeout);
+        this(deployment, spec, prompt, images, maskOrNull, params, stream, headers, timeout, timeout,
+                CallEvents.NONE);
     }
 
     public EditCall {
@@ -42,10 +45,11 @@ public record EditCall(Deployment deployment, ModelSpec spec, String prompt, Lis
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(prompt, "prompt");
         images = List.copyOf(images);
-        params = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params));
+        Objects.requireNonNull(params, "params");
         headers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(headers));
         Objects.requireNonNull(timeout, "timeout");
         Objects.requireNonNull(idleTimeout, "idleTimeout");
+        Objects.requireNonNull(events, "events");
     }
 
     /** The mask, if any. */
@@ -53,24 +57,15 @@ public record EditCall(Deployment deployment, ModelSpec spec, String prompt, Lis
         return Optional.ofNullable(maskOrNull);
     }
 
-    /**
-     * The parameters to put on the wire: {@link #params()} minus those the model's rules mark as not
-     * sent upstream (e.g. {@code response_format} to GPT image models). Unknown extra fields stay.
-     */
-    public Map<String, String> upstreamParams() {
-        Map<String, String> out = new LinkedHashMap<>();
-        params.forEach((k, v) -> {
-            boolean send = spec.param(k).map(ModelSpec.ParamRule::upstream).orElse(true);
-            if (send) {
-                out.put(k, v);
-            }
-        });
-        return out;
+    /** A copy with other parameters. */
+    public EditCall withParams(EditParams newParams) {
+        return new EditCall(deployment, spec, prompt, images, maskOrNull, newParams, stream, headers, timeout,
+                idleTimeout, events);
     }
 
-    /** A copy with other parameters (used when adapting a call to another model). */
-    public EditCall withParams(Map<String, String> newParams) {
-        return new EditCall(deployment, spec, prompt, images, maskOrNull, newParams, stream, headers, timeout,
-                idleTimeout);
+    /** A copy with another mask (or none). */
+    public EditCall withMask(ImagePart mask) {
+        return new EditCall(deployment, spec, prompt, images, mask, params, stream, headers, timeout, idleTimeout,
+                events);
     }
 }

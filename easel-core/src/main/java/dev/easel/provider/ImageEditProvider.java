@@ -6,24 +6,18 @@ import dev.easel.ImageResponse;
 /**
  * A provider adapter: turns an {@link EditCall} into the provider's own wire format and its answer into
  * an {@link ImageResponse}. Each adapter has exactly one place that maps HTTP status + error body to an
- * {@link dev.easel.EaselException}. Implementations are thread-safe.
+ * {@link dev.easel.EaselException}. What each model takes (sizes, masks, images per call, …) is in the catalogue;
+ * the call an adapter receives has already been validated and adapted to it. Adapters are made by a
+ * {@link ProviderFactory}, or registered with {@code Easel.builder().provider(...)}. Implementations are
+ * thread-safe.
  */
 public interface ImageEditProvider {
 
-    /** Provider name as used in model strings ({@code openai}, {@code azure}, {@code mock}). */
-    String name();
-
-    /** What this provider can do. */
-    ProviderCapabilities capabilities();
-
     /**
-     * The deployment settings this provider reads from {@link Deployment#settings()} (in a config: the
-     * {@code litellm_params} keys beyond the common ones, such as the mock's {@code latency_ms}). The config
-     * checker treats them as known keys of this provider and reports every other one. Default: none.
+     * Provider name as used in model strings ({@code openai}, {@code azure}, {@code mock}): its factory's
+     * {@link ProviderFactory#prefix()}.
      */
-    default java.util.Set<String> settingKeys() {
-        return java.util.Set.of();
-    }
+    String name();
 
     /** Runs the edit. Throws a subtype of {@link dev.easel.EaselException} on failure. */
     ImageResponse edit(EditCall call);

@@ -713,9 +713,13 @@ public final class Router {
     }
 
     private static TimeoutException deadlineError(Options options, List<Attempt> attempts, TimeoutException cause) {
+        String job = cause == null ? "" : cause.jobId().map(id -> "; job " + id + " was still running").orElse("");
         TimeoutException e = new TimeoutException("the request took longer than its time limit of "
-                + seconds(options.limit) + " (" + options.setting + ": waits, retries and fallbacks included)",
+                + seconds(options.limit) + " (" + options.setting + ": waits, retries and fallbacks included)" + job,
                 cause == null ? null : cause.provider().orElse(null), cause != null && cause.bodySent(), cause);
+        if (cause != null && cause.jobId().isPresent()) {
+            e.forJob(cause.jobId().get());
+        }
         return annotate(e, attempts);
     }
 
@@ -863,7 +867,10 @@ public final class Router {
     /** Whether {@code e} ends the request: no retry and no fallback. */
     private boolean terminal(EaselException e) {
         if (e instanceof ContentPolicyViolationException) {
-            return false;
+            return false; // another group may take the prompt; the refused job is not submitted again
+        }
+        if (e.jobId().isPresent()) {
+            return true; // the provider accepted the job: sending it again would pay for it twice
         }
         if (e instanceof TimeoutException t) {
             // an edit the provider may still be working on (and billing for) is not sent anywhere else

@@ -9,6 +9,7 @@ import dev.easel.image.ImageFormat;
 import dev.easel.image.ImageInfo;
 import dev.easel.image.ImageInspectionException;
 import dev.easel.image.ImageInspector;
+import dev.easel.provider.EditParams;
 import dev.easel.provider.ImagePart;
 import dev.easel.validate.EditInput.RawImage;
 import java.math.BigDecimal;
@@ -82,16 +83,23 @@ public final class RequestValidator {
 
         checkPrompt(input.prompt(), spec);
         checkImageCount(input.images(), spec);
-        if (input.maskOrNull() != null && !spec.mask().supported()) {
-            throw new BadRequestException(unsupported(spec, "mask"), "unsupported_parameter", "mask");
+        List<String> dropped = new ArrayList<>();
+        RawImage rawMask = input.maskOrNull();
+        if (rawMask != null && !spec.mask().supported()) {
+            if (!dropParams) {
+                throw new BadRequestException(unsupported(spec, "mask"), "unsupported_parameter", "mask");
+            }
+            rawMask = null; // drop_params: the model edits without one
+            dropped.add("mask");
+            warnings.add("dropped 'mask': model '" + spec.id() + "' takes no mask");
         }
         if (input.stream() && !spec.streaming()) {
             throw new BadRequestException("The model '" + spec.id() + "' does not support streaming.",
                     "unsupported_parameter", "stream");
         }
 
-        List<String> dropped = new ArrayList<>();
-        Map<String, Map<String, String>> byRoot = new LinkedHashMap<>();
+        Map<String, Object> accepted = new LinkedHashMap<>();
+        Map<String, Boolean> ruled = new LinkedHashMap<>();
         long n = 1;
         for (Map.Entry<String, Object> e : input.params().entrySet()) {
             String key = e.getKey();
@@ -99,12 +107,11 @@ public final class RequestValidator {
             if (value == null || NOT_PARAMS.contains(key)) {
                 continue;
             }
-            Map<String, String> out = new LinkedHashMap<>();
             if (key.equals("n")) {
                 n = integer("n", value, spec.minN(), spec.maxN());
-                out.put(key, Long.toString(n));
+                accepted.put(key, n);
             } else if (key.equals("size")) {
-                out.put(key, size(value, spec.sizes()));
+                accepted.put(key, size(value, spec.sizes()));
             } else if (!spec.params().isEmpty() && MODEL_SPECIFIC_PARAMS.contains(key) && spec.param(key).isEmpty()) {
                 if (!dropParams) {
                     throw new BadRequestException(unsupported(spec, key), "unsupported_parameter", key);
@@ -113,15 +120,17 @@ public final class RequestValidator {
                 warnings.add("dropped '" + key + "': model '" + spec.id() + "' does not support it");
                 continue;
             } else if (spec.param(key).isPresent()) {
-                checked(key, value, spec.param(key).get(), out);
+                accepted.put(key, checked(key, value, spec.param(key).get()));
+                ruled.put(key, true);
             } else {
-                flatten(key, value, out);
+                accepted.put(key, value);
+                ruled.put(key, false);
             }
-            byRoot.put(key, out);
         }
         if (input.stream() && n > 1) {
             throw new BadRequestException("Streaming is only supported with n=1.", "invalid_value", "stream");
         }
+        EditParams params = typed(accepted, ruled);
 
         List<ImagePart> images = new ArrayList<>();
         for (int i = 0; i < input.images().size(); i++) {
@@ -131,8 +140,8 @@ public final class RequestValidator {
                     i == 0 ? "image" : "image_" + i)));
         }
         ImagePart mask = null;
-        if (input.maskOrNull() != null) {
-            RawImage raw = input.maskOrNull();
+        if (rawMask != null) {
+            RawImage raw = rawMask;
             ImageInfo info = inspectMask(raw, spec, images.get(0).info(), warnings);
             mask = new ImagePart(raw.blob(), info, fileName(raw.fileNameOrNull(), info.format(), "mask"));
         } else if (spec.mask().imageAlphaWithoutMask() && !images.isEmpty()
@@ -147,14 +156,6 @@ public final class RequestValidator {
             }
         }
 
-        Map<String, String> params = new LinkedHashMap<>();
-        for (String known : KNOWN_PARAMS) {
-            Map<String, String> entries = byRoot.remove(known);
-            if (entries != null) {
-                params.putAll(entries);
-            }
-        }
-        byRoot.values().forEach(params::putAll);
         return new ValidatedEdit(images, mask, params, dropped, warnings);
     }
 
@@ -209,18 +210,19 @@ public final class RequestValidator {
 
     // ---------------------------------------------------------------- parameters
 
-    /** Validates a value against the model's rule for it and adds its wire form to {@code out}. */
-    private static void checked(String key, Object value, ParamRule rule, Map<String, String> out) {
+    /**
+     * Validates a value against the model's rule for it: an integer rule gives a {@code Long}, an object parameter
+     * its map, any other a string.
+     */
+    private static Object checked(String key, Object value, ParamRule rule) {
         if (rule.integer()) {
-            out.put(key, Long.toString(integer(key, value, rule.min(), rule.max())));
-            return;
+            return integer(key, value, rule.min(), rule.max());
         }
         if (OBJECT_PARAMS.contains(key)) {
             if (!(value instanceof Map<?, ?>)) {
                 throw invalidType(key, "an object", value);
             }
-            flatten(key, value, out);
-            return;
+            return value;
         }
         if (value instanceof Map<?, ?> || value instanceof List<?>) {
             throw invalidType(key, "a string", value);
@@ -230,7 +232,127 @@ public final class RequestValidator {
             throw new BadRequestException("Invalid value: '" + s + "'. Supported values are: "
                     + joinOxford(rule.values().stream().map(v -> "'" + v + "'").toList()) + ".", "invalid_value", key);
         }
-        out.put(key, s);
+        return s;
+    }
+
+    /**
+     * The accepted parameters, typed: known fields whose value Easel can type go to their field (a value the model's
+     * rule checked must type, else it is a 400 naming the values OpenAI defines); values of unchecked fields that do
+     * not type, and every other field, go to the extras as JSON.
+     */
+    private static EditParams typed(Map<String, Object> accepted, Map<String, Boolean> ruled) {
+        EditParams.Builder b = EditParams.builder();
+        for (String known : KNOWN_PARAMS) {
+            Object v = accepted.get(known);
+            if (v == null) {
+                continue;
+            }
+            boolean checkedByRule = ruled.getOrDefault(known, false);
+            boolean typedOk = switch (known) {
+                case "n" -> {
+                    b.n((int) (long) (Long) v);
+                    yield true;
+                }
+                case "size" -> {
+                    EditParams.Size size = EditParams.Size.parse((String) v).orElse(null);
+                    if (size == null && ((String) v).indexOf(':') > 0) {
+                        size = new EditParams.Size.Aspect((String) v, java.util.Optional.empty());
+                    }
+                    if (size != null) {
+                        b.size(size);
+                    }
+                    yield size != null;
+                }
+                case "quality" -> enumField(v, EditParams.Quality.class, b::quality);
+                case "background" -> enumField(v, EditParams.Background.class, b::background);
+                case "output_format" -> enumField(v, EditParams.OutputFormat.class, b::outputFormat);
+                case "input_fidelity" -> enumField(v, EditParams.InputFidelity.class, b::inputFidelity);
+                case "response_format" -> enumField(v, EditParams.ResponseFormat.class, b::responseFormat);
+                case "moderation" -> enumField(v, EditParams.Moderation.class, b::moderation);
+                case "output_compression" -> intField(v, 0, 100, b::outputCompression);
+                case "partial_images" -> intField(v, 0, Integer.MAX_VALUE, b::partialImages);
+                case "user" -> stringField(v, b::user);
+                case "safety_identifier" -> stringField(v, b::safetyIdentifier);
+                default -> false;
+            };
+            if (!typedOk) {
+                if (checkedByRule && v instanceof String s) {
+                    throw new BadRequestException("Invalid value: '" + s + "' for '" + known + "'.", "invalid_value",
+                            known);
+                }
+                b.extra(known, json(v));
+            }
+        }
+        accepted.forEach((k, v) -> {
+            if (!KNOWN_PARAMS.contains(k)) {
+                b.extra(k, json(v));
+            }
+        });
+        return b.build();
+    }
+
+    private static <E extends Enum<E>> boolean enumField(Object v, Class<E> type, java.util.function.Consumer<E> set) {
+        if (!(v instanceof String s)) {
+            return false;
+        }
+        java.util.Optional<E> e = EditParams.parse(type, s);
+        e.ifPresent(set);
+        return e.isPresent();
+    }
+
+    private static boolean intField(Object v, int min, int max, java.util.function.IntConsumer set) {
+        BigInteger i = parseInteger(v);
+        if (i == null || i.compareTo(BigInteger.valueOf(min)) < 0 || i.compareTo(BigInteger.valueOf(max)) > 0) {
+            return false;
+        }
+        set.accept(i.intValue());
+        return true;
+    }
+
+    private static boolean stringField(Object v, java.util.function.Consumer<String> set) {
+        if (v instanceof Map<?, ?> || v instanceof List<?>) {
+            return false;
+        }
+        set.accept(scalar(v));
+        return true;
+    }
+
+    /** A parameter value as JSON: strings stay strings, numbers keep their type, maps and lists nest. */
+    static com.fasterxml.jackson.databind.JsonNode json(Object v) {
+        var f = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
+        return switch (v) {
+            case null -> f.nullNode();
+            case String s -> f.textNode(s);
+            case Boolean bool -> f.booleanNode(bool);
+            case Integer i -> f.numberNode(i);
+            case Long l -> f.numberNode(l);
+            case Short sh -> f.numberNode(sh);
+            case Byte by -> f.numberNode(by);
+            case BigInteger bi -> f.numberNode(bi);
+            case BigDecimal bd -> f.numberNode(bd);
+            case Double d when d.isNaN() || d.isInfinite() -> f.textNode(d.toString());
+            case Float fl when fl.isNaN() || fl.isInfinite() -> f.textNode(fl.toString());
+            case Number num -> f.numberNode(new BigDecimal(num.toString()));
+            case Map<?, ?> map -> {
+                var o = f.objectNode();
+                map.forEach((k, x) -> {
+                    if (x != null) {
+                        o.set(String.valueOf(k), json(x));
+                    }
+                });
+                yield o;
+            }
+            case List<?> list -> {
+                var a = f.arrayNode();
+                list.forEach(x -> {
+                    if (x != null) {
+                        a.add(json(x));
+                    }
+                });
+                yield a;
+            }
+            default -> f.textNode(v.toString());
+        };
     }
 
     /**
@@ -308,6 +430,9 @@ public final class RequestValidator {
                 if (Math.max(w, h) > flex.maxEdge()) {
                     throw badSize(s, "Width and height must be at most " + flex.maxEdge() + " pixels.");
                 }
+                if (Math.min(w, h) < flex.minEdge()) {
+                    throw badSize(s, "Width and height must be at least " + flex.minEdge() + " pixels.");
+                }
                 double aspect = (double) Math.max(w, h) / Math.min(w, h);
                 if (aspect > flex.maxAspect()) {
                     throw badSize(s, "The aspect ratio must be at most " + plain(flex.maxAspect()) + ":1 (was "
@@ -318,6 +443,17 @@ public final class RequestValidator {
                     throw badSize(s, "The total pixel count must be between " + flex.minPixels() + " and "
                             + flex.maxPixels() + " (was " + pixels + ").");
                 }
+                return s;
+            }
+            case SizeRule.AspectRatios aspect -> {
+                // pixels are mapped to the nearest ratio and tier when the call is adapted; a listed ratio is taken
+                if (s.equals("auto") || aspect.ratios().contains(s)) {
+                    return s;
+                }
+                if (s.indexOf(':') > 0) {
+                    throw badSize(s, "Supported aspect ratios are " + joinOxford(aspect.ratios()) + ".");
+                }
+                parseSize(s, true);
                 return s;
             }
             case SizeRule.Any any -> {
@@ -354,22 +490,6 @@ public final class RequestValidator {
             case Number num -> parseInteger(num) != null ? "an integer" : "a decimal";
             default -> "a string";
         };
-    }
-
-    /** Wire form of a value: nested maps become {@code a[b]}, lists {@code a[0]}, {@code a[1]}. */
-    private static void flatten(String key, Object value, Map<String, String> out) {
-        switch (value) {
-            case null -> {
-                // absent: SDKs omit nulls
-            }
-            case Map<?, ?> map -> map.forEach((k, v) -> flatten(key + "[" + k + "]", v, out));
-            case List<?> list -> {
-                for (int i = 0; i < list.size(); i++) {
-                    flatten(key + "[" + i + "]", list.get(i), out);
-                }
-            }
-            default -> out.put(key, scalar(value));
-        }
     }
 
     private static String scalar(Object value) {

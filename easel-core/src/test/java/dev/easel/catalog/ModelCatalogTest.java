@@ -334,7 +334,7 @@ class ModelCatalogTest {
         assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"png\"", "\"gif\"") + "]}"))
                 .hasMessage("model catalogue: models[0] (m).input_formats: unknown format 'gif' (expected png, jpeg or webp)");
         assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"any\"", "\"odd\"") + "]}"))
-                .hasMessage("model catalogue: models[0] (m).sizes.type: unknown size rule 'odd' (expected fixed, flexible or any)");
+                .hasMessage("model catalogue: models[0] (m).sizes.type: unknown size rule 'odd' (expected fixed, flexible, aspect_ratios or any)");
         assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"max_images\": 1", "\"max_images\": 0") + "]}"))
                 .hasMessage("model catalogue: models[0] (m).max_images: expected a positive integer");
         assertThatThrownBy(() -> parse("{\"models\": "))

@@ -2,7 +2,7 @@ package dev.easel.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.easel.provider.Providers;
+import dev.easel.provider.ProviderRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -89,8 +89,9 @@ class ConfigDocsTest {
             rows.add(row[1].replace("`", "") + "." + row[0]); // | `key` | `provider` | ...
         }
         Set<String> declared = new LinkedHashSet<>();
-        for (String provider : Providers.BUILT_IN) {
-            Providers.settingKeys(provider).forEach(k -> declared.add(provider + "." + k));
+        ProviderRegistry installed = ProviderRegistry.installed();
+        for (String provider : installed.prefixes()) {
+            installed.settingKeys(provider).forEach(k -> declared.add(provider + "." + k));
         }
         assertThat(declared).isNotEmpty();
         assertThat(rows).as("provider settings documented in %s", DOC).containsExactlyInAnyOrderElementsOf(declared);

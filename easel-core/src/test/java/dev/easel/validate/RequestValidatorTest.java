@@ -280,7 +280,7 @@ class RequestValidatorTest {
                 .param("moderation", "low")
                 .param("nested", new LinkedHashMap<>(Map.of("reasoning", Map.of("effort", "high"))));
         ValidatedEdit edit = validate(input, "gpt-image-2.5-sunburst");
-        assertThat(edit.params()).containsExactly(
+        assertThat(edit.params().formFields()).containsExactly(
                 Map.entry("n", "1"),
                 Map.entry("size", "2048x1152"),
                 Map.entry("quality", "high"),
@@ -301,7 +301,7 @@ class RequestValidatorTest {
     void validate_unknownExtraField_passesThroughForKnownModels() {
         ValidatedEdit edit = validate(in().param("frame_rate_hint", "fast").param("response_format", "b64_json"),
                 "gpt-image-1.5");
-        assertThat(edit.params()).containsExactly(Map.entry("response_format", "b64_json"),
+        assertThat(edit.params().formFields()).containsExactly(Map.entry("response_format", "b64_json"),
                 Map.entry("frame_rate_hint", "fast"));
     }
 
@@ -309,7 +309,7 @@ class RequestValidatorTest {
     void validate_dropParams_dropsUnsupportedParameterWithWarning() {
         In input = in().param("input_fidelity", "high").param("quality", "low").param("complexity", "low");
         ValidatedEdit edit = VALIDATOR.validate(input.build(), model("gpt-image-2"), true, TODAY);
-        assertThat(edit.params()).containsExactly(Map.entry("quality", "low"));
+        assertThat(edit.params().formFields()).containsExactly(Map.entry("quality", "low"));
         assertThat(edit.dropped()).containsExactly("input_fidelity", "complexity");
         assertThat(edit.warnings()).containsExactly(
                 "dropped 'input_fidelity': model 'gpt-image-2' does not support it",
@@ -330,7 +330,7 @@ class RequestValidatorTest {
                 .param("n", "3").param("images_per_call", 2);
         ValidatedEdit edit = VALIDATOR.validate(input.build(), ModelCatalog.permissive("acme/edit-v9", "acme"), false,
                 TODAY);
-        assertThat(edit.params()).containsExactly(Map.entry("n", "3"), Map.entry("size", "4000x10"),
+        assertThat(edit.params().formFields()).containsExactly(Map.entry("n", "3"), Map.entry("size", "4000x10"),
                 Map.entry("quality", "ultra"), Map.entry("input_fidelity", "high"), Map.entry("images_per_call", "2"));
         assertThat(edit.warnings()).containsExactly(
                 "model 'acme/edit-v9' is not in easel's catalogue; passing it through with permissive rules");
@@ -339,7 +339,7 @@ class RequestValidatorTest {
     @Test
     void validate_retiredModel_warnsWithShutdownDateAndReplacement() {
         ValidatedEdit edit = validate(in().param("input_fidelity", "high"), "gpt-image-1");
-        assertThat(edit.params()).containsExactly(Map.entry("input_fidelity", "high"));
+        assertThat(edit.params().formFields()).containsExactly(Map.entry("input_fidelity", "high"));
         assertThat(edit.warnings()).containsExactly("model 'gpt-image-1' was shut down on 2026-10-23 "
                 + "(replacement: 'gpt-image-2.5-sunburst'); sending the request unchanged");
     }
@@ -407,12 +407,12 @@ class RequestValidatorTest {
                 .param("size", "3840x2160").param("output_compression", "0").param("partial_images", 3);
         ValidatedEdit edit = validate(input, "gpt-image-2");
         assertThat(edit.images()).hasSize(16);
-        assertThat(edit.params()).containsEntry("size", "3840x2160").containsEntry("n", "10");
-        assertThat(validate(in().param("size", "auto").stream().param("n", 1), "gpt-image-2").params())
+        assertThat(edit.params().formFields()).containsEntry("size", "3840x2160").containsEntry("n", "10");
+        assertThat(validate(in().param("size", "auto").stream().param("n", 1), "gpt-image-2").params().formFields())
                 .containsEntry("size", "auto");
-        assertThat(validate(in().param("size", "1536x1024"), "gpt-image-1-mini").params())
+        assertThat(validate(in().param("size", "1536x1024"), "gpt-image-1-mini").params().formFields())
                 .containsEntry("size", "1536x1024");
-        assertThat(validate(in().param("size", "3072x1024"), "gpt-image-2").params())
+        assertThat(validate(in().param("size", "3072x1024"), "gpt-image-2").params().formFields())
                 .containsEntry("size", "3072x1024");
     }
 
@@ -428,7 +428,7 @@ class RequestValidatorTest {
     void validate_dallE2_acceptsSquarePngWithMaskAndUrl() {
         ValidatedEdit edit = validate(in().mask(MASK).param("size", "512x512").param("response_format", "url")
                 .param("quality", "standard").param("user", "u1"), "dall-e-2");
-        assertThat(edit.params()).containsExactly(Map.entry("size", "512x512"), Map.entry("quality", "standard"),
+        assertThat(edit.params().formFields()).containsExactly(Map.entry("size", "512x512"), Map.entry("quality", "standard"),
                 Map.entry("response_format", "url"), Map.entry("user", "u1"));
     }
 
@@ -464,7 +464,7 @@ class RequestValidatorTest {
         params.put("quality", null);
         params.put("extra", null);
         EditInput input = new EditInput("p", in().images, null, params, false);
-        assertThat(VALIDATOR.validate(input, model("gpt-image-2"), false, TODAY).params()).isEmpty();
+        assertThat(VALIDATOR.validate(input, model("gpt-image-2"), false, TODAY).params().formFields()).isEmpty();
     }
 
     // ---------------------------------------------------------------- helpers

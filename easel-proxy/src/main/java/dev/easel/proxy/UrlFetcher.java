@@ -3,8 +3,6 @@ package dev.easel.proxy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.Inet4Address;
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.InetSocketAddress;
@@ -263,46 +261,9 @@ final class UrlFetcher implements AutoCloseable {
         return t;
     }
 
+    /** The address rule shared with the SDK's result downloader ({@link dev.easel.http.Addresses}). */
     static boolean isPublic(InetAddress a) {
-        if (a.isLoopbackAddress() || a.isAnyLocalAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress()
-                || a.isMulticastAddress()) {
-            return false;
-        }
-        byte[] b = a.getAddress();
-        if (a instanceof Inet4Address) {
-            int first = b[0] & 0xFF;
-            int second = b[1] & 0xFF;
-            if (first == 0 || first >= 240) {
-                return false; // "this network", reserved, broadcast
-            }
-            if (first == 100 && second >= 64 && second <= 127) {
-                return false; // carrier-grade NAT
-            }
-            if (first == 192 && second == 0 && (b[2] & 0xFF) == 0) {
-                return false; // IETF protocol assignments
-            }
-            if (first == 198 && (second == 18 || second == 19)) {
-                return false; // benchmarking
-            }
-            return true;
-        }
-        if (a instanceof Inet6Address) {
-            if ((b[0] & 0xFE) == 0xFC) {
-                return false; // unique local fc00::/7
-            }
-            boolean v4Mapped = true;
-            for (int i = 0; i < 10; i++) {
-                v4Mapped &= b[i] == 0;
-            }
-            if (v4Mapped && (b[10] & 0xFF) == 0xFF && (b[11] & 0xFF) == 0xFF) {
-                try {
-                    return isPublic(InetAddress.getByAddress(new byte[] {b[12], b[13], b[14], b[15]}));
-                } catch (UnknownHostException e) {
-                    return false;
-                }
-            }
-        }
-        return true;
+        return dev.easel.http.Addresses.isPublic(a);
     }
 
     private static void close(InputStreamResponseListener listener) {

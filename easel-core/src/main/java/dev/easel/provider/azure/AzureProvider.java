@@ -8,7 +8,6 @@ import dev.easel.http.HttpTransport;
 import dev.easel.http.Multipart;
 import dev.easel.provider.EditCall;
 import dev.easel.provider.ImageEditProvider;
-import dev.easel.provider.ProviderCapabilities;
 import dev.easel.provider.openai.OpenAiProtocol;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -54,10 +53,6 @@ public final class AzureProvider implements ImageEditProvider {
         return "azure";
     }
 
-    @Override
-    public ProviderCapabilities capabilities() {
-        return new ProviderCapabilities(true, true, false, true);
-    }
 
     @Override
     public ImageResponse edit(EditCall call) {

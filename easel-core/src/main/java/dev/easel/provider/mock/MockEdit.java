@@ -34,7 +34,7 @@ final class MockEdit {
     final boolean highFidelity;
 
     private MockEdit(EditCall call) {
-        Map<String, String> p = call.params();
+        Map<String, String> p = call.params().formFields();
         this.prompt = call.prompt();
         this.first = call.images().getFirst();
         this.maskOrNull = call.maskOrNull();

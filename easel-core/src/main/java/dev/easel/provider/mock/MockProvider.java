@@ -12,7 +12,6 @@ import dev.easel.ServiceUnavailableException;
 import dev.easel.TimeoutException;
 import dev.easel.provider.EditCall;
 import dev.easel.provider.ImageEditProvider;
-import dev.easel.provider.ProviderCapabilities;
 import java.awt.image.BufferedImage;
 import java.time.Clock;
 import java.time.Duration;
@@ -65,15 +64,7 @@ public final class MockProvider implements ImageEditProvider {
         return "mock";
     }
 
-    @Override
-    public ProviderCapabilities capabilities() {
-        return new ProviderCapabilities(true, true, false, false);
-    }
 
-    @Override
-    public Set<String> settingKeys() {
-        return SETTINGS;
-    }
 
     @Override
     public ImageResponse edit(EditCall call) {

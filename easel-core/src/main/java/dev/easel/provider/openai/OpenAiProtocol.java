@@ -79,7 +79,7 @@ public final class OpenAiProtocol {
             m.text("model", call.deployment().model());
         }
         m.text("prompt", call.prompt());
-        call.upstreamParams().forEach(m::text);
+        call.params().formFields().forEach(m::text);
         if (call.stream()) {
             m.text("stream", "true");
         }

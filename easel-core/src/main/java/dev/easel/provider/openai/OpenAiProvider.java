@@ -7,7 +7,6 @@ import dev.easel.http.HttpTransport;
 import dev.easel.http.Multipart;
 import dev.easel.provider.EditCall;
 import dev.easel.provider.ImageEditProvider;
-import dev.easel.provider.ProviderCapabilities;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.util.Set;
@@ -44,15 +43,7 @@ public final class OpenAiProvider implements ImageEditProvider {
         return "openai";
     }
 
-    @Override
-    public ProviderCapabilities capabilities() {
-        return new ProviderCapabilities(true, true, false, true);
-    }
 
-    @Override
-    public Set<String> settingKeys() {
-        return SETTINGS;
-    }
 
     @Override
     public ImageResponse edit(EditCall call) {

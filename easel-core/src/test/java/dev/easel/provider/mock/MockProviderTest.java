@@ -57,13 +57,10 @@ class MockProviderTest {
     private final MockProvider mock = new MockProvider(Clock.fixed(NOW, ZoneOffset.UTC), slept::add);
 
     @Test
-    void name_andCapabilities_describeAnOfflineProvider() {
-        MockProvider p = new MockProvider();
-        assertThat(p.name()).isEqualTo("mock");
-        assertThat(p.capabilities().streaming()).isTrue();
-        assertThat(p.capabilities().masks()).isTrue();
-        assertThat(p.capabilities().returnsUrls()).isFalse();
-        assertThat(p.capabilities().needsApiKey()).isFalse();
+    void name_isItsFactorysPrefix_andTheFactoryIsInstalled() {
+        assertThat(new MockProvider().name()).isEqualTo("mock");
+        assertThat(dev.easel.provider.ProviderRegistry.installed().find("mock"))
+                .hasValueSatisfying(f -> assertThat(f.settingKeys()).isEqualTo(MockProvider.SETTINGS));
     }
 
     @Test
@@ -394,7 +391,29 @@ class MockProviderTest {
     static EditCall call(List<ImagePart> images, ImagePart mask, Map<String, String> params,
                          Map<String, Object> settings, boolean stream, String prompt, Duration timeout) {
         Deployment d = new Deployment("mock", "edit", null, null, null, null, settings);
-        return new EditCall(d, spec(), prompt, images, mask, new LinkedHashMap<>(params), stream, Map.of(), timeout);
+        return new EditCall(d, spec(), prompt, images, mask, params(params), stream, Map.of(), timeout);
+    }
+
+    /** Form fields as the typed parameters validation would make of them. */
+    static dev.easel.provider.EditParams params(Map<String, String> form) {
+        var b = dev.easel.provider.EditParams.builder();
+        form.forEach((k, v) -> {
+            switch (k) {
+                case "n" -> b.n(Integer.parseInt(v));
+                case "size" -> dev.easel.provider.EditParams.Size.parse(v).ifPresentOrElse(b::size,
+                        () -> b.extra(k, com.fasterxml.jackson.databind.node.TextNode.valueOf(v)));
+                case "quality" -> b.quality(dev.easel.provider.EditParams.Quality.valueOf(v.toUpperCase()));
+                case "background" -> b.background(dev.easel.provider.EditParams.Background.valueOf(v.toUpperCase()));
+                case "output_format" -> b.outputFormat(
+                        dev.easel.provider.EditParams.OutputFormat.valueOf(v.toUpperCase()));
+                case "output_compression" -> b.outputCompression(Integer.parseInt(v));
+                case "input_fidelity" -> b.inputFidelity(
+                        dev.easel.provider.EditParams.InputFidelity.valueOf(v.toUpperCase()));
+                case "partial_images" -> b.partialImages(Integer.parseInt(v));
+                default -> b.extra(k, com.fasterxml.jackson.databind.node.TextNode.valueOf(v));
+            }
+        });
+        return b.build();
     }
 
     static ModelSpec spec() {
