@@ -156,6 +156,33 @@ final class EditPipeline {
 
     // ---- shared entry points ----------------------------------------------------------------------
 
+    /**
+     * What one request keeps across its attempts: the mask in each convention it was converted to (once per request,
+     * not per retry or fallback) and the images a fan-out has delivered so far.
+     */
+    private static final class PerRequest {
+        private dev.easel.adapt.Masks masks;
+        private dev.easel.adapt.FanOut fanOut;
+
+        synchronized dev.easel.adapt.Masks masks(dev.easel.provider.ImagePart validatedMask) {
+            if (masks == null) {
+                masks = new dev.easel.adapt.Masks(validatedMask);
+            }
+            return masks;
+        }
+
+        synchronized dev.easel.adapt.FanOut fanOut(int n) {
+            if (fanOut == null) {
+                fanOut = new dev.easel.adapt.FanOut(n);
+            }
+            return fanOut;
+        }
+
+        synchronized java.util.Optional<dev.easel.adapt.FanOut> fanOut() {
+            return java.util.Optional.ofNullable(fanOut);
+        }
+    }
+
     /** What one successful attempt produced. */
     private record Executed<T>(T value, ValidatedEdit validated, Target target, Duration upstream) {
     }
@@ -165,13 +192,25 @@ final class EditPipeline {
         EditInput input = withoutFallbacks(request.input(), requestFallbacks);
         EditRecorder rec = recorder(request, input);
         rec.requested();
+        PerRequest state = new PerRequest();
         try {
             Router.Result<Executed<ImageResponse>> result = route(request, input, requestFallbacks, rec,
-                    options(request, false), (target, v, call) -> {
+                    options(request, false), state, (target, v, call) -> {
                         long t0 = System.nanoTime();
                         ImageResponse r;
+                        dev.easel.adapt.FanOut fan = state.fanOut(v.params().n().orElse(1));
+                        int perCall = target.spec().imagesPerCall();
                         try {
-                            if (call.stream()) {
+                            if (!call.stream() && fan.needed(perCall)) {
+                                fan.run(perCall, count -> {
+                                    ImageResponse part = target.provider().edit(call.withParams(call.params()
+                                            .toBuilder().n(count).build()));
+                                    return new dev.easel.adapt.FanOut.Part(part, gateway(target) && part.cost()
+                                            .isPresent() ? part.cost().get() : cost(target, part, v, false),
+                                            target.id());
+                                });
+                                r = fan.combined().toBuilder().addWarnings(fanOutWarnings(fan, target)).build();
+                            } else if (call.stream()) {
                                 // stream=true but one answer wanted: the completed event becomes the response
                                 try (ImageEditStream s = target.provider().editStream(call)) {
                                     r = collect(s, target);
@@ -188,7 +227,9 @@ final class EditPipeline {
                     }, true);
             Executed<ImageResponse> e = result.value();
             // the provider has been paid: the cost is known before the answer is converted for the client
-            java.math.BigDecimal cost = gateway(e.target()) && e.value().cost().isPresent() ? e.value().cost().get()
+            java.math.BigDecimal cost = state.fanOut().filter(f -> f.calls() > 0).isPresent()
+                    ? state.fanOut().get().cost() // each call priced on its own deployment
+                    : gateway(e.target()) && e.value().cost().isPresent() ? e.value().cost().get()
                     : cost(e.target(), e.value(), e.validated(), input.stream()); // a gateway knows what it charged
             ImageResponse response;
             try {
@@ -208,12 +249,28 @@ final class EditPipeline {
         } catch (RecordedException e) {
             throw e.failure();
         } catch (EaselException e) {
-            rec.failure(e, input.stream());
+            // calls of a fan-out that succeeded before another failed were paid for: their cost is recorded
+            rec.failure(e, input.stream(), state.fanOut().map(dev.easel.adapt.FanOut::cost).orElse(null));
             throw e;
         } catch (RuntimeException e) {
             rec.failure(internal(e), input.stream()); // a bug must not cost the spend record
             throw e;
         }
+    }
+
+    /** What the response says about a fan-out: how the images were made, and from where when not from one place. */
+    private static List<String> fanOutWarnings(dev.easel.adapt.FanOut fan, Target target) {
+        List<String> out = new ArrayList<>();
+        out.add("n=" + fan.wanted() + " made in " + fan.calls() + (fan.calls() == 1 ? " call" : " calls")
+                + " (model '" + target.spec().id() + "' makes at most " + target.spec().imagesPerCall()
+                + " per call)");
+        java.util.Set<String> from = new java.util.LinkedHashSet<>();
+        fan.delivered().forEach(p -> from.add(p.deploymentId()));
+        if (from.size() > 1) {
+            out.add("images made by deployments " + String.join(", ", from) + " (a retry or fallback made only the "
+                    + "images still missing)");
+        }
+        return out;
     }
 
     /** One provider call of an attempt, after validation. */
@@ -228,18 +285,18 @@ final class EditPipeline {
      * the stream does, so it is recorded there).
      */
     private <T> Router.Result<Executed<T>> route(GatewayRequest request, EditInput input, List<String> fallbacks,
-                                                 EditRecorder rec, Router.Options options, Attempt<T> attempt,
-                                                 boolean endOnSuccess) {
+                                                 EditRecorder rec, Router.Options options, PerRequest state,
+                                                 Attempt<T> attempt, boolean endOnSuccess) {
         try {
-            return routeOnce(request, input, fallbacks, rec, options, attempt, endOnSuccess);
+            return routeOnce(request, input, fallbacks, rec, options, state, attempt, endOnSuccess);
         } catch (EaselException e) {
             throw unserved(request.model(), e);
         }
     }
 
     private <T> Router.Result<Executed<T>> routeOnce(GatewayRequest request, EditInput input, List<String> fallbacks,
-                                                     EditRecorder rec, Router.Options options, Attempt<T> attempt,
-                                                     boolean endOnSuccess) {
+                                                     EditRecorder rec, Router.Options options, PerRequest state,
+                                                     Attempt<T> attempt, boolean endOnSuccess) {
         Router router = routerFor(request.model());
         if (request.credentials().map(c -> c.apiKeyOrNull() != null).orElse(false)) {
             router = isolated(router); // the caller's own key: its failures and usage are not the deployment's
@@ -248,7 +305,7 @@ final class EditPipeline {
             Target target = targets.get(candidate.id());
             Instant start = rec.attemptStart(target, candidate);
             try {
-                ValidatedEdit v = validate(input, target, fallback);
+                ValidatedEdit v = adapt(validate(input, target, fallback), target, fallback, state);
                 rec.validated(v);
                 Router.Attempted<Executed<T>> done = attempt.run(target, v,
                         call(request, input, target, v, rec, remaining));
@@ -354,7 +411,8 @@ final class EditPipeline {
         Router.Result<Executed<ImageEditStream>> result;
         try {
             // retries and fallbacks cover starting the stream; once events flow, an error ends the stream
-            result = route(request, input, requestFallbacks, rec, options(request, true), (target, v, call) -> {
+            result = route(request, input, requestFallbacks, rec, options(request, true), new PerRequest(),
+                    (target, v, call) -> {
                 long t0 = System.nanoTime();
                 ImageEditStream s;
                 try {
@@ -865,7 +923,7 @@ final class EditPipeline {
             return new RequestValidator().validate(input, target.spec(), target.dropParams(), today);
         }
         try {
-            EditInput adapted = FallbackAdapter.adapt(input, target.spec());
+            EditInput adapted = dev.easel.adapt.FallbackAdapter.adapt(input, target.spec());
             ValidatedEdit v = new RequestValidator().validate(adapted, target.spec(), true, today);
             List<String> warnings = new ArrayList<>(v.warnings());
             if (!java.util.Objects.equals(adapted.params().get("size"), input.params().get("size"))) {
@@ -878,6 +936,43 @@ final class EditPipeline {
         } catch (BadRequestException e) {
             throw new UnsuitableException(e);
         }
+    }
+
+    /**
+     * The validated request in the form the deployment's model takes (docs/providers.md, "Adaptation"): its size
+     * mapped (aspect ratio and tier for models that take those; {@code auto} left to the provider there), and the
+     * mask in the model's convention (converted once per request). A fallback that cannot take it is unsuitable.
+     */
+    private ValidatedEdit adapt(ValidatedEdit v, Target target, boolean fallback, PerRequest state) {
+        ModelSpec spec = target.spec();
+        EditParams params = v.params();
+        List<String> warnings = new ArrayList<>(v.warnings());
+        if (params.size().isPresent()) {
+            java.util.Optional<EditParams.Size> mapped = dev.easel.adapt.Sizes.forModel(params.size().get(),
+                    spec.sizes());
+            if (mapped.isEmpty()) {
+                params = params.without("size");
+            } else if (!mapped.get().equals(params.size().get())) {
+                warnings.add("size " + params.size().get().wire() + " sent to model '" + spec.id() + "' as "
+                        + mapped.get().wire());
+                params = params.toBuilder().size(mapped.get()).build();
+            }
+        }
+        dev.easel.provider.ImagePart mask = v.maskOrNull();
+        if (mask != null) {
+            try {
+                mask = state.masks(mask).forConvention(spec.mask().convention(), spec.id());
+            } catch (BadRequestException e) {
+                if (fallback) {
+                    throw new UnsuitableException(e);
+                }
+                throw e;
+            }
+        }
+        if (params == v.params() && mask == v.maskOrNull()) {
+            return v;
+        }
+        return new ValidatedEdit(v.images(), mask, params, v.dropped(), warnings);
     }
 
     private EditCall call(GatewayRequest r, EditInput input, Target t, ValidatedEdit v, EditRecorder rec,

@@ -62,6 +62,27 @@ public final class ProxyServer implements AutoCloseable {
     private final UploadLimits limits;
     private final UrlFetcher fetcher;
     private final UrlFetcher providerFetcher;
+
+    /**
+     * A job's result URL, through the proxy's fetcher (which connects only to the addresses it checked): the host must
+     * be one the provider documents or a configured {@code api_base} host; a refused or failed download is the
+     * provider's unusable answer (502), not the client's bad request.
+     */
+    private byte[] downloadResult(java.net.URI url, dev.easel.provider.ResultDownloader.Rules rules) {
+        String host = url.getHost();
+        if (host == null || !rules.allows(host)) {
+            throw new dev.easel.InternalServerException(rules.provider() + " returned a result URL on host '" + host
+                    + "', which is neither one it documents nor the configured api_base", 502, "api_error",
+                    "bad_upstream_response", null, rules.provider(), null, null);
+        }
+        try {
+            return providerFetcher.fetch(url.toString(), "result");
+        } catch (ProxyException e) {
+            throw new dev.easel.InternalServerException(rules.provider() + " returned a result URL that could not be "
+                    + "downloaded: " + e.getMessage(), 502, "api_error", "bad_upstream_response", null,
+                    rules.provider(), null, e);
+        }
+    }
     private final byte[] masterKey;
     private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
     private final AtomicInteger inflight = new AtomicInteger();
@@ -95,6 +116,7 @@ public final class ProxyServer implements AutoCloseable {
         AtomicReference<Easel> self = new AtomicReference<>(); // the sink is built before the client exists
         Easel.Builder builder = Easel.builder().config(config).clock(clock).imageStore(images).routerState(routerState)
                 .imageFetcher(d -> providerFetcher.fetch(d.url().orElseThrow(), "data.url"))
+                .resultDownloader((url, rules) -> downloadResult(url, rules))
                 .recordSink(r -> spend.record(SpendRecords.of(r, id -> self.get() == null ? Optional.empty()
                         : self.get().apiBase(id))));
         this.integrations = Integrations.fromConfig(config, options.env());

@@ -1,0 +1,183 @@
+package dev.easel.adapt;
+
+import dev.easel.catalog.ModelSpec.SizeRule;
+import dev.easel.provider.EditParams.Size;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * OpenAI {@code size}s mapped to what a model takes. The table in docs/providers.md ("Sizes") is what these
+ * functions compute; a test checks it.
+ */
+public final class Sizes {
+
+    private Sizes() {
+    }
+
+    /**
+     * The size to send to a model with {@code rule}: pixels become the nearest aspect ratio and the smallest tier
+     * that covers their long side for an aspect-ratio model; {@code auto} is left out there (the provider's
+     * default); anything else is sent as it is (validation already checked it).
+     */
+    public static Optional<Size> forModel(Size requested, SizeRule rule) {
+        if (rule instanceof SizeRule.AspectRatios aspects) {
+            return switch (requested) {
+                case Size.Auto a -> Optional.empty();
+                case Size.Pixels p -> Optional.of(aspect(p, aspects));
+                case Size.Aspect a -> Optional.of(a);
+            };
+        }
+        return Optional.of(requested);
+    }
+
+    /** The nearest ratio (by the logarithm of the aspect) and the smallest tier whose long side covers {@code p}'s. */
+    public static Size.Aspect aspect(Size.Pixels p, SizeRule.AspectRatios rule) {
+        double want = Math.log((double) p.width() / p.height());
+        String best = rule.ratios().get(0);
+        double bestDiff = Double.MAX_VALUE;
+        for (String r : rule.ratios()) {
+            int colon = r.indexOf(':');
+            double diff = Math.abs(Math.log(Double.parseDouble(r.substring(0, colon))
+                    / Double.parseDouble(r.substring(colon + 1))) - want);
+            if (diff < bestDiff - 1e-12) {
+                bestDiff = diff;
+                best = r;
+            }
+        }
+        return new Size.Aspect(best, tier(Math.max(p.width(), p.height()), rule.tiers()));
+    }
+
+    private static Optional<String> tier(int longSide, Map<String, Integer> tiers) {
+        String last = null;
+        for (Map.Entry<String, Integer> t : tiers.entrySet()) {
+            last = t.getKey();
+            if (t.getValue() >= longSide) {
+                return Optional.of(t.getKey());
+            }
+        }
+        return Optional.ofNullable(last);
+    }
+
+    /**
+     * For a fallback model: the allowed size nearest to {@code size} ({@code auto} when it has none and takes
+     * {@code auto}), or empty when the model takes {@code size} as it is or nothing fits.
+     */
+    static Optional<String> nearestAllowed(String size, SizeRule rule) {
+        return switch (rule) {
+            case SizeRule.Fixed fixed -> fixed.sizes().contains(size) || (fixed.auto() && size.equals("auto"))
+                    ? Optional.empty() : Optional.ofNullable(nearestFixed(size, fixed));
+            case SizeRule.Flexible flex -> nearestFlexible(size, flex);
+            case SizeRule.AspectRatios a -> Optional.empty(); // mapped when the call is adapted
+            case SizeRule.Any any -> Optional.empty();
+        };
+    }
+
+    private static String nearestFixed(String size, SizeRule.Fixed fixed) {
+        double aspect = aspect(size);
+        if (Double.isNaN(aspect)) {
+            return fixed.auto() ? "auto" : null;
+        }
+        double pixels = pixels(size);
+        String best = null;
+        double bestDiff = Double.MAX_VALUE;
+        double bestArea = Double.MAX_VALUE;
+        for (String candidate : fixed.sizes()) {
+            double diff = Math.abs(Math.log(aspect(candidate) / aspect));
+            // among equal shapes, the size closest in pixels (1536x1024 → 1024x1024, not 256x256)
+            double area = Math.abs(Math.log(pixels(candidate) / pixels));
+            if (diff < bestDiff - 1e-9 || (diff < bestDiff + 1e-9 && area < bestArea)) {
+                bestDiff = Math.min(diff, bestDiff);
+                bestArea = area;
+                best = candidate;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The nearest size the free-size rule allows: the aspect clamped to the rule's, the area into its pixel
+     * bounds, the sides into its edge bounds, then each side rounded to its multiple; empty when {@code size}
+     * already fits or is not {@code WxH}.
+     */
+    private static Optional<String> nearestFlexible(String size, SizeRule.Flexible flex) {
+        Optional<Size> parsed = Size.parse(size);
+        if (parsed.isEmpty() || !(parsed.get() instanceof Size.Pixels p)) {
+            return Optional.empty();
+        }
+        if (fits(p.width(), p.height(), flex)) {
+            return Optional.empty();
+        }
+        double w = p.width();
+        double h = p.height();
+        double aspect = Math.max(w, h) / Math.min(w, h);
+        if (aspect > flex.maxAspect()) { // shorten the long side
+            if (w >= h) {
+                w = h * flex.maxAspect();
+            } else {
+                h = w * flex.maxAspect();
+            }
+        }
+        double area = w * h;
+        double scale = area > flex.maxPixels() ? Math.sqrt(flex.maxPixels() / area)
+                : area < flex.minPixels() ? Math.sqrt(flex.minPixels() / area) : 1;
+        w *= scale;
+        h *= scale;
+        double up = Math.min(w, h) < flex.minEdge() ? flex.minEdge() / Math.min(w, h) : 1;
+        w *= up;
+        h *= up;
+        double edge = Math.max(w, h) > flex.maxEdge() ? flex.maxEdge() / Math.max(w, h) : 1;
+        w *= edge;
+        h *= edge;
+        // the clamped target, then the fitting size on the rule's grid nearest to it in shape and in area
+        int m = flex.multipleOf();
+        int cw = (int) Math.round(w / m);
+        int ch = (int) Math.round(h / m);
+        double wantAspect = Math.log(w / h);
+        double wantArea = Math.log(w * h);
+        String best = null;
+        double bestScore = Double.MAX_VALUE;
+        for (int dw = -8; dw <= 8; dw++) {
+            for (int dh = -8; dh <= 8; dh++) {
+                int ww = (cw + dw) * m;
+                int hh = (ch + dh) * m;
+                if (ww <= 0 || hh <= 0 || !fits(ww, hh, flex)) {
+                    continue;
+                }
+                double score = Math.abs(Math.log((double) ww / hh) - wantAspect)
+                        + Math.abs(Math.log((double) ww * hh) - wantArea);
+                if (score < bestScore) {
+                    bestScore = score;
+                    best = ww + "x" + hh;
+                }
+            }
+        }
+        if (best != null) {
+            return Optional.of(best);
+        }
+        return flex.auto() ? Optional.of("auto") : Optional.empty();
+    }
+
+    static boolean fits(int w, int h, SizeRule.Flexible flex) {
+        long px = (long) w * h;
+        return w % flex.multipleOf() == 0 && h % flex.multipleOf() == 0 && Math.max(w, h) <= flex.maxEdge()
+                && Math.min(w, h) >= flex.minEdge() && px >= flex.minPixels() && px <= flex.maxPixels()
+                && (double) Math.max(w, h) / Math.min(w, h) <= flex.maxAspect();
+    }
+
+    private static double pixels(String size) {
+        int x = size.indexOf('x');
+        return Double.parseDouble(size.substring(0, x)) * Double.parseDouble(size.substring(x + 1));
+    }
+
+    private static double aspect(String size) {
+        int x = size.indexOf('x');
+        if (x <= 0) {
+            return Double.NaN;
+        }
+        try {
+            return Double.parseDouble(size.substring(0, x)) / Double.parseDouble(size.substring(x + 1));
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
+    }
+}
