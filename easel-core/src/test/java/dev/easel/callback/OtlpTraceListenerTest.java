@@ -353,6 +353,63 @@ class OtlpTraceListenerTest {
     }
 
     @Test
+    void jobPolls_eachIsAClientSpanUnderItsAttempt_exportedWithTheRequest() {
+        OtlpReceiver collector = open(OtlpReceiver.start());
+        EaselConfig config = config("""
+                model_list:
+                  - model_name: jobs
+                    litellm_params: {model: polled/v1}
+                litellm_settings:
+                  callbacks: ["otel"]
+                general_settings:
+                  otel_exporter_endpoint: %s/v1/traces
+                """.formatted(collector.baseUrl()));
+        OtlpTraceListener otel = open(OtlpTraceListener.fromConfig(config, Map.of()).orElseThrow());
+        // an adapter that reports its polls as the shared job runner does: pending, a failed poll, ready
+        dev.easel.provider.ImageEditProvider polled = new dev.easel.provider.ImageEditProvider() {
+            @Override
+            public String name() {
+                return "polled";
+            }
+
+            @Override
+            public dev.easel.ImageResponse edit(dev.easel.provider.EditCall call) {
+                java.time.Instant t = java.time.Instant.parse("2026-12-06T12:00:00Z");
+                call.events().jobPoll("job-7", 1, t, t.plusMillis(5), "pending");
+                call.events().jobPoll("job-7", 2, t.plusSeconds(1), t.plusSeconds(2), "error: 503 service_unavailable");
+                call.events().jobPoll("job-7", 3, t.plusSeconds(3), t.plusSeconds(4), "ready");
+                return dev.easel.ImageResponse.builder().created(1).provider("polled").model("v1")
+                        .addData(dev.easel.ImageData.ofBase64(java.util.Base64.getEncoder().encodeToString(PNG)))
+                        .build();
+            }
+
+            @Override
+            public dev.easel.ImageEditStream editStream(dev.easel.provider.EditCall call) {
+                throw new UnsupportedOperationException();
+            }
+        };
+        Easel easel = Easel.builder().config(config).provider(polled).listener(otel).build();
+
+        easel.imageEdit(ImageEditRequest.builder().model("jobs").image(PNG).prompt("hat").build());
+        deliver(easel, otel);
+
+        List<Span> spans = collector.spans();
+        assertThat(spans).hasSize(5); // request, attempt, 3 polls
+        Span attempt = spans.stream().filter(s -> s.kind() == 3 && s.name().startsWith("image_edit")).findFirst()
+                .orElseThrow();
+        List<Span> polls = spans.stream().filter(s -> s.name().equals("poll polled")).toList();
+        assertThat(polls).hasSize(3).allSatisfy(p -> {
+            assertThat(p.kind()).isEqualTo(3);
+            assertThat(p.parentSpanId()).isEqualTo(attempt.spanId());
+            assertThat(p.traceId()).isEqualTo(attempt.traceId());
+            assertThat(p.string("easel.job.id")).isEqualTo("job-7");
+        });
+        assertThat(polls).extracting(p -> p.string("easel.job.outcome"))
+                .containsExactly("pending", "error: 503 service_unavailable", "ready");
+        assertThat(polls.get(1).statusCode()).isEqualTo(2); // the failed poll is an error span
+    }
+
+    @Test
     void successCallbackOnly_failuresNotExported() {
         OtlpReceiver collector = open(OtlpReceiver.start());
         EaselConfig config = config("""

@@ -178,6 +178,26 @@ class JobRunnerTest {
     }
 
     @Test
+    void throughTheRouter_aPendingJobsTimeout_isNeverResubmitted_evenWithRetryOnTimeout() {
+        // two deployments, retries and retry_on_timeout: a time-out of an ordinary call would be sent again
+        String yaml = """
+                model_list:
+                  - model_name: edit
+                    litellm_params: {model: tinyjobs/v1, api_base: "%1$s", timeout: 5}
+                  - model_name: edit
+                    litellm_params: {model: tinyjobs/v1, api_base: "%1$s", timeout: 5, rpm: 10}
+                router_settings: {num_retries: 3, retry_on_timeout: true}
+                """.formatted(base);
+        var easel = dev.easel.Easel.builder().config(dev.easel.config.ConfigLoader.parse(yaml, Map.of(), "t.yaml"))
+                .provider(new TinyJobs(context(advancing()))).clock(clock).sleeper(advancing()).build();
+
+        assertThatThrownBy(() -> easel.imageEdit(dev.easel.ImageEditRequest.builder().model("edit").prompt("p")
+                .image(TestImages.png(8, 8, false)).build()))
+                .isInstanceOfSatisfying(TimeoutException.class, e -> assertThat(e.jobId()).contains("job-1"));
+        assertThat(submits).hasValue(1);
+    }
+
+    @Test
     void expiredResultUrl_isBadUpstreamResponseNamingTheJob_notAHang() {
         script.add("expired");
         assertThatThrownBy(() -> new TinyJobs(context(advancing())).edit(call(Duration.ofSeconds(60))))
