@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
@@ -251,11 +250,7 @@ public final class FakeOpenAi extends FakeServer<FakeOpenAi> {
 
         /** The only accepted key (Bearer on OpenAI, {@code api-key} on Azure); default: any non-empty key. */
         public Builder apiKey(String apiKey) {
-            Objects.requireNonNull(apiKey, "apiKey");
-            if (apiKey.isBlank()) {
-                throw new IllegalArgumentException("apiKey must not be blank");
-            }
-            this.apiKey = apiKey;
+            this.apiKey = requireKey(apiKey);
             return this;
         }
 

@@ -382,6 +382,15 @@ abstract class FakeServer<S extends FakeServer<S>> implements AutoCloseable {
         return bytes;
     }
 
+    /** A key a builder may require: not null, not blank. */
+    static String requireKey(String apiKey) {
+        Objects.requireNonNull(apiKey, "apiKey");
+        if (apiKey.isBlank()) {
+            throw new IllegalArgumentException("apiKey must not be blank");
+        }
+        return apiKey;
+    }
+
     static Duration nonNegative(Duration d, String what) {
         Objects.requireNonNull(d, what);
         if (d.isNegative()) {
