@@ -159,6 +159,12 @@ public final class FakeResponse {
         return of(Kind.DEFAULT, 0, null, null);
     }
 
+    /** A body made when the answer is written, from the id the fake gives that answer (e.g. an error id). */
+    static FakeResponse generated(int status, String contentType, Function<String, byte[]> body) {
+        return of(Kind.BODY, checkStatus(status), Objects.requireNonNull(contentType, "contentType"),
+                Objects.requireNonNull(body, "body"));
+    }
+
     /**
      * An answer that only the fake of class {@code owner} understands: it validates the request as usual and then
      * answers the way {@code outcome} says (the fakes' public factories make these).
