@@ -132,19 +132,9 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
         this.allowUnknownFields = builder.allowUnknownFields;
     }
 
-    /** Starts a server with default settings (any non-empty key, 2 pending polls, the system clock). */
-    public static FakeBfl start() {
-        return builder().start();
-    }
-
     /** A builder for a configured server. */
     public static Builder builder() {
         return new Builder();
-    }
-
-    /** The API root, e.g. {@code http://127.0.0.1:PORT} (BFL's is {@code https://api.bfl.ai}). */
-    public String baseUrl() {
-        return origin();
     }
 
     /** Queues a one-shot answer for the next poll ({@code GET /v1/get_result}); the job does not move on. */
@@ -652,10 +642,8 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
     }
 
     /** Configures a {@link FakeBfl} before it starts. */
-    public static final class Builder {
+    public static final class Builder extends Settings<Builder> {
 
-        private String apiKey;
-        private Duration defaultLatency = Duration.ZERO;
         private Clock clock = Clock.systemUTC();
         private Duration sampleTtl = DEFAULT_SAMPLE_TTL;
         private int pendingPolls = 2;
@@ -664,18 +652,6 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
         private boolean allowUnknownFields;
 
         private Builder() {
-        }
-
-        /** The only accepted {@code x-key}; default: any non-empty key. */
-        public Builder apiKey(String apiKey) {
-            this.apiKey = requireKey(apiKey);
-            return this;
-        }
-
-        /** Latency before every submission and poll answer that has no delay of its own; default zero. */
-        public Builder defaultLatency(Duration latency) {
-            this.defaultLatency = nonNegative(latency, "latency");
-            return this;
         }
 
         /** The clock that dates jobs and expires sample URLs (a {@link ManualClock} in tests); default UTC now. */

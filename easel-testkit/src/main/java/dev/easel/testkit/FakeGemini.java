@@ -104,19 +104,9 @@ public final class FakeGemini extends FakeServer<FakeGemini> {
         this.apiKey = builder.apiKey;
     }
 
-    /** Starts a server that accepts any non-empty key. */
-    public static FakeGemini start() {
-        return builder().start();
-    }
-
     /** A builder for a configured server. */
     public static Builder builder() {
         return new Builder();
-    }
-
-    /** The API root, e.g. {@code http://127.0.0.1:PORT} (Google's is {@code https://generativelanguage.googleapis.com}). */
-    public String baseUrl() {
-        return origin();
     }
 
     /** The full {@code generateContent} URL of a model. */
@@ -706,24 +696,9 @@ public final class FakeGemini extends FakeServer<FakeGemini> {
     }
 
     /** Configures a {@link FakeGemini} before it starts. */
-    public static final class Builder {
-
-        private String apiKey;
-        private Duration defaultLatency = Duration.ZERO;
+    public static final class Builder extends Settings<Builder> {
 
         private Builder() {
-        }
-
-        /** The only accepted key ({@code x-goog-api-key} header or {@code ?key=}); default: any non-empty key. */
-        public Builder apiKey(String apiKey) {
-            this.apiKey = requireKey(apiKey);
-            return this;
-        }
-
-        /** Latency before every answer that has no delay of its own; default zero. */
-        public Builder defaultLatency(Duration latency) {
-            this.defaultLatency = nonNegative(latency, "latency");
-            return this;
         }
 
         /** Binds 127.0.0.1 on a free port and starts serving. */

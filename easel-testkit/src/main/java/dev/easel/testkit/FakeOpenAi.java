@@ -73,6 +73,7 @@ public final class FakeOpenAi extends FakeServer<FakeOpenAi> {
     }
 
     /** OpenAI base URL, e.g. {@code http://127.0.0.1:PORT/v1}. */
+    @Override
     public String baseUrl() {
         return azureBaseUrl() + "/v1";
     }
@@ -238,31 +239,17 @@ public final class FakeOpenAi extends FakeServer<FakeOpenAi> {
     }
 
     /** Configures a {@link FakeOpenAi} before it starts. */
-    public static final class Builder {
+    public static final class Builder extends Settings<Builder> {
 
-        private String apiKey;
         private boolean respondWithUrls;
-        private Duration defaultLatency = Duration.ZERO;
         private Duration streamEventDelay = Duration.ZERO;
 
         private Builder() {
         }
 
-        /** The only accepted key (Bearer on OpenAI, {@code api-key} on Azure); default: any non-empty key. */
-        public Builder apiKey(String apiKey) {
-            this.apiKey = requireKey(apiKey);
-            return this;
-        }
-
         /** Whether GPT image models answer with {@code url} entries; default false. */
         public Builder respondWithUrls(boolean urls) {
             this.respondWithUrls = urls;
-            return this;
-        }
-
-        /** Latency before every image-edit answer that has no delay of its own; default zero. */
-        public Builder defaultLatency(Duration latency) {
-            this.defaultLatency = nonNegative(latency, "latency");
             return this;
         }
 

@@ -112,6 +112,14 @@ abstract class FakeServer<S extends FakeServer<S>> implements AutoCloseable {
     }
 
     /**
+     * The URL to configure as the provider's API base: {@code http://127.0.0.1:PORT} in place of the provider's
+     * host (the adapter appends the provider's paths), unless the fake's class documentation says otherwise.
+     */
+    public String baseUrl() {
+        return origin();
+    }
+
+    /**
      * Queues a one-shot answer for the next request that this fake's script applies to (its class documentation
      * says which); consumed in order, before the default behaviour.
      *
@@ -382,21 +390,47 @@ abstract class FakeServer<S extends FakeServer<S>> implements AutoCloseable {
         return bytes;
     }
 
-    /** A key a builder may require: not null, not blank. */
-    static String requireKey(String apiKey) {
-        Objects.requireNonNull(apiKey, "apiKey");
-        if (apiKey.isBlank()) {
-            throw new IllegalArgumentException("apiKey must not be blank");
-        }
-        return apiKey;
-    }
-
     static Duration nonNegative(Duration d, String what) {
         Objects.requireNonNull(d, what);
         if (d.isNegative()) {
             throw new IllegalArgumentException(what + " must not be negative (was " + d + ")");
         }
         return d;
+    }
+
+    /**
+     * What every fake's builder sets: the accepted key and the default latency.
+     *
+     * @param <B> the concrete builder, so setters chain
+     */
+    abstract static class Settings<B extends Settings<B>> {
+
+        String apiKey;
+        Duration defaultLatency = Duration.ZERO;
+
+        Settings() {
+        }
+
+        @SuppressWarnings("unchecked")
+        private B self() {
+            return (B) this;
+        }
+
+        /** The only accepted API key (the fake's class documentation says where it is read); default: any. */
+        public B apiKey(String apiKey) {
+            Objects.requireNonNull(apiKey, "apiKey");
+            if (apiKey.isBlank()) {
+                throw new IllegalArgumentException("apiKey must not be blank");
+            }
+            this.apiKey = apiKey;
+            return self();
+        }
+
+        /** Latency before every scripted-route answer that has no delay of its own; default zero. */
+        public B defaultLatency(Duration latency) {
+            this.defaultLatency = nonNegative(latency, "latency");
+            return self();
+        }
     }
 
     private void handle(HttpExchange exchange) {

@@ -76,19 +76,9 @@ public final class FakeStability extends FakeServer<FakeStability> {
         this.pendingResults = builder.pendingResults;
     }
 
-    /** Starts a server that accepts any non-empty Bearer key. */
-    public static FakeStability start() {
-        return builder().start();
-    }
-
     /** A builder for a configured server. */
     public static Builder builder() {
         return new Builder();
-    }
-
-    /** The API root, e.g. {@code http://127.0.0.1:PORT} (Stability's is {@code https://api.stability.ai}). */
-    public String baseUrl() {
-        return origin();
     }
 
     /** The URL of an edit operation, e.g. {@code …/v2beta/stable-image/edit/inpaint}. */
@@ -471,25 +461,11 @@ public final class FakeStability extends FakeServer<FakeStability> {
     }
 
     /** Configures a {@link FakeStability} before it starts. */
-    public static final class Builder {
+    public static final class Builder extends Settings<Builder> {
 
-        private String apiKey;
-        private Duration defaultLatency = Duration.ZERO;
         private int pendingResults = 1;
 
         private Builder() {
-        }
-
-        /** The only accepted Bearer key; default: any non-empty key. */
-        public Builder apiKey(String apiKey) {
-            this.apiKey = requireKey(apiKey);
-            return this;
-        }
-
-        /** Latency before every edit answer that has no delay of its own; default zero. */
-        public Builder defaultLatency(Duration latency) {
-            this.defaultLatency = nonNegative(latency, "latency");
-            return this;
         }
 
         /** How many relight result polls answer 202 {@code in-progress} before the image; default 1. */
