@@ -565,8 +565,7 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
     /** Megapixels of the input images (2^20 pixels each); a URL image, which the fake cannot see, counts as 1. */
     private static double inputMegapixels(ObjectNode body) {
         double mp = 0;
-        for (var it = body.fields(); it.hasNext(); ) {
-            var e = it.next();
+        for (Map.Entry<String, JsonNode> e : body.properties()) {
             if ((e.getKey().equals("image") || e.getKey().startsWith("input_image")) && e.getValue().isTextual()) {
                 mp += BflSchema.image(e.getValue().asText()).map(i -> (double) i.pixels() / (1 << 20)).orElse(1.0);
             }

@@ -137,6 +137,11 @@ public final class FakeOpenAi extends FakeServer<FakeOpenAi> {
         return Json.bytes(Json.error(message, "fake_server_error", null, null));
     }
 
+    @Override
+    List<Map.Entry<String, String>> bugHeaders() {
+        return List.of(Map.entry("x-request-id", "req_fake_error"));
+    }
+
     private void answerDefault(HttpExchange exchange, RecordedRequest request, String deployment, String requestId,
                                List<Map.Entry<String, String>> headers) throws IOException {
         if (deployment == null) {

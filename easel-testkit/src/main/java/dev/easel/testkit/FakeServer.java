@@ -268,6 +268,11 @@ abstract class FakeServer<S extends FakeServer<S>> implements AutoCloseable {
         return Json.bytes(root);
     }
 
+    /** Headers of that 500 (e.g. the request id every answer of the fake carries). */
+    List<Map.Entry<String, String>> bugHeaders() {
+        return List.of();
+    }
+
     /** A second script queue (e.g. for polls beside submissions); {@link #reset()} clears it too. */
     final Queue<FakeResponse> newScript() {
         Queue<FakeResponse> queue = new ConcurrentLinkedQueue<>();
@@ -454,7 +459,7 @@ abstract class FakeServer<S extends FakeServer<S>> implements AutoCloseable {
         } catch (RuntimeException e) {
             // a bug in the fake: answer 500 (if headers are not out yet) rather than silently dropping the socket
             try {
-                send(exchange, 500, "application/json", bugBody("fake server failed: " + e), List.of());
+                send(exchange, 500, "application/json", bugBody("fake server failed: " + e), bugHeaders());
             } catch (IOException | RuntimeException ignored) {
                 // response already started or connection gone
             }

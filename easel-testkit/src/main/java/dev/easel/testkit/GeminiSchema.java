@@ -2,7 +2,6 @@ package dev.easel.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -133,8 +132,7 @@ final class GeminiSchema {
 
     private static void checkMessage(String type, JsonNode node, String path, List<Violation> out) {
         Map<String, Field> fields = MESSAGES.get(type);
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             String key = e.getKey();
             String snake = snake(key);
             Field field = fields.get(snake);
