@@ -1,30 +1,13 @@
 package dev.easel.testkit;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -45,16 +28,17 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * <p>Routes: {@code POST /v1/images/edits}, {@code POST /openai/deployments/{deployment}/images/edits?api-version=…}
- * and {@code GET /files/{id}.png|jpeg} for the image URLs it hands out. Never hangs a test: all waits are bounded
- * and {@link #close()} interrupts in-flight delayed responses.
+ * and {@code GET /files/{id}.png|jpeg} for the image URLs it hands out. Image-edit requests (either route) consume
+ * the {@link #enqueue} script and count for {@link #holdAnswers()} and {@link #defaultLatency}. Never hangs a test:
+ * all waits are bounded and {@link #close()} interrupts in-flight delayed responses.
  */
-public final class FakeOpenAi implements AutoCloseable {
+public final class FakeOpenAi extends FakeServer<FakeOpenAi> {
 
     /** How long {@link #takeRequest()} waits. */
-    public static final Duration DEFAULT_TAKE_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_TAKE_TIMEOUT = TAKE_TIMEOUT;
 
     /** How long a held answer waits for {@link #releaseAnswers()} at most, so a forgotten release cannot hang. */
-    public static final Duration MAX_HOLD = Duration.ofSeconds(60);
+    public static final Duration MAX_HOLD = HOLD_LIMIT;
 
     /** The oldest Azure {@code api-version} that supports image edits. */
     public static final String AZURE_MIN_API_VERSION = "2025-04-01-preview";
@@ -65,41 +49,17 @@ public final class FakeOpenAi implements AutoCloseable {
     private static final String AZURE_401 = "Access denied due to invalid subscription key or wrong API endpoint. "
             + "Make sure to provide a valid key for an active subscription and use a correct regional API endpoint "
             + "for your resource.";
-    private static final SecureRandom RANDOM = new SecureRandom();
 
-    private final HttpServer server;
-    private final ExecutorService executor;
     private final String apiKey;
-    private final CountDownLatch closing = new CountDownLatch(1);
-    private final AtomicBoolean closed = new AtomicBoolean();
-    private final List<RecordedRequest> requests = new ArrayList<>();
-    private final BlockingQueue<RecordedRequest> untaken = new LinkedBlockingQueue<>();
-    private final ConcurrentLinkedQueue<FakeResponse> script = new ConcurrentLinkedQueue<>();
     private final Map<String, byte[]> files = new ConcurrentHashMap<>();
     private volatile boolean respondWithUrls;
-    private volatile Duration defaultLatency;
     private volatile Duration streamEventDelay;
-    private final java.util.concurrent.atomic.AtomicInteger editsInFlight = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicInteger maxEditsInFlight = new java.util.concurrent.atomic.AtomicInteger();
-    // per exchange, not HttpExchange attributes: those live in the context and are shared by every exchange
-    private final Map<HttpExchange, Boolean> inFlight = new ConcurrentHashMap<>();
-    private CountDownLatch hold; // guarded by this; non-null while edit answers are held
 
     private FakeOpenAi(Builder builder) {
+        super("fake OpenAI", builder.defaultLatency);
         this.apiKey = builder.apiKey;
         this.respondWithUrls = builder.respondWithUrls;
-        this.defaultLatency = builder.defaultLatency;
         this.streamEventDelay = builder.streamEventDelay;
-        this.executor = Executors.newVirtualThreadPerTaskExecutor();
-        try {
-            this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        } catch (IOException e) {
-            executor.shutdownNow();
-            throw new UncheckedIOException("cannot bind the fake OpenAI server to 127.0.0.1", e);
-        }
-        server.setExecutor(executor);
-        server.createContext("/", this::handle);
-        server.start();
     }
 
     /** Starts a server with default settings (any non-empty Bearer key accepted). */
@@ -113,34 +73,19 @@ public final class FakeOpenAi implements AutoCloseable {
     }
 
     /** OpenAI base URL, e.g. {@code http://127.0.0.1:PORT/v1}. */
+    @Override
     public String baseUrl() {
         return azureBaseUrl() + "/v1";
     }
 
     /** Azure endpoint, e.g. {@code http://127.0.0.1:PORT} (deployment paths go below it). */
     public String azureBaseUrl() {
-        return "http://127.0.0.1:" + port();
-    }
-
-    /** The bound port. */
-    public int port() {
-        return server.getAddress().getPort();
-    }
-
-    /** Queues a one-shot answer for the next image-edit request (either route); consumed in order. */
-    public void enqueue(FakeResponse response) {
-        script.add(Objects.requireNonNull(response, "response"));
+        return origin();
     }
 
     /** Whether GPT image models answer with {@code url} entries instead of {@code b64_json}. */
     public FakeOpenAi respondWithUrls(boolean urls) {
         this.respondWithUrls = urls;
-        return this;
-    }
-
-    /** Latency before every image-edit answer that has no delay of its own. */
-    public FakeOpenAi defaultLatency(Duration latency) {
-        this.defaultLatency = nonNegative(latency, "latency");
         return this;
     }
 
@@ -151,170 +96,29 @@ public final class FakeOpenAi implements AutoCloseable {
     }
 
     /**
-     * Holds every image-edit answer from now on until {@link #releaseAnswers()}: the request is recorded at once
-     * (so a test can wait for it to arrive) and its answer waits, keeping the call in flight exactly as long as
-     * the test needs, however slow the machine. {@link #close()} ends the wait too, and so does {@link #MAX_HOLD}.
-     */
-    public synchronized FakeOpenAi holdAnswers() {
-        if (hold == null) {
-            hold = new CountDownLatch(1);
-        }
-        return this;
-    }
-
-    /** Lets every held answer go (each then takes its own delay, if any) and stops holding new ones. */
-    public synchronized FakeOpenAi releaseAnswers() {
-        if (hold != null) {
-            hold.countDown();
-            hold = null;
-        }
-        return this;
-    }
-
-    /** Every request received so far, in arrival order (a snapshot). */
-    public List<RecordedRequest> requests() {
-        synchronized (requests) {
-            return List.copyOf(requests);
-        }
-    }
-
-    /** Number of requests received so far. */
-    public int requestCount() {
-        synchronized (requests) {
-            return requests.size();
-        }
-    }
-
-    /**
-     * The oldest request not yet taken, waiting up to {@link #DEFAULT_TAKE_TIMEOUT} for one to arrive.
-     *
-     * @throws IllegalStateException when none arrives in time
-     */
-    public RecordedRequest takeRequest() {
-        return takeRequest(DEFAULT_TAKE_TIMEOUT);
-    }
-
-    /**
-     * The oldest request not yet taken, waiting up to {@code timeout} for one to arrive.
-     *
-     * @throws IllegalStateException when none arrives in time
-     */
-    public RecordedRequest takeRequest(Duration timeout) {
-        try {
-            RecordedRequest request = untaken.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
-            if (request == null) {
-                throw new IllegalStateException("no request arrived within " + timeout + " (" + requestCount()
-                        + " received in total)");
-            }
-            return request;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for a request", e);
-        }
-    }
-
-    /**
-     * The most recent request.
-     *
-     * @throws IllegalStateException when no request has arrived yet
-     */
-    public RecordedRequest lastRequest() {
-        synchronized (requests) {
-            if (requests.isEmpty()) {
-                throw new IllegalStateException("no request has been received yet");
-            }
-            return requests.getLast();
-        }
-    }
-
-    /**
      * Image-edit requests being answered right now: from the moment the whole request body has arrived until
      * the answer (or the stream) has been written or cut off.
      */
     public int editsInFlight() {
-        return editsInFlight.get();
+        return inFlight();
     }
 
     /** The most image-edit requests that were in flight at once since the start (or {@link #reset()}). */
     public int maxEditsInFlight() {
-        return maxEditsInFlight.get();
+        return maxInFlight();
     }
 
-    /** Forgets all recorded requests and all scripted responses not yet consumed. */
-    public void reset() {
-        synchronized (requests) {
-            requests.clear();
-            untaken.clear();
-        }
-        script.clear();
-        maxEditsInFlight.set(editsInFlight.get());
-    }
-
-    /** Stops the server at once, cutting in-flight (e.g. delayed or streaming) responses. Idempotent. */
     @Override
-    public void close() {
-        if (!closed.compareAndSet(false, true)) {
-            return;
-        }
-        server.stop(0); // closes every connection first, so woken handlers cannot finish their responses cleanly
-        closing.countDown();
-        synchronized (this) {
-            if (hold != null) {
-                hold.countDown(); // held handlers wake, see the server closing and end
-            }
-        }
-        executor.shutdownNow();
-        try {
-            executor.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void handle(HttpExchange exchange) {
-        try {
-            route(exchange);
-        } catch (IOException e) {
-            // the client disconnected or close() cut the connection: nothing left to do
-        } catch (RuntimeException e) {
-            // a bug in the fake: answer 500 (if headers are not out yet) rather than silently dropping the socket
-            try {
-                send(exchange, 500, Json.bytes(Json.error("fake server failed: " + e, "fake_server_error", null,
-                        null)), "req_fake_error", List.of());
-            } catch (IOException | RuntimeException ignored) {
-                // response already started or connection gone
-            }
-        } finally {
-            exchange.close();
-        }
-    }
-
-    private void route(HttpExchange exchange) throws IOException {
-        byte[] body;
-        try {
-            body = exchange.getRequestBody().readAllBytes();
-        } catch (IOException e) {
-            return; // client went away mid-upload; nothing to record or answer
-        }
-        RecordedRequest request = new RecordedRequest(exchange.getRequestMethod(),
-                exchange.getRequestURI().getRawPath(), exchange.getRequestURI().getRawQuery(),
-                exchange.getRequestHeaders(), body);
-        synchronized (requests) {
-            requests.add(request);
-            untaken.add(request);
-        }
-        String requestId = "req_" + HexFormat.of().formatHex(randomBytes(16));
+    void route(HttpExchange exchange, RecordedRequest request) throws IOException {
+        String requestId = "req_" + randomHex(16);
         String path = request.path();
         Matcher azure = AZURE_EDIT.matcher(path);
         boolean post = request.method().equals("POST");
         if (post && (path.equals("/v1/images/edits") || azure.matches())) {
-            maxEditsInFlight.accumulateAndGet(editsInFlight.incrementAndGet(), Math::max);
-            inFlight.put(exchange, Boolean.TRUE);
-            try {
-                answerEdit(exchange, request, azure.matches() ? azure.group(1) : null, requestId);
-            } finally {
-                endInFlight(exchange);
-            }
+            String deployment = azure.matches() ? azure.group(1) : null;
+            List<Map.Entry<String, String>> standard = List.of(Map.entry("x-request-id", requestId));
+            answer(exchange, script(), requestId, standard,
+                    scripted -> answerDefault(exchange, request, deployment, requestId, scripted.headers()));
         } else if (request.method().equals("GET") && FILE.matcher(path).matches()) {
             serveFile(exchange, path, requestId);
         } else {
@@ -323,22 +127,19 @@ public final class FakeOpenAi implements AutoCloseable {
         }
     }
 
-    private void answerEdit(HttpExchange exchange, RecordedRequest request, String deployment, String requestId)
-            throws IOException {
-        FakeResponse scripted = script.poll();
-        FakeResponse response = scripted == null ? FakeResponse.defaultBehaviour() : scripted;
-        if (!awaitRelease() || !pause(response.delay().orElse(defaultLatency))) {
-            return;
-        }
-        switch (response.kind()) {
-            case DROP -> {
-                // Closing an exchange before sendResponseHeaders closes the TCP connection: no byte is sent.
-            }
-            case BODY -> exchange(exchange, response.status(), response.contentType(),
-                    response.body(requestId), requestId, response.headers());
-            case SSE -> stream(exchange, response.events(), response.between(), requestId, response.headers());
-            case DEFAULT -> answerDefault(exchange, request, deployment, requestId, response.headers());
-        }
+    @Override
+    String sseContentType() {
+        return "text/event-stream; charset=utf-8";
+    }
+
+    @Override
+    byte[] bugBody(String message) {
+        return Json.bytes(Json.error(message, "fake_server_error", null, null));
+    }
+
+    @Override
+    List<Map.Entry<String, String>> bugHeaders() {
+        return List.of(Map.entry("x-request-id", "req_fake_error"));
     }
 
     private void answerDefault(HttpExchange exchange, RecordedRequest request, String deployment, String requestId,
@@ -375,7 +176,8 @@ public final class FakeOpenAi implements AutoCloseable {
         EditBehaviour.Reply reply = EditBehaviour.answer(request, deployment, respondWithUrls, this::storeFile);
         switch (reply) {
             case EditBehaviour.Reply.Body b -> send(exchange, b.status(), b.json(), requestId, headers);
-            case EditBehaviour.Reply.Stream s -> stream(exchange, s.events(), streamEventDelay, requestId, headers);
+            case EditBehaviour.Reply.Stream s -> stream(exchange, sseContentType(), s.events(), streamEventDelay,
+                    withRequestId(requestId, headers));
         }
     }
 
@@ -387,101 +189,27 @@ public final class FakeOpenAi implements AutoCloseable {
                     null)), requestId, List.of());
             return;
         }
-        exchange(exchange, 200, "image/" + m.group(2), bytes, requestId, List.of());
+        send(exchange, 200, "image/" + m.group(2), bytes, withRequestId(requestId, List.of()));
     }
 
     private String storeFile(byte[] image) {
-        String id = HexFormat.of().formatHex(randomBytes(16));
+        String id = randomHex(16);
         files.put(id, image);
         return azureBaseUrl() + "/files/" + id + (image == Images.JPEG ? ".jpeg" : ".png");
     }
 
-    /**
-     * Ends an edit's in-flight time just before its last bytes go out: a client that has read the whole
-     * answer must never find it still counted (it may start its next request at once).
-     */
-    private void endInFlight(HttpExchange exchange) {
-        if (inFlight.remove(exchange) != null) {
-            editsInFlight.decrementAndGet();
-        }
-    }
-
     private void send(HttpExchange exchange, int status, byte[] json, String requestId,
                       List<Map.Entry<String, String>> headers) throws IOException {
-        exchange(exchange, status, "application/json", json, requestId, headers);
+        send(exchange, status, "application/json", json, withRequestId(requestId, headers));
     }
 
-    private void exchange(HttpExchange exchange, int status, String contentType, byte[] body,
-                          String requestId, List<Map.Entry<String, String>> headers) throws IOException {
-        prepareHeaders(exchange, contentType, requestId, headers);
-        endInFlight(exchange);
-        exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-        if (body.length > 0) {
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        }
-    }
-
-    private void stream(HttpExchange exchange, List<String> events, Duration between, String requestId,
-                        List<Map.Entry<String, String>> headers) throws IOException {
-        prepareHeaders(exchange, "text/event-stream; charset=utf-8", requestId, headers);
-        exchange.getResponseHeaders().set("Cache-Control", "no-cache");
-        exchange.sendResponseHeaders(200, 0);
-        OutputStream out = exchange.getResponseBody();
-        for (int i = 0; i < events.size(); i++) {
-            if (i > 0 && !pause(between)) {
-                return; // closing: leave the stream unterminated, as a cut connection would
-            }
-            if (i == events.size() - 1) {
-                endInFlight(exchange);
-            }
-            out.write(events.get(i).getBytes(StandardCharsets.UTF_8));
-            out.flush();
-        }
-        out.close();
-    }
-
-    private static void prepareHeaders(HttpExchange exchange, String contentType, String requestId,
-                                       List<Map.Entry<String, String>> headers) {
-        com.sun.net.httpserver.Headers h = exchange.getResponseHeaders();
-        if (contentType != null) {
-            h.set("Content-Type", contentType);
-        }
-        h.set("x-request-id", requestId);
-        for (Map.Entry<String, String> header : headers) {
-            h.set(header.getKey(), header.getValue());
-        }
-    }
-
-    /** Waits while answers are held; false when the server is closing. */
-    private boolean awaitRelease() {
-        CountDownLatch h;
-        synchronized (this) {
-            h = hold;
-        }
-        if (h != null) {
-            try {
-                h.await(MAX_HOLD.toNanos(), TimeUnit.NANOSECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
-        return closing.getCount() > 0;
-    }
-
-    /** Waits, returning early (false) when the server is closing. */
-    private boolean pause(Duration duration) {
-        if (duration.isZero()) {
-            return closing.getCount() > 0;
-        }
-        try {
-            return !closing.await(duration.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+    /** Every OpenAI answer carries {@code x-request-id}; a scripted header of that name replaces it. */
+    private static List<Map.Entry<String, String>> withRequestId(String requestId,
+                                                                 List<Map.Entry<String, String>> headers) {
+        List<Map.Entry<String, String>> all = new ArrayList<>();
+        all.add(Map.entry("x-request-id", requestId));
+        all.addAll(headers);
+        return all;
     }
 
     private static Optional<String> bearer(RecordedRequest request) {
@@ -515,50 +243,18 @@ public final class FakeOpenAi implements AutoCloseable {
         return key.substring(0, 3) + "*".repeat(key.length() - 7) + key.substring(key.length() - 4);
     }
 
-    private static byte[] randomBytes(int n) {
-        byte[] bytes = new byte[n];
-        RANDOM.nextBytes(bytes);
-        return bytes;
-    }
-
-    private static Duration nonNegative(Duration d, String what) {
-        Objects.requireNonNull(d, what);
-        if (d.isNegative()) {
-            throw new IllegalArgumentException(what + " must not be negative (was " + d + ")");
-        }
-        return d;
-    }
-
     /** Configures a {@link FakeOpenAi} before it starts. */
-    public static final class Builder {
+    public static final class Builder extends Settings<Builder> {
 
-        private String apiKey;
         private boolean respondWithUrls;
-        private Duration defaultLatency = Duration.ZERO;
         private Duration streamEventDelay = Duration.ZERO;
 
         private Builder() {
         }
 
-        /** The only accepted key (Bearer on OpenAI, {@code api-key} on Azure); default: any non-empty key. */
-        public Builder apiKey(String apiKey) {
-            Objects.requireNonNull(apiKey, "apiKey");
-            if (apiKey.isBlank()) {
-                throw new IllegalArgumentException("apiKey must not be blank");
-            }
-            this.apiKey = apiKey;
-            return this;
-        }
-
         /** Whether GPT image models answer with {@code url} entries; default false. */
         public Builder respondWithUrls(boolean urls) {
             this.respondWithUrls = urls;
-            return this;
-        }
-
-        /** Latency before every image-edit answer that has no delay of its own; default zero. */
-        public Builder defaultLatency(Duration latency) {
-            this.defaultLatency = nonNegative(latency, "latency");
             return this;
         }
 
@@ -570,7 +266,7 @@ public final class FakeOpenAi implements AutoCloseable {
 
         /** Binds 127.0.0.1 on a free port and starts serving. */
         public FakeOpenAi start() {
-            return new FakeOpenAi(this);
+            return new FakeOpenAi(this).serve();
         }
     }
 }

@@ -11,8 +11,10 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * A one-shot scripted answer for {@link FakeOpenAi#enqueue(FakeResponse)}. Immutable: {@link #delay(Duration)}
- * and {@link #withHeader(String, String)} return a modified copy.
+ * A one-shot scripted answer for a fake's {@code enqueue} ({@link FakeOpenAi}, {@link FakeGemini}, {@link FakeBfl},
+ * {@link FakeStability}). Immutable: {@link #delay(Duration)} and {@link #withHeader(String, String)} return a
+ * modified copy. The factories here are generic (any status and body, a dropped connection, an SSE stream); each
+ * fake adds factories for its provider's own errors and outcomes.
  *
  * <pre>{@code
  * fake.enqueue(FakeResponse.rateLimited(2));
@@ -21,7 +23,8 @@ import java.util.function.Function;
  */
 public final class FakeResponse {
 
-    enum Kind { BODY, SSE, DROP, DEFAULT }
+    /** OUTCOME: the owning fake's own answer, shaped by an outcome object (e.g. a Gemini safety stop). */
+    enum Kind { BODY, SSE, DROP, DEFAULT, OUTCOME }
 
     private final Kind kind;
     private final int status;
@@ -31,10 +34,22 @@ public final class FakeResponse {
     private final Duration between;
     private final Duration delay;
     private final List<Map.Entry<String, String>> headers;
+    private final Class<?> owner;
+    private final Object outcome;
+    private final String label;
 
     private FakeResponse(Kind kind, int status, String contentType, Function<String, byte[]> body,
                          List<String> events, Duration between, Duration delay,
                          List<Map.Entry<String, String>> headers) {
+        this(kind, status, contentType, body, events, between, delay, headers, null, null, null);
+    }
+
+    private FakeResponse(Kind kind, int status, String contentType, Function<String, byte[]> body,
+                         List<String> events, Duration between, Duration delay,
+                         List<Map.Entry<String, String>> headers, Class<?> owner, Object outcome, String label) {
+        this.owner = owner;
+        this.outcome = outcome;
+        this.label = label;
         this.kind = kind;
         this.status = status;
         this.contentType = contentType;
@@ -144,10 +159,25 @@ public final class FakeResponse {
         return of(Kind.DEFAULT, 0, null, null);
     }
 
+    /** A body made when the answer is written, from the id the fake gives that answer (e.g. an error id). */
+    static FakeResponse generated(int status, String contentType, Function<String, byte[]> body) {
+        return of(Kind.BODY, checkStatus(status), Objects.requireNonNull(contentType, "contentType"),
+                Objects.requireNonNull(body, "body"));
+    }
+
+    /**
+     * An answer that only the fake of class {@code owner} understands: it validates the request as usual and then
+     * answers the way {@code outcome} says (the fakes' public factories make these).
+     */
+    static FakeResponse outcome(Class<?> owner, String label, Object outcome) {
+        return new FakeResponse(Kind.OUTCOME, 0, null, null, List.of(), Duration.ZERO, null, List.of(),
+                Objects.requireNonNull(owner, "owner"), Objects.requireNonNull(outcome, "outcome"), label);
+    }
+
     /** A copy that waits this long before answering (replaces the server's default latency). */
     public FakeResponse delay(Duration delay) {
         return new FakeResponse(kind, status, contentType, body, events, between, checkDuration(delay, "delay"),
-                headers);
+                headers, owner, outcome, label);
     }
 
     /** A copy that also sends this response header (replacing a default header of the same name). */
@@ -156,7 +186,8 @@ public final class FakeResponse {
         Objects.requireNonNull(value, "value");
         List<Map.Entry<String, String>> copy = new ArrayList<>(headers);
         copy.add(Map.entry(name, value));
-        return new FakeResponse(kind, status, contentType, body, events, between, delay, List.copyOf(copy));
+        return new FakeResponse(kind, status, contentType, body, events, between, delay, List.copyOf(copy), owner,
+                outcome, label);
     }
 
     Kind kind() {
@@ -191,6 +222,16 @@ public final class FakeResponse {
         return headers;
     }
 
+    /** The fake class an {@link Kind#OUTCOME} belongs to; {@code null} for every other kind. */
+    Class<?> owner() {
+        return owner;
+    }
+
+    /** The outcome object, cast to what the owning fake expects; empty for every other kind or type. */
+    <T> Optional<T> outcome(Class<T> type) {
+        return type.isInstance(outcome) ? Optional.of(type.cast(outcome)) : Optional.empty();
+    }
+
     private static int checkStatus(int status) {
         if (status < 100 || status > 599) {
             throw new IllegalArgumentException("status must be between 100 and 599 (was " + status + ")");
@@ -208,6 +249,7 @@ public final class FakeResponse {
 
     @Override
     public String toString() {
-        return "FakeResponse[" + kind + (kind == Kind.BODY ? " " + status : "") + "]";
+        return "FakeResponse[" + kind + (kind == Kind.BODY ? " " + status : "")
+                + (kind == Kind.OUTCOME ? " " + label : "") + "]";
     }
 }
