@@ -6,6 +6,8 @@ import dev.easel.callback.ListenerBus;
 import dev.easel.catalog.ModelCatalog;
 import dev.easel.config.ConfigLoader;
 import dev.easel.config.EaselConfig;
+import dev.easel.engine.Engine;
+import dev.easel.engine.EngineSettings;
 import dev.easel.provider.ImageEditProvider;
 import dev.easel.routing.InMemoryRouterState;
 import dev.easel.routing.RouterState;
@@ -34,16 +36,15 @@ import java.util.random.RandomGenerator;
  *         .prompt("Add a red hat to the person in the image").build());
  * }</pre>
  *
- * Thread-safe; build one and share it.
+ * Thread-safe; build one and share it. It owns threads and connections (the upstream connection pool, the listener
+ * threads, its executor unless you gave one): close it when done, e.g. with try-with-resources.
  */
-public final class Easel {
+public final class Easel implements AutoCloseable {
 
-    private final Settings settings;
-    private final EditPipeline pipeline;
+    private final Engine engine;
 
-    private Easel(Settings settings) {
-        this.settings = settings;
-        this.pipeline = new EditPipeline(settings);
+    private Easel(Engine engine) {
+        this.engine = engine;
     }
 
     /** A builder with nothing set. */
@@ -89,13 +90,16 @@ public final class Easel {
      */
     public ImageResponse imageEdit(ImageEditRequest request) {
         Objects.requireNonNull(request, "request");
-        return pipeline.edit(request);
+        return engine.edit(request);
     }
 
     /** Runs an edit on the client's executor (virtual threads by default). */
     public CompletableFuture<ImageResponse> imageEditAsync(ImageEditRequest request) {
         Objects.requireNonNull(request, "request");
-        return CompletableFuture.supplyAsync(() -> pipeline.edit(request), settings.executor());
+        if (engine.closed()) {
+            throw new IllegalStateException("this Easel client is closed");
+        }
+        return CompletableFuture.supplyAsync(() -> engine.edit(request), engine.executor());
     }
 
     /**
@@ -104,20 +108,9 @@ public final class Easel {
      */
     public ImageEditStream imageEditStream(ImageEditRequest request) {
         Objects.requireNonNull(request, "request");
-        return pipeline.stream(request);
+        return engine.stream(request);
     }
 
-    /**
-     * Client settings.
-     */
-    record Settings(String apiKey, URI apiBase, String apiVersion, Duration timeout, boolean dropParams,
-                    ImageStore imageStore, Map<String, ImageEditProvider> providers,
-                    Map<String, Object> providerSettings, Executor executor, ModelCatalog catalog, Clock clock,
-                    EaselConfig config, ImageFetcher imageFetcher, int maxRetries, RouterState routerState,
-                    RandomGenerator random, Sleeper sleeper, ListenerBus listeners,
-                    List<Consumer<EditLogRecord>> recordSinks, boolean redactPrompts, Boolean gateway,
-                    dev.easel.provider.ProviderRegistry registry, dev.easel.provider.ResultDownloader resultDownloader) {
-    }
 
     /** Builder for {@link Easel}. */
     public static final class Builder {
@@ -343,13 +336,23 @@ public final class Easel {
 
         /** The client. */
         public Easel build() {
-            Executor ex = executor != null ? executor : java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+            return new Easel(engine());
+        }
+
+        /**
+         * The engine alone, for a gateway that calls it with parsed requests (the proxy); applications use
+         * {@link #build()}. Close it when done.
+         */
+        public Engine engine() {
+            java.util.concurrent.ExecutorService owned = executor == null
+                    ? java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor() : null;
+            Executor ex = executor != null ? executor : owned;
             Path dir = imageDirectory != null ? imageDirectory
                     : Path.of(System.getProperty("java.io.tmpdir"), "easel-images");
             ImageStore store = imageStore != null ? imageStore : new LocalImageStore(dir);
             dev.easel.provider.ProviderRegistry registry = dev.easel.provider.ProviderRegistry.installed();
-            return new Easel(new Settings(apiKey, apiBase, apiVersion, timeout, dropParams, store,
-                    Map.copyOf(providers), Map.copyOf(providerSettings), ex,
+            return new Engine(new EngineSettings(apiKey, apiBase, apiVersion, timeout, dropParams, store,
+                    Map.copyOf(providers), Map.copyOf(providerSettings), ex, owned,
                     catalog != null ? catalog : ModelCatalog.forProviders(registry), clock, config, imageFetcher, maxRetries,
                     routerState != null ? routerState : new InMemoryRouterState(),
                     random != null ? random : RandomGenerator.getDefault(), sleeper,
@@ -360,58 +363,9 @@ public final class Easel {
         }
     }
 
-    /**
-     * Lower-level entry for already-parsed inputs (used by the proxy): same validation, routing and
-     * response normalisation as {@link #imageEdit}, plus where the edit went.
-     */
-    public EditOutcome execute(GatewayRequest request) {
-        Objects.requireNonNull(request, "request");
-        return pipeline.execute(request);
-    }
-
-    /** Streaming twin of {@link #execute(GatewayRequest)}; the input must have {@code stream=true}. */
-    public StreamOutcome executeStream(GatewayRequest request) {
-        Objects.requireNonNull(request, "request");
-        return pipeline.executeStream(request);
-    }
-
     /** The listeners' bus (drop and error counts, backlog). */
     public ListenerBus listeners() {
-        return settings.listeners();
-    }
-
-    /**
-     * Reports an edit refused before it reached the pipeline (by the proxy: auth, limits, malformed body),
-     * so that logs, metrics and spend see every request.
-     */
-    public void reportRejected(RequestMeta meta, String model, EaselException error) {
-        pipeline.reportRejected(meta, model, error);
-    }
-
-    /**
-     * The estimated cost of an edit before it is sent (per-image price of the requested size and quality
-     * times {@code n}), for budget checks; empty when the model is unpriced or not a config group.
-     */
-    public java.util.Optional<java.math.BigDecimal> estimateCost(String model, dev.easel.validate.EditInput input) {
-        return pipeline.estimate(model, input);
-    }
-
-    /** The ids of the config's deployments ({@code model_info.id}, else derived), in config order. */
-    public List<String> deploymentIds() {
-        return pipeline.deploymentIds();
-    }
-
-    /**
-     * The base URL a deployment is called at (as configured: the spend log's {@code api_base}); empty for an
-     * unknown deployment id or one on its provider's default URL.
-     */
-    public java.util.Optional<java.net.URI> apiBase(String deploymentId) {
-        return pipeline.apiBase(deploymentId);
-    }
-
-    /** The model names this client serves from its config (empty without one). */
-    public List<String> modelNames() {
-        return pipeline.modelNames();
+        return engine.listeners();
     }
 
     /**
@@ -419,7 +373,7 @@ public final class Easel {
      * not serve cannot), in config order; empty without a config.
      */
     public List<DeploymentStatus> deployments() {
-        return pipeline.deployments();
+        return engine.deployments();
     }
 
     /**
@@ -427,6 +381,16 @@ public final class Easel {
      * not serve. The config file's own warnings are {@link EaselConfig#warnings()}.
      */
     public List<String> warnings() {
-        return pipeline.warnings();
+        return engine.warnings();
+    }
+
+    /**
+     * Closes the upstream connections (edits still running fail with a {@link ConnectionException}), delivers what
+     * listeners have queued (up to 5 s) and stops the client's own threads. Later edits throw
+     * {@link IllegalStateException}. Idempotent.
+     */
+    @Override
+    public void close() {
+        engine.close();
     }
 }

@@ -79,6 +79,19 @@ public final class ImageInput {
         return stream;
     }
 
+    /**
+     * The image as it was given, to whichever function fits: a path, the bytes (not copied: do not change them) or
+     * the stream (read it once). For the engine, which turns every input into one kind of blob.
+     */
+    public <T> T read(java.util.function.Function<Path, T> fromPath, java.util.function.Function<byte[], T> fromBytes,
+                      java.util.function.Function<InputStream, T> fromStream) {
+        return switch (kind) {
+            case PATH -> fromPath.apply(path);
+            case BYTES -> fromBytes.apply(bytes);
+            case STREAM -> fromStream.apply(stream);
+        };
+    }
+
 
     @Override
     public String toString() {

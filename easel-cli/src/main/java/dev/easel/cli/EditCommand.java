@@ -233,7 +233,7 @@ final class EditCommand implements Callable<Integer> {
                 stderr.println("easel: error: " + redact(Main.oneLine(String.valueOf(e.getMessage())), key));
                 return Main.EXIT_FAILED;
             } finally {
-                easel.listeners().close();
+                easel.close(); // delivers the progress listener's last events, closes the connections
             }
         }
     }

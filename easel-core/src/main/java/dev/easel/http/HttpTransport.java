@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@link ConnectionException} / {@link TimeoutException}, and tells whether the whole body had been
  * sent when a timeout struck (edits are not idempotent, so the router must know).
  */
-public final class HttpTransport {
+public final class HttpTransport implements AutoCloseable {
 
     /** Headers {@link HttpClient} refuses to set, and hop-by-hop headers we never forward. */
     private static final Set<String> RESTRICTED = Set.of("connection", "content-length", "expect", "host",
@@ -51,6 +51,15 @@ public final class HttpTransport {
     /** A transport over the given client. */
     public HttpTransport(HttpClient client) {
         this.client = client;
+    }
+
+    /**
+     * Stops the client at once: exchanges still running are cancelled (their callers get a connection error), the
+     * connection pool and the selector thread close. Idempotent.
+     */
+    @Override
+    public void close() {
+        client.shutdownNow();
     }
 
     /** Whether a caller-supplied header may be forwarded (not hop-by-hop, not a credential, not framing). */

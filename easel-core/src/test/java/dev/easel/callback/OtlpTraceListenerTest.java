@@ -7,10 +7,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.easel.BadRequestException;
 import dev.easel.Easel;
 import dev.easel.EaselException;
-import dev.easel.GatewayRequest;
 import dev.easel.ImageEditRequest;
 import dev.easel.ImageResponse;
-import dev.easel.RequestMeta;
+import dev.easel.engine.Engine;
+import dev.easel.engine.GatewayRequest;
+import dev.easel.engine.RequestMeta;
 import dev.easel.callback.OtlpReceiver.Span;
 import dev.easel.config.ConfigException;
 import dev.easel.config.ConfigLoader;
@@ -55,7 +56,15 @@ class OtlpTraceListenerTest {
 
     /** Waits until the bus has handed every event to the listener, then until the listener exported it. */
     static void deliver(Easel easel, OtlpTraceListener otel) {
-        assertThat(easel.listeners().drain(WAIT)).as("listener bus drained").isTrue();
+        deliver(easel.listeners(), otel);
+    }
+
+    static void deliver(Engine engine, OtlpTraceListener otel) {
+        deliver(engine.listeners(), otel);
+    }
+
+    private static void deliver(ListenerBus bus, OtlpTraceListener otel) {
+        assertThat(bus.drain(WAIT)).as("listener bus drained").isTrue();
         assertThat(otel.flush(WAIT)).as("spans flushed").isTrue();
     }
 
@@ -211,7 +220,7 @@ class OtlpTraceListenerTest {
         OtlpReceiver collector = open(OtlpReceiver.start());
         FakeOpenAi fake = open(FakeOpenAi.start());
         OtlpTraceListener otel = open(OtlpTraceListener.builder().endpoint(collector.tracesUrl()).build());
-        Easel easel = Easel.builder().apiKey("sk-test").apiBase(fake.baseUrl()).listener(otel).build();
+        Engine easel = open(Easel.builder().apiKey("sk-test").apiBase(fake.baseUrl()).listener(otel).engine());
         String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
         String callerSpan = "00f067aa0ba902b7";
         RequestMeta meta = new RequestMeta(RequestMeta.newRequestId(), Instant.now(), null, null, "proxy",
@@ -582,7 +591,7 @@ class OtlpTraceListenerTest {
     void rejectedBadRequest_isOneServerSpanWithoutAttempts() {
         OtlpReceiver collector = open(OtlpReceiver.start());
         OtlpTraceListener otel = open(OtlpTraceListener.builder().endpoint(collector.tracesUrl()).build());
-        Easel easel = Easel.builder().listener(otel).build();
+        Engine easel = open(Easel.builder().listener(otel).engine());
         RequestMeta meta = RequestMeta.sdk(Instant.now(), null);
         easel.reportRejected(meta, "mock/edit", new BadRequestException("n must be at most 10 (was 11)",
                 "invalid_value", "n"));

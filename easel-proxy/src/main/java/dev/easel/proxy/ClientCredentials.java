@@ -1,6 +1,6 @@
 package dev.easel.proxy;
 
-import dev.easel.GatewayRequest;
+import dev.easel.engine.GatewayRequest;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.LinkedHashMap;

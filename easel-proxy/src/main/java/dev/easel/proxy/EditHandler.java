@@ -1,14 +1,14 @@
 package dev.easel.proxy;
 
-import dev.easel.Easel;
+import dev.easel.engine.Engine;
 import dev.easel.EaselException;
-import dev.easel.EditOutcome;
-import dev.easel.GatewayRequest;
-import dev.easel.RequestMeta;
+import dev.easel.engine.EditOutcome;
+import dev.easel.engine.GatewayRequest;
+import dev.easel.engine.RequestMeta;
 import dev.easel.validate.EditInput;
 import dev.easel.ImageEditEvent;
 import dev.easel.config.RequestLimits;
-import dev.easel.StreamOutcome;
+import dev.easel.engine.StreamOutcome;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,7 +41,7 @@ final class EditHandler {
                     + "|\\[[0-9A-Fa-f:.]{2,45}])(?::[0-9]{1,5})?");
     private volatile boolean warnedNoPublicBase;
 
-    private final Easel easel;
+    private final Engine easel;
     private final UploadLimits limits;
     private final UrlFetcher fetcher;
     private final Consumer<Context> auth;
@@ -63,7 +63,7 @@ final class EditHandler {
         void check(String endUser, String model, EditInput input);
     }
 
-    EditHandler(Easel easel, UploadLimits limits, UrlFetcher fetcher, Consumer<Context> auth, Path spoolDir,
+    EditHandler(Engine easel, UploadLimits limits, UrlFetcher fetcher, Consumer<Context> auth, Path spoolDir,
                 boolean allowImageUrls, String publicBaseUrl, AtomicInteger inflight,
                 AtomicReference<ProxyServer.State> state, RequestLimits requestLimits, LongSupplier nanoTime) {
         this.easel = easel;

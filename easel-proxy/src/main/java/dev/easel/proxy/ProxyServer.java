@@ -3,6 +3,7 @@ package dev.easel.proxy;
 import dev.easel.BadRequestException;
 import dev.easel.DeploymentStatus;
 import dev.easel.Easel;
+import dev.easel.engine.Engine;
 import dev.easel.proxy.metrics.PrometheusEndpoint;
 import dev.easel.proxy.metrics.ProxyMetrics;
 import dev.easel.proxy.spend.SpendApi;
@@ -10,7 +11,7 @@ import dev.easel.routing.InMemoryRouterState;
 import dev.easel.proxy.spend.SpendOptions;
 import dev.easel.proxy.spend.SpendService;
 import dev.easel.EaselException;
-import dev.easel.RequestMeta;
+import dev.easel.engine.RequestMeta;
 import dev.easel.config.EaselConfig;
 import dev.easel.config.RequestLimits;
 import io.javalin.Javalin;
@@ -57,7 +58,7 @@ public final class ProxyServer implements AutoCloseable {
     public enum State { STARTING, READY, DRAINING, STOPPED }
 
     private final ProxyOptions options;
-    private final Easel easel;
+    private final Engine easel;
     private final FileImageStore images;
     private final UploadLimits limits;
     private final UrlFetcher fetcher;
@@ -113,7 +114,7 @@ public final class ProxyServer implements AutoCloseable {
         this.providerFetcher = new UrlFetcher(options.allowPrivateImageUrls(), providerHosts,
                 options.general().maxImageBytes() * 2, Duration.ofSeconds(60));
         this.spend = SpendService.start(SpendOptions.of(options.general(), options.dataDir()).withClock(clock));
-        AtomicReference<Easel> self = new AtomicReference<>(); // the sink is built before the client exists
+        AtomicReference<Engine> self = new AtomicReference<>(); // the sink is built before the engine exists
         Easel.Builder builder = Easel.builder().config(config).clock(clock).imageStore(images).routerState(routerState)
                 .imageFetcher(d -> providerFetcher.fetch(d.url().orElseThrow(), "data.url"))
                 .resultDownloader((url, rules) -> downloadResult(url, rules))
@@ -121,7 +122,7 @@ public final class ProxyServer implements AutoCloseable {
                         : self.get().apiBase(id))));
         this.integrations = Integrations.fromConfig(config, options.env());
         integrations.listeners().forEach(builder::listener);
-        this.easel = builder.build();
+        this.easel = builder.engine();
         self.set(easel);
         integrations.metrics().ifPresent(m -> ProxyMetrics.bind(m, inflight::get, limits::inflightBytes,
                 ProxyMetrics.cooldowns(routerState, easel.deploymentIds(), clock), easel.listeners()));
@@ -253,7 +254,7 @@ public final class ProxyServer implements AutoCloseable {
             s.state.set(State.STOPPED);
             s.janitor.shutdownNow();
             s.spend.close();
-            s.easel.listeners().close();
+            s.easel.close();
             s.integrations.close();
             s.fetcher.close();
             s.providerFetcher.close();
@@ -414,7 +415,7 @@ public final class ProxyServer implements AutoCloseable {
         janitor.shutdownNow();
         app.stop();
         spend.close(); // flushes every queued spend row
-        easel.listeners().close(); // delivers what listeners have queued, then each exporter flushes
+        easel.close(); // delivers what listeners have queued (then each exporter flushes), closes upstream connections
         integrations.close();
         fetcher.close();
         providerFetcher.close();

@@ -13,12 +13,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.easel.AuthenticationException;
 import dev.easel.Easel;
+import dev.easel.engine.Engine;
 import dev.easel.EaselException;
 import dev.easel.ImageEditEvent;
 import dev.easel.ImageEditRequest;
 import dev.easel.ImageEditStream;
 import dev.easel.ImageResponse;
-import dev.easel.RequestMeta;
+import dev.easel.engine.RequestMeta;
 import dev.easel.callback.JsonLogsListener;
 import dev.easel.callback.OtlpTraceListener;
 import dev.easel.callback.WebhookListener;
@@ -281,23 +282,24 @@ class SecretsInLogsTest {
              OtlpTraceListener otel = OtlpTraceListener.builder().endpoint(collectorUrl() + "/v1/traces")
                      .header("Authorization", "Bearer " + OTLP_TOKEN).includePrompts(true)
                      .scheduleDelay(Duration.ofMillis(20)).build()) {
-            Easel easel = Easel.builder().config(config).listener(logs).listener(hook).listener(otel).build();
+            // the engine, as the proxy builds it: it also reports edits refused before they reach it
+            Engine easel = Easel.builder().config(config).listener(logs).listener(hook).listener(otel).engine();
 
-            collectImages(easel.imageEdit(request("gpt-image-1", png).mask(mask).build()));
-            try (ImageEditStream s = easel.imageEditStream(request("gpt-image-1", png).partialImages(1).build())) {
+            collectImages(easel.edit(request("gpt-image-1", png).mask(mask).build()));
+            try (ImageEditStream s = easel.stream(request("gpt-image-1", png).partialImages(1).build())) {
                 for (ImageEditEvent e : s) {
                     collectImages(e.toString());
                 }
             }
             fake.enqueue(echoingError(png));
-            assertThatThrownBy(() -> easel.imageEdit(request("gpt-image-1", png).build()))
+            assertThatThrownBy(() -> easel.edit(request("gpt-image-1", png).build()))
                     .isInstanceOf(EaselException.class);
-            assertThatThrownBy(() -> easel.imageEdit(request("revoked", png).build()))
+            assertThatThrownBy(() -> easel.edit(request("revoked", png).build()))
                     .isInstanceOf(AuthenticationException.class);
-            assertThatThrownBy(() -> easel.imageEdit(request("gpt-image-1", png).n(99).build()))
+            assertThatThrownBy(() -> easel.edit(request("gpt-image-1", png).n(99).build()))
                     .isInstanceOf(EaselException.class);
             fake.enqueue(FakeResponse.serverError());
-            collectImages(easel.imageEdit(request("gpt-image-1", png).build()));
+            collectImages(easel.edit(request("gpt-image-1", png).build()));
             easel.reportRejected(new RequestMeta(RequestMeta.newRequestId(), Instant.now(), null,
                     sha256(WRONG_CLIENT_KEY), "proxy", null), "gpt-image-1",
                     new AuthenticationException("Incorrect API key provided.", "invalid_api_key", null));
@@ -307,7 +309,7 @@ class SecretsInLogsTest {
             // proxy's 8 + the SDK's 7 requests; attempts: proxy 7, SDK 6 (the invalid n and the rejection have none)
             EdgeSupport.await("15 request spans", () -> spans(otlpBodies, 2).size() == 15);
             EdgeSupport.await("13 attempt spans", () -> spans(otlpBodies, 3).size() == 13);
-            easel.listeners().close();
+            easel.close();
         }
 
         // non-vacuous: the records are there and carry what they should

@@ -32,6 +32,8 @@ public final class AsyncEdit {
     }
 
     public static void main(String[] args) {
-        run(Easel.fromEnv(), Path.of("."));
+        try (Easel easel = Easel.fromEnv()) {
+            run(easel, Path.of("."));
+        }
     }
 }

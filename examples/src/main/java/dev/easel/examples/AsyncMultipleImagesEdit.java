@@ -33,6 +33,8 @@ public final class AsyncMultipleImagesEdit {
     }
 
     public static void main(String[] args) {
-        run(Easel.fromEnv(), Path.of("."));
+        try (Easel easel = Easel.fromEnv()) {
+            run(easel, Path.of("."));
+        }
     }
 }

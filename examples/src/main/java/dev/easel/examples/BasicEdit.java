@@ -26,6 +26,8 @@ public final class BasicEdit {
     }
 
     public static void main(String[] args) {
-        run(Easel.fromEnv(), Path.of("."));
+        try (Easel easel = Easel.fromEnv()) {
+            run(easel, Path.of("."));
+        }
     }
 }

@@ -38,6 +38,8 @@ public final class MaskEdit {
     }
 
     public static void main(String[] args) {
-        run(Easel.fromEnv(), Path.of("."));
+        try (Easel easel = Easel.fromEnv()) {
+            run(easel, Path.of("."));
+        }
     }
 }

@@ -27,6 +27,8 @@ public final class MultipleImagesEdit {
     }
 
     public static void main(String[] args) {
-        run(Easel.fromEnv(), Path.of("."));
+        try (Easel easel = Easel.fromEnv()) {
+            run(easel, Path.of("."));
+        }
     }
 }

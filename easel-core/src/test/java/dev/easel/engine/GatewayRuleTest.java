@@ -1,4 +1,9 @@
-package dev.easel;
+package dev.easel.engine;
+
+import dev.easel.Easel;
+import dev.easel.BadRequestException;
+import dev.easel.ImageEditRequest;
+import dev.easel.ImageResponse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;

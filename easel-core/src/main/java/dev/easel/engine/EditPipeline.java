@@ -1,5 +1,20 @@
-package dev.easel;
+package dev.easel.engine;
 
+import dev.easel.BadRequestException;
+import dev.easel.ConnectionException;
+import dev.easel.DeploymentStatus;
+import dev.easel.Easel;
+import dev.easel.EaselException;
+import dev.easel.ImageData;
+import dev.easel.ImageEditEvent;
+import dev.easel.ImageEditRequest;
+import dev.easel.ImageEditStream;
+import dev.easel.ImageInput;
+import dev.easel.ImageResponse;
+import dev.easel.InternalServerException;
+import dev.easel.NotFoundException;
+import dev.easel.RateLimitException;
+import dev.easel.Usage;
 import dev.easel.catalog.ModelCatalog;
 import dev.easel.catalog.ModelSpec;
 import dev.easel.config.EaselConfig;
@@ -47,7 +62,9 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class EditPipeline {
 
-    private final Easel.Settings settings;
+    private final EngineSettings settings;
+    /** The upstream connections every provider of this client shares; closed with it. */
+    private final dev.easel.http.HttpTransport transport;
     private final Map<String, ImageEditProvider> providers;
     private final Map<String, List<Target>> groups;
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
@@ -60,10 +77,10 @@ final class EditPipeline {
     /** One start-up line per deployment that cannot be called (filled by {@link #groups}). */
     private final List<String> warnings = new ArrayList<>();
 
-    EditPipeline(Easel.Settings settings) {
+    EditPipeline(EngineSettings settings) {
         this.settings = settings;
         // one adapter per installed factory, all sharing one transport, clock, sleeper, job runner and downloader
-        dev.easel.http.HttpTransport transport = new dev.easel.http.HttpTransport();
+        transport = new dev.easel.http.HttpTransport();
         dev.easel.provider.ResultDownloader downloader = settings.resultDownloader() != null
                 ? settings.resultDownloader() : dev.easel.provider.ResultDownloader.guarded(transport);
         ProviderContext context = new ProviderContext(transport, settings.clock(), settings.sleeper(),
@@ -660,6 +677,11 @@ final class EditPipeline {
     }
 
     /** Start-up warnings: one per config deployment whose provider this client does not serve. */
+    /** Stops the shared transport: upstream connections close, calls still running are cancelled. */
+    void close() {
+        transport.close();
+    }
+
     List<String> warnings() {
         return List.copyOf(warnings);
     }
@@ -1094,17 +1116,13 @@ final class EditPipeline {
         }
 
         private EditInput.RawImage raw(ImageInput input, String param) {
-            Blob blob = switch (input.kind()) {
-                case PATH -> {
-                    if (!Files.isRegularFile(input.path())) {
-                        throw new BadRequestException("cannot read " + param + " file '" + input.path() + "'",
-                                "invalid_image_file", param);
-                    }
-                    yield Blob.ofFile(input.path());
+            Blob blob = input.read(path -> {
+                if (!Files.isRegularFile(path)) {
+                    throw new BadRequestException("cannot read " + param + " file '" + path + "'",
+                            "invalid_image_file", param);
                 }
-                case BYTES -> Blob.ofBytes(input.bytes());
-                case STREAM -> spool(input.stream(), param);
-            };
+                return Blob.ofFile(path);
+            }, Blob::ofBytes, stream -> spool(stream, param));
             return new EditInput.RawImage(blob, input.fileName().orElse(null), param);
         }
 

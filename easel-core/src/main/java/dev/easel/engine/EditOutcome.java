@@ -1,5 +1,6 @@
-package dev.easel;
+package dev.easel.engine;
 
+import dev.easel.ImageResponse;
 import dev.easel.catalog.ModelSpec;
 import java.time.Duration;
 

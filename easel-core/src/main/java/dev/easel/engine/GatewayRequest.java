@@ -1,5 +1,7 @@
-package dev.easel;
+package dev.easel.engine;
 
+import dev.easel.Easel;
+import dev.easel.ImageEditRequest;
 import dev.easel.validate.EditInput;
 import java.net.URI;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package dev.easel;
+package dev.easel.engine;
 
 import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;

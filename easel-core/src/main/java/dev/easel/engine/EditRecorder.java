@@ -1,5 +1,9 @@
-package dev.easel;
+package dev.easel.engine;
 
+import dev.easel.EaselException;
+import dev.easel.ImageData;
+import dev.easel.ImageResponse;
+import dev.easel.Usage;
 import dev.easel.callback.AttemptEvent;
 import dev.easel.callback.EditLogRecord;
 import dev.easel.callback.ListenerBus;

@@ -1,5 +1,6 @@
-package dev.easel;
+package dev.easel.engine;
 
+import dev.easel.Easel;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.HexFormat;
