@@ -803,8 +803,7 @@ final class EditPipeline {
             return s;
         }
         Map<String, ModelSpec.ParamRule> params = new LinkedHashMap<>();
-        s.params().forEach((k, r) -> params.put(k, new ModelSpec.ParamRule(r.name(), r.values(), r.min(), r.max(),
-                true)));
+        s.params().forEach((k, r) -> params.put(k, r.withUpstream(true)));
         return s.withParams(params);
     }
 
