@@ -373,22 +373,16 @@ class ModelCatalogTest {
         assertThat(plain.requiredParams()).isEmpty();
     }
 
-    @Test
-    void fromJson_inputRuleErrorsNameTheJsonPath() {
-        String params = "\"params\": {\"a\": {\"min\": 0, \"max\": 1.5}}, \"sizes\"";
-        assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"sizes\"", params) + "]}"))
-                .hasMessage("model catalogue: models[0] (m).params.a.max: expected an integer (or set decimal: true)");
-        String required = "\"params\": {\"a\": {}}, \"required_params\": [[\"a\", \"b\"]], \"sizes\"";
-        assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"sizes\"", required) + "]}"))
-                .hasMessage("model catalogue: models[0] (m).required_params[0]: \"b\" is not a parameter of the "
-                        + "model's 'params'");
-        String limits = "\"image_limits\": {\"min_pixels\": 10, \"max_pixels\": 5}, \"sizes\"";
-        assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"sizes\"", limits) + "]}"))
-                .hasMessage("model catalogue: models[0] (m).image_limits: min_pixels 10 is greater than max_pixels 5");
-        String values = "\"params\": {\"a\": {\"values\": [\"x\"], \"decimal\": true}}, \"sizes\"";
-        assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"sizes\"", values) + "]}"))
-                .hasMessage("model catalogue: models[0] (m).params.a: a parameter has either values or a number's "
-                        + "min/max, not both");
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', textBlock = """
+            "params": {"a": {"min": 0, "max": 1.5}}                 | models[0] (m).params.a.max: expected an integer (or set decimal: true)
+            "params": {"a": {}}, "required_params": [["a", "b"]]    | models[0] (m).required_params[0]: "b" is not a parameter of the model's 'params'
+            "image_limits": {"min_pixels": 10, "max_pixels": 5}     | models[0] (m).image_limits: min_pixels 10 is greater than max_pixels 5
+            "params": {"a": {"values": ["x"], "decimal": true}}     | models[0] (m).params.a: a parameter has either values or a number's min/max, not both
+            """)
+    void fromJson_inputRuleErrorsNameTheJsonPath(String keys, String message) {
+        assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"sizes\"", keys + ", \"sizes\"") + "]}"))
+                .hasMessage("model catalogue: " + message);
     }
 
     @Test
