@@ -17,9 +17,13 @@ public final class Sizes {
     /**
      * The size to send to a model with {@code rule}: pixels become the nearest aspect ratio and the smallest tier
      * that covers their long side for an aspect-ratio model; {@code auto} is left out there (the provider's
-     * default); anything else is sent as it is (validation already checked it).
+     * default); nothing for a model whose output takes its size from the input; anything else is sent as it is
+     * (validation already checked it).
      */
     public static Optional<Size> forModel(Size requested, SizeRule rule) {
+        if (rule instanceof SizeRule.FromInput) {
+            return Optional.empty(); // only 'auto' passes validation: nothing to send
+        }
         if (rule instanceof SizeRule.AspectRatios aspects) {
             return switch (requested) {
                 case Size.Auto a -> Optional.empty();
@@ -69,6 +73,7 @@ public final class Sizes {
             case SizeRule.Flexible flex -> nearestFlexible(size, flex);
             case SizeRule.AspectRatios a -> Optional.empty(); // mapped when the call is adapted
             case SizeRule.Any any -> Optional.empty();
+            case SizeRule.FromInput input -> Optional.empty(); // validation drops it (fallbacks run with drop_params)
         };
     }
 

@@ -29,7 +29,8 @@ final class CatalogReader {
 
     private static final Set<String> MODEL_KEYS = Set.of("id", "extends", "aliases", "provider", "input_formats",
             "max_image_bytes", "max_images", "square_only", "mask", "prompt_max_length", "n", "sizes", "params",
-            "streaming", "pricing", "lifecycle", "images_per_call", "output", "mode");
+            "streaming", "pricing", "lifecycle", "images_per_call", "output", "mode", "image_limits", "strict_params",
+            "required_params");
     /** Keys a model does not take over from the model it {@code extends}: they are facts of one model. */
     private static final Set<String> NOT_INHERITED = Set.of("id", "extends", "aliases", "pricing", "lifecycle");
 
@@ -178,8 +179,55 @@ final class CatalogReader {
         int perCall = n.has("images_per_call") ? (int) positiveLong(n, path, "images_per_call") : maxN;
         ModelSpec.Output output = choice(n, path, "output", ModelSpec.Output.class, ModelSpec.Output.INLINE);
         ModelSpec.Mode mode = choice(n, path, "mode", ModelSpec.Mode.class, ModelSpec.Mode.SYNC);
+        ModelSpec.ImageLimits limits = n.has("image_limits")
+                ? imageLimits(object(n, path, "image_limits"), path + ".image_limits") : ModelSpec.ImageLimits.NONE;
+        boolean strict = bool(n, path, "strict_params", false);
+        List<List<String>> required = requiredParams(n.get("required_params"), path + ".required_params", params);
         return new ModelSpec(id, aliases, provider, true, formats, maxBytes, maxImages, squareOnly, mask, promptMax,
-                minN, maxN, sizes, params, streaming, pricing, lifecycle, perCall, output, mode);
+                minN, maxN, sizes, params, streaming, pricing, lifecycle, perCall, output, mode, limits, strict,
+                required);
+    }
+
+    private static ModelSpec.ImageLimits imageLimits(JsonNode l, String path) {
+        checkKeys(l, path, Set.of("min_edge", "min_pixels", "max_pixels", "max_aspect"));
+        int minEdge = l.has("min_edge") ? (int) positiveLong(l, path, "min_edge") : 1;
+        long minPixels = l.has("min_pixels") ? positiveLong(l, path, "min_pixels") : 1;
+        long maxPixels = l.has("max_pixels") ? positiveLong(l, path, "max_pixels") : Long.MAX_VALUE;
+        if (minPixels > maxPixels) {
+            throw error(path, "min_pixels " + minPixels + " is greater than max_pixels " + maxPixels);
+        }
+        JsonNode aspect = l.get("max_aspect");
+        if (aspect != null && (!aspect.isNumber() || aspect.doubleValue() < 1)) {
+            throw error(path + ".max_aspect", "expected a number of at least 1");
+        }
+        return new ModelSpec.ImageLimits(minEdge, minPixels, maxPixels,
+                aspect == null ? Double.POSITIVE_INFINITY : aspect.doubleValue());
+    }
+
+    /** Lists of parameter names, each naming parameters of the model. */
+    private static List<List<String>> requiredParams(JsonNode r, String path, Map<String, ParamRule> params) {
+        if (r == null) {
+            return List.of();
+        }
+        if (!r.isArray()) {
+            throw error(path, "expected an array of arrays of parameter names");
+        }
+        List<List<String>> out = new ArrayList<>();
+        for (int i = 0; i < r.size(); i++) {
+            List<String> group = new ArrayList<>();
+            JsonNode g = r.get(i);
+            if (!g.isArray() || g.isEmpty()) {
+                throw error(path + "[" + i + "]", "expected a non-empty array of parameter names");
+            }
+            for (JsonNode name : g) {
+                if (!name.isTextual() || !params.containsKey(name.asText())) {
+                    throw error(path + "[" + i + "]", name + " is not a parameter of the model's 'params'");
+                }
+                group.add(name.asText());
+            }
+            out.add(group);
+        }
+        return out;
     }
 
     /** An enum given by its lowercase name, or {@code dflt} when absent. */
@@ -272,7 +320,12 @@ final class CatalogReader {
                 checkKeys(s, path, Set.of("type"));
                 yield new SizeRule.Any();
             }
-            default -> throw error(path + ".type", "unknown size rule '" + type + "' (expected fixed, flexible, aspect_ratios or any)");
+            case "from_input" -> {
+                checkKeys(s, path, Set.of("type"));
+                yield new SizeRule.FromInput();
+            }
+            default -> throw error(path + ".type", "unknown size rule '" + type + "' (expected fixed, flexible, "
+                    + "aspect_ratios, any or from_input)");
         };
     }
 
@@ -294,15 +347,16 @@ final class CatalogReader {
             if (!r.isObject()) {
                 throw error(at, "expected an object");
             }
-            checkKeys(r, at, Set.of("values", "min", "max", "upstream"));
+            checkKeys(r, at, Set.of("values", "min", "max", "decimal", "upstream"));
             List<String> values = strings(r, at, "values", true);
-            Integer min = optionalInt(r, at, "min");
-            Integer max = optionalInt(r, at, "max");
-            if (!values.isEmpty() && (min != null || max != null)) {
-                throw error(at, "a parameter has either values or min/max, not both");
+            boolean decimal = bool(r, at, "decimal", false);
+            BigDecimal min = bound(r, at, "min", decimal);
+            BigDecimal max = bound(r, at, "max", decimal);
+            if (!values.isEmpty() && (min != null || max != null || decimal)) {
+                throw error(at, "a parameter has either values or a number's min/max, not both");
             }
-            if (min != null && max != null && min > max) {
-                throw error(at, "min " + min + " is greater than max " + max);
+            if (min != null && max != null && min.compareTo(max) > 0) {
+                throw error(at, "min " + min.toPlainString() + " is greater than max " + max.toPlainString());
             }
             Class<? extends Enum<?>> typed = TYPED.get(name);
             for (String v : values) {
@@ -312,7 +366,7 @@ final class CatalogReader {
                             + "parameter for provider-specific values)");
                 }
             }
-            out.put(name, new ParamRule(name, values, min, max, bool(r, at, "upstream", true)));
+            out.put(name, new ParamRule(name, values, min, max, decimal, bool(r, at, "upstream", true)));
         }
         return out;
     }
@@ -454,15 +508,16 @@ final class CatalogReader {
         return v.asLong();
     }
 
-    private static Integer optionalInt(JsonNode n, String path, String key) {
+    /** A number's bound: any number for a decimal parameter, else an integer. */
+    private static BigDecimal bound(JsonNode n, String path, String key, boolean decimal) {
         JsonNode v = n.get(key);
         if (v == null) {
             return null;
         }
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw error(path + "." + key, "expected an integer");
+        if (!v.isNumber() || (!decimal && v.decimalValue().stripTrailingZeros().scale() > 0)) {
+            throw error(path + "." + key, decimal ? "expected a number" : "expected an integer (or set decimal: true)");
         }
-        return v.asInt();
+        return v.decimalValue();
     }
 
     private static boolean bool(JsonNode n, String path, String key, Boolean dflt) {

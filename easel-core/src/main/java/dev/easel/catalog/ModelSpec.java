@@ -31,6 +31,12 @@ import java.util.Set;
  *                        {@code n} is fanned out into parallel calls
  * @param output          how the provider returns images: inline base64, or expiring URLs Easel downloads
  * @param mode            one synchronous call, or a job that is submitted and polled
+ * @param imageLimits     the dimensions each input image must have ({@link ImageLimits#NONE}: any)
+ * @param strictParams    whether the model takes only the parameters in {@code params}: for a provider that
+ *                        ignores fields it does not know (Stability), so that a field it would ignore is refused (or
+ *                        dropped with {@code drop_params}) instead of silently lost
+ * @param requiredParams  groups of parameters of which at least one must be given (with a value other than 0):
+ *                        {@code [["search_prompt"]]} makes one parameter required
  */
 public record ModelSpec(
         String id,
@@ -52,7 +58,10 @@ public record ModelSpec(
         Lifecycle lifecycle,
         int imagesPerCall,
         Output output,
-        Mode mode) {
+        Mode mode,
+        ImageLimits imageLimits,
+        boolean strictParams,
+        List<List<String>> requiredParams) {
 
     public ModelSpec {
         aliases = List.copyOf(aliases);
@@ -63,6 +72,18 @@ public record ModelSpec(
         }
         java.util.Objects.requireNonNull(output, "output");
         java.util.Objects.requireNonNull(mode, "mode");
+        java.util.Objects.requireNonNull(imageLimits, "imageLimits");
+        requiredParams = requiredParams.stream().map(List::copyOf).toList();
+    }
+
+    /** A model without input dimension limits, strict parameters or required parameters. */
+    public ModelSpec(String id, List<String> aliases, String provider, boolean known, Set<ImageFormat> inputFormats,
+                     long maxImageBytes, int maxImages, boolean squareOnly, MaskRule mask, int promptMaxLength,
+                     int minN, int maxN, SizeRule sizes, Map<String, ParamRule> params, boolean streaming,
+                     Optional<Pricing> pricing, Lifecycle lifecycle, int imagesPerCall, Output output, Mode mode) {
+        this(id, aliases, provider, known, inputFormats, maxImageBytes, maxImages, squareOnly, mask, promptMaxLength,
+                minN, maxN, sizes, params, streaming, pricing, lifecycle, imagesPerCall, output, mode, ImageLimits.NONE,
+                false, List.of());
     }
 
     /** A synchronous model with inline output that returns up to {@code maxN} images per call (OpenAI's kind). */
@@ -77,14 +98,38 @@ public record ModelSpec(
     /** A copy with other aliases. */
     public ModelSpec withAliases(List<String> newAliases) {
         return new ModelSpec(id, newAliases, provider, known, inputFormats, maxImageBytes, maxImages, squareOnly, mask,
-                promptMaxLength, minN, maxN, sizes, params, streaming, pricing, lifecycle, imagesPerCall, output, mode);
+                promptMaxLength, minN, maxN, sizes, params, streaming, pricing, lifecycle, imagesPerCall, output, mode,
+                imageLimits, strictParams, requiredParams);
     }
 
     /** A copy with other parameter rules. */
     public ModelSpec withParams(Map<String, ParamRule> newParams) {
         return new ModelSpec(id, aliases, provider, known, inputFormats, maxImageBytes, maxImages, squareOnly, mask,
                 promptMaxLength, minN, maxN, sizes, newParams, streaming, pricing, lifecycle, imagesPerCall, output,
-                mode);
+                mode, imageLimits, strictParams, requiredParams);
+    }
+
+    /**
+     * The dimensions every input image must have (Stability: each side at least 64 px, 4,096 to 9,437,184 pixels,
+     * an aspect ratio within 1:2.5 and 2.5:1), checked before anything is sent.
+     *
+     * @param minEdge   shortest side at least this
+     * @param minPixels width × height at least this
+     * @param maxPixels width × height at most this
+     * @param maxAspect long side / short side at most this (2.5 means 2.5:1)
+     */
+    public record ImageLimits(int minEdge, long minPixels, long maxPixels, double maxAspect) {
+
+        /** No limits. */
+        public static final ImageLimits NONE = new ImageLimits(1, 1, Long.MAX_VALUE, Double.POSITIVE_INFINITY);
+
+        public ImageLimits {
+            if (minEdge < 1 || minPixels < 1 || maxPixels < minPixels || !(maxAspect >= 1)) {
+                throw new IllegalArgumentException("image limits need min_edge >= 1, 1 <= min_pixels <= max_pixels and "
+                        + "max_aspect >= 1 (were " + minEdge + ", " + minPixels + ", " + maxPixels + ", " + maxAspect
+                        + ")");
+            }
+        }
     }
 
     /** How a provider returns images. */
@@ -170,25 +215,54 @@ public record ModelSpec(
      * A parameter the model takes.
      *
      * @param name     wire name
-     * @param values   allowed string values; empty = any string (or see min/max for integers)
-     * @param min      smallest integer value, when integer
-     * @param max      largest integer value, when integer
+     * @param values   allowed string values; empty = any string (or a number, see min/max and decimal)
+     * @param min      smallest value of a number, or null
+     * @param max      largest value of a number, or null
+     * @param decimal  whether the number may have decimals ({@code creativity} 0..1); else it is an integer when
+     *                 bounded
      * @param upstream whether it is sent to the provider; false for parameters Easel itself honours
      *                 (e.g. {@code response_format} on GPT image models, which only return base64)
      */
-    public record ParamRule(String name, List<String> values, Integer min, Integer max, boolean upstream) {
+    public record ParamRule(String name, List<String> values, java.math.BigDecimal min, java.math.BigDecimal max,
+                            boolean decimal, boolean upstream) {
         public ParamRule {
             values = List.copyOf(values);
+            min = plain(min);
+            max = plain(max);
+            if (decimal && !values.isEmpty()) {
+                throw new IllegalArgumentException("parameter '" + name + "' is a decimal number and has values");
+            }
+        }
+
+        /** A string rule ({@code values}, empty for any) or an integer one ({@code min}/{@code max}). */
+        public ParamRule(String name, List<String> values, Integer min, Integer max, boolean upstream) {
+            this(name, values, min == null ? null : java.math.BigDecimal.valueOf(min),
+                    max == null ? null : java.math.BigDecimal.valueOf(max), false, upstream);
         }
 
         /** Whether the rule is for an integer parameter. */
         public boolean integer() {
-            return min != null || max != null;
+            return !decimal && (min != null || max != null);
+        }
+
+        /** This rule, sent to the provider or not. */
+        public ParamRule withUpstream(boolean send) {
+            return new ParamRule(name, values, min, max, decimal, send);
+        }
+
+        /** Bounds compare by value: {@code 1}, {@code 1.0} and {@code 1E+0} are one bound. */
+        private static java.math.BigDecimal plain(java.math.BigDecimal d) {
+            if (d == null) {
+                return null;
+            }
+            java.math.BigDecimal s = d.stripTrailingZeros();
+            return s.scale() < 0 ? s.setScale(0) : s;
         }
     }
 
     /** Accepted {@code size} values. */
-    public sealed interface SizeRule permits SizeRule.Fixed, SizeRule.Flexible, SizeRule.AspectRatios, SizeRule.Any {
+    public sealed interface SizeRule permits SizeRule.Fixed, SizeRule.Flexible, SizeRule.AspectRatios, SizeRule.Any,
+            SizeRule.FromInput {
 
         /**
          * A fixed list of sizes (e.g. {@code 1024x1024}), plus {@code auto} when allowed.
@@ -240,6 +314,14 @@ public record ModelSpec(
 
         /** Anything of the form {@code WxH} or {@code auto} (unknown models). */
         record Any() implements SizeRule {
+        }
+
+        /**
+         * No size to choose: the output's size follows from the input (Stability's edits keep it; outpaint adds its
+         * margins). Only {@code auto} is taken; another size is a parameter the model does not support (a 400
+         * {@code unsupported_parameter}, or dropped with {@code drop_params}).
+         */
+        record FromInput() implements SizeRule {
         }
     }
 

@@ -152,6 +152,11 @@ final class ConfigReader {
         if (problem != null) {
             throw error(s.path("model"), problem);
         }
+        String providerModel = model.indexOf('/') < 0 ? model : model.substring(model.indexOf('/') + 1);
+        Optional<String> refused = providers.find(provider).flatMap(f -> f.modelProblem(providerModel));
+        if (refused.isPresent()) {
+            throw error(s.path("model"), refused.get());
+        }
         Optional<URI> apiBase = optional(s, "api_base", this::httpUrl);
         LitellmParams params = new LitellmParams(model,
                 optional(s, "api_key", (n, p) -> text(n, p).text),

@@ -783,6 +783,12 @@ final class EditPipeline {
             providerName = settings.catalog().find(model).map(ModelSpec::provider).orElse("openai");
         }
         ImageEditProvider provider = provider(providerName, model);
+        // the factory knows its model names, unless the caller registered an adapter of its own for the prefix
+        java.util.Optional<String> refused = settings.providers().containsKey(providerName) ? java.util.Optional.empty()
+                : settings.registry().find(providerName).flatMap(f -> f.modelProblem(providerModel));
+        if (refused.isPresent()) {
+            throw new BadRequestException("model '" + model + "': " + refused.get(), "invalid_model", "model");
+        }
         Deployment d = new Deployment(providerName, providerModel, settings.apiKey(), settings.apiBase(),
                 settings.apiVersion(), settings.timeout(), settings.providerSettings());
         Target t = new Target(model, model, provider, d, spec(providerModel, providerName), 0, 1,
@@ -825,8 +831,7 @@ final class EditPipeline {
             return s;
         }
         Map<String, ModelSpec.ParamRule> params = new LinkedHashMap<>();
-        s.params().forEach((k, r) -> params.put(k, new ModelSpec.ParamRule(r.name(), r.values(), r.min(), r.max(),
-                true)));
+        s.params().forEach((k, r) -> params.put(k, r.withUpstream(true)));
         return s.withParams(params);
     }
 

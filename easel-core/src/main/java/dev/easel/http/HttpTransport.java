@@ -177,6 +177,43 @@ public final class HttpTransport implements AutoCloseable {
         }
     }
 
+    /**
+     * The whole body of an answer, read under a call's guards: no silence longer than {@code idle}, all of it before
+     * {@code deadlineNanos} ({@link System#nanoTime()}), at most {@code maxBytes}; one exact array when its length
+     * is announced. Failures are mapped as {@link #mapFailure} maps them (the request had been sent).
+     */
+    public static byte[] readAll(HttpResponse<InputStream> response, Duration idle, long deadlineNanos, long maxBytes,
+                                 String provider) {
+        long length = response.headers().firstValueAsLong("content-length").orElse(-1);
+        try (InputStream in = capped(idleGuard(response.body(), idle, deadlineNanos, provider), maxBytes, provider)) {
+            return readAll(in, length);
+        } catch (IOException e) {
+            throw mapFailure(e, provider, true);
+        }
+    }
+
+    /** All of {@code in}: one exact array when the length is known, no growing copies. */
+    public static byte[] readAll(InputStream in, long contentLength) throws IOException {
+        if (contentLength < 0 || contentLength > Integer.MAX_VALUE - 8) {
+            return in.readAllBytes();
+        }
+        byte[] b = new byte[(int) contentLength];
+        int n = in.readNBytes(b, 0, b.length);
+        if (n < b.length) {
+            return java.util.Arrays.copyOf(b, n);
+        }
+        int next = in.read();
+        if (next < 0) {
+            return b;
+        }
+        // more than announced (the HTTP client stops at Content-Length, so only a wrapper that lies gets here)
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream(b.length + 8192);
+        all.write(b);
+        all.write(next);
+        in.transferTo(all);
+        return all.toByteArray();
+    }
+
     private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "easel-read-watchdog");

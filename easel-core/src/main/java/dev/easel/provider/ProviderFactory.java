@@ -36,6 +36,16 @@ public interface ProviderFactory {
     }
 
     /**
+     * Why this provider serves no model called {@code model} (the model string after the prefix: {@code sd3} for
+     * {@code stability/sd3}), for a provider whose model names select what it does; empty when it may serve it.
+     * A config naming such a model does not start (the message names the YAML path), and a request naming it is a
+     * 400 {@code invalid_model}. Default: every name may be served.
+     */
+    default Optional<String> modelProblem(String model) {
+        return Optional.empty();
+    }
+
+    /**
      * Where this provider's models are described: a classpath resource in the format of the bundled
      * {@code models.json}, resolved against this factory's class (so {@code "models.json"} is the file in the
      * factory's own package, inside the plugin's jar). Every model in it must name this provider. Default: none

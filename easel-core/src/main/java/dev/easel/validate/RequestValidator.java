@@ -110,9 +110,20 @@ public final class RequestValidator {
             if (key.equals("n")) {
                 n = integer("n", value, spec.minN(), spec.maxN());
                 accepted.put(key, n);
+            } else if (key.equals("size") && spec.sizes() instanceof SizeRule.FromInput && !"auto".equals(value)) {
+                size(value, new SizeRule.Any()); // a malformed size is still named as such
+                if (!dropParams) {
+                    throw new BadRequestException("The model '" + spec.id() + "' does not support the 'size' "
+                            + "parameter: its output's size follows from the input image (send 'auto' or no size).",
+                            "unsupported_parameter", key);
+                }
+                dropped.add(key);
+                warnings.add("dropped 'size': the output of model '" + spec.id() + "' takes its size from the input "
+                        + "image");
             } else if (key.equals("size")) {
                 accepted.put(key, size(value, spec.sizes()));
-            } else if (!spec.params().isEmpty() && MODEL_SPECIFIC_PARAMS.contains(key) && spec.param(key).isEmpty()) {
+            } else if (spec.param(key).isEmpty() && (spec.strictParams()
+                    || (!spec.params().isEmpty() && MODEL_SPECIFIC_PARAMS.contains(key)))) {
                 if (!dropParams) {
                     throw new BadRequestException(unsupported(spec, key), "unsupported_parameter", key);
                 }
@@ -130,6 +141,7 @@ public final class RequestValidator {
         if (input.stream() && n > 1) {
             throw new BadRequestException("Streaming is only supported with n=1.", "invalid_value", "stream");
         }
+        checkRequired(accepted, spec);
         EditParams params = typed(accepted, ruled);
 
         List<ImagePart> images = new ArrayList<>();
@@ -145,6 +157,7 @@ public final class RequestValidator {
             ImageInfo info = inspectMask(raw, spec, images.get(0).info(), warnings);
             mask = new ImagePart(raw.blob(), info, fileName(raw.fileNameOrNull(), info.format(), "mask"));
         } else if (spec.mask().imageAlphaWithoutMask() && !images.isEmpty()
+                && spec.mask().convention() == ModelSpec.MaskConvention.ALPHA_TRANSPARENT
                 && images.get(0).info().format() == ImageFormat.PNG) {
             // the image's own transparency is the mask: OpenAI refuses dall-e-2 edits of an image without it
             String mode = ImageInspector.pngMode(images.get(0).blob());
@@ -154,6 +167,12 @@ public final class RequestValidator {
                         + " send a png with an alpha channel, or a mask.", "invalid_image_format",
                         input.images().get(0).param());
             }
+        } else if (spec.mask().imageAlphaWithoutMask() && !images.isEmpty() && !images.get(0).info().hasAlpha()) {
+            // a provider that reads the image's alpha channel as the mask (Stability inpaint, erase) needs one
+            throw new BadRequestException("Invalid file '" + input.images().get(0).param() + "': without a mask, "
+                    + "model '" + spec.id() + "' edits the transparent area of the image, and this "
+                    + images.get(0).info().format().wireName() + " has no alpha channel: send an image with "
+                    + "transparency, or a mask.", "invalid_image_format", input.images().get(0).param());
         }
 
         return new ValidatedEdit(images, mask, params, dropped, warnings);
@@ -204,6 +223,35 @@ public final class RequestValidator {
         }
     }
 
+    /** Each of the model's required groups has a parameter given with a value other than 0 (or blank). */
+    private static void checkRequired(Map<String, Object> accepted, ModelSpec spec) {
+        for (List<String> group : spec.requiredParams()) {
+            boolean given = group.stream().map(accepted::get).anyMatch(v -> v != null && !zeroOrBlank(v));
+            if (given) {
+                continue;
+            }
+            if (group.size() == 1) {
+                throw new BadRequestException("Missing required parameter: '" + group.get(0) + "' (model '"
+                        + spec.id() + "' needs it).", "missing_required_parameter", group.get(0));
+            }
+            List<String> quoted = group.stream().map(p -> "'" + p + "'").toList();
+            throw new BadRequestException("Missing required parameter: model '" + spec.id() + "' needs at least one "
+                    + "of " + String.join(", ", quoted.subList(0, quoted.size() - 1)) + " or " + quoted.getLast()
+                    + ", other than 0.", "missing_required_parameter", group.get(0));
+        }
+    }
+
+    private static boolean zeroOrBlank(Object v) {
+        if (v instanceof Number num) {
+            try {
+                return new BigDecimal(num.toString()).signum() == 0;
+            } catch (NumberFormatException e) {
+                return false; // NaN, infinity: not zero, and refused by the parameter's own rule
+            }
+        }
+        return v.toString().isBlank();
+    }
+
     private static String unsupported(ModelSpec spec, String param) {
         return "The model '" + spec.id() + "' does not support the '" + param + "' parameter.";
     }
@@ -217,6 +265,9 @@ public final class RequestValidator {
     private static Object checked(String key, Object value, ParamRule rule) {
         if (rule.integer()) {
             return integer(key, value, rule.min(), rule.max());
+        }
+        if (rule.decimal()) {
+            return decimal(key, value, rule.min(), rule.max());
         }
         if (OBJECT_PARAMS.contains(key)) {
             if (!(value instanceof Map<?, ?>)) {
@@ -360,25 +411,64 @@ public final class RequestValidator {
      * null for an open bound.
      */
     private static long integer(String key, Object value, Integer min, Integer max) {
+        return integer(key, value, min == null ? null : BigDecimal.valueOf(min),
+                max == null ? null : BigDecimal.valueOf(max));
+    }
+
+    /** Like {@link #integer(String, Object, Integer, Integer)}, with bounds beyond an int (seeds up to 2^32 - 2). */
+    private static long integer(String key, Object value, BigDecimal min, BigDecimal max) {
         BigInteger parsed = parseInteger(value);
         if (parsed == null) {
-            String range = min != null && max != null ? " between " + min + " and " + max : "";
-            String shown = value instanceof String s ? "'" + s + "'" : String.valueOf(value);
-            if (value instanceof Map<?, ?> || value instanceof List<?>) {
-                shown = value instanceof Map<?, ?> ? "an object" : "an array";
-            }
-            throw new BadRequestException(key + " must be an integer" + range + " (was " + shown + ")", "invalid_type",
-                    key);
+            String range = min != null && max != null ? " between " + min.toPlainString() + " and "
+                    + max.toPlainString() : "";
+            throw new BadRequestException(key + " must be an integer" + range + " (was " + shown(value) + ")",
+                    "invalid_type", key);
         }
-        boolean below = min != null && parsed.compareTo(BigInteger.valueOf(min)) < 0;
-        boolean above = max != null && parsed.compareTo(BigInteger.valueOf(max)) > 0;
+        BigDecimal d = new BigDecimal(parsed);
+        boolean below = min != null && d.compareTo(min) < 0;
+        boolean above = max != null && d.compareTo(max) > 0;
         if (below || above) {
-            String range = min != null && max != null ? "between " + min + " and " + max
-                    : min != null ? "at least " + min : "at most " + max;
-            throw new BadRequestException(key + " must be " + range + " (was " + parsed + ")",
+            throw new BadRequestException(key + " must be " + range(min, max) + " (was " + parsed + ")",
                     below ? "integer_below_min_value" : "integer_above_max_value", key);
         }
         return parsed.longValueExact();
+    }
+
+    /** Parses a decimal parameter ({@code "0.5"}, 0.5, 1) and checks its range; a bound may be null (open). */
+    private static BigDecimal decimal(String key, Object value, BigDecimal min, BigDecimal max) {
+        BigDecimal parsed = null;
+        if (value instanceof Number || value instanceof String) {
+            try {
+                parsed = new BigDecimal(value.toString().strip());
+            } catch (NumberFormatException e) {
+                parsed = null; // NaN, infinity, words
+            }
+        }
+        if (parsed == null) {
+            String range = min != null && max != null ? " between " + min.toPlainString() + " and "
+                    + max.toPlainString() : "";
+            throw new BadRequestException(key + " must be a number" + range + " (was " + shown(value) + ")",
+                    "invalid_type", key);
+        }
+        boolean below = min != null && parsed.compareTo(min) < 0;
+        boolean above = max != null && parsed.compareTo(max) > 0;
+        if (below || above) {
+            throw new BadRequestException(key + " must be " + range(min, max) + " (was " + parsed.toPlainString()
+                    + ")", below ? "decimal_below_min_value" : "decimal_above_max_value", key);
+        }
+        return parsed;
+    }
+
+    private static String range(BigDecimal min, BigDecimal max) {
+        return min != null && max != null ? "between " + min.toPlainString() + " and " + max.toPlainString()
+                : min != null ? "at least " + min.toPlainString() : "at most " + max.toPlainString();
+    }
+
+    private static String shown(Object value) {
+        if (value instanceof Map<?, ?> || value instanceof List<?>) {
+            return value instanceof Map<?, ?> ? "an object" : "an array";
+        }
+        return value instanceof String s ? "'" + s + "'" : String.valueOf(value);
     }
 
     private static BigInteger parseInteger(Object value) {
@@ -462,6 +552,9 @@ public final class RequestValidator {
                 }
                 return s;
             }
+            case SizeRule.FromInput input -> {
+                return s; // only 'auto' gets here (see validate)
+            }
         }
     }
 
@@ -527,7 +620,30 @@ public final class RequestValidator {
             throw new BadRequestException("Invalid file '" + raw.param() + "': model '" + spec.id()
                     + "' needs a square image (was " + info.dimensions() + ").", "invalid_image_dimensions", raw.param());
         }
+        checkLimits(raw.param(), info, spec);
         return info;
+    }
+
+    private static void checkLimits(String param, ImageInfo info, ModelSpec spec) {
+        ModelSpec.ImageLimits limits = spec.imageLimits();
+        String why = null;
+        long pixels = (long) info.width() * info.height();
+        if (Math.min(info.width(), info.height()) < limits.minEdge()) {
+            why = "at least " + limits.minEdge() + " pixels on each side (was " + info.dimensions() + ")";
+        } else if (pixels < limits.minPixels() || pixels > limits.maxPixels()) {
+            why = (limits.maxPixels() == Long.MAX_VALUE ? "at least " + String.format("%,d", limits.minPixels())
+                    : "between " + String.format("%,d", limits.minPixels()) + " and "
+                    + String.format("%,d", limits.maxPixels())) + " pixels (was " + info.dimensions() + " = "
+                    + String.format("%,d", pixels) + ")";
+        } else if ((double) Math.max(info.width(), info.height()) / Math.min(info.width(), info.height())
+                > limits.maxAspect()) {
+            why = "an aspect ratio between 1:" + plain(limits.maxAspect()) + " and " + plain(limits.maxAspect())
+                    + ":1 (was " + info.dimensions() + ")";
+        }
+        if (why != null) {
+            throw new BadRequestException("Invalid file '" + param + "': model '" + spec.id() + "' takes images of "
+                    + why + ".", "invalid_image_dimensions", param);
+        }
     }
 
     private static ImageInfo inspectMask(RawImage raw, ModelSpec spec, ImageInfo first, List<String> warnings) {

@@ -84,4 +84,13 @@ class SizesTest {
         assertThat(Sizes.nearestAllowed(size, dalle2)).isEqualTo(size.equals(expected) ? Optional.empty()
                 : Optional.of(expected));
     }
+
+    @org.junit.jupiter.api.Test
+    void sizeFromInput_nothingIsSent_andAFallbackLeavesTheSizeToValidation() {
+        SizeRule input = new SizeRule.FromInput();
+        assertThat(Sizes.forModel(Size.AUTO, input)).isEmpty();
+        assertThat(Sizes.forModel(new Size.Pixels(1024, 1536), input)).isEmpty();
+        // not mapped to another size: validation drops it for a fallback (which runs with drop_params)
+        assertThat(Sizes.nearestAllowed("1024x1536", input)).isEmpty();
+    }
 }

@@ -25,6 +25,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ModelCatalogTest {
 
     private static final ModelCatalog CATALOG = ModelCatalog.bundled();
+    /** Easel's own models.json alone, without the catalogues of the installed providers. */
+    private static final ModelCatalog FILE = ModelCatalog.fromJson(
+            ModelCatalogTest.class.getResourceAsStream(ModelCatalog.RESOURCE));
 
     private static ModelSpec spec(String id) {
         return CATALOG.find(id).orElseThrow(() -> new AssertionError("missing " + id));
@@ -32,13 +35,17 @@ class ModelCatalogTest {
 
     @Test
     void bundled_listsEveryModelInOrder() {
-        assertThat(CATALOG.models()).extracting(ModelSpec::id).containsExactly("dall-e-2", "gpt-image-1",
+        assertThat(FILE.models()).extracting(ModelSpec::id).containsExactly("dall-e-2", "gpt-image-1",
                 "gpt-image-1-mini", "gpt-image-1.5", "chatgpt-image-latest", "gpt-image-2", "gpt-image-2.5-sunburst",
                 "gpt-image-2.5-flare", "gpt-image-2.6-sunburst", "gpt-image-2.6-flare");
-        assertThat(CATALOG.models()).allSatisfy(m -> {
+        assertThat(FILE.models()).allSatisfy(m -> {
             assertThat(m.known()).isTrue();
             assertThat(m.provider()).isEqualTo("openai");
         });
+        // the installed providers' own catalogues follow the bundled file
+        assertThat(CATALOG.models().subList(0, FILE.models().size())).isEqualTo(FILE.models());
+        assertThat(CATALOG.models().subList(FILE.models().size(), CATALOG.models().size()))
+                .allSatisfy(m -> assertThat(m.provider()).isNotEqualTo("openai"));
         assertThat(ModelCatalog.bundled()).isSameAs(CATALOG);
     }
 
@@ -76,7 +83,7 @@ class ModelCatalogTest {
     }
 
     static Stream<String> gptModels() {
-        return CATALOG.models().stream().map(ModelSpec::id).filter(id -> !id.equals("dall-e-2"));
+        return FILE.models().stream().map(ModelSpec::id).filter(id -> !id.equals("dall-e-2"));
     }
 
     @ParameterizedTest
@@ -202,7 +209,7 @@ class ModelCatalogTest {
                 "gpt-image-2.6-sunburst")) {
             assertRates(spec(id).pricing().orElseThrow(), "5", "1.25", "8", "2", "30", "10");
         }
-        assertThat(CATALOG.models()).allSatisfy(m -> m.pricing().ifPresent(p ->
+        assertThat(FILE.models()).allSatisfy(m -> m.pricing().ifPresent(p ->
                 assertThat(p.source()).as(m.id()).contains("2026-11-24")));
     }
 
@@ -334,7 +341,7 @@ class ModelCatalogTest {
         assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"png\"", "\"gif\"") + "]}"))
                 .hasMessage("model catalogue: models[0] (m).input_formats: unknown format 'gif' (expected png, jpeg or webp)");
         assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"any\"", "\"odd\"") + "]}"))
-                .hasMessage("model catalogue: models[0] (m).sizes.type: unknown size rule 'odd' (expected fixed, flexible, aspect_ratios or any)");
+                .hasMessage("model catalogue: models[0] (m).sizes.type: unknown size rule 'odd' (expected fixed, flexible, aspect_ratios, any or from_input)");
         assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"max_images\": 1", "\"max_images\": 0") + "]}"))
                 .hasMessage("model catalogue: models[0] (m).max_images: expected a positive integer");
         assertThatThrownBy(() -> parse("{\"models\": "))
@@ -342,11 +349,48 @@ class ModelCatalogTest {
     }
 
     @Test
+    void fromJson_inputRules_strictAndRequiredParams_decimalAndWideBounds() {
+        ModelSpec m = parse("{\"models\": [" + MINIMAL.replace("\"sizes\": {\"type\": \"any\"}", """
+                "sizes": {"type": "from_input"},
+                "image_limits": {"min_edge": 64, "min_pixels": 4096, "max_pixels": 9437184, "max_aspect": 2.5},
+                "strict_params": true, "required_params": [["a", "b"], ["s"]],
+                "params": {"a": {"min": 0, "max": 2000}, "b": {"min": 0, "max": 2000},
+                           "c": {"min": 0, "max": 1.0, "decimal": true}, "seed": {"min": 0, "max": 4294967294},
+                           "s": {}}""") + "]}").find("m").orElseThrow();
+        assertThat(m.sizes()).isEqualTo(new SizeRule.FromInput());
+        assertThat(m.imageLimits()).isEqualTo(new ModelSpec.ImageLimits(64, 4096, 9_437_184, 2.5));
+        assertThat(m.strictParams()).isTrue();
+        assertThat(m.requiredParams()).containsExactly(List.of("a", "b"), List.of("s"));
+        assertThat(m.param("c").orElseThrow()).isEqualTo(new ParamRule("c", List.of(), BigDecimal.ZERO,
+                BigDecimal.ONE, true, true));
+        assertThat(m.param("c").orElseThrow().integer()).isFalse();
+        assertThat(m.param("seed").orElseThrow().max()).isEqualTo(new BigDecimal("4294967294"));
+        assertThat(m.param("seed").orElseThrow().integer()).isTrue();
+        // without them: no limits, any parameter Easel does not know passes, nothing required
+        ModelSpec plain = parse("{\"models\": [" + MINIMAL + "]}").find("m").orElseThrow();
+        assertThat(plain.imageLimits()).isEqualTo(ModelSpec.ImageLimits.NONE);
+        assertThat(plain.strictParams()).isFalse();
+        assertThat(plain.requiredParams()).isEmpty();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', textBlock = """
+            "params": {"a": {"min": 0, "max": 1.5}}                 | models[0] (m).params.a.max: expected an integer (or set decimal: true)
+            "params": {"a": {}}, "required_params": [["a", "b"]]    | models[0] (m).required_params[0]: "b" is not a parameter of the model's 'params'
+            "image_limits": {"min_pixels": 10, "max_pixels": 5}     | models[0] (m).image_limits: min_pixels 10 is greater than max_pixels 5
+            "params": {"a": {"values": ["x"], "decimal": true}}     | models[0] (m).params.a: a parameter has either values or a number's min/max, not both
+            """)
+    void fromJson_inputRuleErrorsNameTheJsonPath(String keys, String message) {
+        assertThatThrownBy(() -> parse("{\"models\": [" + MINIMAL.replace("\"sizes\"", keys + ", \"sizes\"") + "]}"))
+                .hasMessage("model catalogue: " + message);
+    }
+
+    @Test
     void bundledJson_modelSpecificParamsAreOnlyKnownNames() {
         Set<String> allowed = Set.of("quality", "background", "output_format", "output_compression", "input_fidelity",
                 "response_format", "partial_images", "moderation", "user", "safety_identifier", "complexity",
                 "frame_count", "frame_duration_ms", "svg");
-        assertThat(CATALOG.models()).allSatisfy(m -> assertThat(allowed).containsAll(m.params().keySet()));
+        assertThat(FILE.models()).allSatisfy(m -> assertThat(allowed).containsAll(m.params().keySet()));
         assertThat(spec("gpt-image-1").pricing().orElseThrow().perImage().get("high|1024x1536"))
                 .isEqualTo(new BigDecimal("0.25"));
     }

@@ -54,4 +54,28 @@ class JsonBytesTest {
         assertThat(JsonBytes.plainStringEnd(a, 3, 3)).isEqualTo(3);
         assertThat(JsonBytes.plainStringEnd(a, 5, 11)).isEqualTo(11);
     }
+
+    @Test
+    void base64Value_plainString_isASliceOfTheBody_escapedBase64IsDecoded_escapedOtherTextIsNot() throws Exception {
+        byte[] body = "{\"a\":\"QUJD\",\"b\":\"QU\\/D\",\"c\":\"not\\tbase64\"}"
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try (com.fasterxml.jackson.core.JsonParser p = new com.fasterxml.jackson.core.JsonFactory().createParser(body)) {
+            p.nextToken();
+            p.nextToken();
+            p.nextToken(); // a's value
+            JsonBytes.Ascii a = JsonBytes.base64Value(p, body).orElseThrow();
+            assertThat(a.bytes()).isSameAs(body); // no copy
+            assertThat(new String(a.bytes(), a.offset(), a.length(), java.nio.charset.StandardCharsets.US_ASCII))
+                    .isEqualTo("QUJD");
+            p.nextToken();
+            p.nextToken(); // b's value: "QU\/D" is "QU/D" once decoded
+            JsonBytes.Ascii b = JsonBytes.base64Value(p, body).orElseThrow();
+            assertThat(b.bytes()).isNotSameAs(body);
+            assertThat(new String(b.bytes(), b.offset(), b.length(), java.nio.charset.StandardCharsets.US_ASCII))
+                    .isEqualTo("QU/D");
+            p.nextToken();
+            p.nextToken(); // c's value
+            assertThat(JsonBytes.base64Value(p, body)).isEmpty();
+        }
+    }
 }

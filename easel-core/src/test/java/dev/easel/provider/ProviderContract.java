@@ -124,6 +124,14 @@ public abstract class ProviderContract {
         /** Whether the fixture's model is priced (then the response has a cost). */
         boolean priced();
 
+        /**
+         * Fields the fixture's model needs in every request besides the prompt and the image (Stability's
+         * search-and-replace needs a {@code search_prompt}), sent as the request's extra body. Default: none.
+         */
+        default Map<String, Object> requiredFields() {
+            return Map.of();
+        }
+
         @Override
         void close();
     }
@@ -162,8 +170,9 @@ public abstract class ProviderContract {
         return client(Duration.ofSeconds(30));
     }
 
-    static ImageEditRequest.Builder request() {
-        return ImageEditRequest.builder().model("edit").prompt("add a red hat").image(TestImages.png(64, 64, false));
+    ImageEditRequest.Builder request() {
+        return ImageEditRequest.builder().model("edit").prompt("add a red hat").image(TestImages.png(64, 64, false))
+                .extraBody(fixture.requiredFields());
     }
 
     @Test
@@ -175,7 +184,8 @@ public abstract class ProviderContract {
             images.add(TestImages.png(64, 64 + i, false));
         }
         ImageResponse r = client().imageEdit(ImageEditRequest.builder().model("edit").prompt("add a red hat")
-                .images(images.stream().map(ImageInput::of).toArray(ImageInput[]::new)).build());
+                .images(images.stream().map(ImageInput::of).toArray(ImageInput[]::new))
+                .extraBody(fixture.requiredFields()).build());
 
         assertThat(r.data()).isNotEmpty();
         assertThat(fixture.received()).singleElement().satisfies(got -> {

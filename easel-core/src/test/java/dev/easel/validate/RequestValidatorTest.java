@@ -467,6 +467,127 @@ class RequestValidatorTest {
         assertThat(VALIDATOR.validate(input, model("gpt-image-2"), false, TODAY).params().formFields()).isEmpty();
     }
 
+    // ---------------------------------------------------------------- input rules (providers that keep the size,
+    // ignore unknown fields, need some fields, limit dimensions, read the image's alpha as the mask)
+
+    /** A model with every input rule, the way a provider's catalogue declares them (Stability's). */
+    private static final ModelSpec RULED = ModelCatalog.fromJson(new java.io.ByteArrayInputStream("""
+            {"models": [{"id": "ruled", "provider": "p", "input_formats": ["png", "jpeg"], "max_image_bytes": 100000,
+              "max_images": 1, "prompt_max_length": 100, "n": {"min": 1, "max": 4}, "streaming": false,
+              "mask": {"supported": true, "convention": "white_on_black", "max_bytes": 100000, "png_only": true,
+                       "alpha_required": true, "same_dimensions": true, "image_alpha_without_mask": true},
+              "sizes": {"type": "from_input"},
+              "image_limits": {"min_edge": 64, "min_pixels": 4096, "max_pixels": 20000, "max_aspect": 2.5},
+              "strict_params": true, "required_params": [["left", "right"], ["search"]],
+              "params": {"left": {"min": 0, "max": 2000}, "right": {"min": 0, "max": 2000}, "search": {},
+                         "creativity": {"min": 0, "max": 1, "decimal": true}, "seed": {"min": 0, "max": 4294967294},
+                         "output_format": {"values": ["png"]}, "user": {"upstream": false}}}]}"""
+            .getBytes(StandardCharsets.UTF_8))).find("ruled").orElseThrow();
+
+    private static In ruled() {
+        return in().images(TestImages.png(64, 64, true)).param("left", 10).param("search", "cat");
+    }
+
+    private static ValidatedEdit validateRuled(In input, boolean dropParams) {
+        return VALIDATOR.validate(input.build(), RULED, dropParams, TODAY);
+    }
+
+    static Stream<Arguments> ruledBadRequests() {
+        return Stream.of(
+                arguments("size other than auto", (Supplier<In>) () -> ruled().param("size", "1024x1024"),
+                        "The model 'ruled' does not support the 'size' parameter: its output's size follows from the "
+                                + "input image (send 'auto' or no size).", "unsupported_parameter", "size"),
+                arguments("malformed size", (Supplier<In>) () -> ruled().param("size", "big"),
+                        "Invalid size 'big'. Expected 'auto' or WIDTHxHEIGHT, e.g. '1024x1024'.", "invalid_value",
+                        "size"),
+                arguments("a field the model does not list", (Supplier<In>) () -> ruled().param("grow_mask", 5),
+                        "The model 'ruled' does not support the 'grow_mask' parameter.", "unsupported_parameter",
+                        "grow_mask"),
+                arguments("an OpenAI field the model does not list", (Supplier<In>) () -> ruled().param("quality",
+                        "high"), "The model 'ruled' does not support the 'quality' parameter.",
+                        "unsupported_parameter", "quality"),
+                arguments("required field missing", (Supplier<In>) () -> in().images(TestImages.png(64, 64, true))
+                        .param("left", 10), "Missing required parameter: 'search' (model 'ruled' needs it).",
+                        "missing_required_parameter", "search"),
+                arguments("required field blank", (Supplier<In>) () -> ruled().param("search", " "),
+                        "Missing required parameter: 'search' (model 'ruled' needs it).",
+                        "missing_required_parameter", "search"),
+                arguments("none of a group", (Supplier<In>) () -> in().images(TestImages.png(64, 64, true))
+                        .param("search", "cat"), "Missing required parameter: model 'ruled' needs at least one of "
+                        + "'left' or 'right', other than 0.", "missing_required_parameter", "left"),
+                arguments("a group all 0", (Supplier<In>) () -> ruled().param("left", "0").param("right", 0.0),
+                        "Missing required parameter: model 'ruled' needs at least one of 'left' or 'right', other "
+                                + "than 0.", "missing_required_parameter", "left"),
+                arguments("decimal above max", (Supplier<In>) () -> ruled().param("creativity", 1.5),
+                        "creativity must be between 0 and 1 (was 1.5)", "decimal_above_max_value", "creativity"),
+                arguments("decimal below min", (Supplier<In>) () -> ruled().param("creativity", "-0.25"),
+                        "creativity must be between 0 and 1 (was -0.25)", "decimal_below_min_value", "creativity"),
+                arguments("decimal not a number", (Supplier<In>) () -> ruled().param("creativity", "lots"),
+                        "creativity must be a number between 0 and 1 (was 'lots')", "invalid_type", "creativity"),
+                arguments("integer above a bound beyond an int", (Supplier<In>) () -> ruled().param("seed",
+                        4_294_967_295L), "seed must be between 0 and 4294967294 (was 4294967295)",
+                        "integer_above_max_value", "seed"),
+                arguments("image side below the minimum", (Supplier<In>) () -> ruled().images(TestImages.png(63,
+                        100, true)), "Invalid file 'image': model 'ruled' takes images of at least 64 pixels on "
+                        + "each side (was 63x100).", "invalid_image_dimensions", "image"),
+                arguments("image with too many pixels", (Supplier<In>) () -> ruled().images(TestImages.png(150,
+                        150, true)), "Invalid file 'image': model 'ruled' takes images of between 4,096 and 20,000 "
+                        + "pixels (was 150x150 = 22,500).", "invalid_image_dimensions", "image"),
+                arguments("image too narrow", (Supplier<In>) () -> ruled().images(TestImages.png(64, 161, true)),
+                        "Invalid file 'image': model 'ruled' takes images of an aspect ratio between 1:2.5 and "
+                                + "2.5:1 (was 64x161).", "invalid_image_dimensions", "image"),
+                arguments("no mask and no alpha (jpeg)", (Supplier<In>) () -> ruled().images(TestImages.jpeg(64,
+                        64)), "Invalid file 'image': without a mask, model 'ruled' edits the transparent area of the "
+                        + "image, and this jpeg has no alpha channel: send an image with transparency, or a mask.",
+                        "invalid_image_format", "image"),
+                arguments("no mask and no alpha (grayscale png)", (Supplier<In>) () -> ruled().images(
+                        TestImages.grayPng(64, 64)), "Invalid file 'image': without a mask, model 'ruled' edits the "
+                        + "transparent area of the image, and this png has no alpha channel: send an image with "
+                        + "transparency, or a mask.", "invalid_image_format", "image"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ruledBadRequests")
+    void validate_inputRules_refuseBeforeTheCall(String name, Supplier<In> input, String message, String code,
+                                                 String param) {
+        assertThatThrownBy(() -> validateRuled(input.get(), false))
+                .isInstanceOfSatisfying(BadRequestException.class, e -> {
+                    assertThat(e.status()).hasValue(400);
+                    assertThat(e.code()).contains(code);
+                    assertThat(e.param()).contains(param);
+                })
+                .hasMessage(message);
+    }
+
+    @Test
+    void validate_inputRules_acceptWhatTheModelTakes() {
+        ValidatedEdit edit = validateRuled(ruled().param("right", 0).param("size", "auto").param("creativity", "0.5")
+                .param("seed", 4_294_967_294L).param("output_format", "png").param("user", "u1"), false);
+        assertThat(edit.params().formFields()).containsExactly(Map.entry("size", "auto"),
+                Map.entry("output_format", "png"), Map.entry("user", "u1"), Map.entry("left", "10"),
+                Map.entry("search", "cat"), Map.entry("right", "0"), Map.entry("creativity", "0.5"),
+                Map.entry("seed", "4294967294"));
+        assertThat(edit.dropped()).isEmpty();
+        // the image's alpha is the mask; with a mask, an image without alpha is fine
+        assertThat(validateRuled(ruled().images(TestImages.png(64, 64, false)).mask(MASK), false).maskOrNull())
+                .isNotNull();
+        assertThat(validateRuled(ruled().images(TestImages.png(100, 200, true)), false).images()).hasSize(1);
+    }
+
+    @Test
+    void validate_inputRules_dropParams_dropsTheSizeAndUnlistedFields_notRequiredOnes() {
+        ValidatedEdit edit = validateRuled(ruled().param("size", "1536x1024").param("grow_mask", 5)
+                .param("quality", "high"), true);
+        assertThat(edit.params().formFields()).containsExactly(Map.entry("left", "10"), Map.entry("search", "cat"));
+        assertThat(edit.dropped()).containsExactly("size", "grow_mask", "quality");
+        assertThat(edit.warnings()).containsExactly(
+                "dropped 'size': the output of model 'ruled' takes its size from the input image",
+                "dropped 'grow_mask': model 'ruled' does not support it",
+                "dropped 'quality': model 'ruled' does not support it");
+        assertThatThrownBy(() -> validateRuled(in().images(TestImages.png(64, 64, true)).param("left", 1), true))
+                .hasMessage("Missing required parameter: 'search' (model 'ruled' needs it).");
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static byte[][] repeat(byte[] bytes, int times) {
