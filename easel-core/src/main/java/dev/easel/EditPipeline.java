@@ -564,7 +564,9 @@ final class EditPipeline {
                 .requestedSize(v.params().size().map(EditParams.Size::wire).orElse(null))
                 .requestedQuality(v.params().quality().map(EditParams.Quality::wire).orElse(null))
                 .partialImages(stream ? partials : 0).streamed(stream)
-                .inputImages(v.images().size()).build();
+                .inputImages(v.images().size())
+                .inputPixels(v.images().stream().mapToLong(i -> (long) i.info().width() * i.info().height()).sum())
+                .build();
         return COSTS.cost(target.spec(), target.prices(), in).total().orElse(null);
     }
 

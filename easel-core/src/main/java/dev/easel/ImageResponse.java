@@ -24,6 +24,7 @@ public final class ImageResponse {
     private final String requestId;
     private final List<String> warnings;
     private final java.math.BigDecimal cost;
+    private final java.math.BigDecimal providerCost;
 
     private ImageResponse(Builder b) {
         this.created = b.created;
@@ -38,6 +39,10 @@ public final class ImageResponse {
         this.requestId = b.requestId;
         this.warnings = List.copyOf(b.warnings);
         this.cost = b.cost;
+        this.providerCost = b.providerCost;
+        if (providerCost != null && providerCost.signum() < 0) {
+            throw new IllegalArgumentException("providerCost must not be negative (was " + providerCost + ")");
+        }
     }
 
     /** A new builder (used by providers). */
@@ -60,6 +65,7 @@ public final class ImageResponse {
         b.requestId = requestId;
         b.warnings.addAll(warnings);
         b.cost = cost;
+        b.providerCost = providerCost;
         return b;
     }
 
@@ -99,6 +105,12 @@ public final class ImageResponse {
     /** What the edit cost in USD (full precision), when the model is priced. */
     public Optional<java.math.BigDecimal> cost() { return Optional.ofNullable(cost); }
 
+    /**
+     * What the provider itself says the call was charged, in USD (BFL's {@code cost} credits), when it says so:
+     * {@link dev.easel.cost.CostCalculator} prices the edit by it ahead of the catalogue's table.
+     */
+    public Optional<java.math.BigDecimal> providerCost() { return Optional.ofNullable(providerCost); }
+
     @Override
     public String toString() {
         return "ImageResponse[created=" + created + ", data=" + data + ", usage=" + usage + ", cost=" + cost + ", provider="
@@ -119,6 +131,7 @@ public final class ImageResponse {
         private String requestId;
         private final List<String> warnings = new ArrayList<>();
         private java.math.BigDecimal cost;
+        private java.math.BigDecimal providerCost;
 
         private Builder() {
         }
@@ -154,6 +167,9 @@ public final class ImageResponse {
         public Builder addWarnings(List<String> more) { more.forEach(this::addWarning); return this; }
 
         public Builder cost(java.math.BigDecimal cost) { this.cost = cost; return this; }
+
+        /** The charge the provider reported for this call, USD (set by adapters whose provider reports one). */
+        public Builder providerCost(java.math.BigDecimal usd) { this.providerCost = usd; return this; }
 
         public ImageResponse build() { return new ImageResponse(this); }
     }

@@ -143,15 +143,23 @@ public final class FanOut {
         ImageResponse last = delivered.get(delivered.size() - 1).response();
         ImageResponse.Builder b = first.toBuilder().data(List.of());
         Usage usage = null;
+        BigDecimal charged = null;
+        boolean everyCharge = true;
         for (Part p : delivered) {
             p.response().data().forEach(b::addData);
             if (p.response().usage().isPresent()) {
                 usage = usage == null ? p.response().usage().get() : add(usage, p.response().usage().get());
             }
+            if (p.response().providerCost().isPresent()) {
+                charged = charged == null ? p.response().providerCost().get() : charged.add(p.response().providerCost().get());
+            } else {
+                everyCharge = false;
+            }
         }
         last.provider().ifPresent(b::provider);
         last.model().ifPresent(b::model);
-        return b.usage(usage).cost(null).build();
+        // A charge stands for the whole response only when every call reported one.
+        return b.usage(usage).providerCost(everyCharge ? charged : null).cost(null).build();
     }
 
     static Usage add(Usage a, Usage b) {

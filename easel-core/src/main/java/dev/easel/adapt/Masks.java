@@ -60,8 +60,8 @@ public final class Masks {
         long pixels = (long) info.width() * info.height();
         if (pixels > MAX_PIXELS) {
             throw new BadRequestException("Invalid file 'mask': it is " + info.dimensions() + " (" + pixels
-                    + " pixels); converting it to the " + convention.wire() + " mask model '" + model + "' takes "
-                    + "decodes at most " + MAX_PIXELS + " pixels.", "image_too_large", "mask");
+                    + " pixels); converting it to the " + convention.wire() + " mask that model '" + model
+                    + "' takes decodes at most " + MAX_PIXELS + " pixels.", "image_too_large", "mask");
         }
         BufferedImage src;
         try (InputStream in = mask.blob().open()) {

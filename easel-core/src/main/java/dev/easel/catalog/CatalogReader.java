@@ -319,7 +319,8 @@ final class CatalogReader {
 
     private static Pricing pricing(JsonNode p, String path) {
         checkKeys(p, path, Set.of("text_input", "cached_text_input", "image_input", "cached_image_input",
-                "image_output", "text_output", "per_image", "output_per_megapixel", "source"));
+                "image_output", "text_output", "per_image", "output_per_megapixel", "output_per_image",
+                "output_first_megapixel", "output_extra_megapixel", "input_megapixel", "source"));
         Map<String, BigDecimal> perImage = new LinkedHashMap<>();
         JsonNode table = p.get("per_image");
         if (table != null) {
@@ -336,11 +337,30 @@ final class CatalogReader {
                 perImage.put(e.getKey(), decimal(e.getValue(), path + ".per_image." + e.getKey()));
             }
         }
+        Optional<BigDecimal> flat = optionalDecimal(p, path, "output_per_image");
+        Optional<BigDecimal> perMegapixel = optionalDecimal(p, path, "output_per_megapixel");
+        Optional<ModelSpec.MegapixelRates> tiers = Optional.empty();
+        Optional<BigDecimal> first = optionalDecimal(p, path, "output_first_megapixel");
+        if (first.isPresent()) {
+            tiers = Optional.of(new ModelSpec.MegapixelRates(first.get(),
+                    optionalDecimal(p, path, "output_extra_megapixel").orElse(BigDecimal.ZERO),
+                    optionalDecimal(p, path, "input_megapixel").orElse(BigDecimal.ZERO)));
+        } else if (p.has("output_extra_megapixel") || p.has("input_megapixel")) {
+            throw error(path, "output_extra_megapixel and input_megapixel need output_first_megapixel");
+        }
+        int forms = (perImage.isEmpty() ? 0 : 1) + (flat.isPresent() ? 1 : 0) + (perMegapixel.isPresent() ? 1 : 0)
+                + (tiers.isPresent() ? 1 : 0);
+        if (forms > 1) {
+            throw error(path, "give one per-image price form: per_image, output_per_image, output_per_megapixel or "
+                    + "output_first_megapixel (with output_extra_megapixel, input_megapixel)");
+        }
         return new Pricing(rate(p, path, "text_input"), rate(p, path, "cached_text_input"), rate(p, path, "image_input"),
                 rate(p, path, "cached_image_input"), rate(p, path, "image_output"), rate(p, path, "text_output"),
-                perImage, Optional.ofNullable(p.get("output_per_megapixel"))
-                        .map(v -> decimal(v, path + ".output_per_megapixel")),
-                text(p, path, "source"));
+                perImage, perMegapixel, flat, tiers, text(p, path, "source"));
+    }
+
+    private static Optional<BigDecimal> optionalDecimal(JsonNode p, String path, String key) {
+        return Optional.ofNullable(p.get(key)).map(v -> decimal(v, path + "." + key));
     }
 
     /** A token rate per million; absent means the model does not bill those tokens. */

@@ -259,10 +259,25 @@ public record ModelSpec(
                           java.math.BigDecimal textOutputPerMillion,
                           Map<String, java.math.BigDecimal> perImage,
                           Optional<java.math.BigDecimal> outputPerMegapixel,
+                          Optional<java.math.BigDecimal> outputPerImage,
+                          Optional<MegapixelRates> megapixels,
                           String source) {
         public Pricing {
             perImage = Map.copyOf(perImage);
             java.util.Objects.requireNonNull(outputPerMegapixel, "outputPerMegapixel");
+            java.util.Objects.requireNonNull(outputPerImage, "outputPerImage");
+            java.util.Objects.requireNonNull(megapixels, "megapixels");
+        }
+
+        /** Prices without a flat per-image price or megapixel rates. */
+        public Pricing(java.math.BigDecimal textInputPerMillion, java.math.BigDecimal cachedTextInputPerMillion,
+                       java.math.BigDecimal imageInputPerMillion, java.math.BigDecimal cachedImageInputPerMillion,
+                       java.math.BigDecimal imageOutputPerMillion, java.math.BigDecimal textOutputPerMillion,
+                       Map<String, java.math.BigDecimal> perImage, Optional<java.math.BigDecimal> outputPerMegapixel,
+                       String source) {
+            this(textInputPerMillion, cachedTextInputPerMillion, imageInputPerMillion, cachedImageInputPerMillion,
+                    imageOutputPerMillion, textOutputPerMillion, perImage, outputPerMegapixel, Optional.empty(),
+                    Optional.empty(), source);
         }
 
         /** Prices without a per-megapixel rate. */
@@ -271,7 +286,27 @@ public record ModelSpec(
                        java.math.BigDecimal imageOutputPerMillion, java.math.BigDecimal textOutputPerMillion,
                        Map<String, java.math.BigDecimal> perImage, String source) {
             this(textInputPerMillion, cachedTextInputPerMillion, imageInputPerMillion, cachedImageInputPerMillion,
-                    imageOutputPerMillion, textOutputPerMillion, perImage, Optional.empty(), source);
+                    imageOutputPerMillion, textOutputPerMillion, perImage, Optional.empty(), Optional.empty(),
+                    Optional.empty(), source);
+        }
+    }
+
+    /**
+     * Megapixel prices as FLUX.2 bills them, USD: each returned image costs {@code firstOutput} for its first
+     * megapixel and {@code extraOutput} for every further one; the input images cost {@code input} per megapixel,
+     * once per call. A megapixel is 2^20 pixels; each count is rounded to two decimals, then up to a whole
+     * megapixel (output beyond the first, input images summed).
+     *
+     * @param firstOutput the first output megapixel of each image
+     * @param extraOutput each further output megapixel
+     * @param input       each input megapixel (all input images of the call together)
+     */
+    public record MegapixelRates(java.math.BigDecimal firstOutput, java.math.BigDecimal extraOutput,
+                                 java.math.BigDecimal input) {
+        public MegapixelRates {
+            java.util.Objects.requireNonNull(firstOutput, "firstOutput");
+            java.util.Objects.requireNonNull(extraOutput, "extraOutput");
+            java.util.Objects.requireNonNull(input, "input");
         }
     }
 

@@ -28,6 +28,8 @@ public record Cost(Optional<BigDecimal> total, Method method, Breakdown breakdow
         /** Output priced per pixel of the returned images (a deployment's {@code input_cost_per_pixel} and
          * {@code output_cost_per_pixel}). */
         PER_PIXEL,
+        /** The charge the provider reported for the call (BFL's {@code cost}), ahead of the catalogue's prices. */
+        PROVIDER_REPORTED,
         /** No price was known: {@link Cost#total()} is empty. */
         UNPRICED
     }

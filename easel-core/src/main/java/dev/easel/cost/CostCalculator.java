@@ -84,6 +84,13 @@ public final class CostCalculator {
         return new Run(spec, overrides, input).cost();
     }
 
+    /** Megapixels of 2^20 pixels, rounded to two decimals, then up to a whole one (as FLUX.2 bills). */
+    static long wholeMegapixels(long pixels) {
+        BigDecimal mp = BigDecimal.valueOf(pixels).divide(BigDecimal.valueOf(1L << 20), 2,
+                java.math.RoundingMode.HALF_UP);
+        return mp.setScale(0, java.math.RoundingMode.CEILING).longValueExact();
+    }
+
     /** One computation; collects notes. */
     private static final class Run {
         private final ModelSpec spec;
@@ -103,7 +110,37 @@ public final class CostCalculator {
         }
 
         Cost cost() {
+            if (input.providerCost().isPresent()) {
+                if (overrides.isEmpty()) {
+                    return providerReported(input.providerCost().get());
+                }
+                notes.add("the provider's reported charge of " + input.providerCost().get().toPlainString()
+                        + " USD not used: the deployment's custom prices apply");
+            }
             return input.usage().map(this::byTokens).orElseGet(this::withoutUsage);
+        }
+
+        /**
+         * The provider's own figure for the call. The catalogue's price is computed beside it only to say when the
+         * two differ (a price table out of date is then visible in the logs, not in the bill).
+         */
+        private Cost providerReported(BigDecimal charged) {
+            List<String> own = new ArrayList<>();
+            own.add("priced by the charge the provider reported");
+            Cost table = new Run(spec, overrides, withoutProviderCost()).cost();
+            if (table.usd().isPresent() && table.usd().get().compareTo(charged) != 0) {
+                own.add("the catalogue's price for " + spec.id() + " would be " + table.usd().get().toPlainString()
+                        + " USD; the provider's " + charged.toPlainString() + " USD is used");
+            }
+            notes.addAll(own);
+            return Cost.priced(Method.PROVIDER_REPORTED, new Breakdown(BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO,
+                    BigDecimal.ZERO, charged), notes);
+        }
+
+        private CostInput withoutProviderCost() {
+            return new CostInput(input.usage(), input.imagesReturned(), input.size(), input.quality(),
+                    input.requestedSize(), input.requestedQuality(), input.partialImages(), input.streamed(),
+                    input.inputImages(), input.inputPixels(), Optional.empty());
         }
 
         // ------------------------------------------------------------ with usage
@@ -165,7 +202,7 @@ public final class CostCalculator {
             if (output.isEmpty()) {
                 return Cost.unpriced(notes);
             }
-            return Cost.priced(output.get().method(), new Breakdown(textInput, imageInput,
+            return Cost.priced(output.get().method(), new Breakdown(textInput, imageInput.add(megapixelInput()),
                     output.get().partialTokens(), BigDecimal.ZERO, output.get().perImage()), notes);
         }
 
@@ -195,7 +232,7 @@ public final class CostCalculator {
                     || overrides.inputCostPerImageToken().isPresent()) {
                 notes.add(0, "no usage reported; input tokens not billed, output priced per image");
             }
-            BigDecimal imageInput = overrides.inputCostPerImage().isPresent() ? perInputImage(0) : BigDecimal.ZERO;
+            BigDecimal imageInput = overrides.inputCostPerImage().isPresent() ? perInputImage(0) : megapixelInput();
             return Cost.priced(output.get().method(), new Breakdown(BigDecimal.ZERO, imageInput,
                     output.get().partialTokens(), BigDecimal.ZERO, output.get().perImage()), notes);
         }
@@ -232,6 +269,12 @@ public final class CostCalculator {
             } else if (overrides.pricesPixels()) {
                 method = Method.PER_PIXEL;
                 perImage = pixelOutput();
+            } else if (pricing.flatMap(Pricing::outputPerImage).isPresent()) {
+                method = Method.PER_IMAGE;
+                perImage = pricing.get().outputPerImage().get().multiply(images);
+            } else if (pricing.flatMap(Pricing::megapixels).isPresent()) {
+                method = Method.PER_MEGAPIXEL;
+                perImage = megapixelOutput(pricing.get().megapixels().get()).multiply(images);
             } else if (pricing.isPresent() && !pricing.get().perImage().isEmpty()) {
                 method = Method.PER_IMAGE;
                 perImage = tablePrice(pricing.get().perImage()).multiply(images);
@@ -259,6 +302,34 @@ public final class CostCalculator {
                 }
             }
             return Optional.of(new Output(method, perImage, partials));
+        }
+
+        /** One returned image at FLUX.2-style rates: the first megapixel, then each further (started) one. */
+        private BigDecimal megapixelOutput(ModelSpec.MegapixelRates rates) {
+            long[] wh = resolvedSize();
+            long extra = Math.max(0, wholeMegapixels(wh[0] * wh[1]) - 1);
+            return rates.firstOutput().add(rates.extraOutput().multiply(BigDecimal.valueOf(extra)));
+        }
+
+        /**
+         * The input images at the model's megapixel input rate, once per call (zero without megapixel rates).
+         * Without the inputs' pixel count each input image is taken as one megapixel, said in the notes.
+         */
+        private BigDecimal megapixelInput() {
+            Optional<ModelSpec.MegapixelRates> rates = pricing.flatMap(Pricing::megapixels)
+                    .filter(r -> r.input().signum() > 0);
+            if (rates.isEmpty() || input.inputImages() == 0 && input.inputPixels() == 0) {
+                return BigDecimal.ZERO;
+            }
+            long megapixels;
+            if (input.inputPixels() > 0) {
+                megapixels = wholeMegapixels(input.inputPixels());
+            } else {
+                megapixels = input.inputImages();
+                notes.add("input pixels unknown; each of the " + input.inputImages() + " input image(s) priced as one"
+                        + " megapixel");
+            }
+            return rates.get().input().multiply(BigDecimal.valueOf(megapixels));
         }
 
         /** The per-image price for the resolved quality and size; scaled by pixel count off the table. */

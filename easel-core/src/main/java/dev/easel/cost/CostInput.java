@@ -21,10 +21,13 @@ import java.util.Optional;
  * @param streamed         whether the edit was streamed; kept for logs only, since a streamed edit is priced
  *                         exactly like a non-streamed one
  * @param inputImages      images sent (the mask not counted), for {@code input_cost_per_image}
+ * @param inputPixels      pixels of all images sent together (the mask not counted), for megapixel input prices;
+ *                         0 when not known
+ * @param providerCost     what the provider said it charged for the call, USD, when it says so
  */
 public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<String> size, Optional<String> quality,
                         Optional<String> requestedSize, Optional<String> requestedQuality, int partialImages,
-                        boolean streamed, int inputImages) {
+                        boolean streamed, int inputImages, long inputPixels, Optional<java.math.BigDecimal> providerCost) {
 
     /** Checks that nothing is null and the counts are not negative. */
     public CostInput {
@@ -42,6 +45,18 @@ public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<Stri
         if (inputImages < 0) {
             throw new IllegalArgumentException("inputImages must be at least 0 (was " + inputImages + ")");
         }
+        if (inputPixels < 0) {
+            throw new IllegalArgumentException("inputPixels must be at least 0 (was " + inputPixels + ")");
+        }
+        Objects.requireNonNull(providerCost, "providerCost");
+    }
+
+    /** An input without input pixels or a provider-reported charge. */
+    public CostInput(Optional<Usage> usage, int imagesReturned, Optional<String> size, Optional<String> quality,
+                     Optional<String> requestedSize, Optional<String> requestedQuality, int partialImages,
+                     boolean streamed, int inputImages) {
+        this(usage, imagesReturned, size, quality, requestedSize, requestedQuality, partialImages, streamed,
+                inputImages, 0, Optional.empty());
     }
 
     /** An input without a count of input images. */
@@ -72,6 +87,8 @@ public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<Stri
         private int partialImages;
         private boolean streamed;
         private int inputImages;
+        private long inputPixels;
+        private java.math.BigDecimal providerCost;
 
         private Builder() {
         }
@@ -83,6 +100,7 @@ public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<Stri
             imagesReturned = response.data().size();
             size = response.size().orElse(null);
             quality = response.quality().orElse(null);
+            providerCost = response.providerCost().orElse(null);
             return this;
         }
 
@@ -126,10 +144,17 @@ public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<Stri
         /** Images sent, the mask not counted. */
         public Builder inputImages(int inputImages) { this.inputImages = inputImages; return this; }
 
+        /** Pixels of all images sent together, the mask not counted. */
+        public Builder inputPixels(long inputPixels) { this.inputPixels = inputPixels; return this; }
+
+        /** What the provider said it charged, USD. */
+        public Builder providerCost(java.math.BigDecimal usd) { this.providerCost = usd; return this; }
+
         public CostInput build() {
             return new CostInput(Optional.ofNullable(usage), imagesReturned, Optional.ofNullable(size),
                     Optional.ofNullable(quality), Optional.ofNullable(requestedSize),
-                    Optional.ofNullable(requestedQuality), partialImages, streamed, inputImages);
+                    Optional.ofNullable(requestedQuality), partialImages, streamed, inputImages, inputPixels,
+                    Optional.ofNullable(providerCost));
         }
     }
 }

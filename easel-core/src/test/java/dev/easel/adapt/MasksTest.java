@@ -80,6 +80,6 @@ class MasksTest {
                     assertThat(e.code()).contains("image_too_large");
                 })
                 .hasMessage("Invalid file 'mask': it is 5000x5000 (25000000 pixels); converting it to the "
-                        + "white_on_black mask model 'stability/inpaint' takes decodes at most 16777216 pixels.");
+                        + "white_on_black mask that model 'stability/inpaint' takes decodes at most 16777216 pixels.");
     }
 }
