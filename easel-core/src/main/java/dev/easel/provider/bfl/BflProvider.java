@@ -99,6 +99,8 @@ final class BflProvider implements ImageEditProvider {
                 .created(ctx.clock().instant().getEpochSecond())
                 .size(info.width() + "x" + info.height()).outputFormat(info.format().wireName())
                 .addData(ImageData.ofBase64Ascii(Base64.getEncoder().encode(image), null, revised));
+        // the submit answer's cost is in credits of $0.01: what BFL charged, ahead of the catalogue's table
+        job.submitted.credits().ifPresent(c -> b.providerCost(c.movePointLeft(2).stripTrailingZeros()));
         return b.build();
     }
 
