@@ -114,6 +114,7 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
     private final int maxActiveTasks;
     private final int maxActiveKontextMaxTasks;
     private final boolean allowUnknownFields;
+    private final boolean reportsCost;
     private final byte[] signingKey = randomBytes(32);
     private final Queue<FakeResponse> pollScript = newScript();
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
@@ -131,6 +132,7 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
         this.maxActiveTasks = builder.maxActiveTasks;
         this.maxActiveKontextMaxTasks = builder.maxActiveKontextMaxTasks;
         this.allowUnknownFields = builder.allowUnknownFields;
+        this.reportsCost = builder.reportsCost;
     }
 
     /** A builder for a configured server. */
@@ -332,7 +334,9 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
         boolean flux2 = endpoint.startsWith("flux-2");
         double inputMp = inputMegapixels(body);
         double outputMp = (double) job.width * job.height / (1 << 20);
-        answer.put("cost", cost(endpoint, inputMp, outputMp));
+        if (reportsCost) {
+            answer.put("cost", cost(endpoint, inputMp, outputMp));
+        }
         if (flux2) {
             answer.put("input_mp", round2(inputMp));
             answer.put("output_mp", round2(outputMp));
@@ -651,6 +655,7 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
         private int maxActiveTasks = 24;
         private int maxActiveKontextMaxTasks = 6;
         private boolean allowUnknownFields;
+        private boolean reportsCost = true;
 
         private Builder() {
         }
@@ -701,6 +706,15 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
          */
         public Builder allowUnknownFields(boolean allow) {
             this.allowUnknownFields = allow;
+            return this;
+        }
+
+        /**
+         * Whether the submit answer carries {@code cost} (credits); default true. BFL's schema marks it optional, so a
+         * client must price a job without it (from its own table).
+         */
+        public Builder reportsCost(boolean reports) {
+            this.reportsCost = reports;
             return this;
         }
 

@@ -184,6 +184,21 @@ class FakeBflTest {
         assertThat(FakeBfl.cost("flux-2-max", 1, 1)).isEqualTo(10.0);
     }
 
+    @Test
+    void reportsCostFalse_submitAnswerWithoutCost_jobRunsAsUsual() {
+        try (FakeBfl silent = FakeBfl.builder().reportsCost(false).pendingPolls(0).start()) {
+            HttpResponse<String> r = Http.send(HttpRequest.newBuilder(URI.create(silent.baseUrl()
+                    + "/v1/flux-kontext-pro")).header("x-key", "k")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"x\"}")));
+
+            JsonNode answer = Http.json(r);
+            assertThat(answer.has("cost")).isFalse();
+            assertThat(answer.get("id").asText()).isEqualTo(silent.jobIds().getFirst());
+            assertThat(Http.json(get(answer.get("polling_url").asText(), "x-key", "k")).get("status").asText())
+                    .isEqualTo("Ready");
+        }
+    }
+
     // ---- auth and routes -----------------------------------------------------------------------------------
 
     @Test
