@@ -160,6 +160,45 @@ class BflProviderTest {
     }
 
     @Test
+    void kontext_aRatioAsSize_isSentAsItIs() throws Exception {
+        client("flux-kontext-pro").imageEdit(request().size("16:9").build());
+
+        assertThat(body(submits().getFirst()).get("aspect_ratio").asText()).isEqualTo("16:9");
+    }
+
+    @Test
+    void extras_mayNotReplaceWhatEaselSetsFromTheRequest() {
+        assertThatThrownBy(() -> client("flux-kontext-pro").imageEdit(request().size("1024x1024")
+                .extraBody(Map.of("aspect_ratio", "21:9")).build()))
+                .isInstanceOfSatisfying(BadRequestException.class, e -> assertThat(e.getMessage())
+                        .isEqualTo("'aspect_ratio' is also given by 'size'; send one of them."));
+        assertThatThrownBy(() -> client("flux-2-pro").imageEdit(request().extraBody(Map.of("input_image_2",
+                "https://example.com/a.png")).build()))
+                .isInstanceOfSatisfying(BadRequestException.class, e -> assertThat(e.param())
+                        .contains("input_image_2"));
+        assertThat(fake.requestCount()).isZero();
+    }
+
+    @Test
+    void noApiKey_is401_nothingSent() {
+        String yaml = """
+                model_list:
+                  - model_name: edit
+                    litellm_params: {model: black_forest_labs/flux-kontext-pro, api_base: "%s"}
+                """.formatted(fake.baseUrl());
+        Easel easel = Easel.builder().config(ConfigLoader.parse(yaml, Map.of(), "bfl.yaml")).sleeper(d -> { })
+                .build();
+
+        assertThatThrownBy(() -> easel.imageEdit(request().build()))
+                .isInstanceOfSatisfying(AuthenticationException.class, e -> {
+                    assertThat(e.code()).contains("missing_api_key");
+                    assertThat(e.getMessage()).isEqualTo("no api key for black_forest_labs: set api_key (e.g. "
+                            + "os.environ/BFL_API_KEY)");
+                });
+        assertThat(fake.requestCount()).isZero();
+    }
+
+    @Test
     void extras_travelWithBflsTypes_formStringsBecomeNumbersAndBooleans() throws Exception {
         client("flux-kontext-pro").imageEdit(request().extraBody(Map.of("seed", "42", "safety_tolerance", "2",
                 "prompt_upsampling", "true")).build());
