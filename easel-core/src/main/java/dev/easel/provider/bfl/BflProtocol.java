@@ -60,12 +60,8 @@ final class BflProtocol {
      * configured api_base host (the key goes with every poll, so nothing else is ever fetched).
      */
     static Submitted submitted(HttpResponse<InputStream> r, URI base, String secret) {
-        byte[] body = HttpTransport.readBody(r, MAX_ANSWER_BYTES, PROVIDER);
+        JsonNode root = answer(r, secret);
         String requestId = requestId(r.headers());
-        if (r.statusCode() / 100 != 2) {
-            throw error(r.statusCode(), body, r.headers(), secret);
-        }
-        JsonNode root = parse(body);
         String id = root == null ? null : text(root.get("id"));
         if (id == null || id.isBlank()) {
             throw garbage("a submit answer without a task id", requestId);
@@ -119,12 +115,8 @@ final class BflProtocol {
      * A failed poll (5xx, 429, garbage) is thrown as a retryable error: the runner polls again.
      */
     static Polled poll(HttpResponse<InputStream> r, String id, String secret) {
-        byte[] body = HttpTransport.readBody(r, MAX_ANSWER_BYTES, PROVIDER);
+        JsonNode root = answer(r, secret);
         String requestId = requestId(r.headers());
-        if (r.statusCode() / 100 != 2) {
-            throw error(r.statusCode(), body, r.headers(), secret);
-        }
-        JsonNode root = parse(body);
         String status = root == null ? null : text(root.get("status"));
         if (status == null) {
             throw garbage("a poll answer without a status for job " + id, requestId);
@@ -155,6 +147,15 @@ final class BflProtocol {
                     null, PROVIDER, requestId, null));
             default -> new JobRunner.Poll.Pending(OpenAiProtocol.retryAfter(r.headers()));
         }, null);
+    }
+
+    /** A 2xx answer's JSON object (null when it is not one); any other status is thrown as its mapped error. */
+    private static JsonNode answer(HttpResponse<InputStream> r, String secret) {
+        byte[] body = HttpTransport.readBody(r, MAX_ANSWER_BYTES, PROVIDER);
+        if (r.statusCode() / 100 != 2) {
+            throw error(r.statusCode(), body, r.headers(), secret);
+        }
+        return parse(body);
     }
 
     /** The moderation reasons BFL gives ({@code details["Moderation Reasons"]}), as {@code ": a, b"}. */
