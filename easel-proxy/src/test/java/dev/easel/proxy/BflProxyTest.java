@@ -208,8 +208,8 @@ class BflProxyTest {
     @Test
     void expiredSample_is502NamingTheJob() throws Exception {
         // a sample URL signed for 10 minutes, read after 11, as the answer to the next job's poll
-        JsonNode earlier = JSON.readTree(send(HttpRequest.newBuilder(URI.create(fake.baseUrl() + "/v1/flux-kontext-pro"))
-                .header("x-key", BFL_KEY).POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"x\"}"))).body());
+        JsonNode earlier = JSON.readTree(send(HttpRequest.newBuilder(URI.create(fake.baseUrl()
+                + "/v1/flux-kontext-pro")).header("x-key", BFL_KEY).POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"x\"}"))).body());
         JsonNode ready = JSON.readTree(send(HttpRequest.newBuilder(URI.create(earlier.get("polling_url").asText()))
                 .header("x-key", BFL_KEY).GET()).body());
         BFL_CLOCK.advance(Duration.ofMinutes(11));

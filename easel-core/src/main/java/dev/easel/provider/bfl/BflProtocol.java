@@ -62,7 +62,10 @@ final class BflProtocol {
     static Submitted submitted(HttpResponse<InputStream> r, URI base, String secret) {
         JsonNode root = answer(r, secret);
         String requestId = requestId(r.headers());
-        String id = root == null ? null : text(root.get("id"));
+        if (root == null) {
+            throw garbage("a submit answer that is not a JSON object", requestId);
+        }
+        String id = text(root.get("id"));
         if (id == null || id.isBlank()) {
             throw garbage("a submit answer without a task id", requestId);
         }
@@ -117,7 +120,10 @@ final class BflProtocol {
     static Polled poll(HttpResponse<InputStream> r, String id, String secret) {
         JsonNode root = answer(r, secret);
         String requestId = requestId(r.headers());
-        String status = root == null ? null : text(root.get("status"));
+        if (root == null) {
+            throw garbage("a poll answer that is not a JSON object for job " + id, requestId);
+        }
+        String status = text(root.get("status"));
         if (status == null) {
             throw garbage("a poll answer without a status for job " + id, requestId);
         }

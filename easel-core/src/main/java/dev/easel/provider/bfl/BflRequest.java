@@ -99,7 +99,8 @@ final class BflRequest {
                     + images.size() + ").", "array_above_max_length", "image");
         }
         for (int i = 0; i < images.size(); i++) {
-            root.put(i == 0 ? family.imageField : family.imageField + "_" + (i + 1), blobs.base64(images.get(i).blob()));
+            String field = i == 0 ? family.imageField : family.imageField + "_" + (i + 1);
+            root.put(field, blobs.base64(images.get(i).blob()));
         }
         if (call.mask().isPresent()) {
             if (family != Family.FILL) {

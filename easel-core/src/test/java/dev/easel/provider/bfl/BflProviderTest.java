@@ -537,6 +537,22 @@ class BflProviderTest {
     }
 
     @Test
+    void unreadableSubmitAnswers_are502s() {
+        fake.enqueue(FakeResponse.malformedJson());
+        fake.enqueue(FakeResponse.json(200, "{\"polling_url\":\"" + fake.baseUrl() + "/v1/get_result?id=x\"}"));
+
+        assertThatThrownBy(() -> client("flux-kontext-pro").imageEdit(request().build()))
+                .isInstanceOfSatisfying(InternalServerException.class, e -> {
+                    assertThat(e.httpStatus()).isEqualTo(502);
+                    assertThat(e.getMessage()).isEqualTo("black_forest_labs returned a submit answer that is not a "
+                            + "JSON object");
+                });
+        assertThatThrownBy(() -> client("flux-kontext-pro").imageEdit(request().build()))
+                .isInstanceOfSatisfying(InternalServerException.class, e -> assertThat(e.getMessage())
+                        .isEqualTo("black_forest_labs returned a submit answer without a task id"));
+    }
+
+    @Test
     void pollable_httpsBflHosts_orTheApiBaseHostOnly() {
         URI base = URI.create("https://api.eu.bfl.ai");
         assertThat(BflProtocol.pollable(URI.create("https://api.eu.bfl.ai/v1/get_result?id=1"), base)).isTrue();
