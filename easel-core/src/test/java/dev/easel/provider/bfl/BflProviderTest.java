@@ -553,6 +553,20 @@ class BflProviderTest {
     }
 
     @Test
+    void submitAnswerWithoutPollingUrl_isPolledAtGetResult() {
+        fake.enqueue(FakeResponse.json(200, "{\"id\":\"job-x\"}"));
+
+        // the fake never made job-x, so it is not found: what counts is where Easel asked
+        assertThatThrownBy(() -> client("flux-kontext-pro").imageEdit(request().build()))
+                .isInstanceOfSatisfying(InternalServerException.class, e -> assertThat(e.code())
+                        .contains("job_not_found"));
+        RecordedRequest poll = fake.requests().get(1);
+        assertThat(poll.path()).isEqualTo("/v1/get_result");
+        assertThat(poll.queryParameter("id")).contains("job-x");
+        assertThat(poll.header("x-key")).contains(KEY);
+    }
+
+    @Test
     void pollable_httpsBflHosts_orTheApiBaseHostOnly() {
         URI base = URI.create("https://api.eu.bfl.ai");
         assertThat(BflProtocol.pollable(URI.create("https://api.eu.bfl.ai/v1/get_result?id=1"), base)).isTrue();
