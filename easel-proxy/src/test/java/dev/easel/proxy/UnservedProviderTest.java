@@ -120,7 +120,8 @@ class UnservedProviderTest {
                     assertThat(t).startsWith("application/json"));
             JsonNode error = json(r).path("error");
             assertThat(error.path("message").asText()).isEqualTo("model 'banana' cannot be served: provider "
-                    + "'gemini' is not served by this Easel (served providers: azure, mock, openai, stability)");
+                    + "'gemini' is not served by this Easel (served providers: azure, black_forest_labs, mock, "
+                    + "openai, stability)");
             assertThat(error.path("type").asText()).isEqualTo("api_error");
             assertThat(error.path("code").asText()).isEqualTo("provider_not_served");
             assertThat(error.path("param").asText()).isEqualTo("model");

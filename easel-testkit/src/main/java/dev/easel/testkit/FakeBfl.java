@@ -101,8 +101,9 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
             this.pendingPolls = pendingPolls;
         }
 
-        boolean kontext() {
-            return endpoint.startsWith("flux-kontext");
+        /** Whether the task counts against Kontext max's own, lower limit (BFL: only flux-kontext-max has one). */
+        boolean kontextMax() {
+            return endpoint.equals("flux-kontext-max");
         }
     }
 
@@ -111,8 +112,9 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
     private final Duration sampleTtl;
     private final int pendingPolls;
     private final int maxActiveTasks;
-    private final int maxActiveKontextTasks;
+    private final int maxActiveKontextMaxTasks;
     private final boolean allowUnknownFields;
+    private final boolean reportsCost;
     private final byte[] signingKey = randomBytes(32);
     private final Queue<FakeResponse> pollScript = newScript();
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
@@ -128,8 +130,9 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
         this.sampleTtl = builder.sampleTtl;
         this.pendingPolls = builder.pendingPolls;
         this.maxActiveTasks = builder.maxActiveTasks;
-        this.maxActiveKontextTasks = builder.maxActiveKontextTasks;
+        this.maxActiveKontextMaxTasks = builder.maxActiveKontextMaxTasks;
         this.allowUnknownFields = builder.allowUnknownFields;
+        this.reportsCost = builder.reportsCost;
     }
 
     /** A builder for a configured server. */
@@ -310,11 +313,12 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
         JobOutcome outcome = scripted.outcome(JobOutcome.class).orElse(new JobOutcome("Ready", pendingPolls));
         Job job;
         synchronized (jobOrder) {
-            boolean kontext = endpoint.startsWith("flux-kontext");
+            boolean kontextMax = endpoint.equals("flux-kontext-max");
             long active = jobs.values().stream().filter(j -> !isTerminal(j)).count();
-            long activeKontext = jobs.values().stream().filter(j -> j.kontext() && !isTerminal(j)).count();
-            if (active >= maxActiveTasks || kontext && activeKontext >= maxActiveKontextTasks) {
-                int limit = kontext && activeKontext >= maxActiveKontextTasks ? maxActiveKontextTasks : maxActiveTasks;
+            long activeKontextMax = jobs.values().stream().filter(j -> j.kontextMax() && !isTerminal(j)).count();
+            if (active >= maxActiveTasks || kontextMax && activeKontextMax >= maxActiveKontextMaxTasks) {
+                int limit = kontextMax && activeKontextMax >= maxActiveKontextMaxTasks ? maxActiveKontextMaxTasks
+                        : maxActiveTasks;
                 send(exchange, 429, "application/json", Json.bytes(Json.object().put("detail",
                         activeTasksMessage(limit))), concat(List.of(Map.entry("Retry-After", "1")), headers));
                 return;
@@ -330,7 +334,9 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
         boolean flux2 = endpoint.startsWith("flux-2");
         double inputMp = inputMegapixels(body);
         double outputMp = (double) job.width * job.height / (1 << 20);
-        answer.put("cost", cost(endpoint, inputMp, outputMp));
+        if (reportsCost) {
+            answer.put("cost", cost(endpoint, inputMp, outputMp));
+        }
         if (flux2) {
             answer.put("input_mp", round2(inputMp));
             answer.put("output_mp", round2(outputMp));
@@ -647,8 +653,9 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
         private Duration sampleTtl = DEFAULT_SAMPLE_TTL;
         private int pendingPolls = 2;
         private int maxActiveTasks = 24;
-        private int maxActiveKontextTasks = 6;
+        private int maxActiveKontextMaxTasks = 6;
         private boolean allowUnknownFields;
+        private boolean reportsCost = true;
 
         private Builder() {
         }
@@ -683,9 +690,13 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
             return this;
         }
 
-        /** Active Kontext tasks allowed at once; default 6 (BFL's Kontext limit). */
-        public Builder maxActiveKontextTasks(int max) {
-            this.maxActiveKontextTasks = positive(max, "maxActiveKontextTasks");
+        /**
+         * Active {@code flux-kontext-max} tasks allowed at once; default 6 (BFL: "except for flux-kontext-max where
+         * the requests to our API is limited to 6 active tasks", help.bfl.ai). Other Kontext tasks count only against
+         * {@link #maxActiveTasks}.
+         */
+        public Builder maxActiveKontextMaxTasks(int max) {
+            this.maxActiveKontextMaxTasks = positive(max, "maxActiveKontextMaxTasks");
             return this;
         }
 
@@ -695,6 +706,15 @@ public final class FakeBfl extends FakeServer<FakeBfl> {
          */
         public Builder allowUnknownFields(boolean allow) {
             this.allowUnknownFields = allow;
+            return this;
+        }
+
+        /**
+         * Whether the submit answer carries {@code cost} (credits); default true. BFL's schema marks it optional, so a
+         * client must price a job without it (from its own table).
+         */
+        public Builder reportsCost(boolean reports) {
+            this.reportsCost = reports;
             return this;
         }
 

@@ -184,6 +184,21 @@ class FakeBflTest {
         assertThat(FakeBfl.cost("flux-2-max", 1, 1)).isEqualTo(10.0);
     }
 
+    @Test
+    void reportsCostFalse_submitAnswerWithoutCost_jobRunsAsUsual() {
+        try (FakeBfl silent = FakeBfl.builder().reportsCost(false).pendingPolls(0).start()) {
+            HttpResponse<String> r = Http.send(HttpRequest.newBuilder(URI.create(silent.baseUrl()
+                    + "/v1/flux-kontext-pro")).header("x-key", "k")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"x\"}")));
+
+            JsonNode answer = Http.json(r);
+            assertThat(answer.has("cost")).isFalse();
+            assertThat(answer.get("id").asText()).isEqualTo(silent.jobIds().getFirst());
+            assertThat(Http.json(get(answer.get("polling_url").asText(), "x-key", "k")).get("status").asText())
+                    .isEqualTo("Ready");
+        }
+    }
+
     // ---- auth and routes -----------------------------------------------------------------------------------
 
     @Test
@@ -481,27 +496,29 @@ class FakeBflTest {
     }
 
     @Test
-    void concurrency_moreActiveKontextTasksThanTheLimit_429UntilOneFinishes() {
-        try (FakeBfl limited = FakeBfl.builder().maxActiveKontextTasks(2).maxActiveTasks(3).start()) {
+    void concurrency_moreActiveKontextMaxTasksThanItsLimit_429UntilOneFinishes_otherKontextNotLimitedByIt() {
+        try (FakeBfl limited = FakeBfl.builder().maxActiveKontextMaxTasks(2).maxActiveTasks(4).start()) {
             java.util.function.Function<String, HttpResponse<String>> submitTo = endpoint -> Http.send(
                     HttpRequest.newBuilder(URI.create(limited.baseUrl() + "/v1/" + endpoint)).header("x-key", "k")
                             .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"x\"}")));
-            assertThat(submitTo.apply("flux-kontext-pro").statusCode()).isEqualTo(200);
+            assertThat(submitTo.apply("flux-kontext-max").statusCode()).isEqualTo(200);
             assertThat(submitTo.apply("flux-kontext-max").statusCode()).isEqualTo(200);
 
-            HttpResponse<String> third = submitTo.apply("flux-kontext-pro");
+            HttpResponse<String> third = submitTo.apply("flux-kontext-max");
 
             assertThat(third.statusCode()).isEqualTo(429);
             assertThat(Http.json(third).get("detail").asText()).isEqualTo("You have reached the maximum number of "
                     + "active tasks (2). Please wait for some of them to finish and try again.");
-            assertThat(submitTo.apply("flux-2-pro").statusCode()).as("not a Kontext task").isEqualTo(200);
-            assertThat(submitTo.apply("flux-2-pro").statusCode()).as("3 active in all").isEqualTo(429);
+            assertThat(submitTo.apply("flux-kontext-pro").statusCode()).as("Kontext pro has no limit of its own")
+                    .isEqualTo(200);
+            assertThat(submitTo.apply("flux-2-pro").statusCode()).as("not a Kontext max task").isEqualTo(200);
+            assertThat(submitTo.apply("flux-2-pro").statusCode()).as("4 active in all").isEqualTo(429);
             String first = limited.jobIds().getFirst();
             for (int i = 0; i < 3; i++) {
                 get(limited.baseUrl() + "/v1/get_result?id=" + first, "x-key", "k");
             }
-            assertThat(limited.activeTasks()).isEqualTo(2);
-            assertThat(submitTo.apply("flux-kontext-pro").statusCode()).isEqualTo(200);
+            assertThat(limited.activeTasks()).isEqualTo(3);
+            assertThat(submitTo.apply("flux-kontext-max").statusCode()).isEqualTo(200);
         }
     }
 
