@@ -179,6 +179,11 @@ public final class ListenerBus implements AutoCloseable {
         void stop() {
             running = false;
             thread.interrupt();
+            try {
+                thread.join(1000); // a listener stuck in its own I/O is left behind (a daemon), not waited for
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }
