@@ -157,6 +157,11 @@ final class ConfigReader {
         if (refused.isPresent()) {
             throw error(s.path("model"), refused.get());
         }
+        Optional<dev.easel.provider.ModelAlias> alias = providers.find(provider).flatMap(f -> f.servedAs(providerModel));
+        if (alias.isPresent()) {
+            warnings.add(s.path("model") + ": " + alias.get().reason());
+            model = provider + "/" + alias.get().model();
+        }
         Optional<URI> apiBase = optional(s, "api_base", this::httpUrl);
         LitellmParams params = new LitellmParams(model,
                 optional(s, "api_key", (n, p) -> text(n, p).text),

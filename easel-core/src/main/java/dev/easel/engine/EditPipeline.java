@@ -74,6 +74,8 @@ final class EditPipeline {
     private final List<DeploymentStatus> deploymentStatuses = new ArrayList<>();
     /** Groups none of whose deployments is served → the providers they name (filled by {@link #groups}). */
     private final Map<String, java.util.Set<String>> unservable = new LinkedHashMap<>();
+    /** A warning per direct model string served as another model of its provider ({@code ModelAlias}), by target id. */
+    private final Map<String, String> aliasWarnings = new ConcurrentHashMap<>();
     /** One start-up line per deployment that cannot be called (filled by {@link #groups}). */
     private final List<String> warnings = new ArrayList<>();
 
@@ -784,10 +786,17 @@ final class EditPipeline {
         }
         ImageEditProvider provider = provider(providerName, model);
         // the factory knows its model names, unless the caller registered an adapter of its own for the prefix
-        java.util.Optional<String> refused = settings.providers().containsKey(providerName) ? java.util.Optional.empty()
-                : settings.registry().find(providerName).flatMap(f -> f.modelProblem(providerModel));
+        String named = providerModel;
+        java.util.Optional<ProviderFactory> factory = settings.providers().containsKey(providerName)
+                ? java.util.Optional.empty() : settings.registry().find(providerName);
+        java.util.Optional<String> refused = factory.flatMap(f -> f.modelProblem(named));
         if (refused.isPresent()) {
             throw new BadRequestException("model '" + model + "': " + refused.get(), "invalid_model", "model");
+        }
+        java.util.Optional<dev.easel.provider.ModelAlias> alias = factory.flatMap(f -> f.servedAs(named));
+        if (alias.isPresent()) {
+            aliasWarnings.put(model, "model '" + model + "': " + alias.get().reason());
+            providerModel = alias.get().model();
         }
         Deployment d = new Deployment(providerName, providerModel, settings.apiKey(), settings.apiBase(),
                 settings.apiVersion(), settings.timeout(), settings.providerSettings());
@@ -949,7 +958,14 @@ final class EditPipeline {
     private ValidatedEdit validate(EditInput input, Target target, boolean fallback) {
         LocalDate today = LocalDate.now(settings.clock());
         if (!fallback) {
-            return new RequestValidator().validate(input, target.spec(), target.dropParams(), today);
+            ValidatedEdit v = new RequestValidator().validate(input, target.spec(), target.dropParams(), today);
+            String alias = aliasWarnings.get(target.id());
+            if (alias == null) {
+                return v;
+            }
+            List<String> warnings = new ArrayList<>(v.warnings());
+            warnings.add(alias);
+            return new ValidatedEdit(v.images(), v.maskOrNull(), v.params(), v.dropped(), warnings);
         }
         try {
             EditInput adapted = dev.easel.adapt.FallbackAdapter.adapt(input, target.spec());

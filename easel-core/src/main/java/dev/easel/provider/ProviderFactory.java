@@ -46,6 +46,15 @@ public interface ProviderFactory {
     }
 
     /**
+     * The model a name this provider does not know is served as, when the provider has such a default (LiteLLM's
+     * behaviour, so configs written for it keep working); the config load and each request naming it say so in a
+     * warning. Asked only for names {@link #modelProblem} accepts. Default: none (the name is served as it is).
+     */
+    default Optional<ModelAlias> servedAs(String model) {
+        return Optional.empty();
+    }
+
+    /**
      * Where this provider's models are described: a classpath resource in the format of the bundled
      * {@code models.json}, resolved against this factory's class (so {@code "models.json"} is the file in the
      * factory's own package, inside the plugin's jar). Every model in it must name this provider. Default: none

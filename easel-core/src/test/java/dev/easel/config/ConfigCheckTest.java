@@ -83,6 +83,16 @@ class ConfigCheckTest {
     }
 
     @Test
+    void parse_stabilityNameThatIsNoOperation_isServedAsInpaintWithAWarning_asLiteLlmDoes() {
+        EaselConfig config = parse("model_list:\n  - {model_name: m, litellm_params: {model: stability/sd3, api_key: k}}\n");
+
+        assertThat(config.modelList().get(0).params().model()).isEqualTo("stability/inpaint");
+        assertThat(config.warnings()).containsExactly("model_list[0].litellm_params.model: 'sd3' is not a Stability "
+                + "edit operation (Easel serves inpaint, erase, outpaint, search-and-replace, search-and-recolor, "
+                + "remove-background); served as inpaint, as LiteLLM does; write 'stability/inpaint' to say so");
+    }
+
+    @Test
     void parse_keyBesideTheKnownKeyItResembles_isReportedNotRefused() {
         // 'mode' is one letter from 'model', but 'model' is set right beside it: no misspelling of it
         EaselConfig config = parse("""

@@ -59,13 +59,7 @@ class ConfigErrorsTest {
                         "model_list[2].litellm_params.model: missing provider name before '/' in '/bar'"),
                 Arguments.of("model_emptyAfterProvider", "model_list:\n  - {model_name: n, litellm_params: {model: openai/}}\n",
                         "model_list[0].litellm_params.model: missing model name after 'openai/'"),
-                // a provider whose model names choose what it does refuses a name it has no model for
-                Arguments.of("stability_unknownOperation", "model_list:\n  - {model_name: n, litellm_params: {model: "
-                                + "stability/sd3}}\n",
-                        "model_list[0].litellm_params.model: 'sd3' is not a Stability edit operation (Easel serves "
-                                + "inpaint, erase, outpaint, search-and-replace, search-and-recolor, remove-background; "
-                                + "LiteLLM sends a name it does not recognise to inpaint: write 'stability/inpaint' for "
-                                + "that)"),
+                // a provider whose model names choose what it does refuses a name that is another of its services
                 Arguments.of("stability_controlEndpoint", MODEL + "  - {model_name: n, litellm_params: {model: "
                                 + "stability/sketch}}\n",
                         "model_list[1].litellm_params.model: 'sketch' is Stability's control/sketch endpoint, not an "

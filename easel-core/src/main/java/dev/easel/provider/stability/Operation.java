@@ -1,6 +1,7 @@
 package dev.easel.provider.stability;
 
 import java.util.Arrays;
+import dev.easel.provider.ModelAlias;
 import java.util.Optional;
 
 /**
@@ -53,7 +54,7 @@ enum Operation {
         return Arrays.stream(values()).filter(o -> o.wire.equals(model)).findFirst();
     }
 
-    /** Why {@code model} names no operation Easel serves, or empty when it names one. */
+    /** Why {@code model} cannot be served: it names another Stability service; empty for an operation or any other name. */
     static Optional<String> problem(String model) {
         if (of(model).isPresent()) {
             return Optional.empty();
@@ -64,7 +65,19 @@ enum Operation {
             return Optional.of("'" + model + "' is Stability's " + what + "; Easel serves the edit operations "
                     + served);
         }
-        return Optional.of("'" + model + "' is not a Stability edit operation (Easel serves " + served + "; LiteLLM "
-                + "sends a name it does not recognise to inpaint: write 'stability/inpaint' for that)");
+        return Optional.empty(); // served as inpaint, as LiteLLM does (servedAs)
+    }
+
+    /**
+     * Inpaint, for a name that is neither an edit operation nor another Stability service: LiteLLM's default for a
+     * {@code stability/} name it does not recognise, so a LiteLLM config keeps working (with a warning).
+     */
+    static Optional<ModelAlias> servedAs(String model) {
+        if (of(model).isPresent() || NOT_SERVED.containsKey(model)) {
+            return Optional.empty();
+        }
+        String served = String.join(", ", Arrays.stream(values()).map(Operation::wire).toList());
+        return Optional.of(new ModelAlias(INPAINT.wire(), "'" + model + "' is not a Stability edit operation (Easel "
+                + "serves " + served + "); served as inpaint, as LiteLLM does; write 'stability/inpaint' to say so"));
     }
 }

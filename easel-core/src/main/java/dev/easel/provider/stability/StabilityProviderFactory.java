@@ -1,6 +1,7 @@
 package dev.easel.provider.stability;
 
 import dev.easel.provider.ImageEditProvider;
+import dev.easel.provider.ModelAlias;
 import dev.easel.provider.ProviderContext;
 import dev.easel.provider.ProviderFactory;
 import java.util.Optional;
@@ -8,8 +9,9 @@ import java.util.Optional;
 /**
  * {@code stability/<operation>}: Stability AI's v2beta {@code stable-image/edit} operations ({@code inpaint},
  * {@code erase}, {@code outpaint}, {@code search-and-replace}, {@code search-and-recolor},
- * {@code remove-background}), one model each, described in this package's {@code models.json}. Any other name is
- * refused at start rather than sent to inpaint as LiteLLM does (docs/providers/stability.md).
+ * {@code remove-background}), one model each, described in this package's {@code models.json}. Another Stability
+ * service (control, upscale, relight) is refused; any other name is served as inpaint, as LiteLLM does, with a
+ * warning (docs/providers/stability.md).
  */
 public final class StabilityProviderFactory implements ProviderFactory {
 
@@ -25,6 +27,11 @@ public final class StabilityProviderFactory implements ProviderFactory {
     @Override
     public Optional<String> modelProblem(String model) {
         return Operation.problem(model);
+    }
+
+    @Override
+    public Optional<ModelAlias> servedAs(String model) {
+        return Operation.servedAs(model);
     }
 
     @Override

@@ -304,16 +304,23 @@ class StabilityProviderTest {
     }
 
     @Test
-    void unknownOperation_is400InvalidModel_neverSentToInpaint() {
-        assertThatThrownBy(() -> edit(request("sd3").build()))
+    void unknownName_isServedAsInpaint_asLiteLlmDoes_withAWarning() {
+        ImageResponse r = edit(request("sd3").build());
+
+        assertThat(fake.takeRequest().path()).isEqualTo("/v2beta/stable-image/edit/inpaint");
+        assertThat(r.data()).hasSize(1);
+        assertThat(r.warnings()).contains("model 'stability/sd3': 'sd3' is not a Stability edit operation (Easel "
+                + "serves inpaint, erase, outpaint, search-and-replace, search-and-recolor, remove-background); served "
+                + "as inpaint, as LiteLLM does; write 'stability/inpaint' to say so");
+    }
+
+    @Test
+    void anotherStabilityService_is400InvalidModel_neverSentToInpaint() {
+        assertThatThrownBy(() -> edit(request("style-transfer").build()))
                 .isInstanceOfSatisfying(BadRequestException.class, e -> {
                     assertThat(e.code()).contains("invalid_model");
                     assertThat(e.param()).contains("model");
                 })
-                .hasMessage("model 'stability/sd3': 'sd3' is not a Stability edit operation (Easel serves inpaint, "
-                        + "erase, outpaint, search-and-replace, search-and-recolor, remove-background; LiteLLM sends a "
-                        + "name it does not recognise to inpaint: write 'stability/inpaint' for that)");
-        assertThatThrownBy(() -> edit(request("style-transfer").build()))
                 .hasMessage("model 'stability/style-transfer': 'style-transfer' is Stability's control/style-transfer "
                         + "endpoint, not an edit; Easel serves the edit operations inpaint, erase, outpaint, "
                         + "search-and-replace, search-and-recolor, remove-background");
