@@ -154,6 +154,28 @@ public final class HttpTransport {
         return m == null ? t.getClass().getSimpleName() : m;
     }
 
+    /** All of {@code in}: one exact array when the length is known, no growing copies. */
+    public static byte[] readAll(InputStream in, long contentLength) throws IOException {
+        if (contentLength < 0 || contentLength > Integer.MAX_VALUE - 8) {
+            return in.readAllBytes();
+        }
+        byte[] b = new byte[(int) contentLength];
+        int n = in.readNBytes(b, 0, b.length);
+        if (n < b.length) {
+            return java.util.Arrays.copyOf(b, n);
+        }
+        int next = in.read();
+        if (next < 0) {
+            return b;
+        }
+        // more than announced (the HTTP client stops at Content-Length, so only a wrapper that lies gets here)
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream(b.length + 8192);
+        all.write(b);
+        all.write(next);
+        in.transferTo(all);
+        return all.toByteArray();
+    }
+
     /** Reads a whole (bounded) response body, mapping failures. */
     public static byte[] readBody(HttpResponse<InputStream> response, long maxBytes, String provider) {
         try (InputStream in = idleGuard(response.body(), Duration.ofSeconds(30), provider)) {

@@ -52,4 +52,18 @@ public final class JsonBytes {
         }
         return to;
     }
+
+    /**
+     * Where the JSON string that opens at {@code quote} (the offset of its {@code "}, as a byte parser reports a
+     * token's location) closes, when it holds plain ASCII only: the index of the closing quote, so the characters
+     * are {@code body[quote + 1, end)} exactly, without decoding them. -1 when {@code quote} is not the start of a
+     * string in {@code body}, or the string has escapes or other characters (then read it decoded).
+     */
+    public static int plainStringClose(byte[] body, long quote) {
+        if (quote < 0 || quote >= body.length || body[(int) quote] != '"') {
+            return -1;
+        }
+        int end = plainStringEnd(body, (int) quote + 1, body.length);
+        return end < body.length && body[end] == '"' ? end : -1;
+    }
 }

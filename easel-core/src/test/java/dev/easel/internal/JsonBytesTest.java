@@ -54,4 +54,18 @@ class JsonBytesTest {
         assertThat(JsonBytes.plainStringEnd(a, 3, 3)).isEqualTo(3);
         assertThat(JsonBytes.plainStringEnd(a, 5, 11)).isEqualTo(11);
     }
+
+    @Test
+    void plainStringClose_findsTheClosingQuoteOfAPlainString_only() {
+        byte[] body = "{\"a\":\"QUJD\",\"b\":\"x\\/y\",\"c\":7,\"d\":\"open"
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        String text = new String(body, java.nio.charset.StandardCharsets.US_ASCII);
+        int a = text.indexOf("\"QUJD");
+        assertThat(JsonBytes.plainStringClose(body, a)).isEqualTo(a + 5);
+        assertThat(JsonBytes.plainStringClose(body, text.indexOf("\"x"))).as("an escape").isEqualTo(-1);
+        assertThat(JsonBytes.plainStringClose(body, text.indexOf('7'))).as("not a string").isEqualTo(-1);
+        assertThat(JsonBytes.plainStringClose(body, text.indexOf("\"open"))).as("unterminated").isEqualTo(-1);
+        assertThat(JsonBytes.plainStringClose(body, -1)).isEqualTo(-1);
+        assertThat(JsonBytes.plainStringClose(body, body.length)).isEqualTo(-1);
+    }
 }

@@ -144,33 +144,11 @@ public final class OpenAiProtocol {
                                               String requestId) {
         byte[] bytes;
         try {
-            bytes = readAll(body, contentLength);
+            bytes = HttpTransport.readAll(body, contentLength);
         } catch (IOException e) {
             throw HttpTransport.mapFailure(e, provider, true);
         }
         return parseResponse(bytes, provider, model, requestId);
-    }
-
-    /** All of {@code in}: one exact array when the length is known, no growing copies. */
-    static byte[] readAll(InputStream in, long contentLength) throws IOException {
-        if (contentLength < 0 || contentLength > Integer.MAX_VALUE - 8) {
-            return in.readAllBytes();
-        }
-        byte[] b = new byte[(int) contentLength];
-        int n = in.readNBytes(b, 0, b.length);
-        if (n < b.length) {
-            return java.util.Arrays.copyOf(b, n);
-        }
-        int next = in.read();
-        if (next < 0) {
-            return b;
-        }
-        // more than announced (the HTTP client stops at Content-Length, so only a wrapper that lies gets here)
-        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream(b.length + 8192);
-        all.write(b);
-        all.write(next);
-        in.transferTo(all);
-        return all.toByteArray();
     }
 
     private static ImageData readImage(com.fasterxml.jackson.core.JsonParser p, byte[] body, String provider,
@@ -191,10 +169,8 @@ public final class OpenAiProtocol {
                     if (t == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
                         // the parser has not decoded the string yet (it would skip it): find it in the bytes
                         long quote = p.currentTokenLocation().getByteOffset();
-                        int end = quote >= 0 && quote < body.length && body[(int) quote] == '"'
-                                ? dev.easel.internal.JsonBytes.plainStringEnd(body, (int) quote + 1, body.length)
-                                : -1;
-                        if (end >= 0 && end < body.length && body[end] == '"') {
+                        int end = dev.easel.internal.JsonBytes.plainStringClose(body, quote);
+                        if (end >= 0) {
                             b64Start = (int) quote + 1;
                             b64End = end;
                             b64Text = null;
