@@ -63,6 +63,8 @@ public final class Base64Body {
         for (int i = 0; i < pubs.length; i++) {
             if (pieces.get(i) instanceof Literal l) {
                 pubs[i] = HttpRequest.BodyPublishers.ofByteArray(l.bytes());
+            } else if (((Encoded) pieces.get(i)).blob().size() == 0) {
+                pubs[i] = HttpRequest.BodyPublishers.noBody(); // fromPublisher refuses a length of 0
             } else {
                 Blob blob = ((Encoded) pieces.get(i)).blob();
                 pubs[i] = HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
