@@ -134,15 +134,10 @@ final class GeminiAnswer {
                 String field = p.currentName();
                 JsonToken t = p.nextToken();
                 switch (field) {
-                    case "candidates" -> {
-                        if (t != JsonToken.START_ARRAY) {
-                            throw GeminiErrors.garbage("'candidates' is not an array", null);
-                        }
-                        while (p.nextToken() == JsonToken.START_OBJECT) {
-                            out.candidates++;
-                            candidate(p, body, out);
-                        }
-                    }
+                    case "candidates" -> eachObject(p, "candidates", () -> {
+                        out.candidates++;
+                        candidate(p, body, out);
+                    });
                     case "promptFeedback" -> {
                         JsonNode feedback = JSON.readTree(p);
                         out.blockReason = text(feedback, "blockReason");
@@ -160,6 +155,25 @@ final class GeminiAnswer {
         return out;
     }
 
+    /** Something read from the parser. */
+    @FunctionalInterface
+    private interface Step {
+        void run() throws IOException;
+    }
+
+    /** Reads the array the parser is at, one {@code each} per object; anything else in it is garbage. */
+    private static void eachObject(JsonParser p, String what, Step each) throws IOException {
+        if (p.currentToken() != JsonToken.START_ARRAY) {
+            throw GeminiErrors.garbage("'" + what + "' is not an array", null);
+        }
+        while (p.nextToken() == JsonToken.START_OBJECT) {
+            each.run();
+        }
+        if (p.currentToken() != JsonToken.END_ARRAY) {
+            throw GeminiErrors.garbage("'" + what + "' holds something other than objects", null);
+        }
+    }
+
     private static void candidate(JsonParser p, byte[] body, Read out) throws IOException {
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
@@ -171,10 +185,9 @@ final class GeminiAnswer {
                     }
                     while (p.nextToken() == JsonToken.FIELD_NAME) {
                         String f = p.currentName();
-                        if (p.nextToken() == JsonToken.START_ARRAY && f.equals("parts")) {
-                            while (p.nextToken() == JsonToken.START_OBJECT) {
-                                part(p, body, out);
-                            }
+                        p.nextToken();
+                        if (f.equals("parts")) {
+                            eachObject(p, "parts", () -> part(p, body, out));
                         } else {
                             p.skipChildren();
                         }

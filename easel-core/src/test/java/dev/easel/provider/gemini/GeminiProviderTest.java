@@ -359,6 +359,8 @@ class GeminiProviderTest {
             "{}",
             "[]",
             "{\"candidates\":{}}",
+            "{\"candidates\":[\"STOP\"]}",
+            "{\"candidates\":[{\"content\":{\"parts\":\"a hat\"}}]}",
             "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":\"text/plain\",\"data\":\"aGk=\"}}]}}]}",
             "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":\"image/png\"}}]}}]}",
             "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"n\\u00f6\"}}]}}]}",
