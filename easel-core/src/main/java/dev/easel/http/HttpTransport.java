@@ -154,6 +154,35 @@ public final class HttpTransport {
         return m == null ? t.getClass().getSimpleName() : m;
     }
 
+    /** Reads a whole (bounded) response body, mapping failures. */
+    public static byte[] readBody(HttpResponse<InputStream> response, long maxBytes, String provider) {
+        try (InputStream in = idleGuard(response.body(), Duration.ofSeconds(30), provider)) {
+            byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            if (b.length > maxBytes) {
+                throw new ConnectionException(provider + " sent a response larger than " + maxBytes + " bytes",
+                        provider, null);
+            }
+            return b;
+        } catch (IOException e) {
+            throw mapFailure(e, provider, true);
+        }
+    }
+
+    /**
+     * The whole body of an answer, read under a call's guards: no silence longer than {@code idle}, all of it before
+     * {@code deadlineNanos} ({@link System#nanoTime()}), at most {@code maxBytes}; one exact array when its length
+     * is announced. Failures are mapped as {@link #mapFailure} maps them (the request had been sent).
+     */
+    public static byte[] readAll(HttpResponse<InputStream> response, Duration idle, long deadlineNanos, long maxBytes,
+                                 String provider) {
+        long length = response.headers().firstValueAsLong("content-length").orElse(-1);
+        try (InputStream in = capped(idleGuard(response.body(), idle, deadlineNanos, provider), maxBytes, provider)) {
+            return readAll(in, length);
+        } catch (IOException e) {
+            throw mapFailure(e, provider, true);
+        }
+    }
+
     /** All of {@code in}: one exact array when the length is known, no growing copies. */
     public static byte[] readAll(InputStream in, long contentLength) throws IOException {
         if (contentLength < 0 || contentLength > Integer.MAX_VALUE - 8) {
@@ -174,20 +203,6 @@ public final class HttpTransport {
         all.write(next);
         in.transferTo(all);
         return all.toByteArray();
-    }
-
-    /** Reads a whole (bounded) response body, mapping failures. */
-    public static byte[] readBody(HttpResponse<InputStream> response, long maxBytes, String provider) {
-        try (InputStream in = idleGuard(response.body(), Duration.ofSeconds(30), provider)) {
-            byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
-            if (b.length > maxBytes) {
-                throw new ConnectionException(provider + " sent a response larger than " + maxBytes + " bytes",
-                        provider, null);
-            }
-            return b;
-        } catch (IOException e) {
-            throw mapFailure(e, provider, true);
-        }
     }
 
     private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =

@@ -25,6 +25,43 @@ public final class JsonBytes {
     }
 
     /**
+     * A run of ASCII bytes: a JSON string's characters exactly, where they are.
+     *
+     * @param bytes  the array holding them
+     * @param offset where they start
+     * @param length how many
+     */
+    public record Ascii(byte[] bytes, int offset, int length) {
+        public Ascii {
+            java.util.Objects.checkFromIndexSize(offset, length, bytes.length);
+        }
+    }
+
+    /**
+     * The string value the parser stands on, as ASCII bytes: a slice of {@code body} (the bytes the parser reads)
+     * when the string is written there plainly, as providers write base64, so that none of it is decoded, copied
+     * or checked here (decoding the image checks it); else the parser's decoded text, when that is base64 (escaped
+     * slashes, say); empty when the decoded text is not base64.
+     */
+    public static java.util.Optional<Ascii> base64Value(com.fasterxml.jackson.core.JsonParser p, byte[] body)
+            throws java.io.IOException {
+        long quote = p.currentTokenLocation().getByteOffset();
+        if (quote >= 0 && quote < body.length && body[(int) quote] == '"') {
+            // the parser has not decoded the string yet (it would skip it): find its end in the bytes
+            int end = plainStringEnd(body, (int) quote + 1, body.length);
+            if (end < body.length && body[end] == '"') {
+                return java.util.Optional.of(new Ascii(body, (int) quote + 1, end - (int) quote - 1));
+            }
+        }
+        String text = p.getText(); // escapes or other characters: the parser decodes it
+        if (!Base64Chars.isBase64(text)) {
+            return java.util.Optional.empty();
+        }
+        byte[] ascii = text.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        return java.util.Optional.of(new Ascii(ascii, 0, ascii.length));
+    }
+
+    /**
      * The index of the first byte in {@code a[from, to)} that a JSON string cannot hold as is: {@code "},
      * {@code \}, a control character (below 0x20) or a non-ASCII byte; {@code to} when there is none. The
      * bytes before it are the string's characters exactly, and can be copied into JSON output unescaped.
@@ -51,19 +88,5 @@ public final class JsonBytes {
             }
         }
         return to;
-    }
-
-    /**
-     * Where the JSON string that opens at {@code quote} (the offset of its {@code "}, as a byte parser reports a
-     * token's location) closes, when it holds plain ASCII only: the index of the closing quote, so the characters
-     * are {@code body[quote + 1, end)} exactly, without decoding them. -1 when {@code quote} is not the start of a
-     * string in {@code body}, or the string has escapes or other characters (then read it decoded).
-     */
-    public static int plainStringClose(byte[] body, long quote) {
-        if (quote < 0 || quote >= body.length || body[(int) quote] != '"') {
-            return -1;
-        }
-        int end = plainStringEnd(body, (int) quote + 1, body.length);
-        return end < body.length && body[end] == '"' ? end : -1;
     }
 }

@@ -25,25 +25,27 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ModelCatalogTest {
 
     private static final ModelCatalog CATALOG = ModelCatalog.bundled();
+    /** Easel's own models.json alone, without the catalogues of the installed providers. */
+    private static final ModelCatalog FILE = ModelCatalog.fromJson(
+            ModelCatalogTest.class.getResourceAsStream(ModelCatalog.RESOURCE));
 
     private static ModelSpec spec(String id) {
         return CATALOG.find(id).orElseThrow(() -> new AssertionError("missing " + id));
     }
 
-    /** The models of the bundled file (OpenAI's); the installed providers' catalogues follow them. */
-    private static Stream<ModelSpec> openAi() {
-        return CATALOG.models().stream().filter(m -> m.provider().equals("openai"));
-    }
-
     @Test
     void bundled_listsEveryModelInOrder() {
-        assertThat(openAi()).extracting(ModelSpec::id).containsExactly("dall-e-2", "gpt-image-1",
+        assertThat(FILE.models()).extracting(ModelSpec::id).containsExactly("dall-e-2", "gpt-image-1",
                 "gpt-image-1-mini", "gpt-image-1.5", "chatgpt-image-latest", "gpt-image-2", "gpt-image-2.5-sunburst",
                 "gpt-image-2.5-flare", "gpt-image-2.6-sunburst", "gpt-image-2.6-flare");
-        assertThat(CATALOG.models().subList(0, 10)).as("the bundled file first").allSatisfy(m -> {
+        assertThat(FILE.models()).allSatisfy(m -> {
             assertThat(m.known()).isTrue();
             assertThat(m.provider()).isEqualTo("openai");
         });
+        // the installed providers' own catalogues follow the bundled file
+        assertThat(CATALOG.models().subList(0, FILE.models().size())).isEqualTo(FILE.models());
+        assertThat(CATALOG.models().subList(FILE.models().size(), CATALOG.models().size()))
+                .allSatisfy(m -> assertThat(m.provider()).isNotEqualTo("openai"));
         assertThat(ModelCatalog.bundled()).isSameAs(CATALOG);
     }
 
@@ -81,7 +83,7 @@ class ModelCatalogTest {
     }
 
     static Stream<String> gptModels() {
-        return openAi().map(ModelSpec::id).filter(id -> !id.equals("dall-e-2"));
+        return FILE.models().stream().map(ModelSpec::id).filter(id -> !id.equals("dall-e-2"));
     }
 
     @ParameterizedTest
@@ -207,7 +209,7 @@ class ModelCatalogTest {
                 "gpt-image-2.6-sunburst")) {
             assertRates(spec(id).pricing().orElseThrow(), "5", "1.25", "8", "2", "30", "10");
         }
-        assertThat(openAi()).allSatisfy(m -> m.pricing().ifPresent(p ->
+        assertThat(FILE.models()).allSatisfy(m -> m.pricing().ifPresent(p ->
                 assertThat(p.source()).as(m.id()).contains("2026-11-24")));
     }
 

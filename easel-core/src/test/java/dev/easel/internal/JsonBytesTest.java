@@ -56,16 +56,26 @@ class JsonBytesTest {
     }
 
     @Test
-    void plainStringClose_findsTheClosingQuoteOfAPlainString_only() {
-        byte[] body = "{\"a\":\"QUJD\",\"b\":\"x\\/y\",\"c\":7,\"d\":\"open"
+    void base64Value_plainString_isASliceOfTheBody_escapedBase64IsDecoded_escapedOtherTextIsNot() throws Exception {
+        byte[] body = "{\"a\":\"QUJD\",\"b\":\"QU\\/D\",\"c\":\"not\\tbase64\"}"
                 .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        String text = new String(body, java.nio.charset.StandardCharsets.US_ASCII);
-        int a = text.indexOf("\"QUJD");
-        assertThat(JsonBytes.plainStringClose(body, a)).isEqualTo(a + 5);
-        assertThat(JsonBytes.plainStringClose(body, text.indexOf("\"x"))).as("an escape").isEqualTo(-1);
-        assertThat(JsonBytes.plainStringClose(body, text.indexOf('7'))).as("not a string").isEqualTo(-1);
-        assertThat(JsonBytes.plainStringClose(body, text.indexOf("\"open"))).as("unterminated").isEqualTo(-1);
-        assertThat(JsonBytes.plainStringClose(body, -1)).isEqualTo(-1);
-        assertThat(JsonBytes.plainStringClose(body, body.length)).isEqualTo(-1);
+        try (com.fasterxml.jackson.core.JsonParser p = new com.fasterxml.jackson.core.JsonFactory().createParser(body)) {
+            p.nextToken();
+            p.nextToken();
+            p.nextToken(); // a's value
+            JsonBytes.Ascii a = JsonBytes.base64Value(p, body).orElseThrow();
+            assertThat(a.bytes()).isSameAs(body); // no copy
+            assertThat(new String(a.bytes(), a.offset(), a.length(), java.nio.charset.StandardCharsets.US_ASCII))
+                    .isEqualTo("QUJD");
+            p.nextToken();
+            p.nextToken(); // b's value: "QU\/D" is "QU/D" once decoded
+            JsonBytes.Ascii b = JsonBytes.base64Value(p, body).orElseThrow();
+            assertThat(b.bytes()).isNotSameAs(body);
+            assertThat(new String(b.bytes(), b.offset(), b.length(), java.nio.charset.StandardCharsets.US_ASCII))
+                    .isEqualTo("QU/D");
+            p.nextToken();
+            p.nextToken(); // c's value
+            assertThat(JsonBytes.base64Value(p, body)).isEmpty();
+        }
     }
 }

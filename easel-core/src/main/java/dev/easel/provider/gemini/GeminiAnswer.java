@@ -10,10 +10,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.ImageData;
 import dev.easel.ImageResponse;
 import dev.easel.Usage;
-import dev.easel.internal.Base64Chars;
 import dev.easel.internal.JsonBytes;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -44,11 +42,8 @@ final class GeminiAnswer {
             .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
             .build());
 
-    /** One image part: a plain-ASCII slice of the answer, or (with escapes) its decoded text. */
-    private record Image(String mimeType, int start, int end, String text) {
-        int length() {
-            return text != null ? text.length() : end - start;
-        }
+    /** One image part: its base64, a slice of the answer as sent (or its decoded text, when it had escapes). */
+    private record Image(String mimeType, JsonBytes.Ascii base64) {
     }
 
     /** What the answer holds, as read. */
@@ -84,13 +79,13 @@ final class GeminiAnswer {
         }
         ImageResponse.Builder b = ImageResponse.builder().provider(GeminiProvider.NAME).model(model)
                 .requestId(read.responseId).created(clock.instant().getEpochSecond());
-        long kept = read.images.stream().mapToLong(Image::length).sum();
+        long kept = read.images.stream().mapToLong(i -> i.base64().length()).sum();
         boolean copy = body.length - kept > COPY_ABOVE_SKIPPED_BYTES;
         for (Image image : read.images) {
-            b.addData(image.text() != null
-                    ? ImageData.ofBase64Ascii(image.text().getBytes(StandardCharsets.ISO_8859_1), null, null)
-                    : copy ? ImageData.ofBase64Ascii(Arrays.copyOfRange(body, image.start(), image.end()), null, null)
-                    : ImageData.ofBase64Ascii(body, image.start(), image.end() - image.start(), null, null));
+            JsonBytes.Ascii a = image.base64();
+            b.addData(copy && a.bytes() == body
+                    ? ImageData.ofBase64Ascii(Arrays.copyOfRange(body, a.offset(), a.offset() + a.length()), null, null)
+                    : ImageData.ofBase64Ascii(a.bytes(), a.offset(), a.length(), null, null));
         }
         format(read.images.get(0).mimeType()).ifPresent(b::outputFormat);
         if (read.usage != null) {
@@ -212,9 +207,7 @@ final class GeminiAnswer {
         boolean thought = false;
         String text = null;
         String mimeType = null;
-        int start = -1;
-        int end = -1;
-        String dataText = null;
+        JsonBytes.Ascii data = null;
         boolean inline = false;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
@@ -239,17 +232,7 @@ final class GeminiAnswer {
                         if ((f.equals("mimeType") || f.equals("mime_type")) && v == JsonToken.VALUE_STRING) {
                             mimeType = p.getText();
                         } else if (f.equals("data") && v == JsonToken.VALUE_STRING) {
-                            // the parser has not decoded the string yet: find it in the bytes, plain ASCII as sent
-                            long quote = p.currentTokenLocation().getByteOffset();
-                            int close = JsonBytes.plainStringClose(body, quote);
-                            if (close >= 0) {
-                                start = (int) quote + 1;
-                                end = close;
-                                dataText = null;
-                            } else {
-                                dataText = p.getText(); // escapes: decoded by the parser
-                                start = -1;
-                            }
+                            data = JsonBytes.base64Value(p, body).orElse(null); // empty: not base64
                         } else {
                             p.skipChildren();
                         }
@@ -271,11 +254,10 @@ final class GeminiAnswer {
         if (mimeType == null || !mimeType.toLowerCase(Locale.ROOT).startsWith("image/")) {
             throw GeminiErrors.garbage("an inlineData part of type '" + mimeType + "', not an image", null);
         }
-        if (dataText != null && !Base64Chars.isBase64(dataText) || dataText == null && start < 0
-                || dataText == null && end == start) {
+        if (data == null || data.length() == 0) {
             throw GeminiErrors.garbage("an image part without base64 'data'", null);
         }
-        out.images.add(new Image(mimeType, start, end, dataText));
+        out.images.add(new Image(mimeType, data));
     }
 
     /** Gemini's {@code usageMetadata} as Easel's {@link Usage}: thinking tokens are text output, as Google bills. */

@@ -9,7 +9,6 @@ import dev.easel.provider.EditCall;
 import dev.easel.provider.ImageEditProvider;
 import dev.easel.provider.ProviderContext;
 import dev.easel.provider.ResponseMemory;
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -101,15 +100,14 @@ public final class GeminiProvider implements ImageEditProvider {
             throw GeminiErrors.http(r.statusCode(), error, r.headers(), key, notFoundHint(call));
         }
         long length = r.headers().firstValueAsLong("content-length").orElse(-1);
-        try (ResponseMemory.Handle memory = context.memory().reserve(length, NAME);
-             InputStream in = HttpTransport.capped(HttpTransport.idleGuard(r.body(), call.idleTimeout(),
-                     sent + call.timeout().toNanos(), NAME), MAX_RESPONSE_BYTES, NAME)) {
-            ImageResponse response = GeminiAnswer.parse(HttpTransport.readAll(in, length), model, context.clock());
-            return prepared.warnings().isEmpty() ? response
-                    : response.toBuilder().addWarnings(prepared.warnings()).build();
-        } catch (IOException e) {
-            throw HttpTransport.mapFailure(e, NAME, true);
+        ImageResponse response;
+        // the memory budget is held while the answer is read and parsed
+        try (ResponseMemory.Handle memory = context.memory().reserve(length, NAME)) {
+            byte[] body = HttpTransport.readAll(r, call.idleTimeout(), sent + call.timeout().toNanos(),
+                    MAX_RESPONSE_BYTES, NAME);
+            response = GeminiAnswer.parse(body, model, context.clock());
         }
+        return prepared.warnings().isEmpty() ? response : response.toBuilder().addWarnings(prepared.warnings()).build();
     }
 
     /** For a 404: the catalogue's shutdown notice of the model, since Google answers a shut-down id like a typo. */

@@ -156,8 +156,7 @@ public final class OpenAiProtocol {
         String url = null;
         String revised = null;
         String b64Text = null;
-        int b64Start = -1;
-        int b64End = -1;
+        dev.easel.internal.JsonBytes.Ascii b64 = null;
         while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
             String f = p.currentName();
             com.fasterxml.jackson.core.JsonToken t = p.nextToken();
@@ -167,31 +166,18 @@ public final class OpenAiProtocol {
                         : p.getText();
                 case "b64_json" -> {
                     if (t == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
-                        // the parser has not decoded the string yet (it would skip it): find it in the bytes
-                        long quote = p.currentTokenLocation().getByteOffset();
-                        int end = dev.easel.internal.JsonBytes.plainStringClose(body, quote);
-                        if (end >= 0) {
-                            b64Start = (int) quote + 1;
-                            b64End = end;
-                            b64Text = null;
-                        } else {
-                            b64Text = p.getText(); // escapes or other characters: the parser decodes it
-                            b64Start = -1;
-                        }
+                        b64 = dev.easel.internal.JsonBytes.base64Value(p, body).orElse(null);
+                        b64Text = b64 == null ? p.getText() : null; // not base64: kept as the provider sent it
                     }
                 }
                 default -> p.skipChildren();
             }
         }
-        if (b64Start >= 0) {
-            return ImageData.ofBase64Ascii(body, b64Start, b64End - b64Start, url, revised);
+        if (b64 != null) {
+            return ImageData.ofBase64Ascii(b64.bytes(), b64.offset(), b64.length(), url, revised);
         }
         if (url == null && b64Text == null) {
             throw garbage(provider, requestId, "an image without 'url' or 'b64_json'");
-        }
-        if (b64Text != null && dev.easel.internal.Base64Chars.isBase64(b64Text)) {
-            // escaped base64 characters (say "\/"): base64 once decoded, held as ASCII bytes all the same
-            return ImageData.ofBase64Ascii(b64Text.getBytes(StandardCharsets.ISO_8859_1), url, revised);
         }
         return ImageData.of(url, b64Text, revised);
     }
@@ -348,13 +334,11 @@ public final class OpenAiProtocol {
             throw error(r.statusCode(), body, r.headers(), provider, call.deployment().apiKey(), contentPolicy);
         }
         long length = r.headers().firstValueAsLong("content-length").orElse(-1);
-        try (AutoCloseable memory = HttpTransport.reserveResponseMemory(length, provider);
-             InputStream in = HttpTransport.capped(HttpTransport.idleGuard(r.body(), call.idleTimeout(),
-                     sentNanos + call.timeout().toNanos(), provider), MAX_RESPONSE_BYTES, provider)) {
-            ImageResponse parsed = parseResponse(in, length, provider, call.deployment().model(), requestId);
+        try (AutoCloseable memory = HttpTransport.reserveResponseMemory(length, provider)) {
+            byte[] body = HttpTransport.readAll(r, call.idleTimeout(), sentNanos + call.timeout().toNanos(),
+                    MAX_RESPONSE_BYTES, provider);
+            ImageResponse parsed = parseResponse(body, provider, call.deployment().model(), requestId);
             return reportedCost(r.headers()).map(c -> parsed.toBuilder().cost(c).build()).orElse(parsed);
-        } catch (IOException e) {
-            throw HttpTransport.mapFailure(e, provider, true);
         } catch (RuntimeException e) {
             throw e;
         } catch (Exception e) {
