@@ -59,8 +59,8 @@ class GeminiErrorsTest {
     @Test
     void wrongKey_googles400ApiKeyInvalid_isA401() {
         // the fake's own check: the deployment's key is not the fake's
-        var easel = gemini.config("model_list:\n  - model_name: edit\n    litellm_params: {model: gemini/" + FLASH
-                + ", api_key: gm-wrong-key-99999, api_base: \"" + gemini.fake.baseUrl() + "\"}\n");
+        var easel = gemini.group("{model: gemini/" + FLASH
+                + ", api_key: gm-wrong-key-99999, api_base: \"" + gemini.fake.baseUrl() + "\"}");
 
         assertThatThrownBy(() -> easel.imageEdit(request().build()))
                 .isInstanceOf(AuthenticationException.class)
@@ -83,8 +83,8 @@ class GeminiErrorsTest {
 
     @Test
     void noKeyConfigured_isRefusedBeforeTheCall() {
-        var easel = gemini.config("model_list:\n  - model_name: edit\n    litellm_params: {model: gemini/" + FLASH
-                + ", api_base: \"" + gemini.fake.baseUrl() + "\"}\n");
+        var easel = gemini.group("{model: gemini/" + FLASH
+                + ", api_base: \"" + gemini.fake.baseUrl() + "\"}");
 
         assertThatThrownBy(() -> easel.imageEdit(request().build()))
                 .isInstanceOf(AuthenticationException.class)
@@ -139,8 +139,8 @@ class GeminiErrorsTest {
 
     @Test
     void wrongApiBase_googlesHtml404_isANotFoundWithTheTextOfThePage() {
-        var easel = gemini.config("model_list:\n  - model_name: edit\n    litellm_params: {model: gemini/" + FLASH
-                + ", api_key: " + KEY + ", api_base: \"" + gemini.fake.baseUrl() + "/v1/x\"}\n");
+        var easel = gemini.group("{model: gemini/" + FLASH
+                + ", api_key: " + KEY + ", api_base: \"" + gemini.fake.baseUrl() + "/v1/x\"}");
 
         assertThatThrownBy(() -> easel.imageEdit(request().build()))
                 .isInstanceOf(NotFoundException.class)

@@ -40,6 +40,11 @@ final class GeminiFixture implements AutoCloseable {
                 + (params.isEmpty() ? "" : ", " + params) + "}";
     }
 
+    /** A client whose one group {@code edit} is a deployment with exactly {@code litellmParams} (YAML flow). */
+    Easel group(String litellmParams) {
+        return config("model_list:\n  - model_name: edit\n    litellm_params: " + litellmParams + "\n");
+    }
+
     /** A client for a whole config. */
     Easel config(String yaml) {
         return Easel.builder().config(ConfigLoader.parse(yaml, Map.of(), "gemini.yaml")).sleeper(d -> { }).build();

@@ -147,8 +147,8 @@ class GeminiProviderTest {
 
     @Test
     void apiBase_thatEndsInTheApiVersion_asLiteLlmWritesIt_isNotGivenItTwice() {
-        var easel = gemini.config("model_list:\n  - model_name: edit\n    litellm_params: {model: gemini/" + FLASH
-                + ", api_key: " + KEY + ", api_base: \"" + gemini.fake.baseUrl() + "/v1beta/\"}\n");
+        var easel = gemini.group("{model: gemini/" + FLASH
+                + ", api_key: " + KEY + ", api_base: \"" + gemini.fake.baseUrl() + "/v1beta/\"}");
 
         easel.imageEdit(request().build());
 
