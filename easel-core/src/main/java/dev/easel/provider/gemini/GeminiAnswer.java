@@ -79,8 +79,7 @@ final class GeminiAnswer {
         }
         ImageResponse.Builder b = ImageResponse.builder().provider(GeminiProvider.NAME).model(model)
                 .requestId(read.responseId).created(clock.instant().getEpochSecond());
-        long kept = read.images.stream().mapToLong(i -> i.base64().length()).sum();
-        boolean copy = body.length - kept > COPY_ABOVE_SKIPPED_BYTES;
+        boolean copy = copyOut(body.length, read.images.stream().mapToLong(i -> i.base64().length()).sum());
         for (Image image : read.images) {
             JsonBytes.Ascii a = image.base64();
             b.addData(copy && a.bytes() == body
@@ -97,6 +96,11 @@ final class GeminiAnswer {
         read.finishReasons.stream().filter(r -> !r.equals("STOP")).findFirst()
                 .ifPresent(r -> b.addWarning("gemini finished with " + r + " (images returned)"));
         return b.build();
+    }
+
+    /** Whether the kept images are copied out of an answer of {@code answerBytes}, so the rest can be freed. */
+    static boolean copyOut(long answerBytes, long keptBytes) {
+        return answerBytes - keptBytes > COPY_ABOVE_SKIPPED_BYTES;
     }
 
     /** Why an answer without an image failed: a refused prompt or output, else the model did not draw. */

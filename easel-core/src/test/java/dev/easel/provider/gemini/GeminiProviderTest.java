@@ -392,6 +392,24 @@ class GeminiProviderTest {
     }
 
     @Test
+    void imagesBesideMegabytesOfOtherParts_areCopiedOutOfTheAnswer_intact() {
+        byte[] png = TestImages.png(8, 8, false);
+        String b64 = Base64.getEncoder().encodeToString(png);
+        String draft = "A".repeat(1_200_000); // a thought draft of 1.2 MB: more than the answer should keep alive
+        gemini.fake.enqueue(FakeResponse.json(200, """
+                {"candidates":[{"content":{"parts":[
+                  {"inlineData":{"mimeType":"image/png","data":"%s"},"thought":true},
+                  {"inlineData":{"mimeType":"image/png","data":"%s"}}]},"finishReason":"STOP"}]}"""
+                .formatted(draft, b64)));
+
+        ImageResponse r = gemini.client(FLASH).imageEdit(request().build());
+
+        assertThat(GeminiAnswer.copyOut(1_200_000 + b64.length() + 200, b64.length())).isTrue();
+        assertThat(GeminiAnswer.copyOut(b64.length() + 200, b64.length())).isFalse();
+        assertThat(r.data()).singleElement().satisfies(d -> assertThat(d.bytes()).isEqualTo(png));
+    }
+
+    @Test
     void severalCandidatesAndAnUnusualFinish_everyImageKept_theFinishWarned() {
         String b64 = Base64.getEncoder().encodeToString(TestImages.png(8, 8, false));
         gemini.fake.enqueue(FakeResponse.json(200, """
