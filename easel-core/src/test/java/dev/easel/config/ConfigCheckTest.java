@@ -197,12 +197,12 @@ class ConfigCheckTest {
         EaselConfig config = parse("""
                 model_list:
                   - model_name: g
-                    litellm_params: {model: gemini/gemini-2.5-flash-image, api_key: k, vertex_project: p}
+                    litellm_params: {model: vertex_ai/gemini-3.1-flash-image, api_key: k, vertex_project: p}
                 """);
 
         assertThat(config.warnings()).containsExactly(
-                "model_list[0].litellm_params.vertex_project: passed to provider 'gemini' as is");
-        assertThat(config.modelList().get(0).params().provider()).isEqualTo("gemini");
+                "model_list[0].litellm_params.vertex_project: passed to provider 'vertex_ai' as is");
+        assertThat(config.modelList().get(0).params().provider()).isEqualTo("vertex_ai");
     }
 
     @Test

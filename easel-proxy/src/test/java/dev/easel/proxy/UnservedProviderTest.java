@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A config naming a provider this Easel does not serve ({@code gemini/...}) beside {@code mock/...}: the proxy
+ * A config naming a provider this Easel does not serve ({@code vertex_ai/...}) beside {@code mock/...}: the proxy
  * starts with a warning naming each such deployment, {@code /health/readiness} lists them as unavailable,
  * {@code /v1/models} leaves out groups none of whose deployments is served, requests fall back or get an OpenAI
  * error naming the provider, and the other groups work.
@@ -38,17 +38,17 @@ class UnservedProviderTest {
         String yaml = """
                 model_list:
                   - model_name: banana
-                    litellm_params: {model: gemini/gemini-2.5-flash-image, api_key: g-key}
+                    litellm_params: {model: vertex_ai/gemini-3.1-flash-image, api_key: g-key}
                   - model_name: mixed
-                    litellm_params: {model: gemini/banana-mixed, api_key: g-key}
+                    litellm_params: {model: vertex_ai/banana-mixed, api_key: g-key}
                   - model_name: mixed
                     litellm_params: {model: mock/mixed}
                   - model_name: plain
                     litellm_params: {model: mock/plain}
                   - model_name: banana-with-fallback
-                    litellm_params: {model: gemini/banana-fb, api_key: g-key}
+                    litellm_params: {model: vertex_ai/banana-fb, api_key: g-key}
                   - model_name: banana-to-broken
-                    litellm_params: {model: gemini/banana-tb, api_key: g-key}
+                    litellm_params: {model: vertex_ai/banana-tb, api_key: g-key}
                   - model_name: broken
                     litellm_params: {model: mock/broken, failure_rate: 1, failure_status: 500}
                 router_settings:
@@ -99,13 +99,13 @@ class UnservedProviderTest {
     @Test
     void start_unservedDeployments_areWarnedAboutByPathGroupAndProvider() {
         assertThat(proxy.warnings()).containsExactly(
-                "model_list[0] (model_name 'banana', model 'gemini/gemini-2.5-flash-image'): provider 'gemini' "
-                        + "is not served by this Easel; the deployment is unavailable",
-                "model_list[1] (model_name 'mixed', model 'gemini/banana-mixed'): provider 'gemini' is not "
+                "model_list[0] (model_name 'banana', model 'vertex_ai/gemini-3.1-flash-image'): provider "
+                        + "'vertex_ai' is not served by this Easel; the deployment is unavailable",
+                "model_list[1] (model_name 'mixed', model 'vertex_ai/banana-mixed'): provider 'vertex_ai' is not "
                         + "served by this Easel; the deployment is unavailable",
-                "model_list[4] (model_name 'banana-with-fallback', model 'gemini/banana-fb'): provider 'gemini' "
-                        + "is not served by this Easel; the deployment is unavailable",
-                "model_list[5] (model_name 'banana-to-broken', model 'gemini/banana-tb'): provider 'gemini' "
+                "model_list[4] (model_name 'banana-with-fallback', model 'vertex_ai/banana-fb'): provider "
+                        + "'vertex_ai' is not served by this Easel; the deployment is unavailable",
+                "model_list[5] (model_name 'banana-to-broken', model 'vertex_ai/banana-tb'): provider 'vertex_ai' "
                         + "is not served by this Easel; the deployment is unavailable");
         assertThat(proxy.state()).isEqualTo(ProxyServer.State.READY);
     }
@@ -120,8 +120,8 @@ class UnservedProviderTest {
                     assertThat(t).startsWith("application/json"));
             JsonNode error = json(r).path("error");
             assertThat(error.path("message").asText()).isEqualTo("model 'banana' cannot be served: provider "
-                    + "'gemini' is not served by this Easel (served providers: azure, black_forest_labs, mock, "
-                    + "openai, stability)");
+                    + "'vertex_ai' is not served by this Easel (served providers: azure, black_forest_labs, gemini, "
+                    + "mock, openai, stability)");
             assertThat(error.path("type").asText()).isEqualTo("api_error");
             assertThat(error.path("code").asText()).isEqualTo("provider_not_served");
             assertThat(error.path("param").asText()).isEqualTo("model");
@@ -156,7 +156,7 @@ class UnservedProviderTest {
 
         assertThat(r.statusCode()).as(r.body()).isEqualTo(500);
         assertThat(json(r).path("error").path("message").asText())
-                .contains("banana-to-broken: skipped: provider 'gemini' is not served by this Easel");
+                .contains("banana-to-broken: skipped: provider 'vertex_ai' is not served by this Easel");
     }
 
     @Test
@@ -185,16 +185,16 @@ class UnservedProviderTest {
         JsonNode body = json(r);
         assertThat(body.path("status").asText()).isEqualTo("healthy");
         assertThat(body.path("deployments").toString()).isEqualTo("""
-                [{"id":"gemini/gemini-2.5-flash-image","model_name":"banana","provider":"gemini",\
-                "status":"unavailable","reason":"provider 'gemini' is not served by this Easel"},\
-                {"id":"gemini/banana-mixed","model_name":"mixed","provider":"gemini","status":"unavailable",\
-                "reason":"provider 'gemini' is not served by this Easel"},\
+                [{"id":"vertex_ai/gemini-3.1-flash-image","model_name":"banana","provider":"vertex_ai",\
+                "status":"unavailable","reason":"provider 'vertex_ai' is not served by this Easel"},\
+                {"id":"vertex_ai/banana-mixed","model_name":"mixed","provider":"vertex_ai","status":"unavailable",\
+                "reason":"provider 'vertex_ai' is not served by this Easel"},\
                 {"id":"mock/mixed","model_name":"mixed","provider":"mock","status":"available"},\
                 {"id":"mock/plain","model_name":"plain","provider":"mock","status":"available"},\
-                {"id":"gemini/banana-fb","model_name":"banana-with-fallback","provider":"gemini",\
-                "status":"unavailable","reason":"provider 'gemini' is not served by this Easel"},\
-                {"id":"gemini/banana-tb","model_name":"banana-to-broken","provider":"gemini",\
-                "status":"unavailable","reason":"provider 'gemini' is not served by this Easel"},\
+                {"id":"vertex_ai/banana-fb","model_name":"banana-with-fallback","provider":"vertex_ai",\
+                "status":"unavailable","reason":"provider 'vertex_ai' is not served by this Easel"},\
+                {"id":"vertex_ai/banana-tb","model_name":"banana-to-broken","provider":"vertex_ai",\
+                "status":"unavailable","reason":"provider 'vertex_ai' is not served by this Easel"},\
                 {"id":"mock/broken","model_name":"broken","provider":"mock","status":"available"}]""");
     }
 

@@ -179,6 +179,14 @@ public final class FakeGemini extends FakeServer<FakeGemini> {
                 + "https://ai.google.dev/gemini-api/docs/rate-limits.", details);
     }
 
+    /**
+     * 400 {@code INVALID_ARGUMENT} with {@code ErrorInfo.reason: API_KEY_INVALID}: exactly what the fake answers a
+     * wrong key with, for a test that keeps the right key configured.
+     */
+    public static FakeResponse invalidApiKey() {
+        return FakeResponse.body(400, JSON, Json.bytes(invalidKey()));
+    }
+
     /** 403 {@code PERMISSION_DENIED}, as for a key without access to the model. */
     public static FakeResponse permissionDenied() {
         return googleResponse(403, "PERMISSION_DENIED", "The caller does not have permission", null);

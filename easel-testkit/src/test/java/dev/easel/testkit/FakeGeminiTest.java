@@ -220,6 +220,19 @@ class FakeGeminiTest {
     }
 
     @Test
+    void invalidApiKey_scripted_isTheSameAnswerAsAWrongKey_withTheRightKeySent() {
+        String wrongKey = post(PRO, Json.text(edit("x", Images.PNG)), "x-goog-api-key", "nope").body();
+        fake.enqueue(FakeGemini.invalidApiKey());
+
+        HttpResponse<String> scripted = post(PRO, edit("x", Images.PNG));
+
+        assertThat(scripted.statusCode()).isEqualTo(400);
+        assertThat(scripted.headers().firstValue("Content-Type")).contains("application/json; charset=UTF-8");
+        assertThat(scripted.body()).isEqualTo(wrongKey);
+        assertThat(post(PRO, edit("x", Images.PNG)).statusCode()).as("one-shot").isEqualTo(200);
+    }
+
+    @Test
     void model_unknownAndShutDownIds_404NotFound() {
         for (String model : List.of("gemini-9-image", "gemini-3-pro-image-preview", "gemini-3.1-flash-image-preview",
                 "gemini-2.5-flash-image")) {

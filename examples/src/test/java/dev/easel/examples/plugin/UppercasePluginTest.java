@@ -143,7 +143,10 @@ class UppercasePluginTest {
     private static int port(Process p) throws Exception {
         List<String> seen = new ArrayList<>();
         CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
-            try (var reader = p.inputReader(StandardCharsets.UTF_8)) {
+            // not closed here: once the drain below reads, it holds the reader's lock, and a close would wait for the
+            // proxy's next line (or its exit) — the port would never be returned; the process's end closes it
+            var reader = p.inputReader(StandardCharsets.UTF_8);
+            try {
                 String line;
                 while ((line = reader.readLine()) != null) {
                     seen.add(line);
