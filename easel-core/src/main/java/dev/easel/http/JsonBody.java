@@ -4,15 +4,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.internal.Blob;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
@@ -28,23 +23,20 @@ import java.util.Objects;
  * ObjectNode root = mapper.createObjectNode().put("prompt", "add a hat").put("image", b.base64(blob));
  * JsonBody body = b.build(root);   // {"prompt":"add a hat","image":"iVBORw0KGgo…"}
  * }</pre>
+ *
+ * The bytes go out as a {@link Base64Body}: the JSON text between the placeholders as literals, each blob encoded
+ * while it is sent.
  */
 public final class JsonBody {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    /** Bytes of plain JSON, or a blob written as base64 (without the quotes, which are in the JSON around it). */
-    private final List<Object> pieces;
-    private final long length;
+    /** The JSON text around the blobs, and the blobs, encoded while sent. */
+    private final Base64Body body;
 
-    private JsonBody(List<Object> pieces) {
-        this.pieces = List.copyOf(pieces);
-        long n = 0;
-        for (Object p : pieces) {
-            n += p instanceof byte[] b ? b.length : base64Length(((Blob) p).size());
-        }
-        this.length = n;
+    private JsonBody(Base64Body body) {
+        this.body = body;
     }
 
     /** A builder whose placeholders are unique to it. */
@@ -52,51 +44,19 @@ public final class JsonBody {
         return new Builder();
     }
 
-    /** Length of the base64 of {@code bytes} bytes (padded). */
-    public static long base64Length(long bytes) {
-        return 4 * ((bytes + 2) / 3);
-    }
-
     /** The body's size in bytes. */
     public long contentLength() {
-        return length;
+        return body.contentLength();
     }
 
     /** A fresh publisher over the whole body, of known length. */
     public HttpRequest.BodyPublisher publisher() {
-        List<HttpRequest.BodyPublisher> pubs = new ArrayList<>(pieces.size());
-        for (Object p : pieces) {
-            if (p instanceof byte[] b) {
-                pubs.add(HttpRequest.BodyPublishers.ofByteArray(b));
-            } else {
-                Blob blob = (Blob) p;
-                pubs.add(HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
-                    try {
-                        return new Base64Stream(blob.open());
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }), base64Length(blob.size())));
-            }
-        }
-        return HttpRequest.BodyPublishers.concat(pubs.toArray(HttpRequest.BodyPublisher[]::new));
+        return body.publisher();
     }
 
     /** The whole body in memory (tests and small bodies only). */
     public byte[] toByteArray() {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (Object p : pieces) {
-            if (p instanceof byte[] b) {
-                out.writeBytes(b);
-            } else {
-                try (InputStream in = new Base64Stream(((Blob) p).open())) {
-                    in.transferTo(out);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-        }
-        return out.toByteArray();
+        return body.toByteArray();
     }
 
     /** Collects the blobs of one body. Not thread-safe; one per body. */
@@ -133,7 +93,7 @@ public final class JsonBody {
             } catch (JsonProcessingException e) {
                 throw new IllegalArgumentException("cannot write the JSON body: " + e.getOriginalMessage(), e);
             }
-            List<Object> pieces = new ArrayList<>();
+            Base64Body.Builder pieces = Base64Body.builder();
             byte[] prefix = ("\"" + placeholder("")).getBytes(StandardCharsets.US_ASCII);
             boolean[] used = new boolean[blobs.size()];
             int from = 0;
@@ -149,8 +109,8 @@ public final class JsonBody {
                             + "tree");
                 }
                 used[index] = true;
-                pieces.add(java.util.Arrays.copyOfRange(json, from, at + 1)); // up to and with the opening quote
-                pieces.add(blobs.get(index));
+                pieces.bytes(java.util.Arrays.copyOfRange(json, from, at + 1)); // up to and with the opening quote
+                pieces.base64(blobs.get(index));
                 from = end; // the closing quote starts the next piece
             }
             for (boolean u : used) {
@@ -159,8 +119,8 @@ public final class JsonBody {
                             + "a string value, once)");
                 }
             }
-            pieces.add(java.util.Arrays.copyOfRange(json, from, json.length));
-            return new JsonBody(pieces);
+            pieces.bytes(java.util.Arrays.copyOfRange(json, from, json.length));
+            return new JsonBody(pieces.build());
         }
 
         private static int indexOf(byte[] hay, byte[] needle, int from) {
@@ -174,61 +134,6 @@ public final class JsonBody {
                 return i;
             }
             return -1;
-        }
-    }
-
-    /** The base64 (RFC 4648, padded, no line breaks) of a stream, encoded as it is read. */
-    static final class Base64Stream extends InputStream {
-        private static final int CHUNK = 3 * 4096;
-        private final InputStream in;
-        private final byte[] raw = new byte[CHUNK];
-        private byte[] encoded = new byte[0];
-        private int pos;
-        private boolean eof;
-
-        Base64Stream(InputStream in) {
-            this.in = in;
-        }
-
-        private boolean fill() throws IOException {
-            while (pos >= encoded.length) {
-                if (eof) {
-                    return false;
-                }
-                // whole groups of 3 bytes, so padding can only come at the very end
-                int n = in.readNBytes(raw, 0, CHUNK);
-                if (n < CHUNK) {
-                    eof = true;
-                }
-                encoded = Base64.getEncoder().encode(n == CHUNK ? raw : java.util.Arrays.copyOf(raw, n));
-                pos = 0;
-            }
-            return true;
-        }
-
-        @Override
-        public int read() throws IOException {
-            return fill() ? encoded[pos++] & 0xff : -1;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            Objects.checkFromIndexSize(off, len, b.length);
-            if (len == 0) {
-                return 0;
-            }
-            if (!fill()) {
-                return -1;
-            }
-            int n = Math.min(len, encoded.length - pos);
-            System.arraycopy(encoded, pos, b, off, n);
-            pos += n;
-            return n;
-        }
-
-        @Override
-        public void close() throws IOException {
-            in.close();
         }
     }
 }
