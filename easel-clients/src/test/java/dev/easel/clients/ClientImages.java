@@ -26,6 +26,22 @@ final class ClientImages {
         return encode(img);
     }
 
+    /**
+     * An RGBA PNG, coloured as {@link #png} but with a transparent square in the middle: the area to edit for a model
+     * that reads the image's own transparency as its mask (Stability inpaint without a mask).
+     */
+    static byte[] pngWithHole(int w, int h, int seed) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_ARGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                boolean hole = x >= w / 4 && x < 3 * w / 4 && y >= h / 4 && y < 3 * h / 4;
+                img.setRGB(x, y, hole ? 0 : 0xFF000000 | ((x * 31 + seed * 53) & 0xFF) << 16
+                        | ((y * 17 + seed * 7) & 0xFF) << 8 | (seed * 97 & 0xFF));
+            }
+        }
+        return encode(img);
+    }
+
     /** An RGB PNG of random pixels, so a byte-for-byte comparison cannot pass by accident. */
     static byte[] noisePng(int w, int h, long seed) {
         Random random = new Random(seed);

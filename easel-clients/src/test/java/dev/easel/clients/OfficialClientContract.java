@@ -26,6 +26,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The cases every official OpenAI client must pass against the proxy: one image, several images
@@ -91,7 +93,7 @@ abstract class OfficialClientContract {
     @BeforeEach
     void reset() {
         Assumptions.assumeTrue(skipReason == null, () -> skipReason);
-        fixture.fake.reset();
+        fixture.reset();
     }
 
     @Test
@@ -193,6 +195,81 @@ abstract class OfficialClientContract {
         RecordedRequest up = onlyUpstreamRequest();
         // GPT image models refuse response_format: the proxy keeps it to itself
         assertThat(up.fieldNames()).containsExactlyInAnyOrder("model", "prompt", "image");
+    }
+
+    /** What reached the provider behind {@code group}: exactly one call (BFL: one submit), with the configured key. */
+    private RecordedRequest onlyProviderRequest(String group) {
+        RecordedRequest up;
+        switch (group) {
+            case ClientFixture.BFL -> {
+                assertThat(fixture.bfl.submissions("flux-kontext-pro")).isEqualTo(1);
+                up = fixture.bfl.requests().get(0);
+                assertThat(up.path()).isEqualTo("/v1/flux-kontext-pro");
+                assertThat(up.header("x-key")).contains(ClientFixture.UPSTREAM_KEY);
+            }
+            case ClientFixture.GEMINI -> {
+                assertThat(fixture.gemini.requestCount()).isEqualTo(1);
+                up = fixture.gemini.lastRequest();
+                assertThat(up.path()).isEqualTo("/v1beta/models/gemini-3.1-flash-image:generateContent");
+                assertThat(up.header("x-goog-api-key")).contains(ClientFixture.UPSTREAM_KEY);
+            }
+            case ClientFixture.STABILITY -> {
+                assertThat(fixture.stability.requestCount()).isEqualTo(1);
+                up = fixture.stability.lastRequest();
+                assertThat(up.path()).isEqualTo("/v2beta/stable-image/edit/inpaint");
+                assertThat(up.header("Authorization")).contains("Bearer " + ClientFixture.UPSTREAM_KEY);
+            }
+            default -> throw new IllegalArgumentException(group);
+        }
+        assertThat(fixture.fake.requestCount()).as("nothing sent to OpenAI").isZero();
+        assertThat(up.headers().values()).allSatisfy(values ->
+                assertThat(values).noneMatch(v -> v.contains(ClientFixture.MASTER_KEY)));
+        return up;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {ClientFixture.BFL, ClientFixture.GEMINI, ClientFixture.STABILITY})
+    void edit_otherProvider_clientGetsOpenAiShapeAsB64(String group) {
+        Path image = input("portrait.png", ClientImages.pngWithHole(128, 128, 21));
+        Map<String, Object> args = edit(List.of(image));
+        args.put("model", group);
+
+        JsonNode result = run("single", args);
+
+        JsonNode data = result.path("response").path("data");
+        assertThat(data.size()).isEqualTo(1);
+        assertImage(Base64.getDecoder().decode(data.get(0).path("b64_json").asText()));
+        RecordedRequest up = onlyProviderRequest(group);
+        assertThat(up.isMultipart() ? up.textField("prompt").orElse("") : up.bodyText()).contains("add a hat");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {ClientFixture.BFL, ClientFixture.GEMINI, ClientFixture.STABILITY})
+    void edit_otherProviderAsUrl_clientDownloadsTheImageFromTheProxy(String group) {
+        Path image = input("portrait.png", ClientImages.pngWithHole(128, 128, 22));
+        Map<String, Object> args = edit(List.of(image));
+        args.put("model", group);
+
+        JsonNode result = run("url", args);
+
+        JsonNode data = result.path("response").path("data");
+        assertThat(data.size()).isEqualTo(1);
+        assertThat(data.get(0).path("url").asText()).startsWith("http://127.0.0.1:" + fixture.proxy.port()
+                + "/v1/images/files/");
+        JsonNode download = result.path("download");
+        assertThat(download.path("status").asInt()).isEqualTo(200);
+        assertThat(download.path("content_type").asText()).startsWith("image/");
+        assertImage(Base64.getDecoder().decode(download.path("b64").asText()));
+        onlyProviderRequest(group);
+    }
+
+    /** PNG, JPEG or WebP magic: an image, not an error page. */
+    private static void assertImage(byte[] bytes) {
+        assertThat(bytes.length).isGreaterThan(8);
+        boolean png = (bytes[0] & 0xff) == 0x89 && bytes[1] == 'P';
+        boolean jpeg = (bytes[0] & 0xff) == 0xff && (bytes[1] & 0xff) == 0xd8;
+        boolean webp = bytes[0] == 'R' && bytes[1] == 'I' && bytes[8] == 'W';
+        assertThat(png || jpeg || webp).as("image magic").isTrue();
     }
 
     @Test
