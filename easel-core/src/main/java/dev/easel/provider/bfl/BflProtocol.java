@@ -2,6 +2,7 @@ package dev.easel.provider.bfl;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.http.RetryAfter;
 import dev.easel.AuthenticationException;
 import dev.easel.BadRequestException;
 import dev.easel.ContentPolicyViolationException;
@@ -13,7 +14,6 @@ import dev.easel.RateLimitException;
 import dev.easel.ServiceUnavailableException;
 import dev.easel.http.HttpTransport;
 import dev.easel.provider.JobRunner;
-import dev.easel.provider.openai.OpenAiProtocol;
 import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigDecimal;
@@ -151,7 +151,7 @@ final class BflProtocol {
             case "Task not found" -> JobRunner.Poll.failed(new InternalServerException(PROVIDER + " no longer knows "
                     + "job " + id + " (its polling URL answers 'Task not found')", 502, "api_error", "job_not_found",
                     null, PROVIDER, requestId, null));
-            default -> new JobRunner.Poll.Pending(OpenAiProtocol.retryAfter(r.headers()));
+            default -> new JobRunner.Poll.Pending(RetryAfter.of(r.headers()));
         }, null);
     }
 
@@ -232,7 +232,7 @@ final class BflProtocol {
             case 422 -> new BadRequestException(PROVIDER + " rejected the request: " + said, 400,
                     "invalid_request_error", "invalid_value", param, PROVIDER, requestId, null);
             case 429 -> new RateLimitException(message, null, "rate_limit_exceeded", null, PROVIDER, requestId,
-                    OpenAiProtocol.retryAfter(headers).orElse(null), null);
+                    RetryAfter.of(headers).orElse(null), null);
             case 503 -> new ServiceUnavailableException(message, 503, "api_error", null, null, PROVIDER, requestId,
                     null);
             default -> status >= 500 || status == 408

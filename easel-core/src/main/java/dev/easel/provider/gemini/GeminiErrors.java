@@ -2,6 +2,7 @@ package dev.easel.provider.gemini;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.http.RetryAfter;
 import dev.easel.AuthenticationException;
 import dev.easel.BadRequestException;
 import dev.easel.ContentPolicyViolationException;
@@ -12,7 +13,6 @@ import dev.easel.PermissionDeniedException;
 import dev.easel.RateLimitException;
 import dev.easel.ServiceUnavailableException;
 import dev.easel.UnprocessableEntityException;
-import dev.easel.provider.openai.OpenAiProtocol;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.net.http.HttpHeaders;
@@ -89,7 +89,7 @@ final class GeminiErrors {
             // a quota of 0 (a model the project's tier does not include) is not fixed by waiting
             return new RateLimitException(message, null, body.quotaOfZero() ? "insufficient_quota"
                     : "rate_limit_exceeded", null, PROVIDER, null,
-                    Optional.ofNullable(body.retryDelay()).or(() -> OpenAiProtocol.retryAfter(headers)).orElse(null),
+                    Optional.ofNullable(body.retryDelay()).or(() -> RetryAfter.of(headers)).orElse(null),
                     null);
         }
         if (google.equals("UNAVAILABLE") || status == 503) {

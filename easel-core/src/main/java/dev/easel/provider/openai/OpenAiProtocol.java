@@ -28,8 +28,6 @@ import java.net.http.HttpHeaders;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -258,7 +256,7 @@ public final class OpenAiProtocol {
             case 422 -> new UnprocessableEntityException(message, 422, orDefault(type, "invalid_request_error"), code,
                     param, provider, requestId, null);
             case 429 -> new RateLimitException(message, type, code, param, provider, requestId,
-                    retryAfter(headers).orElse(null), null);
+                    dev.easel.http.RetryAfter.of(headers).orElse(null), null);
             case 503 -> new ServiceUnavailableException(message, 503, orDefault(type, "api_error"), code, param,
                     provider, requestId, null);
             default -> status >= 500 || status == 408
@@ -284,34 +282,6 @@ public final class OpenAiProtocol {
             }
         }
         return Optional.empty();
-    }
-
-    /** {@code retry-after-ms}, else {@code Retry-After} as seconds or an HTTP date. */
-    public static Optional<Duration> retryAfter(HttpHeaders headers) {
-        Optional<String> ms = headers.firstValue("retry-after-ms");
-        if (ms.isPresent()) {
-            try {
-                return Optional.of(Duration.ofMillis((long) Double.parseDouble(ms.get().trim())));
-            } catch (NumberFormatException ignored) {
-                // fall back to Retry-After
-            }
-        }
-        Optional<String> ra = headers.firstValue("retry-after");
-        if (ra.isEmpty()) {
-            return Optional.empty();
-        }
-        String v = ra.get().trim();
-        try {
-            return Optional.of(Duration.ofMillis((long) (Double.parseDouble(v) * 1000)));
-        } catch (NumberFormatException e) {
-            try {
-                ZonedDateTime at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME);
-                Duration d = Duration.between(ZonedDateTime.now(at.getZone()), at);
-                return Optional.of(d.isNegative() ? Duration.ZERO : d);
-            } catch (RuntimeException ignored) {
-                return Optional.empty();
-            }
-        }
     }
 
     /**

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.http.RetryAfter;
 import dev.easel.AuthenticationException;
 import dev.easel.BadRequestException;
 import dev.easel.ContentPolicyViolationException;
@@ -20,7 +21,6 @@ import dev.easel.RateLimitException;
 import dev.easel.ServiceUnavailableException;
 import dev.easel.http.HttpTransport;
 import dev.easel.internal.JsonBytes;
-import dev.easel.provider.openai.OpenAiProtocol;
 import java.io.IOException;
 import java.net.http.HttpHeaders;
 import java.nio.charset.StandardCharsets;
@@ -139,7 +139,7 @@ final class StabilityAnswers {
                     + "it was %,d bytes; send a smaller image.", requestBytes), 400, "invalid_request_error",
                     "request_too_large", "image", provider, id, null);
             case 429 -> new RateLimitException(message, "rate_limit_error", name, null, provider, id,
-                    OpenAiProtocol.retryAfter(headers).orElse(null), null);
+                    RetryAfter.of(headers).orElse(null), null);
             case 503 -> new ServiceUnavailableException(message, 503, "api_error", name, null, provider, id, null);
             default -> status >= 500 || status == 408
                     ? new InternalServerException(message, status, "api_error", name, null, provider, id, null)
