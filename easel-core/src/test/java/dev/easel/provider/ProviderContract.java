@@ -137,6 +137,59 @@ public abstract class ProviderContract {
     }
 
     /** A new fixture with its fake running. */
+    /**
+     * A fixture on one of the testkit's fake servers, which all record what they receive, can script every failure
+     * and hold their answers: those parts are the same for every such fixture. A provider whose models do not stream
+     * keeps the defaults for streaming.
+     */
+    public abstract static class FakeServerFixture implements Fixture {
+        private final Runnable hold;
+        private final Runnable release;
+        private final Runnable close;
+
+        /** The fake's {@code holdAnswers}, {@code releaseAnswers} and {@code close}. */
+        protected FakeServerFixture(Runnable hold, Runnable release, Runnable close) {
+            this.hold = hold;
+            this.release = release;
+            this.close = close;
+        }
+
+        @Override
+        public boolean observesUpstream() {
+            return true;
+        }
+
+        @Override
+        public boolean supports(Failure f) {
+            return true;
+        }
+
+        @Override
+        public void hold() {
+            hold.run();
+        }
+
+        @Override
+        public void release() {
+            release.run();
+        }
+
+        @Override
+        public boolean streams() {
+            return false;
+        }
+
+        @Override
+        public void slowStream() {
+            throw new UnsupportedOperationException("the provider's models do not stream (catalogue streaming: false)");
+        }
+
+        @Override
+        public void close() {
+            close.run();
+        }
+    }
+
     protected abstract Fixture start();
 
     protected Fixture fixture;

@@ -27,7 +27,7 @@ class BflContractTest extends ProviderContract {
     @Override
     protected Fixture start() {
         FakeBfl fake = FakeBfl.builder().apiKey(KEY).pendingPolls(1).start();
-        return new Fixture() {
+        return new ProviderContract.FakeServerFixture(fake::holdAnswers, fake::releaseAnswers, fake::close) {
             @Override
             public Map<String, Object> litellmParams() {
                 return Map.of("model", "black_forest_labs/flux-2-pro", "api_base", fake.baseUrl(), "api_key", KEY);
@@ -36,11 +36,6 @@ class BflContractTest extends ProviderContract {
             @Override
             public int maxImages() {
                 return 8;
-            }
-
-            @Override
-            public boolean observesUpstream() {
-                return true;
             }
 
             @Override
@@ -62,11 +57,6 @@ class BflContractTest extends ProviderContract {
             }
 
             @Override
-            public boolean supports(Failure f) {
-                return true;
-            }
-
-            @Override
             public void fail(Failure f) {
                 fake.enqueue(switch (f) {
                     case BAD_REQUEST -> FakeResponse.json(422, "{\"detail\":[{\"type\":\"value_error\",\"loc\":"
@@ -84,26 +74,6 @@ class BflContractTest extends ProviderContract {
             }
 
             @Override
-            public void hold() {
-                fake.holdAnswers();
-            }
-
-            @Override
-            public void release() {
-                fake.releaseAnswers();
-            }
-
-            @Override
-            public boolean streams() {
-                return false; // BFL has no streaming: its edits are jobs
-            }
-
-            @Override
-            public void slowStream() {
-                throw new UnsupportedOperationException("BFL does not stream");
-            }
-
-            @Override
             public Duration retryAfter() {
                 return Duration.ofSeconds(1); // BFL's Retry-After on a 429
             }
@@ -111,11 +81,6 @@ class BflContractTest extends ProviderContract {
             @Override
             public boolean priced() {
                 return true;
-            }
-
-            @Override
-            public void close() {
-                fake.close();
             }
         };
     }

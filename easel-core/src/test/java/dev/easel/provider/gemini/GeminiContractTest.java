@@ -27,7 +27,7 @@ class GeminiContractTest extends ProviderContract {
     @Override
     protected Fixture start() {
         FakeGemini fake = FakeGemini.builder().apiKey(KEY).start();
-        return new Fixture() {
+        return new ProviderContract.FakeServerFixture(fake::holdAnswers, fake::releaseAnswers, fake::close) {
             @Override
             public Map<String, Object> litellmParams() {
                 return Map.of("model", "gemini/gemini-3.1-flash-image", "api_base", fake.baseUrl(), "api_key", KEY);
@@ -39,18 +39,8 @@ class GeminiContractTest extends ProviderContract {
             }
 
             @Override
-            public boolean observesUpstream() {
-                return true;
-            }
-
-            @Override
             public List<Received> received() {
                 return fake.requests().stream().map(GeminiContractTest::received).toList();
-            }
-
-            @Override
-            public boolean supports(Failure f) {
-                return true;
             }
 
             @Override
@@ -71,26 +61,6 @@ class GeminiContractTest extends ProviderContract {
             }
 
             @Override
-            public void hold() {
-                fake.holdAnswers();
-            }
-
-            @Override
-            public void release() {
-                fake.releaseAnswers();
-            }
-
-            @Override
-            public boolean streams() {
-                return false;
-            }
-
-            @Override
-            public void slowStream() {
-                throw new UnsupportedOperationException("the Gemini models do not stream (catalogue streaming: false)");
-            }
-
-            @Override
             public Duration retryAfter() {
                 return Duration.ofSeconds(7); // RetryInfo.retryDelay "7s"
             }
@@ -98,11 +68,6 @@ class GeminiContractTest extends ProviderContract {
             @Override
             public boolean priced() {
                 return true;
-            }
-
-            @Override
-            public void close() {
-                fake.close();
             }
         };
     }

@@ -17,7 +17,7 @@ public final class OpenAiContractFixtures {
     /** A FakeOpenAi-based fixture; {@code azure} switches to Azure's route, header and deployment model string. */
     public static ProviderContract.Fixture fakeOpenAi(boolean azure) {
         FakeOpenAi fake = FakeOpenAi.builder().apiKey(ProviderContract.KEY).start();
-        return new ProviderContract.Fixture() {
+        return new ProviderContract.FakeServerFixture(fake::holdAnswers, fake::releaseAnswers, fake::close) {
             @Override
             public Map<String, Object> litellmParams() {
                 return azure ? Map.of("model", "azure/gpt-image-1.5", "api_base", fake.azureBaseUrl(), "api_key", ProviderContract.KEY)
@@ -30,11 +30,6 @@ public final class OpenAiContractFixtures {
             }
 
             @Override
-            public boolean observesUpstream() {
-                return true;
-            }
-
-            @Override
             public List<ProviderContract.Received> received() {
                 return fake.requests().stream().filter(r -> r.path().endsWith("/images/edits")).map(r -> {
                     List<RecordedPart> images = r.parts("image").isEmpty() ? r.parts("image[]") : r.parts("image");
@@ -42,11 +37,6 @@ public final class OpenAiContractFixtures {
                             images.stream().map(RecordedPart::bytes).toList(),
                             azure ? r.header("api-key") : r.header("Authorization"));
                 }).toList();
-            }
-
-            @Override
-            public boolean supports(ProviderContract.Failure f) {
-                return true;
             }
 
             @Override
@@ -69,16 +59,6 @@ public final class OpenAiContractFixtures {
             }
 
             @Override
-            public void hold() {
-                fake.holdAnswers();
-            }
-
-            @Override
-            public void release() {
-                fake.releaseAnswers();
-            }
-
-            @Override
             public boolean streams() {
                 return true;
             }
@@ -91,11 +71,6 @@ public final class OpenAiContractFixtures {
             @Override
             public boolean priced() {
                 return true;
-            }
-
-            @Override
-            public void close() {
-                fake.close();
             }
         };
     }

@@ -19,7 +19,7 @@ class StabilityContractTest extends ProviderContract {
     @Override
     protected Fixture start() {
         FakeStability fake = FakeStability.builder().apiKey(KEY).start();
-        return new Fixture() {
+        return new ProviderContract.FakeServerFixture(fake::holdAnswers, fake::releaseAnswers, fake::close) {
             @Override
             public Map<String, Object> litellmParams() {
                 return Map.of("model", "stability/search-and-replace", "api_base", fake.baseUrl(), "api_key", KEY);
@@ -36,22 +36,12 @@ class StabilityContractTest extends ProviderContract {
             }
 
             @Override
-            public boolean observesUpstream() {
-                return true;
-            }
-
-            @Override
             public List<Received> received() {
                 return fake.requests().stream().filter(r -> r.path().startsWith("/v2beta/stable-image/edit/"))
                         .map(r -> new Received(r.textField("prompt").orElse(null),
                                 r.parts("image").stream().map(RecordedPart::bytes).toList(),
                                 r.header("Authorization")))
                         .toList();
-            }
-
-            @Override
-            public boolean supports(Failure f) {
-                return true;
             }
 
             @Override
@@ -72,33 +62,8 @@ class StabilityContractTest extends ProviderContract {
             }
 
             @Override
-            public void hold() {
-                fake.holdAnswers();
-            }
-
-            @Override
-            public void release() {
-                fake.releaseAnswers();
-            }
-
-            @Override
-            public boolean streams() {
-                return false;
-            }
-
-            @Override
-            public void slowStream() {
-                throw new UnsupportedOperationException("Stability does not stream");
-            }
-
-            @Override
             public boolean priced() {
                 return true;
-            }
-
-            @Override
-            public void close() {
-                fake.close();
             }
         };
     }
