@@ -623,6 +623,35 @@ final class EditPipeline {
     }
 
     /**
+     * Whether an edit of {@code model} may run as a job (submit, then poll: seconds to minutes): its group or a
+     * group it falls back to has a job-mode deployment; without a config, whether the catalogue says so of the model.
+     * A gateway watches such a request for a client that goes away, so the polling stops.
+     */
+    boolean runsJobs(String model) {
+        if (settings.config() == null) {
+            int slash = model.indexOf('/');
+            String id = slash > 0 ? model.substring(slash + 1) : model;
+            return settings.catalog().find(id).map(s -> s.mode() == ModelSpec.Mode.JOB).orElse(false);
+        }
+        RouterSettings r = settings.config().routerSettings();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        java.util.ArrayDeque<String> next = new java.util.ArrayDeque<>(List.of(model));
+        while (!next.isEmpty()) {
+            String g = next.poll();
+            if (!seen.add(g)) {
+                continue;
+            }
+            if (groups.getOrDefault(g, List.of()).stream().anyMatch(t -> t.spec().mode() == ModelSpec.Mode.JOB)) {
+                return true;
+            }
+            List<String> own = r.fallbacks().getOrDefault(g, List.of());
+            next.addAll(own.isEmpty() ? r.defaultFallbacks() : own);
+            next.addAll(r.contentPolicyFallbacks().getOrDefault(g, List.of()));
+        }
+        return false;
+    }
+
+    /**
      * What the edit will probably cost, before it is sent: the per-image price of the requested size and
      * quality times {@code n}, for the deployment the router tries first; empty when it cannot be told.
      */

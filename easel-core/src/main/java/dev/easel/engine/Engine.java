@@ -74,6 +74,14 @@ public final class Engine implements AutoCloseable {
         return pipeline.estimate(model, input);
     }
 
+    /**
+     * Whether an edit of {@code model} may run as a provider job (submit, then poll), through its group or its
+     * fallbacks: a gateway then watches for a client that goes away, since such an edit can take minutes.
+     */
+    public boolean runsJobs(String model) {
+        return pipeline.runsJobs(model);
+    }
+
     /** The ids of the config's deployments ({@code model_info.id}, else derived), in config order. */
     public List<String> deploymentIds() {
         return pipeline.deploymentIds();

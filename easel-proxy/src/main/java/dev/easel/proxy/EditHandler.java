@@ -152,7 +152,11 @@ final class EditHandler {
             if (input.stream()) {
                 stream(ctx, request, t0);
             } else {
-                EditOutcome outcome = easel.execute(request);
+                EditOutcome outcome;
+                // a job can take minutes: a client that goes away meanwhile stops its polling
+                try (ClientWatch watch = easel.runsJobs(model) ? ClientWatch.arm(ctx) : ClientWatch.NONE) {
+                    outcome = easel.execute(request);
+                }
                 outcome.response().cost().ifPresent(c -> ctx.header("x-easel-response-cost", c.toPlainString()));
                 ctx.header("x-easel-deployment", outcome.deploymentId());
                 ctx.header("x-easel-model-group", outcome.modelGroup());
