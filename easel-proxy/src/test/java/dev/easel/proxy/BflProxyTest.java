@@ -1,5 +1,6 @@
 package dev.easel.proxy;
 
+import static dev.easel.proxy.ProxyCalls.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,7 +11,6 @@ import dev.easel.testkit.RecordedRequest;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -43,7 +43,6 @@ class BflProxyTest {
             java.time.Instant.parse("2026-12-06T10:00:00Z"));
     static FakeBfl fake;
     static ProxyServer proxy;
-    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @BeforeAll
     static void start() {
@@ -77,14 +76,6 @@ class BflProxyTest {
     @BeforeEach
     void reset() {
         fake.reset();
-    }
-
-    static HttpResponse<byte[]> send(HttpRequest.Builder b) {
-        try {
-            return HTTP.send(b.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
     }
 
     static HttpResponse<byte[]> post(String contentType, byte[] body) {

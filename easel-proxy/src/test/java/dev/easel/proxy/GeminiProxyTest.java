@@ -1,5 +1,6 @@
 package dev.easel.proxy;
 
+import static dev.easel.proxy.ProxyCalls.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,11 +10,9 @@ import dev.easel.testkit.RecordedRequest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -37,8 +36,6 @@ class GeminiProxyTest {
     static Path dataDir;
     static FakeGemini fake;
     static ProxyServer proxy;
-    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
 
     @BeforeAll
     static void start() {
@@ -73,17 +70,6 @@ class GeminiProxyTest {
     @BeforeEach
     void reset() {
         fake.reset();
-    }
-
-    static HttpResponse<byte[]> send(HttpRequest.Builder request) {
-        try {
-            return HTTP.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 
     static HttpResponse<byte[]> edit(String contentType, byte[] body) {

@@ -16,7 +16,6 @@ import dev.easel.testkit.FakeOpenAi;
 import dev.easel.testkit.FakeResponse;
 import dev.easel.testkit.FakeStability;
 import dev.easel.testkit.RecordedRequest;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -287,18 +286,10 @@ class ProvidersE2eTest {
     private static HttpResponse<byte[]> post(String group, byte[] png) {
         RawMultipart body = new RawMultipart().text("model", group).text("prompt", "add a red hat")
                 .file("image", "in.png", "image/png", png);
-        try {
-            return http.send(HttpRequest.newBuilder(proxy.baseUri().resolve("/v1/images/edits"))
-                    .timeout(Duration.ofSeconds(90)).header("Authorization", "Bearer " + MASTER_KEY)
-                    .header("Content-Type", RawMultipart.contentType())
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(body.build())).build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return ProxyCalls.send(HttpRequest.newBuilder(proxy.baseUri().resolve("/v1/images/edits"))
+                .timeout(Duration.ofSeconds(90)).header("Authorization", "Bearer " + MASTER_KEY)
+                .header("Content-Type", RawMultipart.contentType())
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.build())).build());
     }
 
     /** PNG, JPEG or WebP magic: an image, not an error page. */

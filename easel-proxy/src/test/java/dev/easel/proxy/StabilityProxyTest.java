@@ -1,5 +1,6 @@
 package dev.easel.proxy;
 
+import static dev.easel.proxy.ProxyCalls.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,7 +12,6 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -42,8 +42,6 @@ class StabilityProxyTest {
 
     static FakeStability fake;
     static ProxyServer proxy;
-    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
 
     @BeforeAll
     static void start() {
@@ -182,17 +180,6 @@ class StabilityProxyTest {
     private static HttpRequest.Builder request() {
         return HttpRequest.newBuilder(proxy.baseUri().resolve("/v1/images/edits")).timeout(Duration.ofSeconds(20))
                 .header("Authorization", "Bearer " + MASTER_KEY);
-    }
-
-    private static HttpResponse<byte[]> send(HttpRequest request) {
-        try {
-            return HTTP.send(request, HttpResponse.BodyHandlers.ofByteArray());
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 
     private static String text(HttpResponse<byte[]> r) {
