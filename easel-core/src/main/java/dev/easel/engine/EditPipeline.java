@@ -652,14 +652,12 @@ final class EditPipeline {
     }
 
     /**
-     * What the edit will probably cost, before it is sent: the per-image price of the requested size and
-     * quality times {@code n}, for the deployment the router tries first; empty when it cannot be told.
+     * What the edit may cost at most, before it is sent: the catalogue price of the requested size and quality
+     * times {@code n}, at the dearest deployment of the group; empty when one of them is unpriced.
      */
     java.util.Optional<java.math.BigDecimal> estimate(String model, EditInput input) {
         List<Target> group = groups.get(model);
-        Target t = group == null || group.isEmpty() ? null
-                : group.stream().min(java.util.Comparator.comparingInt(Target::order)).orElseThrow();
-        if (t == null) {
+        if (group == null || group.isEmpty()) {
             return java.util.Optional.empty();
         }
         int n = 1;
@@ -675,7 +673,16 @@ final class EditPipeline {
                 .requestedSize(size == null ? null : size.toString())
                 .requestedQuality(quality == null ? null : quality.toString())
                 .inputImages(input.images().size()).build();
-        return COSTS.cost(t.spec(), t.prices(), in).total();
+        // the dearest deployment the router may pick: a budget holds the worst case, not the likely one
+        java.util.Optional<java.math.BigDecimal> worst = java.util.Optional.empty();
+        for (Target t : group) {
+            java.util.Optional<java.math.BigDecimal> c = COSTS.cost(t.spec(), t.prices(), in).total();
+            if (c.isEmpty()) {
+                return java.util.Optional.empty(); // one unpriced deployment: the worst case is unknown
+            }
+            worst = worst.isEmpty() || c.get().compareTo(worst.get()) > 0 ? c : worst;
+        }
+        return worst;
     }
 
     /** The configured base URL of a deployment, by its id. */

@@ -67,8 +67,9 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * The estimated cost of an edit before it is sent (the price of the requested size and quality times
-     * {@code n}), for budget checks; empty when the model is unpriced or not a config group.
+     * The most an edit may cost before it is sent (the price of the requested size and quality times {@code n} at
+     * the dearest deployment of its group), held against budgets; empty when a deployment is unpriced or the model
+     * is not a config group.
      */
     public Optional<BigDecimal> estimateCost(String model, EditInput input) {
         return pipeline.estimate(model, input);

@@ -1,6 +1,7 @@
 package dev.easel.proxy;
 
 import dev.easel.engine.Engine;
+import dev.easel.proxy.spend.SpendService;
 import dev.easel.EaselException;
 import dev.easel.engine.EditOutcome;
 import dev.easel.engine.GatewayRequest;
@@ -52,7 +53,7 @@ final class EditHandler {
     private final AtomicReference<ProxyServer.State> state;
     private final RequestLimits requestLimits;
     private final LongSupplier nanoTime;
-    private volatile BudgetCheck budgets = (endUser, model, input) -> { };
+    private volatile BudgetCheck budgets = (endUser, model, input) -> () -> { };
     private volatile boolean allowClientCredentials;
     private volatile ParallelLimits parallel;
     private volatile java.time.Clock clock = java.time.Clock.systemUTC();
@@ -60,7 +61,8 @@ final class EditHandler {
     /** Refuses (throws) an end user over budget, before anything is sent upstream. */
     @FunctionalInterface
     interface BudgetCheck {
-        void check(String endUser, String model, EditInput input);
+        /** Refuses (throws) a request over the end user's budget, else holds its estimate until the hold is closed. */
+        SpendService.BudgetHold hold(String endUser, String model, EditInput input);
     }
 
     EditHandler(Engine easel, UploadLimits limits, UrlFetcher fetcher, Consumer<Context> auth, Path spoolDir,
@@ -114,6 +116,7 @@ final class EditHandler {
         RequestMeta meta = null;
         boolean submitted = false;
         ParallelLimits.Held slots = null;
+        SpendService.BudgetHold hold = null;
         try {
             if (state.get() != ProxyServer.State.READY) {
                 throw new ProxyException(503, "api_error", "server_draining", null,
@@ -145,7 +148,7 @@ final class EditHandler {
             }
             meta = new RequestMeta(requestId, received, endUser, keyHash(ctx), "proxy", ctx.header("traceparent"),
                     clientRequestId);
-            budgets.check(endUser, model, input);
+            hold = budgets.hold(endUser, model, input); // released in finally, after the spend row is recorded
             GatewayRequest request = new GatewayRequest(model, input, Map.of(), null, meta,
                     credentials.credentials().orElse(null));
             submitted = true;
@@ -179,6 +182,9 @@ final class EditHandler {
             }
             fail(ctx, t, requestId, submitted);
         } finally {
+            if (hold != null) {
+                hold.close();
+            }
             if (slots != null) {
                 slots.close();
             }

@@ -138,8 +138,8 @@ public final class ProxyServer implements AutoCloseable {
                 inflight, state, requestLimits, System::nanoTime);
         edits.allowClientSideCredentials(options.general().allowClientSideCredentials());
         edits.clock(clock);
-        edits.budgets((endUser, model, input) -> spend.checkBudget(endUser,
-                easel.estimateCost(model, input).orElse(null)).ifPresent(refusal -> {
+        edits.budgets((endUser, model, input) -> spend.holdBudget(endUser,
+                easel.estimateCost(model, input).orElse(null), refusal -> {
                     throw new BadRequestException(refusal.message(), refusal.status(), refusal.type(), refusal.code(),
                             "user", null, null, null);
                 }));
@@ -317,6 +317,11 @@ public final class ProxyServer implements AutoCloseable {
     /** Current readiness. */
     public State state() {
         return state.get();
+    }
+
+    /** What requests in flight hold against an end user's budget (0 when nothing is in flight). */
+    public java.math.BigDecimal heldBudget(String endUser) {
+        return spend.heldBudget(endUser);
     }
 
     /** Requests in flight. */

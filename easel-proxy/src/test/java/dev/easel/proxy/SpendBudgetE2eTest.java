@@ -221,6 +221,44 @@ class SpendBudgetE2eTest {
     }
 
     @Test
+    void concurrentRequests_holdTheBudgetBeforeTheCall_soTogetherTheyCannotOverspendIt() throws Exception {
+        // 12 requests at once, each held upstream until all are in: without a hold taken before the call, every
+        // one passes the check (nothing spent yet) and 12 x 0.016 = 0.192 is spent of a 0.05 budget
+        try (SpendE2eFixture own = SpendE2eFixture.start(ownDataDir, "end_user_budgets:\n  race-erin: 0.05\n")) {
+            own.fake.holdAnswers();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(12);
+            try {
+                java.util.List<java.util.concurrent.Future<HttpResponse<byte[]>>> all = new java.util.ArrayList<>();
+                for (int i = 0; i < 12; i++) {
+                    all.add(pool.submit(() -> as(own, "race-erin", "dall-e-2", fields("size", "256x256"))));
+                }
+                // 0.016 each: three fit in 0.05 (0.048), the other nine are refused before the call
+                dev.easel.testkit.Await.until("three requests upstream and nine refused", () -> own.fake.requestCount()
+                        == 3 && all.stream().filter(java.util.concurrent.Future::isDone).count() == 9);
+                own.fake.releaseAnswers();
+                int passed = 0;
+                int refused = 0;
+                for (var f : all) {
+                    HttpResponse<byte[]> r = f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                    if (r.statusCode() == 200) {
+                        passed++;
+                    } else {
+                        assertThat(json(r).path("error").path("code").asText()).as(text(r)).isEqualTo("budget_exceeded");
+                        refused++;
+                    }
+                }
+                assertThat(passed).isEqualTo(3);
+                assertThat(refused).isEqualTo(9);
+            } finally {
+                pool.shutdownNow();
+            }
+            JsonNode info = json(own.get("/end_user/info?end_user_id=race-erin"));
+            assertThat(info.path("spend").decimalValue()).isEqualByComparingTo("0.048");
+            assertThat(own.proxy.heldBudget("race-erin")).isEqualByComparingTo("0");
+        }
+    }
+
+    @Test
     void endUserNew_badInput_is400NamingTheField() {
         HttpResponse<byte[]> negative = f.postJson("/end_user/new", "{\"user_id\":\"x\",\"max_budget\":-1}");
         assertThat(negative.statusCode()).isEqualTo(400);

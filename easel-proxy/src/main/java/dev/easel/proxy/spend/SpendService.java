@@ -533,6 +533,73 @@ public final class SpendService implements AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * A budget taken before the call: the request's estimated cost held against the end user's budget until the
+     * request has ended (its spend row, with the actual cost, is recorded before the hold is closed). Closing is
+     * idempotent.
+     */
+    public interface BudgetHold extends AutoCloseable {
+        /** Gives the held amount back. */
+        @Override
+        void close();
+    }
+
+    private static final BudgetHold NO_HOLD = () -> { };
+
+    /** Amounts held by requests in flight, per end user with a budget. */
+    private final Map<String, BigDecimal> held = new ConcurrentHashMap<>();
+    /** One lock per end user with a budget: the check and the hold are one step. */
+    private final Map<String, Object> holdLocks = new ConcurrentHashMap<>();
+
+    /**
+     * Checks the end user's budget and holds {@code estimate} against it in one step: refused when spend plus what
+     * requests in flight hold plus {@code estimate} would exceed {@code max_budget} (or spend alone has reached it),
+     * so concurrent requests cannot together overspend by more than the estimates undershoot the actual costs. Close
+     * the hold on every exit path, after the request's spend row is recorded. {@code estimate} null (an unpriced
+     * model): only the spend is checked and nothing is held.
+     */
+    public BudgetHold holdBudget(String endUser, BigDecimal estimate, java.util.function.Consumer<BudgetRefusal> refuse) {
+        if (endUser == null || endUser.isBlank()) {
+            return NO_HOLD;
+        }
+        Budget b = budgets.get(endUser);
+        if (b == null || b.maxBudget() == null) {
+            return NO_HOLD;
+        }
+        synchronized (holdLocks.computeIfAbsent(endUser, k -> new Object())) {
+            BigDecimal spend = windowTotals(endUser, b.windowStart(options.clock().instant()), true).spend();
+            BigDecimal inFlight = held.getOrDefault(endUser, BigDecimal.ZERO);
+            if (spend.compareTo(b.maxBudget()) >= 0) {
+                refuse.accept(new BudgetRefusal(endUser, spend, b.maxBudget()));
+                return NO_HOLD;
+            }
+            if (estimate == null) {
+                return NO_HOLD;
+            }
+            if (spend.add(inFlight).add(estimate).compareTo(b.maxBudget()) > 0) {
+                refuse.accept(new BudgetRefusal(endUser, spend.add(inFlight), b.maxBudget(), estimate));
+                return NO_HOLD;
+            }
+            held.merge(endUser, estimate, BigDecimal::add);
+        }
+        java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
+        return () -> {
+            if (open.compareAndSet(true, false)) {
+                synchronized (holdLocks.get(endUser)) {
+                    held.computeIfPresent(endUser, (k, v) -> {
+                        BigDecimal left = v.subtract(estimate);
+                        return left.signum() <= 0 ? null : left;
+                    });
+                }
+            }
+        };
+    }
+
+    /** What requests in flight hold against the end user's budget. */
+    public BigDecimal heldBudget(String endUser) {
+        return held.getOrDefault(endUser, BigDecimal.ZERO);
+    }
+
     /** The end user's spend in the current budget window (all time without one), unflushed rows included. */
     public BigDecimal endUserSpend(String endUser) {
         if (endUser == null || endUser.isBlank()) {
