@@ -94,9 +94,12 @@ public final class ProxyServer implements AutoCloseable {
     private final Integrations integrations;
     private final InMemoryRouterState routerState = new InMemoryRouterState();
     private final ParallelLimits parallel;
+    /** This process owns the data directory while it runs. */
+    private final DataDirLock dataLock;
 
-    private ProxyServer(ProxyOptions options, Clock clock) {
+    private ProxyServer(ProxyOptions options, Clock clock, DataDirLock dataLock) {
         this.options = options;
+        this.dataLock = dataLock;
         EaselConfig config = options.config();
         this.spoolDir = options.dataDir().resolve("uploads");
         this.images = new FileImageStore(options.dataDir().resolve("images"), options.general().imageUrlTtl(),
@@ -240,24 +243,27 @@ public final class ProxyServer implements AutoCloseable {
      */
     static ProxyServer start(ProxyOptions options, Clock clock) {
         long t0 = System.nanoTime();
-        ProxyServer s = new ProxyServer(options, clock);
+        // before anything in the data directory is opened: a second proxy there is refused, not let in
+        DataDirLock dataLock = DataDirLock.acquire(options.dataDir());
+        ProxyServer s;
+        try {
+            s = new ProxyServer(options, clock, dataLock);
+        } catch (RuntimeException | Error e) {
+            dataLock.close();
+            throw e;
+        }
         try {
             Files.createDirectories(s.spoolDir);
             cleanSpool(s.spoolDir);
         } catch (java.io.IOException e) {
+            s.closeUnstarted();
             throw new EaselException("cannot create data directory " + options.dataDir() + ": " + e.getMessage(),
                     "config_error");
         }
         try {
             s.app.start(); // host and port are the connector's
         } catch (RuntimeException e) {
-            s.state.set(State.STOPPED);
-            s.janitor.shutdownNow();
-            s.spend.close();
-            s.easel.close();
-            s.integrations.close();
-            s.fetcher.close();
-            s.providerFetcher.close();
+            s.closeUnstarted();
             throw e;
         }
         s.janitor.scheduleWithFixedDelay(s.images::purgeExpired, 1, 1, TimeUnit.MINUTES);
@@ -424,6 +430,19 @@ public final class ProxyServer implements AutoCloseable {
         integrations.close();
         fetcher.close();
         providerFetcher.close();
+        dataLock.close(); // last: nothing of this process touches the directory any more
+    }
+
+    /** Gives back what a proxy that did not start holds, the data directory last. */
+    private void closeUnstarted() {
+        state.set(State.STOPPED);
+        janitor.shutdownNow();
+        spend.close();
+        easel.close();
+        integrations.close();
+        fetcher.close();
+        providerFetcher.close();
+        dataLock.close();
     }
 
     /** The configured grace period for {@link #drain}. */
