@@ -51,6 +51,8 @@ final class MultipartParser {
     private final byte[] buf;
     private int start;
     private int end;
+    /** The length in bytes of the line {@link #readLine()} returned last. */
+    private int lineBytes;
     private boolean eof;
 
     /** A parser whose parts' headers may take at most {@code maxHeaderBytes} each ({@code max_part_header_bytes}). */
@@ -113,26 +115,32 @@ final class MultipartParser {
     }
 
     private void skipPreamble() throws IOException {
-        // Pretend a CRLF precedes the body so that the first boundary matches the delimiter.
+        // The first boundary is "--boundary" at the very start of the body or at the start of a preamble line.
         byte[] first = Arrays.copyOfRange(delimiter, 2, delimiter.length);
+        boolean atBodyStart = true; // nothing skipped yet: a match at `start` is at the start of the body
         while (true) {
             fill(first.length);
             if (end - start < first.length) {
                 throw new MalformedException("multipart body has no boundary");
             }
             int at = indexOf(first, start, end);
-            if (at >= 0 && (at == start || (at >= start + 2 && buf[at - 2] == '\r' && buf[at - 1] == '\n'))) {
+            if (at >= 0 && ((at == start && atBodyStart)
+                    || (at >= start + 2 && buf[at - 2] == '\r' && buf[at - 1] == '\n'))) {
                 start = at + first.length;
                 return;
             }
+            atBodyStart = false;
             if (at >= 0) {
                 start = at + 1;
                 continue;
             }
-            start = Math.max(start, end - first.length + 1);
+            // keep what may be the start of a match, and the CRLF before it, for the next read: whether a match
+            // counts must not depend on where a read ended
+            start = Math.max(start, end - first.length - 1);
             if (eof) {
                 throw new MalformedException("multipart body has no boundary");
             }
+            compactAndRead(); // fill() alone would not read: what is kept may already be first.length bytes
         }
     }
 
@@ -160,7 +168,7 @@ final class MultipartParser {
         int total = 0;
         while (true) {
             String line = readLine();
-            total += line.length() + 2;
+            total += lineBytes + 2; // bytes as sent, like the partial check in readLine
             if (total > maxHeaderBytes) {
                 throw headersTooLarge();
             }
@@ -236,7 +244,8 @@ final class MultipartParser {
     }
 
     private String readLine() throws IOException {
-        StringBuilder sb = new StringBuilder();
+        // bytes, decoded once the line is complete: a read may end inside a multi-byte UTF-8 character
+        java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
         while (true) {
             fill(1);
             if (start >= end) {
@@ -250,15 +259,16 @@ final class MultipartParser {
                 }
             }
             if (idx >= 0) {
-                sb.append(new String(buf, start, idx - start, StandardCharsets.UTF_8));
+                line.write(buf, start, idx - start);
                 start = idx + 2;
-                return sb.toString();
+                lineBytes = line.size();
+                return line.toString(StandardCharsets.UTF_8);
             }
             // keep a trailing CR for the next round
             int keep = buf[end - 1] == '\r' ? 1 : 0;
-            sb.append(new String(buf, start, end - start - keep, StandardCharsets.UTF_8));
+            line.write(buf, start, end - start - keep);
             start = end - keep;
-            if (sb.length() > maxHeaderBytes) {
+            if (line.size() > maxHeaderBytes) {
                 throw headersTooLarge();
             }
             if (eof) {

@@ -120,6 +120,44 @@ class MultipartParserTest {
     }
 
     @Test
+    void parse_boundaryTextInsidePreambleLine_readByteByByte_notTakenForTheBoundary() throws IOException {
+        // regression (found by MultipartParserPropertyTest): a read that ended inside "--boundary" in a preamble
+        // line left the match at the start of the buffer, where it was taken for the body's first boundary
+        byte[] body = concat(("junk --" + B + " more junk\r\n").getBytes(StandardCharsets.US_ASCII),
+                new RawMultipart().text("n", "2").build());
+
+        List<Part> parts = parse(new OneByteAtATime(body));
+
+        assertThat(parts).extracting(p -> p.headers().name()).containsExactly("n");
+        assertThat(parts.getFirst().text()).isEqualTo("2");
+    }
+
+    @Test
+    void parse_utf8FileNameSplitAcrossReads_decodedWhole() throws IOException {
+        // regression (found by MultipartParserPropertyTest): each read's piece of a header line was decoded on its
+        // own, so a multi-byte character cut by a read became two replacement characters
+        byte[] body = new RawMultipart().file("image", "日本 é😀.png", "image/png", new byte[] {1, 2}).build();
+
+        List<Part> parts = parse(new OneByteAtATime(body));
+
+        assertThat(parts.getFirst().headers().fileName()).isEqualTo("日本 é😀.png");
+        assertThat(parts.getFirst().bytes()).containsExactly(1, 2);
+    }
+
+    @Test
+    void parse_partHeaderLimit_countsBytesNotCharacters() {
+        // 80 two-byte characters: 137 characters of headers but 217 bytes, over a 200-byte limit
+        byte[] body = new RawMultipart().file("image", "é".repeat(80), null, new byte[] {1}).build();
+
+        assertThatThrownBy(() -> new MultipartParser(new ByteArrayInputStream(body), B, 200).parse(h -> {
+            throw new AssertionError("headers over the limit were accepted: " + h);
+        }))
+                .isInstanceOf(ProxyException.class)
+                .hasMessage("a part's headers are larger than the limit of 200 bytes "
+                        + "(general_settings.max_part_header_bytes)");
+    }
+
+    @Test
     void parse_emptyPartAndQuotedFileNameWithSemicolon() throws IOException {
         byte[] body = new RawMultipart()
                 .raw("--" + B + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a; b \\\"c\\\".png\"\r\n"
