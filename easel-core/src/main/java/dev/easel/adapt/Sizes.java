@@ -51,15 +51,22 @@ public final class Sizes {
         return new Size.Aspect(best, tier(Math.max(p.width(), p.height()), rule.tiers()));
     }
 
+    /**
+     * The smallest tier that covers {@code longSide}, else the largest (the first listed among equal ones), whatever
+     * the map's order: a rule built in Java may hold its tiers in a {@code Map.of}.
+     */
     private static Optional<String> tier(int longSide, Map<String, Integer> tiers) {
-        String last = null;
+        Map.Entry<String, Integer> covering = null;
+        Map.Entry<String, Integer> largest = null;
         for (Map.Entry<String, Integer> t : tiers.entrySet()) {
-            last = t.getKey();
-            if (t.getValue() >= longSide) {
-                return Optional.of(t.getKey());
+            if (t.getValue() >= longSide && (covering == null || t.getValue() < covering.getValue())) {
+                covering = t;
+            }
+            if (largest == null || t.getValue() > largest.getValue()) {
+                largest = t;
             }
         }
-        return Optional.ofNullable(last);
+        return Optional.ofNullable(covering != null ? covering : largest).map(Map.Entry::getKey);
     }
 
     /**
@@ -156,10 +163,59 @@ public final class Sizes {
                 }
             }
         }
+        if (best == null) {
+            // tight bounds can leave no fitting size near the clamped target: search the whole grid
+            best = nearestOnGrid(flex, wantAspect, wantArea);
+        }
         if (best != null) {
             return Optional.of(best);
         }
         return flex.auto() ? Optional.of("auto") : Optional.empty();
+    }
+
+    /**
+     * The fitting size with the best score (distance in log-aspect plus distance in log-area) over every width on
+     * the rule's grid, or null when no size fits the rule. For one width the score is convex in log(height) with
+     * its minimum between the heights that match the aspect and the area, so a few heights per width are enough:
+     * those two and the ends of the width's allowed range, each rounded both ways to the grid.
+     */
+    private static String nearestOnGrid(SizeRule.Flexible flex, double wantAspect, double wantArea) {
+        int m = flex.multipleOf();
+        long minW = Math.max(1, ceilDiv(flex.minEdge(), m));
+        long maxW = flex.maxEdge() / m;
+        String best = null;
+        double bestScore = Double.MAX_VALUE;
+        for (long i = minW; i <= maxW; i++) {
+            double w = (double) i * m;
+            double lo = Math.max(Math.max(flex.minEdge(), flex.minPixels() / w), w / flex.maxAspect());
+            double hi = Math.min(Math.min(flex.maxEdge(), flex.maxPixels() / w), w * flex.maxAspect());
+            if (lo > hi + m) {
+                continue;
+            }
+            double[] targets = {lo, hi, clamp(w / Math.exp(wantAspect), lo, hi), clamp(Math.exp(wantArea) / w, lo, hi)};
+            for (double target : targets) {
+                long down = (long) Math.floor(target / m);
+                for (long j = down - 1; j <= down + 2; j++) {
+                    if (j < 1 || j * m > Integer.MAX_VALUE || !fits((int) w, (int) (j * m), flex)) {
+                        continue;
+                    }
+                    double score = Math.abs(Math.log(w / (j * m)) - wantAspect) + Math.abs(Math.log(w * j * m) - wantArea);
+                    if (score < bestScore) {
+                        bestScore = score;
+                        best = (int) w + "x" + (j * m);
+                    }
+                }
+            }
+        }
+        return best;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return -Math.floorDiv(-a, b);
+    }
+
+    private static double clamp(double v, double lo, double hi) {
+        return Math.max(lo, Math.min(hi, v));
     }
 
     static boolean fits(int w, int h, SizeRule.Flexible flex) {

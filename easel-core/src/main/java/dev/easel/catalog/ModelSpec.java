@@ -299,8 +299,8 @@ public record ModelSpec(
          * docs/providers.md); {@code auto} keeps the provider's default.
          *
          * @param ratios {@code W:H} ratios, e.g. {@code 1:1}, {@code 16:9}
-         * @param tiers  resolution tiers by name ({@code 1K}) with the long side they give in pixels, smallest
-         *               first; empty when the model has one resolution
+         * @param tiers  resolution tiers by name ({@code 1K}) with the long side they give in pixels, in any order
+         *               (catalogs list them smallest first); empty when the model has one resolution
          */
         record AspectRatios(List<String> ratios, Map<String, Integer> tiers) implements SizeRule {
             public AspectRatios {

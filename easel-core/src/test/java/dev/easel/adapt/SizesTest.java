@@ -86,6 +86,31 @@ class SizesTest {
     }
 
     @org.junit.jupiter.api.Test
+    void aspect_tiersListedLargestFirst_stillTheSmallestCoveringElseTheLargest() {
+        // regression (found by SizesPropertyTest): the first covering tier in map order was taken, and the last one
+        // when none covered, so a rule whose tiers were not listed smallest first got 4K for 1024x1024
+        Map<String, Integer> descending = new LinkedHashMap<>();
+        descending.put("4K", 4096);
+        descending.put("2K", 2048);
+        descending.put("1K", 1024);
+        SizeRule.AspectRatios rule = new SizeRule.AspectRatios(List.of("1:1"), descending);
+
+        assertThat(Sizes.aspect(new Size.Pixels(1024, 1024), rule).tier()).contains("1K");
+        assertThat(Sizes.aspect(new Size.Pixels(1500, 1500), rule).tier()).contains("2K");
+        assertThat(Sizes.aspect(new Size.Pixels(8000, 8000), rule).tier()).contains("4K");
+    }
+
+    @org.junit.jupiter.api.Test
+    void freeSize_onlyOneSizeFitsFarFromTheClampedTarget_thatSizeIsFound() {
+        // regression (found by SizesPropertyTest): the search looked only at +-8 grid steps around the clamped
+        // target (here 341x1024), so a rule that only 1024x1024 fits got nothing for 100x3000
+        SizeRule.Flexible only1024 = new SizeRule.Flexible(16, 1024, 1_048_576, 1_048_576, 3.0, false, 1024);
+
+        assertThat(Sizes.nearestAllowed("100x3000", only1024)).contains("1024x1024");
+        assertThat(Sizes.nearestAllowed("5000x20", only1024)).contains("1024x1024");
+    }
+
+    @org.junit.jupiter.api.Test
     void sizeFromInput_nothingIsSent_andAFallbackLeavesTheSizeToValidation() {
         SizeRule input = new SizeRule.FromInput();
         assertThat(Sizes.forModel(Size.AUTO, input)).isEmpty();
