@@ -136,7 +136,8 @@ class MultipartParserTest {
     void parse_utf8FileNameSplitAcrossReads_decodedWhole() throws IOException {
         // regression (found by MultipartParserPropertyTest): each read's piece of a header line was decoded on its
         // own, so a multi-byte character cut by a read became two replacement characters
-        byte[] body = new RawMultipart().file("image", "日本 é😀.png", "image/png", new byte[] {1, 2}).build();
+        byte[] body = concat(utf8Part("filename=\"日本 é😀.png\"; name=\"image\"", new byte[] {1, 2}),
+                ("--" + B + "--\r\n").getBytes(StandardCharsets.US_ASCII));
 
         List<Part> parts = parse(new OneByteAtATime(body));
 
@@ -146,8 +147,9 @@ class MultipartParserTest {
 
     @Test
     void parse_partHeaderLimit_countsBytesNotCharacters() {
-        // 80 two-byte characters: 137 characters of headers but 217 bytes, over a 200-byte limit
-        byte[] body = new RawMultipart().file("image", "é".repeat(80), null, new byte[] {1}).build();
+        // 80 two-byte characters: about 140 characters of headers but 220 bytes, over a 200-byte limit
+        byte[] body = concat(utf8Part("name=\"image\"; filename=\"" + "é".repeat(80) + "\"", new byte[] {1}),
+                ("--" + B + "--\r\n").getBytes(StandardCharsets.US_ASCII));
 
         assertThatThrownBy(() -> new MultipartParser(new ByteArrayInputStream(body), B, 200).parse(h -> {
             throw new AssertionError("headers over the limit were accepted: " + h);
@@ -245,6 +247,12 @@ class MultipartParserTest {
             };
         });
         return parts;
+    }
+
+    /** A part whose headers are UTF-8, as browsers send them (RawMultipart writes ISO-8859-1). */
+    private static byte[] utf8Part(String dispositionParams, byte[] content) {
+        return concat(("--" + B + "\r\nContent-Disposition: form-data; " + dispositionParams + "\r\n\r\n")
+                .getBytes(StandardCharsets.UTF_8), content, "\r\n".getBytes(StandardCharsets.US_ASCII));
     }
 
     private static byte[] random(int n, long seed) {
