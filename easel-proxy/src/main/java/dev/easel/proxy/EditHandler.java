@@ -105,7 +105,7 @@ final class EditHandler {
         long t0 = System.nanoTime();
         String assigned = ctx.res().getHeader("x-request-id"); // set for every request by ProxyServer
         String requestId = assigned != null ? assigned : RequestMeta.newRequestId();
-        ctx.header("x-request-id", requestId);
+        RoutingHeaders.requestId(ctx, requestId);
         String clientRequestId = clientRequestId(ctx);
         org.slf4j.MDC.put("request_id", requestId); // virtual thread per request: the MDC is this request's
         inflight.incrementAndGet();
@@ -160,11 +160,8 @@ final class EditHandler {
                 try (ClientWatch watch = easel.runsJobs(model) ? ClientWatch.arm(ctx) : ClientWatch.NONE) {
                     outcome = easel.execute(request);
                 }
-                outcome.response().cost().ifPresent(c -> ctx.header("x-easel-response-cost", c.toPlainString()));
-                ctx.header("x-easel-deployment", outcome.deploymentId());
-                ctx.header("x-easel-model-group", outcome.modelGroup());
-                ctx.header("x-easel-attempted-retries", Integer.toString(outcome.retries()));
-                ctx.header("x-easel-attempted-fallbacks", Integer.toString(outcome.fallbacks()));
+                RoutingHeaders.set(ctx, outcome.deploymentId(), outcome.modelGroup(), outcome.retries(),
+                        outcome.fallbacks(), outcome.response().cost().orElse(null));
                 long overhead = System.nanoTime() - t0 - outcome.upstreamTime().toNanos();
                 ctx.header("x-easel-overhead-ms", Long.toString(Math.max(0, overhead / 1_000_000)));
                 LifecycleHeaders.set(ctx, outcome.lifecycle(), outcome.response().warnings());
@@ -313,10 +310,8 @@ final class EditHandler {
         try (var events = outcome.stream()) {
             ctx.status(200).contentType("text/event-stream");
             ctx.header("Cache-Control", "no-cache");
-            ctx.header("x-easel-deployment", outcome.deploymentId());
-            ctx.header("x-easel-model-group", outcome.modelGroup());
-            ctx.header("x-easel-attempted-retries", Integer.toString(outcome.retries()));
-            ctx.header("x-easel-attempted-fallbacks", Integer.toString(outcome.fallbacks()));
+            RoutingHeaders.set(ctx, outcome.deploymentId(), outcome.modelGroup(), outcome.retries(),
+                    outcome.fallbacks(), null);
             ctx.header("x-easel-overhead-ms", Long.toString((System.nanoTime() - t0) / 1_000_000));
             LifecycleHeaders.set(ctx, outcome.lifecycle(), outcome.warnings());
             OutputStream out = ctx.res().getOutputStream();
@@ -375,7 +370,7 @@ final class EditHandler {
         }
         var reply = ErrorResponses.of(t, requestId);
         ctx.res().reset();
-        ctx.header("x-request-id", requestId);
+        RoutingHeaders.requestId(ctx, requestId);
         String clientRequestId = clientRequestId(ctx);
         if (clientRequestId != null) {
             ctx.header("x-client-request-id", clientRequestId);

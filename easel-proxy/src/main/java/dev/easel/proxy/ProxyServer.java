@@ -179,7 +179,7 @@ public final class ProxyServer implements AutoCloseable {
             // every response carries Easel's own x-request-id, unique per request; the caller's own id is echoed
             // as x-client-request-id (a correlation field, never a key: issue 12)
             c.routes.before(ctx -> {
-                ctx.header("x-request-id", RequestMeta.newRequestId());
+                RoutingHeaders.requestId(ctx, RequestMeta.newRequestId());
                 String client = EditHandler.clientRequestId(ctx);
                 if (client != null) {
                     ctx.header("x-client-request-id", client);

@@ -159,8 +159,10 @@ class RoutingStrategyTest {
                             deployment("img", "slow", "gpt-image-1.5", slow, "sk-s"),
                             deployment("img", "fast", "gpt-image-1.5", fast, "sk-f")),
                     "routing_strategy: latency-based-routing"), dataDir, clock)) {
-                slow.holdAnswers();
                 for (int i = 0; i < 10; i++) {
+                    // held again only once the last answer is out: holding right after a release could catch the
+                    // released answer before it left, and that call would wait for ever
+                    slow.holdAnswers();
                     int sent = i + 1;
                     int slowBefore = slow.requestCount();
                     CompletableFuture<HttpResponse<String>> call = CompletableFuture.supplyAsync(
@@ -170,7 +172,6 @@ class RoutingStrategyTest {
                     if (slow.requestCount() > slowBefore) { // held at "slow": 300 ms pass, then it answers
                         clock.advance(Duration.ofMillis(300));
                         slow.releaseAnswers();
-                        slow.holdAnswers();
                     }
                     HttpResponse<String> r = call.get(30, java.util.concurrent.TimeUnit.SECONDS);
                     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
