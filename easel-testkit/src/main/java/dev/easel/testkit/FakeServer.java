@@ -71,6 +71,8 @@ abstract class FakeServer<S extends FakeServer<S>> implements AutoCloseable {
     private final Map<HttpExchange, Boolean> inFlightExchanges = new ConcurrentHashMap<>();
     private volatile Duration defaultLatency;
     private CountDownLatch hold; // guarded by this; non-null while answers are held
+    /** The hold in force when the request this thread handles was recorded (the handler answers on its thread). */
+    private final ThreadLocal<CountDownLatch> heldAtArrival = new ThreadLocal<>();
 
     /** Binds 127.0.0.1 on a free port; nothing is served until {@link #serve()}. */
     FakeServer(String name, Duration defaultLatency) {
@@ -138,7 +140,9 @@ abstract class FakeServer<S extends FakeServer<S>> implements AutoCloseable {
     /**
      * Holds every scripted-route answer from now on until {@link #releaseAnswers()}: the request is recorded at
      * once (so a test can wait for it to arrive) and its answer waits, keeping the call in flight exactly as long
-     * as the test needs, however slow the machine. {@link #close()} ends the wait too, and so does a 60 s limit.
+     * as the test needs, however slow the machine. A request waits on the hold in force when it was recorded, so a
+     * release lets go every request already seen, even if answers are held again right after it.
+     * {@link #close()} ends the wait too, and so does a 60 s limit.
      */
     public synchronized S holdAnswers() {
         if (hold == null) {
@@ -449,6 +453,11 @@ abstract class FakeServer<S extends FakeServer<S>> implements AutoCloseable {
             RecordedRequest request = new RecordedRequest(exchange.getRequestMethod(),
                     exchange.getRequestURI().getRawPath(), exchange.getRequestURI().getRawQuery(),
                     exchange.getRequestHeaders(), body);
+            // the hold is taken as the request is recorded: a test that sees the request and then releases (and
+            // perhaps holds again) always releases this one, never a later hold's
+            synchronized (this) {
+                heldAtArrival.set(hold);
+            }
             synchronized (requests) {
                 requests.add(request);
                 untaken.add(request);
@@ -464,6 +473,7 @@ abstract class FakeServer<S extends FakeServer<S>> implements AutoCloseable {
                 // response already started or connection gone
             }
         } finally {
+            heldAtArrival.remove();
             exchange.close();
         }
     }
@@ -489,12 +499,9 @@ abstract class FakeServer<S extends FakeServer<S>> implements AutoCloseable {
         }
     }
 
-    /** Waits while answers are held; false when the server is closing. */
+    /** Waits while the hold this request arrived under lasts; false when the server is closing. */
     private boolean awaitRelease() {
-        CountDownLatch h;
-        synchronized (this) {
-            h = hold;
-        }
+        CountDownLatch h = heldAtArrival.get();
         if (h != null) {
             try {
                 h.await(HOLD_LIMIT.toNanos(), TimeUnit.NANOSECONDS);

@@ -168,6 +168,23 @@ class FakeOpenAiScriptTest {
     }
 
     @Test
+    void holdAnswers_aReleaseLetsGoEveryRequestAlreadyRecorded_evenWhenAnswersAreHeldAgainAtOnce() throws Exception {
+        // the hold a request is under is the one in force when it was recorded: a test that sees the request,
+        // releases and holds again for the next one never leaves this request waiting on the new hold
+        for (int i = 0; i < 20; i++) {
+            fake.holdAnswers();
+            CompletableFuture<HttpResponse<String>> call = CompletableFuture.supplyAsync(this::edit);
+            fake.takeRequest();
+
+            fake.releaseAnswers();
+            fake.holdAnswers();
+
+            assertThat(call.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            fake.releaseAnswers();
+        }
+    }
+
+    @Test
     void holdAnswers_closeEndsTheHeldCall() throws Exception {
         fake.holdAnswers();
         CompletableFuture<HttpResponse<String>> held = Http.CLIENT.sendAsync(Http.post(fake.baseUrl()
