@@ -63,22 +63,6 @@ public final class ImageInput {
         return Optional.ofNullable(fileName);
     }
 
-    Kind kind() {
-        return kind;
-    }
-
-    Path path() {
-        return path;
-    }
-
-    byte[] bytes() {
-        return bytes;
-    }
-
-    InputStream stream() {
-        return stream;
-    }
-
     /**
      * The image as it was given, to whichever function fits: a path, the bytes (not copied: do not change them) or
      * the stream (read it once). For the engine, which turns every input into one kind of blob.

@@ -350,27 +350,6 @@ public record ModelSpec(
             java.util.Objects.requireNonNull(outputPerImage, "outputPerImage");
             java.util.Objects.requireNonNull(megapixels, "megapixels");
         }
-
-        /** Prices without a flat per-image price or megapixel rates. */
-        public Pricing(java.math.BigDecimal textInputPerMillion, java.math.BigDecimal cachedTextInputPerMillion,
-                       java.math.BigDecimal imageInputPerMillion, java.math.BigDecimal cachedImageInputPerMillion,
-                       java.math.BigDecimal imageOutputPerMillion, java.math.BigDecimal textOutputPerMillion,
-                       Map<String, java.math.BigDecimal> perImage, Optional<java.math.BigDecimal> outputPerMegapixel,
-                       String source) {
-            this(textInputPerMillion, cachedTextInputPerMillion, imageInputPerMillion, cachedImageInputPerMillion,
-                    imageOutputPerMillion, textOutputPerMillion, perImage, outputPerMegapixel, Optional.empty(),
-                    Optional.empty(), source);
-        }
-
-        /** Prices without a per-megapixel rate. */
-        public Pricing(java.math.BigDecimal textInputPerMillion, java.math.BigDecimal cachedTextInputPerMillion,
-                       java.math.BigDecimal imageInputPerMillion, java.math.BigDecimal cachedImageInputPerMillion,
-                       java.math.BigDecimal imageOutputPerMillion, java.math.BigDecimal textOutputPerMillion,
-                       Map<String, java.math.BigDecimal> perImage, String source) {
-            this(textInputPerMillion, cachedTextInputPerMillion, imageInputPerMillion, cachedImageInputPerMillion,
-                    imageOutputPerMillion, textOutputPerMillion, perImage, Optional.empty(), Optional.empty(),
-                    Optional.empty(), source);
-        }
     }
 
     /**

@@ -51,21 +51,6 @@ public record CostInput(Optional<Usage> usage, int imagesReturned, Optional<Stri
         Objects.requireNonNull(providerCost, "providerCost");
     }
 
-    /** An input without input pixels or a provider-reported charge. */
-    public CostInput(Optional<Usage> usage, int imagesReturned, Optional<String> size, Optional<String> quality,
-                     Optional<String> requestedSize, Optional<String> requestedQuality, int partialImages,
-                     boolean streamed, int inputImages) {
-        this(usage, imagesReturned, size, quality, requestedSize, requestedQuality, partialImages, streamed,
-                inputImages, 0, Optional.empty());
-    }
-
-    /** An input without a count of input images. */
-    public CostInput(Optional<Usage> usage, int imagesReturned, Optional<String> size, Optional<String> quality,
-                     Optional<String> requestedSize, Optional<String> requestedQuality, int partialImages,
-                     boolean streamed) {
-        this(usage, imagesReturned, size, quality, requestedSize, requestedQuality, partialImages, streamed, 0);
-    }
-
     /** A builder with nothing set (no usage, no images, nothing streamed). */
     public static Builder builder() {
         return new Builder();

@@ -74,6 +74,8 @@ final class EditPipeline {
     private final List<DeploymentStatus> deploymentStatuses = new ArrayList<>();
     /** Groups none of whose deployments is served → the providers they name (filled by {@link #groups}). */
     private final Map<String, java.util.Set<String>> unservable = new LinkedHashMap<>();
+    /** {@link #runsJobs} per config group, worked out on first use. */
+    private final Map<String, Boolean> jobGroups = new ConcurrentHashMap<>();
     /** A warning per direct model string served as another model of its provider ({@code ModelAlias}), by target id. */
     private final Map<String, String> aliasWarnings = new ConcurrentHashMap<>();
     /** One start-up line per deployment that cannot be called (filled by {@link #groups}). */
@@ -633,6 +635,14 @@ final class EditPipeline {
             String id = slash > 0 ? model.substring(slash + 1) : model;
             return settings.catalog().find(id).map(s -> s.mode() == ModelSpec.Mode.JOB).orElse(false);
         }
+        if (!groups.containsKey(model)) {
+            return false; // not a group: refused or routed by its own fallbacks, none of which is a config group's
+        }
+        // the config does not change: each group's answer is worked out once (not per request)
+        return jobGroups.computeIfAbsent(model, this::reachesJobs);
+    }
+
+    private boolean reachesJobs(String model) {
         RouterSettings r = settings.config().routerSettings();
         java.util.Set<String> seen = new java.util.HashSet<>();
         java.util.ArrayDeque<String> next = new java.util.ArrayDeque<>(List.of(model));

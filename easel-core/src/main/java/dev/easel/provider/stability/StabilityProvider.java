@@ -56,8 +56,10 @@ final class StabilityProvider implements ImageEditProvider {
     @Override
     public ImageResponse edit(EditCall call) {
         String model = call.deployment().model();
+        // the config load and the engine resolve other names first (servedAs); a call that still names none is refused
         Operation op = Operation.of(model).orElseThrow(() -> new BadRequestException("model 'stability/" + model
-                + "': " + Operation.problem(model).orElseThrow(), "invalid_model", "model"));
+                + "': " + Operation.problem(model).orElse("'" + model + "' is not a Stability edit operation"),
+                "invalid_model", "model"));
         Multipart body = body(call, op);
         long size = body.contentLength();
         if (size > MAX_REQUEST_BYTES) {

@@ -523,7 +523,12 @@ public final class SpendService implements AutoCloseable {
         if (b == null || b.maxBudget() == null) {
             return Optional.empty();
         }
-        BigDecimal spend = windowTotals(endUser, b.windowStart(options.clock().instant()), true).spend();
+        return refusal(endUser, b, windowTotals(endUser, b.windowStart(options.clock().instant()), true).spend(),
+                estimate);
+    }
+
+    /** Why a request of {@code estimate} (null: unknown) is refused on top of {@code spend}, if it is. */
+    private static Optional<BudgetRefusal> refusal(String endUser, Budget b, BigDecimal spend, BigDecimal estimate) {
         if (spend.compareTo(b.maxBudget()) >= 0) {
             return Optional.of(new BudgetRefusal(endUser, spend, b.maxBudget()));
         }
@@ -568,16 +573,17 @@ public final class SpendService implements AutoCloseable {
         }
         synchronized (holdLocks.computeIfAbsent(endUser, k -> new Object())) {
             BigDecimal spend = windowTotals(endUser, b.windowStart(options.clock().instant()), true).spend();
-            BigDecimal inFlight = held.getOrDefault(endUser, BigDecimal.ZERO);
-            if (spend.compareTo(b.maxBudget()) >= 0) {
+            if (spend.compareTo(b.maxBudget()) >= 0) { // over on its own spend, whatever is in flight
                 refuse.accept(new BudgetRefusal(endUser, spend, b.maxBudget()));
                 return NO_HOLD;
             }
-            if (estimate == null) {
+            Optional<BudgetRefusal> refused = refusal(endUser, b,
+                    spend.add(held.getOrDefault(endUser, BigDecimal.ZERO)), estimate);
+            if (refused.isPresent()) {
+                refuse.accept(refused.get());
                 return NO_HOLD;
             }
-            if (spend.add(inFlight).add(estimate).compareTo(b.maxBudget()) > 0) {
-                refuse.accept(new BudgetRefusal(endUser, spend.add(inFlight), b.maxBudget(), estimate));
+            if (estimate == null) {
                 return NO_HOLD;
             }
             held.merge(endUser, estimate, BigDecimal::add);
