@@ -26,8 +26,9 @@ import org.HdrHistogram.Histogram;
 
 /**
  * The benchmark harness ({@code bench/run}): starts the fast fake upstream and the real proxy (the CLI jar)
- * in their own JVMs, runs each scenario on two paths — direct (client → fake) and proxied
- * (client → proxy → fake) — in interleaved rounds, and prints a table plus {@code bench/results/<date>.json}.
+ * in their own JVMs, and nginx when the machine has one, runs each scenario on three paths — direct (client → fake),
+ * nginx (client → nginx → fake: what a plain reverse proxy costs) and proxied (client → Easel → fake) — in interleaved
+ * rounds, and prints a table plus {@code bench/results/<date>.json}.
  *
  * <pre>{@code
  * java -jar easel-bench/target/easel-bench.jar --proxy-jar easel-cli/target/easel.jar --out bench/results [--quick] [--jfr]
@@ -53,6 +54,9 @@ public final class Bench {
     private int fakePort;
     private Process proxy;
     private int proxyPort;
+    private Process nginx;
+    private int nginxPort;
+    private String nginxMissing;
     private Path proxyGcLog;
 
     private Bench(boolean quick, boolean jfr, Path proxyJar, Path out) throws IOException {
@@ -97,6 +101,7 @@ public final class Bench {
         System.out.printf("easel bench (%s): %d cpus, java %s; proxy %s; work dir %s%n", quick ? "quick" : "full",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), PROXY_JVM, work);
         startFake();
+        startNginx();
         startProxy();
         boolean all = only.isEmpty();
         int round = quick ? 2 : 5;
@@ -133,6 +138,14 @@ public final class Bench {
             }
             scenario("S3", "large 16x8MB c=1", "d0-n1", parts(sixteen, null), 1, 4,
                     Duration.ofSeconds(round * 3), 4, 0, true, 2);
+        }
+        // S7: the 4 MB upload of issue 17's table, where the cost per edit moved with concurrency
+        if (!quick && (all || only.contains("S7"))) {
+            byte[] four = Png.ofSize(4L << 20, true, 70);
+            for (int c : new int[] {1, 16, 64}) {
+                scenario("S7", "4MB c=" + c, "d0-n1", parts(four, null, 0), c, Integer.MAX_VALUE,
+                        Duration.ofSeconds(round), 4, 0, false, 20);
+            }
         }
         // S5 before S4: S4 can drive the proxy out of memory, and a JVM after an OutOfMemoryError is no
         // longer a fair subject (its HttpClient selector threads may have died)
@@ -228,9 +241,14 @@ public final class Bench {
                 multipart(body, "gpt-image-1.5"), sse);
         Load.Target proxied = Load.Target.of(proxyPort, "/v1/images/edits", ct, MASTER_KEY,
                 multipart(body, profile), sse);
+        Load.Target viaNginx = nginx == null ? null : Load.Target.of(nginxPort, "/" + profile + "/v1/images/edits", ct,
+                UPSTREAM_KEY, direct.body(), sse);
         System.out.printf("%s %s: warm-up…%n", id, label);
         int wc = Math.max(1, Math.min(concurrency == 0 ? 4 : concurrency, 16));
         Load.closed(direct, wc, warmup, Duration.ofSeconds(30), new Load.Stats());
+        if (viaNginx != null) {
+            Load.closed(viaNginx, wc, warmup, Duration.ofSeconds(30), new Load.Stats());
+        }
         Load.Stats warm = new Load.Stats();
         Load.closed(proxied, wc, warmup, Duration.ofSeconds(30), warm);
         if (warm.errors.get() > 0) {
@@ -240,25 +258,35 @@ public final class Bench {
             notes.add(id + " " + label + ": every proxied warm-up request failed " + warm.errorKinds);
         }
         Load.Stats d = new Load.Stats();
+        Load.Stats n = new Load.Stats();
         Load.Stats p = new Load.Stats();
         ProcStats.Window proxyWin = new ProcStats.Window(proxy.pid(), proxyGcLog).start();
         ProcStats.Window fakeWin = new ProcStats.Window(fake.pid(), null).start();
+        ProcStats.Window nginxWin = nginx == null ? null : new ProcStats.Window(nginx.pid(), null, true).start();
         long clientCpu0 = ProcStats.cpuTicks(ProcessHandle.current().pid());
+        List<Load.Target> order = new ArrayList<>(List.of(direct));
+        List<Load.Stats> stats = new ArrayList<>(List.of(d));
+        if (viaNginx != null) {
+            order.add(viaNginx);
+            stats.add(n);
+        }
+        order.add(proxied);
+        stats.add(p);
         for (int r = 0; r < rounds; r++) {
-            boolean directFirst = r % 2 == 0;
-            for (int k = 0; k < 2; k++) {
-                boolean isDirect = (k == 0) == directFirst;
-                Load.Target t = isDirect ? direct : proxied;
-                Load.Stats s = isDirect ? d : p;
+            for (int k = 0; k < order.size(); k++) {
+                int i = r % 2 == 0 ? k : order.size() - 1 - k; // ABC CBA ABC …: drift falls on every path alike
                 if (rate > 0) {
-                    Load.open(t, rate, countPerRound, roundTime, s);
+                    Load.open(order.get(i), rate, countPerRound, roundTime, stats.get(i));
                 } else {
-                    Load.closed(t, concurrency, countPerRound, roundTime, s);
+                    Load.closed(order.get(i), concurrency, countPerRound, roundTime, stats.get(i));
                 }
             }
         }
         proxyWin.stop();
         fakeWin.stop();
+        if (nginxWin != null) {
+            nginxWin.stop();
+        }
         noteOutOfMemory(id + " " + label);
         double clientCpu = (ProcStats.cpuTicks(ProcessHandle.current().pid()) - clientCpu0) / 100.0;
         Map<String, Object> row = new LinkedHashMap<>();
@@ -267,6 +295,11 @@ public final class Bench {
         row.put("mode", rate > 0 ? "open-loop " + rate + "/s" : "closed-loop c=" + concurrency);
         row.put("request_bytes", proxied.body().length);
         row.put("direct", pathJson(d, ingest, sse));
+        if (nginx != null) {
+            row.put("nginx", pathJson(n, ingest, sse));
+        } else {
+            row.put("nginx_missing", nginxMissing);
+        }
         row.put("proxied", pathJson(p, ingest, sse));
         Histogram dh = sse ? d.events : d.latency;
         Histogram ph = sse ? p.events : p.latency;
@@ -281,11 +314,34 @@ public final class Bench {
         pr.put("gc_pauses", proxyWin.gcPauses);
         pr.put("gc_pause_total_ms", round(proxyWin.gcPauseMs));
         pr.put("cpu_s", round(proxyWin.cpuSeconds));
+        double proxyCpuPerEdit = perEditMs(proxyWin.cpuSeconds, p);
+        pr.put("cpu_ms_per_edit", proxyCpuPerEdit);
         row.put("proxy", pr);
+        if (nginxWin != null) {
+            Histogram nh = sse ? n.events : n.latency;
+            Map<String, Object> ng = new LinkedHashMap<>();
+            ng.put("cpu_s", round(nginxWin.cpuSeconds));
+            double nginxCpuPerEdit = perEditMs(nginxWin.cpuSeconds, n);
+            ng.put("cpu_ms_per_edit", nginxCpuPerEdit);
+            ng.put("rss_end_mb", nginxWin.rssKb / 1024);
+            ng.put("added_p50_ms", ms(pct(nh, 50)) - ms(pct(dh, 50)));
+            ng.put("added_p99_ms", ms(pct(nh, 99)) - ms(pct(dh, 99)));
+            row.put("nginx_proc", ng);
+            // the figures issue 17 holds Easel to: CPU per edit and throughput against nginx's in the same run
+            row.put("cpu_ratio_vs_nginx", nginxCpuPerEdit == 0 ? 0 : round(proxyCpuPerEdit / nginxCpuPerEdit));
+            double nThr = n.ok.get() / Math.max(1e-9, n.seconds());
+            double pThr = p.ok.get() / Math.max(1e-9, p.seconds());
+            row.put("throughput_ratio_vs_nginx", nThr == 0 ? 0 : round(pThr / nThr));
+        }
         row.put("fake_cpu_s", round(fakeWin.cpuSeconds));
         row.put("client_cpu_s", round(clientCpu));
         rows.add(row);
         System.out.println("  " + line(row));
+    }
+
+    /** CPU milliseconds per answered edit of a path. */
+    private static double perEditMs(double cpuSeconds, Load.Stats s) {
+        return s.ok.get() == 0 ? 0 : round(cpuSeconds * 1000 / s.ok.get());
     }
 
     private static Map<String, Object> pathJson(Load.Stats s, boolean ingest, boolean sse) {
@@ -426,6 +482,24 @@ public final class Bench {
         System.out.println(line);
     }
 
+    /** nginx on a free port in front of the fake, or a note saying why the nginx rows are missing. */
+    private void startNginx() throws Exception {
+        java.util.Optional<Path> bin = Nginx.find();
+        if (bin.isEmpty()) {
+            nginxMissing = "no nginx on this machine (PATH, /usr/sbin; or -Dbench.nginx=/path): the nginx rows are missing";
+            notes.add(nginxMissing);
+            System.out.println(nginxMissing);
+            return;
+        }
+        nginxPort = freePort();
+        int workers = Runtime.getRuntime().availableProcessors();
+        nginx = new ProcessBuilder(Nginx.command(bin.get(), work, nginxPort, fakePort, workers))
+                .redirectErrorStream(true).redirectOutput(work.resolve("nginx.log").toFile()).start();
+        waitHttp(nginxPort, "GET /", false, System.nanoTime());
+        System.out.println("nginx " + bin.get() + " listening on http://127.0.0.1:" + nginxPort + " (" + workers
+                + " workers)");
+    }
+
     private Path writeConfig() throws IOException {
         StringBuilder y = new StringBuilder("model_list:\n");
         for (String profile : List.of("d0-n1", "d0-n2", "d5000-n1", "d200-n1-sse")) {
@@ -520,6 +594,10 @@ public final class Bench {
 
     private void stopAll() throws Exception {
         stopProxy();
+        if (nginx != null) {
+            stop(nginx); // SIGTERM: nginx's fast shutdown
+            nginx = null;
+        }
         if (fake != null) {
             stop(fake);
         }
@@ -554,14 +632,15 @@ public final class Bench {
     private static final String HEADER = String.format("%-3s %-24s %-8s %8s %6s %9s %9s %9s %10s %9s %9s %6s %6s "
                     + "%7s %7s %7s %6s",
             "id", "scenario", "path", "ok", "err", "p50 ms", "p99 ms", "max ms", "thr", "+p50 ms", "+p99 ms", "x p50",
-            "x p99", "RSS MB", "heap MB", "GC ms", "CPU s");
+            "x p99", "RSS MB", "heap MB", "GC ms", "CPU s") + String.format("%9s %6s", "CPU/edit", "x ngx");
 
     @SuppressWarnings("unchecked")
     static String line(Map<String, Object> row) {
         StringBuilder sb = new StringBuilder();
         boolean sse = row.get("label").toString().startsWith("stream");
         boolean ingest = ((Map<String, Object>) row.get("direct")).containsKey("ingest_mb_s");
-        for (String path : List.of("direct", "proxied")) {
+        List<String> paths = row.containsKey("nginx") ? List.of("direct", "nginx", "proxied") : List.of("direct", "proxied");
+        for (String path : paths) {
             Map<String, Object> m = (Map<String, Object>) row.get(path);
             String thr = m.containsKey("ingest_mb_s") ? m.get("ingest_mb_s") + " MB/s"
                     : m.containsKey("throughput_rps") ? m.get("throughput_rps") + "/s" : "";
@@ -576,6 +655,16 @@ public final class Bench {
                         (double) row.get("added_p50_ms"), (double) row.get("added_p99_ms"), (double) row.get("ratio_p50"),
                         (double) row.get("ratio_p99"), pr.getOrDefault("rss_hwm_mb", ""), pr.getOrDefault("heap_hwm_mb", ""),
                         pr.getOrDefault("gc_pause_total_ms", ""), pr.getOrDefault("cpu_s", "")));
+                if (pr.containsKey("cpu_ms_per_edit")) {
+                    sb.append(String.format(Locale.ROOT, " %9s %6s", pr.get("cpu_ms_per_edit"),
+                            row.getOrDefault("cpu_ratio_vs_nginx", "")));
+                }
+            } else if (path.equals("nginx")) {
+                Map<String, Object> ng = (Map<String, Object>) row.get("nginx_proc");
+                sb.append(String.format(Locale.ROOT, " %9.2f %9.2f %6s %6s %7s %7s %7s %6s %9s", (double) ng.get("added_p50_ms"),
+                        (double) ng.get("added_p99_ms"), "", "", ng.get("rss_end_mb"), "", "", ng.get("cpu_s"),
+                        ng.get("cpu_ms_per_edit")));
+                sb.append('\n').append("  ");
             } else {
                 sb.append('\n').append("  ");
             }

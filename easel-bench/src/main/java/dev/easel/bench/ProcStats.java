@@ -5,6 +5,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -23,10 +24,11 @@ final class ProcStats {
     private ProcStats() {
     }
 
-    /** A window over one process: from {@link #start} to {@link #stop}. */
+    /** A window over one process (and, with {@code tree}, its children: nginx's workers): {@link #start} to {@link #stop}. */
     static final class Window {
         private final long pid;
         private final Path gcLog;
+        private final boolean tree;
         private long cpuTicks0;
         private long gcOffset;
         double cpuSeconds;
@@ -37,20 +39,31 @@ final class ProcStats {
         long heapHwmMb;
 
         Window(long pid, Path gcLog) {
+            this(pid, gcLog, false);
+        }
+
+        Window(long pid, Path gcLog, boolean tree) {
             this.pid = pid;
             this.gcLog = gcLog;
+            this.tree = tree;
+        }
+
+        private long ticks() {
+            return tree ? treeCpuTicks(pid) : cpuTicks(pid);
         }
 
         Window start() {
-            resetPeak(pid);
-            cpuTicks0 = cpuTicks(pid);
+            if (!tree) {
+                resetPeak(pid);
+            }
+            cpuTicks0 = ticks();
             gcOffset = size(gcLog);
             return this;
         }
 
         Window stop() {
-            cpuSeconds = (cpuTicks(pid) - cpuTicks0) / (double) CLK_TCK;
-            long[] mem = memoryKb(pid);
+            cpuSeconds = (ticks() - cpuTicks0) / (double) CLK_TCK;
+            long[] mem = tree ? treeMemoryKb(pid) : memoryKb(pid);
             rssHwmKb = mem[0];
             rssKb = mem[1];
             if (gcLog != null) {
@@ -83,6 +96,35 @@ final class ProcStats {
         String stat = read(Path.of("/proc/" + pid + "/stat"));
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         return Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15 of proc(5)
+    }
+
+    /**
+     * utime + stime of a process and its live children, in clock ticks. nginx's workers live as long as the master, so
+     * the sum over a window is theirs; a child that ended inside the window would be missed (none does here).
+     */
+    static long treeCpuTicks(long pid) {
+        long t = cpuTicks(pid);
+        for (ProcessHandle child : ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of())) {
+            try {
+                t += cpuTicks(child.pid());
+            } catch (IllegalStateException gone) {
+                // ended between listing and reading
+            }
+        }
+        return t;
+    }
+
+    /** {VmRSS summed, VmRSS summed} in kB over a process and its children (no high-water reset for a tree). */
+    static long[] treeMemoryKb(long pid) {
+        long rss = memoryKb(pid)[1];
+        for (ProcessHandle child : ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of())) {
+            try {
+                rss += memoryKb(child.pid())[1];
+            } catch (IllegalStateException gone) {
+                // ended between listing and reading
+            }
+        }
+        return new long[] {rss, rss};
     }
 
     /** {VmHWM, VmRSS} in kB. */

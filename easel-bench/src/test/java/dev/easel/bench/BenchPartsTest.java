@@ -72,4 +72,27 @@ class BenchPartsTest {
             peer.interrupt();
         }
     }
+
+    @Test
+    void nginx_configForwardsToTheFakeAndStreamsBodies() {
+        String conf = Nginx.config(java.nio.file.Path.of("/tmp/w"), 8081, 9091, 2);
+
+        assertThat(conf).contains("listen 127.0.0.1:8081;", "server 127.0.0.1:9091;", "worker_processes 2;",
+                "proxy_request_buffering off;", "proxy_buffering off;", "client_max_body_size 0;", "keepalive 256;");
+    }
+
+    @Test
+    void nginx_whenInstalled_acceptsTheConfigAndItsWorkersAreCounted(@org.junit.jupiter.api.io.TempDir
+                                                                      java.nio.file.Path work) throws Exception {
+        java.util.Optional<java.nio.file.Path> bin = Nginx.find();
+        org.junit.jupiter.api.Assumptions.assumeTrue(bin.isPresent(), "no nginx on this machine");
+        java.util.List<String> cmd = new java.util.ArrayList<>(Nginx.command(bin.get(), work, 18081, 19091, 2));
+        cmd.add("-t");
+        Process check = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+        assertThat(check.waitFor()).as(out).isZero();
+        assertThat(ProcStats.treeCpuTicks(ProcessHandle.current().pid()))
+                .isGreaterThanOrEqualTo(ProcStats.cpuTicks(ProcessHandle.current().pid()));
+    }
 }
