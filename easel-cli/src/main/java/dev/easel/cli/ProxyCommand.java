@@ -66,8 +66,10 @@ final class ProxyCommand implements Callable<Integer> {
         }
         cfg.warnings().forEach(w -> err.println("easel: warning: " + w));
         ProxyServer server = ProxyServer.start(ProxyOptions.of(cfg).listen(host, port).withDataDir(dataDir));
+        // the heap bounds every large buffer (docs/limits.md): say what this process got, so an operator sees it
         out.println("Easel proxy listening on http://" + host + ":" + server.port() + "  (models: "
-                + String.join(", ", server.models()) + ")");
+                + String.join(", ", server.models()) + "; heap max " + (Runtime.getRuntime().maxMemory() >> 20)
+                + " MB)");
         out.flush();
         CountDownLatch stop = new CountDownLatch(1);
         Runnable onSignal = stop::countDown;

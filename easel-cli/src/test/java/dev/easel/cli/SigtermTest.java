@@ -129,7 +129,7 @@ class SigtermTest {
         assertThat(line).as("listening line; stderr: %s", stderr).isNotNull();
         Matcher m = LISTENING.matcher(line + " ");
         assertThat(m.find()).as(line).isTrue();
-        assertThat(line).contains("(models: edit)");
+        assertThat(line).contains("(models: edit; heap max ");
         System.out.println("easel proxy: process start to listening line in " + startupMs + " ms");
         assertThat(startupMs).isLessThan(10_000);
         URI base = URI.create("http://127.0.0.1:" + m.group(1));

@@ -128,6 +128,55 @@ class UppercasePluginTest {
         }
     }
 
+    @Test
+    void launcher_sizesTheProxyHeapUnlessTheCallerDoes() throws Exception {
+        Path repo = Files.createDirectories(dir.resolve("repo-heap"));
+        Path launcher = repo.resolve("easel");
+        Files.copy(Path.of("..", "easel"), launcher);
+        Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
+        pathingJar(Files.createDirectories(repo.resolve("easel-cli/target")).resolve("easel.jar"));
+        Path config = Files.writeString(dir.resolve("config-heap.yaml"), CONFIG);
+        Process byDefault = launch(launcher, config, Map.of("EASEL_PLUGINS", dir.toString()));
+        try {
+            port(byDefault);
+            // 768 MB, or half the machine's (or container's) memory when that is smaller
+            long expected = Math.min(768, Math.max(128, totalMemoryMb() / 2));
+            assertThat(heapMaxMb(lastListening)).isBetween(expected * 9 / 10, expected);
+        } finally {
+            stop(byDefault);
+        }
+        Process sized = launch(launcher, config, Map.of("EASEL_PLUGINS", dir.toString(), "EASEL_JAVA_OPTS", "-Xmx320m"));
+        try {
+            port(sized);
+            assertThat(heapMaxMb(lastListening)).isBetween(288L, 320L);
+        } finally {
+            stop(sized);
+        }
+    }
+
+    private static long heapMaxMb(String line) {
+        Matcher m = Pattern.compile("heap max (\\d+) MB").matcher(line);
+        assertThat(m.find()).as(line).isTrue();
+        return Long.parseLong(m.group(1));
+    }
+
+    private static long totalMemoryMb() throws IOException {
+        long total = Long.MAX_VALUE;
+        for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            if (l.startsWith("MemTotal:")) {
+                total = Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024;
+            }
+        }
+        Path v2 = Path.of("/sys/fs/cgroup/memory.max");
+        if (Files.isReadable(v2)) {
+            String v = Files.readString(v2).strip();
+            if (v.matches("\\d+")) {
+                total = Math.min(total, Long.parseLong(v) >> 20);
+            }
+        }
+        return total;
+    }
+
     private Process launch(Path launcher, Path config, Map<String, String> env) throws IOException {
         ProcessBuilder pb = new ProcessBuilder("bash", launcher.toString(), "proxy", "--config", config.toString(),
                 "--host", "127.0.0.1", "--port", "0", "--data-dir", dir.resolve("data-" + System.nanoTime()).toString());
@@ -140,6 +189,9 @@ class UppercasePluginTest {
     }
 
     /** Reads the launched proxy's output until it says where it listens (bounded). */
+    /** The last proxy start line {@link #port} saw. */
+    private static volatile String lastListening;
+
     private static int port(Process p) throws Exception {
         List<String> seen = new ArrayList<>();
         CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
@@ -152,7 +204,14 @@ class UppercasePluginTest {
                     seen.add(line);
                     Matcher m = LISTENING.matcher(line + " ");
                     if (m.find()) {
-                        Thread.ofVirtual().start(() -> reader.lines().forEach(l -> { })); // keep draining
+                        lastListening = line;
+                        Thread.ofVirtual().start(() -> { // keep draining until the process ends
+                            try {
+                                reader.lines().forEach(l -> { });
+                            } catch (java.io.UncheckedIOException closed) {
+                                // the process ended and its output was closed
+                            }
+                        });
                         return Integer.parseInt(m.group(1));
                     }
                 }
