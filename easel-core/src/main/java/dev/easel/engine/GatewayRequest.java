@@ -1,6 +1,5 @@
 package dev.easel.engine;
 
-import dev.easel.Easel;
 import dev.easel.ImageEditRequest;
 import dev.easel.validate.EditInput;
 import java.net.URI;
@@ -13,7 +12,7 @@ import java.util.Optional;
 
 /**
  * An edit whose inputs are already parsed (by the proxy's intake): the lower-level entry point into
- * {@link Easel#execute(GatewayRequest)}. SDK users build an {@link ImageEditRequest} instead.
+ * {@link Engine#execute(GatewayRequest)}. SDK users build an {@link ImageEditRequest} instead.
  *
  * @param model        model name as the client sent it (a {@code model_name} of the config, or
  *                     {@code provider/model})
