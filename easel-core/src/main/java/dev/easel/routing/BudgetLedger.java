@@ -75,6 +75,32 @@ public interface BudgetLedger {
     Usage usage(Window window, Supplier<BigDecimal> seed, Instant now);
 
     /**
+     * The argument checks of {@link #hold} every implementation makes, with the contract's messages.
+     *
+     * @throws NullPointerException     for a null argument
+     * @throws IllegalArgumentException for a negative max or estimate, or an expiry not after {@code now}
+     */
+    static void checkHold(Window window, BigDecimal max, BigDecimal estimate, Supplier<BigDecimal> seed, Instant now,
+                          Instant expiresAt) {
+        Objects.requireNonNull(window, "window");
+        Objects.requireNonNull(max, "max");
+        Objects.requireNonNull(estimate, "estimate");
+        Objects.requireNonNull(seed, "seed");
+        Objects.requireNonNull(now, "now");
+        Objects.requireNonNull(expiresAt, "expiresAt");
+        if (max.signum() < 0) {
+            throw new IllegalArgumentException("budget max must not be negative (was " + max.toPlainString() + ")");
+        }
+        if (estimate.signum() < 0) {
+            throw new IllegalArgumentException("hold estimate must not be negative (was " + estimate.toPlainString()
+                    + ")");
+        }
+        if (!expiresAt.isAfter(now)) {
+            throw new IllegalArgumentException("hold must expire after now (was " + expiresAt + ", now " + now + ")");
+        }
+    }
+
+    /**
      * One budget key's window.
      *
      * @param key   the budget's key, e.g. {@code end_user:alice}; not blank

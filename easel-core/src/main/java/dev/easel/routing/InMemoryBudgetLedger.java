@@ -79,9 +79,7 @@ public final class InMemoryBudgetLedger implements BudgetLedger {
     @Override
     public Reservation hold(Window window, BigDecimal max, BigDecimal estimate, Supplier<BigDecimal> seed,
                             Instant now, Instant expiresAt) {
-        Objects.requireNonNull(window, "window");
-        Objects.requireNonNull(seed, "seed");
-        checkHold(max, estimate, now, expiresAt);
+        BudgetLedger.checkHold(window, max, estimate, seed, now, expiresAt);
         return withBook(window, true, b -> {
             b.reap(now);
             BigDecimal spent = Objects.requireNonNull(seed.get(), "seed");
@@ -126,23 +124,5 @@ public final class InMemoryBudgetLedger implements BudgetLedger {
     /** Windows with live holds (tests: a window with none left is forgotten). */
     int windows() {
         return books.size();
-    }
-
-    /** The argument checks every ledger makes on {@link #hold}. */
-    static void checkHold(BigDecimal max, BigDecimal estimate, Instant now, Instant expiresAt) {
-        Objects.requireNonNull(max, "max");
-        Objects.requireNonNull(estimate, "estimate");
-        Objects.requireNonNull(now, "now");
-        Objects.requireNonNull(expiresAt, "expiresAt");
-        if (max.signum() < 0) {
-            throw new IllegalArgumentException("budget max must not be negative (was " + max.toPlainString() + ")");
-        }
-        if (estimate.signum() < 0) {
-            throw new IllegalArgumentException("hold estimate must not be negative (was " + estimate.toPlainString()
-                    + ")");
-        }
-        if (!expiresAt.isAfter(now)) {
-            throw new IllegalArgumentException("hold must expire after now (was " + expiresAt + ", now " + now + ")");
-        }
     }
 }
