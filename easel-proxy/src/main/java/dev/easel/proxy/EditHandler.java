@@ -53,7 +53,7 @@ final class EditHandler {
     private final AtomicReference<ProxyServer.State> state;
     private final RequestLimits requestLimits;
     private final LongSupplier nanoTime;
-    private volatile BudgetCheck budgets = (endUser, model, input) -> () -> { };
+    private volatile BudgetCheck budgets = (requestId, endUser, model, input) -> () -> { };
     private volatile boolean allowClientCredentials;
     private volatile ParallelLimits parallel;
     private volatile java.time.Clock clock = java.time.Clock.systemUTC();
@@ -61,8 +61,11 @@ final class EditHandler {
     /** Refuses (throws) an end user over budget, before anything is sent upstream. */
     @FunctionalInterface
     interface BudgetCheck {
-        /** Refuses (throws) a request over the end user's budget, else holds its estimate until the hold is closed. */
-        SpendService.BudgetHold hold(String endUser, String model, EditInput input);
+        /**
+         * Refuses (throws) a request over the end user's budget, else holds its estimate until the hold is closed;
+         * the spend rows recorded under {@code requestId} meanwhile settle it.
+         */
+        SpendService.BudgetHold hold(String requestId, String endUser, String model, EditInput input);
     }
 
     EditHandler(Engine easel, UploadLimits limits, UrlFetcher fetcher, Consumer<Context> auth, Path spoolDir,
@@ -148,7 +151,8 @@ final class EditHandler {
             }
             meta = new RequestMeta(requestId, received, endUser, keyHash(ctx), "proxy", ctx.header("traceparent"),
                     clientRequestId);
-            hold = budgets.hold(endUser, model, input); // released in finally, after the spend row is recorded
+            // closed in finally, after the spend row is recorded: the row's cost settles it
+            hold = budgets.hold(requestId, endUser, model, input);
             GatewayRequest request = new GatewayRequest(model, input, Map.of(), null, meta,
                     credentials.credentials().orElse(null));
             submitted = true;

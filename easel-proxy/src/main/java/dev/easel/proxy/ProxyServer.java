@@ -141,7 +141,7 @@ public final class ProxyServer implements AutoCloseable {
                 inflight, state, requestLimits, System::nanoTime);
         edits.allowClientSideCredentials(options.general().allowClientSideCredentials());
         edits.clock(clock);
-        edits.budgets((endUser, model, input) -> spend.holdBudget(endUser,
+        edits.budgets((requestId, endUser, model, input) -> spend.holdBudget(endUser, requestId,
                 easel.estimateCost(model, input).orElse(null), refusal -> {
                     throw new BadRequestException(refusal.message(), refusal.status(), refusal.type(), refusal.code(),
                             "user", null, null, null);

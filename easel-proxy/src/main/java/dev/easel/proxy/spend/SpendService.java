@@ -2,6 +2,7 @@ package dev.easel.proxy.spend;
 
 import dev.easel.EaselException;
 import dev.easel.config.ConfigException;
+import dev.easel.routing.BudgetLedger;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.file.Files;
@@ -187,6 +188,7 @@ public final class SpendService implements AutoCloseable {
         if (row == null) {
             return;
         }
+        noteHeldCost(row);
         try {
             String json = SpendJson.toJson(row);
             boolean wakeWriter;
@@ -533,37 +535,97 @@ public final class SpendService implements AutoCloseable {
             return Optional.of(new BudgetRefusal(endUser, spend, b.maxBudget()));
         }
         if (estimate != null && spend.add(estimate).compareTo(b.maxBudget()) > 0) {
-            return Optional.of(new BudgetRefusal(endUser, spend, b.maxBudget(), estimate));
+            return Optional.of(new BudgetRefusal(endUser, spend, BigDecimal.ZERO, b.maxBudget(), estimate));
         }
         return Optional.empty();
     }
 
     /**
      * A budget taken before the call: the request's estimated cost held against the end user's budget until the
-     * request has ended (its spend row, with the actual cost, is recorded before the hold is closed). Closing is
-     * idempotent.
+     * request has ended. Close it on every exit path, after the request's spend row is recorded: the hold is then
+     * settled with the cost of the rows recorded under its request id (or released when none was), so a shared
+     * ledger counts the cost at once. Closing is idempotent.
      */
     public interface BudgetHold extends AutoCloseable {
-        /** Gives the held amount back. */
+        /** Settles the hold with what its request's rows cost, or releases it. */
         @Override
         void close();
     }
 
     private static final BudgetHold NO_HOLD = () -> { };
+    /** The ledger key of an end user's budget; issue 15's keys and teams get their own prefixes. */
+    private static final String END_USER_KEY = "end_user:";
 
-    /** Amounts held by requests in flight, per end user with a budget. */
-    private final Map<String, BigDecimal> held = new ConcurrentHashMap<>();
-    /** One lock per end user with a budget: the check and the hold are one step. */
-    private final Map<String, Object> holdLocks = new ConcurrentHashMap<>();
+    /** Holds open on this process by request id, so {@link #record} can tell a hold what its request cost. */
+    private final Map<String, OpenHold> openHolds = new ConcurrentHashMap<>();
+
+    /** A granted hold until it is closed; {@code cost} sums its request's rows (null: none recorded). */
+    private final class OpenHold implements BudgetHold {
+        private final BudgetLedger.Hold hold;
+        private final String requestId;
+        private BigDecimal cost;
+        private boolean closed;
+
+        OpenHold(BudgetLedger.Hold hold, String requestId) {
+            this.hold = hold;
+            this.requestId = requestId;
+        }
+
+        synchronized void add(BigDecimal spend) {
+            if (!closed) {
+                cost = (cost == null ? BigDecimal.ZERO : cost).add(spend == null ? BigDecimal.ZERO : spend);
+            }
+        }
+
+        @Override
+        public void close() {
+            BigDecimal actual;
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                actual = cost;
+            }
+            if (requestId != null) {
+                openHolds.remove(requestId, this);
+            }
+            Instant now = options.clock().instant();
+            try {
+                if (actual == null) {
+                    options.budgetLedger().release(hold, now);
+                } else {
+                    options.budgetLedger().settle(hold, actual, now);
+                }
+            } catch (RuntimeException e) { // an exit path: the hold frees itself at its expiry
+                LOG.warn("budget hold of {} not ended ({}); it frees itself at {}", hold.window().key(),
+                        e.toString(), hold.expiresAt());
+            }
+        }
+    }
+
+    /** Tells the hold of the row's request (if open here) what the row cost. */
+    private void noteHeldCost(SpendRecord row) {
+        OpenHold open = openHolds.get(row.requestId());
+        if (open != null) {
+            open.add(row.spend());
+        }
+    }
 
     /**
-     * Checks the end user's budget and holds {@code estimate} against it in one step: refused when spend plus what
-     * requests in flight hold plus {@code estimate} would exceed {@code max_budget} (or spend alone has reached it),
-     * so concurrent requests cannot together overspend by more than the estimates undershoot the actual costs. Close
-     * the hold on every exit path, after the request's spend row is recorded. {@code estimate} null (an unpriced
-     * model): only the spend is checked and nothing is held.
+     * Checks the end user's budget and holds {@code estimate} against it in one step, through the configured
+     * {@link BudgetLedger}: refused when the window's spend plus what requests in flight hold plus {@code estimate}
+     * would exceed {@code max_budget} (or nothing of it is left), so concurrent requests, on this replica or (with a
+     * shared ledger) on any, cannot together overspend by more than the estimates undershoot the actual costs.
+     * {@code estimate} null (an unpriced model): only some budget must be left, and nothing is held.
+     *
+     * @param requestId the request's id, as its spend rows carry it (their cost settles the hold); null if none
+     * @param refuse    called with the refusal (the proxy throws from it); the hold is then empty
+     * @throws dev.easel.routing.LedgerUnavailableException (503) when a shared ledger cannot be reached and its
+     *                                                      policy is to refuse
      */
-    public BudgetHold holdBudget(String endUser, BigDecimal estimate, java.util.function.Consumer<BudgetRefusal> refuse) {
+    public BudgetHold holdBudget(String endUser, String requestId, BigDecimal estimate,
+                                 java.util.function.Consumer<BudgetRefusal> refuse) {
         if (endUser == null || endUser.isBlank()) {
             return NO_HOLD;
         }
@@ -571,39 +633,41 @@ public final class SpendService implements AutoCloseable {
         if (b == null || b.maxBudget() == null) {
             return NO_HOLD;
         }
-        synchronized (holdLocks.computeIfAbsent(endUser, k -> new Object())) {
-            BigDecimal spend = windowTotals(endUser, b.windowStart(options.clock().instant()), true).spend();
-            if (spend.compareTo(b.maxBudget()) >= 0) { // over on its own spend, whatever is in flight
-                refuse.accept(new BudgetRefusal(endUser, spend, b.maxBudget()));
-                return NO_HOLD;
-            }
-            Optional<BudgetRefusal> refused = refusal(endUser, b,
-                    spend.add(held.getOrDefault(endUser, BigDecimal.ZERO)), estimate);
-            if (refused.isPresent()) {
-                refuse.accept(refused.get());
-                return NO_HOLD;
-            }
-            if (estimate == null) {
-                return NO_HOLD;
-            }
-            held.merge(endUser, estimate, BigDecimal::add);
+        Instant now = options.clock().instant();
+        Instant from = b.windowStart(now);
+        BudgetLedger.Window window = new BudgetLedger.Window(END_USER_KEY + endUser, from,
+                Optional.ofNullable(b.resetAt(now)));
+        BudgetLedger.Reservation r = options.budgetLedger().hold(window, b.maxBudget(),
+                estimate == null ? BigDecimal.ZERO : estimate, () -> windowTotals(endUser, from, true).spend(), now,
+                now.plus(options.budgetHoldExpiry()));
+        if (r instanceof BudgetLedger.Reservation.Refused f) {
+            refuse.accept(new BudgetRefusal(endUser, f.spent(), f.held(), b.maxBudget(), estimate));
+            return NO_HOLD;
         }
-        java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
-        return () -> {
-            if (open.compareAndSet(true, false)) {
-                synchronized (holdLocks.get(endUser)) {
-                    held.computeIfPresent(endUser, (k, v) -> {
-                        BigDecimal left = v.subtract(estimate);
-                        return left.signum() <= 0 ? null : left;
-                    });
-                }
-            }
-        };
+        OpenHold open = new OpenHold(((BudgetLedger.Reservation.Granted) r).hold(), requestId);
+        if (requestId != null) {
+            openHolds.put(requestId, open);
+        }
+        return open;
     }
 
-    /** What requests in flight hold against the end user's budget. */
+    /**
+     * What requests in flight hold against the end user's budget now (on every replica, with a shared ledger).
+     *
+     * @throws dev.easel.routing.LedgerUnavailableException when a shared ledger cannot be reached
+     */
     public BigDecimal heldBudget(String endUser) {
-        return held.getOrDefault(endUser, BigDecimal.ZERO);
+        if (endUser == null || endUser.isBlank()) {
+            return BigDecimal.ZERO;
+        }
+        Budget b = budgets.get(endUser);
+        if (b == null || b.maxBudget() == null) {
+            return BigDecimal.ZERO;
+        }
+        Instant now = options.clock().instant();
+        Instant from = b.windowStart(now);
+        return options.budgetLedger().usage(new BudgetLedger.Window(END_USER_KEY + endUser, from,
+                Optional.ofNullable(b.resetAt(now))), () -> windowTotals(endUser, from, true).spend(), now).held();
     }
 
     /** The end user's spend in the current budget window (all time without one), unflushed rows included. */
