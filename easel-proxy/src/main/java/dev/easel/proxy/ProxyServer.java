@@ -100,14 +100,13 @@ public final class ProxyServer implements AutoCloseable {
     /** This process owns the data directory while it runs. */
     private final DataDirLock dataLock;
 
-    private ProxyServer(ProxyOptions options, Clock clock, DataDirLock dataLock) {
+    private ProxyServer(ProxyOptions options, Clock clock, DataDirLock dataLock, ServableImageStore images) {
         this.options = options;
         this.dataLock = dataLock;
         this.clock = clock;
         EaselConfig config = options.config();
         this.spoolDir = options.dataDir().resolve("uploads");
-        // first: an S3 bucket that cannot be used stops the start before anything else is opened
-        this.images = imageStore(options, clock);
+        this.images = images;
         this.limits = new UploadLimits(options.general().maxImageBytes(), options.general().maxRequestBytes(),
                 options.general().maxInflightUploadBytes(), options.general().resolvedUploadMemoryBytes());
         this.fetcher = new UrlFetcher(options.allowPrivateImageUrls(), options.general().maxImageBytes(),
@@ -263,9 +262,15 @@ public final class ProxyServer implements AutoCloseable {
         // before anything in the data directory is opened: a second proxy there is refused, not let in
         DataDirLock dataLock = DataDirLock.acquire(options.dataDir());
         ProxyServer s;
+        ServableImageStore images = null;
         try {
-            s = new ProxyServer(options, clock, dataLock);
+            // before the rest: an S3 bucket that cannot be used stops the start before anything else is opened
+            images = imageStore(options, clock);
+            s = new ProxyServer(options, clock, dataLock, images);
         } catch (RuntimeException | Error e) {
+            if (images != null) {
+                images.close();
+            }
             dataLock.close();
             throw e;
         }
