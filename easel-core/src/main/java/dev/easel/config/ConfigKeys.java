@@ -24,6 +24,7 @@ final class ConfigKeys {
     static final String ROUTER_SETTINGS = "router_settings";
     static final String LITELLM_SETTINGS = "litellm_settings";
     static final String GENERAL_SETTINGS = "general_settings";
+    static final String IMAGE_STORE = "general_settings.image_store";
 
     /** The keys the reader reads, per section, in the order they are documented. */
     private static final Map<String, List<String>> READ = Map.of(
@@ -50,7 +51,11 @@ final class ConfigKeys {
                     "max_parallel_wait", "max_parts", "max_images", "max_text_fields", "max_text_field_bytes",
                     "max_text_bytes", "max_field_name_bytes", "max_part_header_bytes", "max_json_depth",
                     "max_json_tokens", "max_json_body_bytes", "idle_timeout", "min_request_body_rate",
-                    "request_body_rate_window", "request_body_timeout"));
+                    "request_body_rate_window", "request_body_timeout", "image_store"),
+            // LiteLLM has no image store; the bucket keys are the names of its s3_callback_params
+            IMAGE_STORE, List.of("type", "url_mode", "s3_bucket_name", "s3_region_name", "s3_endpoint_url",
+                    "s3_aws_access_key_id", "s3_aws_secret_access_key", "s3_aws_session_token", "s3_path",
+                    "s3_use_virtual_hosted_style"));
 
     private ConfigKeys() {
     }

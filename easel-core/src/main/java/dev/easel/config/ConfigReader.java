@@ -322,9 +322,107 @@ final class ConfigReader {
                 optionalInt(s, "global_max_parallel_requests", 1),
                 optionalInt(s, "max_parallel_requests", 1),
                 optionalInt(s, "max_parallel_waiters", 0).orElse(d.maxParallelWaiters()),
-                optional(s, "max_parallel_wait", (n, p) -> duration(n, p, false)).orElse(d.maxParallelWait()));
+                optional(s, "max_parallel_wait", (n, p) -> duration(n, p, false)).orElse(d.maxParallelWait()),
+                optional(s, "image_store", (n, p) -> imageStore(section(n, p, ConfigKeys.IMAGE_STORE)))
+                        .orElse(d.imageStore()));
+        if (settings.imageStore().urlMode() == ImageStoreSettings.UrlMode.PRESIGNED
+                && settings.imageUrlTtl().compareTo(MAX_PRESIGNED_TTL) > 0) {
+            throw error(s.path("image_store.url_mode"), "presigned URLs last at most 7 days (604800 s), but "
+                    + "general_settings.image_url_ttl is " + settings.imageUrlTtl().toSeconds() + " s; use url_mode "
+                    + "proxy or a shorter image_url_ttl");
+        }
         s.warnUnknown();
         return settings;
+    }
+
+    /** The longest a SigV4 presigned URL may be valid. */
+    private static final Duration MAX_PRESIGNED_TTL = Duration.ofDays(7);
+
+    /** {@code general_settings.image_store} (docs/config.md, "{@code general_settings.image_store}"). */
+    private ImageStoreSettings imageStore(Section s) {
+        s.refuseNearMisses(Set.of());
+        ImageStoreSettings.Type type = optional(s, "type", (n, p) -> {
+            Value v = text(n, p);
+            for (ImageStoreSettings.Type t : ImageStoreSettings.Type.values()) {
+                if (t.wireName().equals(v.text)) {
+                    return t;
+                }
+            }
+            throw error(p, "unknown image store type " + v.describe() + " (known: local, s3)");
+        }).orElse(ImageStoreSettings.Type.LOCAL);
+        ImageStoreSettings.UrlMode mode = optional(s, "url_mode", (n, p) -> {
+            Value v = text(n, p);
+            for (ImageStoreSettings.UrlMode m : ImageStoreSettings.UrlMode.values()) {
+                if (m.wireName().equals(v.text)) {
+                    return m;
+                }
+            }
+            throw error(p, "unknown url mode " + v.describe() + " (known: proxy, presigned)");
+        }).orElse(ImageStoreSettings.UrlMode.PROXY);
+        if (type == ImageStoreSettings.Type.LOCAL) {
+            // a bucket setting beside the local store is a config that does not do what it says: refuse it
+            for (String key : ConfigKeys.read(ConfigKeys.IMAGE_STORE)) {
+                if (key.startsWith("s3_") && s.get(key) != null) {
+                    throw error(s.path(key), "only used with type: s3 (the image store is local)");
+                }
+            }
+            if (mode == ImageStoreSettings.UrlMode.PRESIGNED) {
+                throw error(s.path("url_mode"), "presigned needs type: s3 (the image store is local)");
+            }
+            s.warnUnknown();
+            return ImageStoreSettings.local();
+        }
+        String bucket = requiredString(s, "s3_bucket_name");
+        if (!BUCKET.matcher(bucket).matches()) {
+            throw error(s.path("s3_bucket_name"), "expected a bucket name (letters, digits, '.', '-', '_'; no '/', "
+                    + "no URL) (was '" + bucket + "')");
+        }
+        Optional<String> region = optional(s, "s3_region_name", (n, p) -> nonBlank(n, p));
+        Optional<URI> endpoint = optional(s, "s3_endpoint_url", this::httpUrl);
+        Optional<String> keyId = optional(s, "s3_aws_access_key_id", (n, p) -> nonBlank(n, p));
+        Optional<String> secret = optional(s, "s3_aws_secret_access_key", (n, p) -> nonBlank(n, p));
+        Optional<String> token = optional(s, "s3_aws_session_token", (n, p) -> nonBlank(n, p));
+        if (keyId.isPresent() && secret.isEmpty()) {
+            throw error(s.path("s3_aws_secret_access_key"), "required when s3_aws_access_key_id is set");
+        }
+        if (secret.isPresent() && keyId.isEmpty()) {
+            throw error(s.path("s3_aws_access_key_id"), "required when s3_aws_secret_access_key is set");
+        }
+        if (token.isPresent() && keyId.isEmpty()) {
+            throw error(s.path("s3_aws_session_token"), "needs s3_aws_access_key_id and s3_aws_secret_access_key");
+        }
+        String prefix = optional(s, "s3_path", (n, p) -> {
+            String v = text(n, p).text.strip();
+            while (v.startsWith("/")) {
+                v = v.substring(1);
+            }
+            while (v.endsWith("/")) {
+                v = v.substring(0, v.length() - 1);
+            }
+            if (v.contains("//") || v.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+                throw error(p, "expected a key prefix like 'easel/images' (no empty segments, no control "
+                        + "characters)");
+            }
+            return v;
+        }).orElse(ImageStoreSettings.DEFAULT_S3_PATH);
+        // LiteLLM's default: path-style against an endpoint override (MinIO and most S3-compatible services), the
+        // SDK's virtual-hosted style against AWS itself
+        boolean virtualHosted = optional(s, "s3_use_virtual_hosted_style", this::bool).orElse(endpoint.isEmpty());
+        s.warnUnknown();
+        return ImageStoreSettings.s3(new ImageStoreSettings.S3(bucket, region, endpoint, keyId, secret, token, prefix,
+                virtualHosted), mode);
+    }
+
+    /** Bucket names as AWS, GCS (underscores), R2 and MinIO accept them, loosely: no path, no URL. */
+    private static final java.util.regex.Pattern BUCKET =
+            java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,254}");
+
+    private String nonBlank(Node node, String path) {
+        String v = text(node, path).text;
+        if (v.isBlank()) {
+            throw error(path, "must not be empty");
+        }
+        return v;
     }
 
     /** The request limits, flat keys of {@code general_settings} (docs/config.md, "Request limits"). */

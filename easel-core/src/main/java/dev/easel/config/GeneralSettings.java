@@ -34,6 +34,7 @@ import java.util.OptionalInt;
  * @param maxParallelWaiters     {@code max_parallel_waiters}: requests that may wait for one of those slots
  *                               (per limit); default 100
  * @param maxParallelWait        {@code max_parallel_wait}: the longest such wait; default 30 s
+ * @param imageStore             {@code image_store}: where images of {@code url} answers are kept (local by default)
  */
 public record GeneralSettings(Optional<String> masterKey, Optional<String> databaseUrl, Optional<URI> publicBaseUrl,
                               boolean allowImageUrls, boolean allowClientSideCredentials, Optional<URI> webhookUrl,
@@ -41,7 +42,8 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
                               Map<String, Object> endUserBudgets, long maxRequestBytes, long maxImageBytes,
                               long maxInflightUploadBytes, long uploadMemoryBytes, Duration imageUrlTtl,
                               Duration gracePeriod, RequestLimits requestLimits, OptionalInt globalMaxParallelRequests,
-                              OptionalInt maxParallelRequests, int maxParallelWaiters, Duration maxParallelWait) {
+                              OptionalInt maxParallelRequests, int maxParallelWaiters, Duration maxParallelWait,
+                              ImageStoreSettings imageStore) {
 
     /** Default {@code max_request_bytes}: 1 GiB, room for 16 images of 50 MB, a mask and the fields. */
     public static final long DEFAULT_MAX_REQUEST_BYTES = 1L << 30;
@@ -74,6 +76,7 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
         Objects.requireNonNull(globalMaxParallelRequests, "globalMaxParallelRequests");
         Objects.requireNonNull(maxParallelRequests, "maxParallelRequests");
         Objects.requireNonNull(maxParallelWait, "maxParallelWait");
+        Objects.requireNonNull(imageStore, "imageStore");
         if (uploadMemoryBytes < 0 && uploadMemoryBytes != AUTO_UPLOAD_MEMORY) {
             throw new IllegalArgumentException("uploadMemoryBytes must be >= 0 (or AUTO_UPLOAD_MEMORY)");
         }
@@ -90,7 +93,7 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
                 Optional.empty(), Map.of(), DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_IMAGE_BYTES,
                 DEFAULT_MAX_INFLIGHT_UPLOAD_BYTES, AUTO_UPLOAD_MEMORY, DEFAULT_IMAGE_URL_TTL, DEFAULT_GRACE_PERIOD,
                 RequestLimits.defaults(), OptionalInt.empty(), OptionalInt.empty(), DEFAULT_MAX_PARALLEL_WAITERS,
-                DEFAULT_MAX_PARALLEL_WAIT);
+                DEFAULT_MAX_PARALLEL_WAIT, ImageStoreSettings.local());
     }
 
     @Override
@@ -105,6 +108,6 @@ public record GeneralSettings(Optional<String> masterKey, Optional<String> datab
                 + imageUrlTtl + ", gracePeriod=" + gracePeriod + ", requestLimits=" + requestLimits
                 + ", globalMaxParallelRequests=" + globalMaxParallelRequests + ", maxParallelRequests="
                 + maxParallelRequests + ", maxParallelWaiters=" + maxParallelWaiters + ", maxParallelWait="
-                + maxParallelWait + "]";
+                + maxParallelWait + ", imageStore=" + imageStore + "]";
     }
 }

@@ -33,7 +33,8 @@ class ConfigDocsTest {
             "`model_info`", ConfigKeys.MODEL_INFO,
             "`router_settings`", ConfigKeys.ROUTER_SETTINGS,
             "`litellm_settings`", ConfigKeys.LITELLM_SETTINGS,
-            "`general_settings`", ConfigKeys.GENERAL_SETTINGS);
+            "`general_settings`", ConfigKeys.GENERAL_SETTINGS,
+            "`general_settings.image_store`", ConfigKeys.IMAGE_STORE);
     private static final String PROVIDER_SETTINGS = "Provider settings";
     private static final Pattern HEADING = Pattern.compile("^#{2,3} (.+)$");
     private static final Pattern ROW = Pattern.compile("^\\| *`([^`]+)` *\\|(.*)$");

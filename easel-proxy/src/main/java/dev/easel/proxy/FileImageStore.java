@@ -1,34 +1,32 @@
 package dev.easel.proxy;
 
-import dev.easel.ImageStore;
+import dev.easel.ServableImageStore;
+import dev.easel.StoredImage;
 import dev.easel.image.ImageFormat;
+import dev.easel.internal.ImageNames;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.Optional;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
  * Images the proxy serves as URLs (for clients that asked {@code response_format=url} from models that
- * only return base64). Names carry 128 random bits; files expire after the TTL (OpenAI's URLs last 60
- * minutes). {@link #store} returns a {@code easel-image:} reference that the proxy turns into an absolute
+ * only return base64), as files under {@code <data-dir>/images}: the default store, read only by the proxy that
+ * wrote them (a fleet uses the S3 store). Names carry 128 random bits; files expire after the TTL (OpenAI's URLs
+ * last 60 minutes). {@link #store} returns a {@code easel-image:} reference that the proxy turns into an absolute
  * URL of {@code GET /v1/images/files/{name}} when it writes the response.
  */
-final class FileImageStore implements ImageStore {
-
-    static final String SCHEME = "easel-image:";
-    static final Pattern NAME = Pattern.compile("[0-9a-f]{32}\\.(png|jpg|webp)");
-
-    private static final SecureRandom RANDOM = new SecureRandom();
+final class FileImageStore implements ServableImageStore {
 
     private final Path dir;
     private final Duration ttl;
@@ -42,9 +40,7 @@ final class FileImageStore implements ImageStore {
 
     @Override
     public String store(byte[] image, ImageFormat format) {
-        byte[] id = new byte[16];
-        RANDOM.nextBytes(id);
-        String name = HexFormat.of().formatHex(id) + "." + format.extension();
+        String name = ImageNames.newName(format);
         try {
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, ".tmp-", ".part");
@@ -57,29 +53,59 @@ final class FileImageStore implements ImageStore {
                 Files.deleteIfExists(tmp);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("could not store image", e);
+            throw new UncheckedIOException("could not store image in " + dir + ": " + e.getMessage(), e);
         }
-        return SCHEME + name;
+        return REFERENCE_PREFIX + name;
     }
 
-    /** The file for a served name, if it exists and has not expired. */
-    Optional<Path> find(String name) {
-        if (name == null || !NAME.matcher(name).matches()) {
+    @Override
+    public Optional<StoredImage> stat(String name) {
+        return describe(name).map(a -> StoredImage.described(type(name), a.size(),
+                a.lastModifiedTime().toInstant()));
+    }
+
+    @Override
+    public Optional<StoredImage> open(String name) {
+        Optional<BasicFileAttributes> attributes = describe(name);
+        if (attributes.isEmpty()) {
             return Optional.empty();
         }
-        Path f = dir.resolve(name);
+        InputStream in;
         try {
-            if (Files.isRegularFile(f) && Files.getLastModifiedTime(f).toInstant().isAfter(clock.instant())) {
-                return Optional.of(f);
-            }
-        } catch (IOException ignored) {
-            // gone between the two calls
+            in = Files.newInputStream(dir.resolve(name));
+        } catch (NoSuchFileException e) {
+            return Optional.empty(); // swept between the two calls
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not read image " + name + " from " + dir + ": " + e.getMessage(), e);
         }
-        return Optional.empty();
+        BasicFileAttributes a = attributes.get();
+        return Optional.of(StoredImage.of(type(name), a.size(), a.lastModifiedTime().toInstant(), in));
     }
 
-    /** Deletes expired images; returns how many. */
-    int purgeExpired() {
+    /** The file's attributes, if it has a served name, exists and has not expired. */
+    private Optional<BasicFileAttributes> describe(String name) {
+        if (!ImageNames.isName(name)) {
+            return Optional.empty();
+        }
+        try {
+            BasicFileAttributes a = Files.readAttributes(dir.resolve(name), BasicFileAttributes.class);
+            if (a.isRegularFile() && a.lastModifiedTime().toInstant().isAfter(clock.instant())) {
+                return Optional.of(a);
+            }
+            return Optional.empty();
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not read image " + name + " from " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String type(String name) {
+        return ImageNames.format(name).map(ImageFormat::mimeType).orElseThrow();
+    }
+
+    @Override
+    public int deleteExpired() {
         try {
             return purge();
         } catch (RuntimeException e) {
@@ -98,7 +124,7 @@ final class FileImageStore implements ImageStore {
             for (Path f : (Iterable<Path>) files::iterator) {
                 try {
                     Instant expiry = Files.getLastModifiedTime(f).toInstant();
-                    boolean served = NAME.matcher(f.getFileName().toString()).matches();
+                    boolean served = ImageNames.isName(f.getFileName().toString());
                     // unfinished temp files carry their creation time: give them an hour
                     if (served ? expiry.isBefore(now) : expiry.plus(Duration.ofHours(1)).isBefore(now)) {
                         Files.deleteIfExists(f);
@@ -112,15 +138,5 @@ final class FileImageStore implements ImageStore {
             // directory vanished
         }
         return n;
-    }
-
-    static String contentType(String name) {
-        if (name.endsWith(".png")) {
-            return "image/png";
-        }
-        if (name.endsWith(".jpg")) {
-            return "image/jpeg";
-        }
-        return "image/webp";
     }
 }

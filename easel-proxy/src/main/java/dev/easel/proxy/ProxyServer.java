@@ -3,6 +3,8 @@ package dev.easel.proxy;
 import dev.easel.BadRequestException;
 import dev.easel.DeploymentStatus;
 import dev.easel.Easel;
+import dev.easel.ServableImageStore;
+import dev.easel.StoredImage;
 import dev.easel.engine.Engine;
 import dev.easel.proxy.metrics.PrometheusEndpoint;
 import dev.easel.proxy.metrics.ProxyMetrics;
@@ -59,7 +61,8 @@ public final class ProxyServer implements AutoCloseable {
 
     private final ProxyOptions options;
     private final Engine easel;
-    private final FileImageStore images;
+    private final ServableImageStore images;
+    private final Clock clock;
     private final UploadLimits limits;
     private final UrlFetcher fetcher;
     private final UrlFetcher providerFetcher;
@@ -97,13 +100,13 @@ public final class ProxyServer implements AutoCloseable {
     /** This process owns the data directory while it runs. */
     private final DataDirLock dataLock;
 
-    private ProxyServer(ProxyOptions options, Clock clock, DataDirLock dataLock) {
+    private ProxyServer(ProxyOptions options, Clock clock, DataDirLock dataLock, ServableImageStore images) {
         this.options = options;
         this.dataLock = dataLock;
+        this.clock = clock;
         EaselConfig config = options.config();
         this.spoolDir = options.dataDir().resolve("uploads");
-        this.images = new FileImageStore(options.dataDir().resolve("images"), options.general().imageUrlTtl(),
-                clock);
+        this.images = images;
         this.limits = new UploadLimits(options.general().maxImageBytes(), options.general().maxRequestBytes(),
                 options.general().maxInflightUploadBytes(), options.general().resolvedUploadMemoryBytes());
         this.fetcher = new UrlFetcher(options.allowPrivateImageUrls(), options.general().maxImageBytes(),
@@ -223,6 +226,19 @@ public final class ProxyServer implements AutoCloseable {
         });
     }
 
+    /** The store of {@code url} answers' images: the data directory's, or the bucket every replica reads. */
+    private static ServableImageStore imageStore(ProxyOptions options, Clock clock) {
+        var settings = options.general().imageStore();
+        Duration ttl = options.general().imageUrlTtl();
+        if (settings.s3().isPresent()) {
+            ServableImageStore store = dev.easel.s3.S3ImageStore.connect(settings.s3().get(), settings.urlMode(), ttl,
+                    clock);
+            LOG.info("images of url answers go to {}", store);
+            return store;
+        }
+        return new FileImageStore(options.dataDir().resolve("images"), ttl, clock);
+    }
+
     /**
      * Registers {@code h} for GET and HEAD: Javalin answers HEAD on a GET route with an empty 200 without running
      * any handler, which skipped the key check (issue 12). HEAD runs the GET handler; Jetty drops the body.
@@ -246,9 +262,15 @@ public final class ProxyServer implements AutoCloseable {
         // before anything in the data directory is opened: a second proxy there is refused, not let in
         DataDirLock dataLock = DataDirLock.acquire(options.dataDir());
         ProxyServer s;
+        ServableImageStore images = null;
         try {
-            s = new ProxyServer(options, clock, dataLock);
+            // before the rest: an S3 bucket that cannot be used stops the start before anything else is opened
+            images = imageStore(options, clock);
+            s = new ProxyServer(options, clock, dataLock, images);
         } catch (RuntimeException | Error e) {
+            if (images != null) {
+                images.close();
+            }
             dataLock.close();
             throw e;
         }
@@ -266,7 +288,8 @@ public final class ProxyServer implements AutoCloseable {
             s.closeUnstarted();
             throw e;
         }
-        s.janitor.scheduleWithFixedDelay(s.images::purgeExpired, 1, 1, TimeUnit.MINUTES);
+        // every replica sweeps a shared bucket too: the sweep is idempotent, and no replica is special
+        s.janitor.scheduleWithFixedDelay(s.images::deleteExpired, 1, 1, TimeUnit.MINUTES);
         s.state.set(State.READY);
         if (options.masterKey().isEmpty()) {
             LOG.warn("no general_settings.master_key: the proxy accepts requests without a key");
@@ -430,6 +453,7 @@ public final class ProxyServer implements AutoCloseable {
         integrations.close();
         fetcher.close();
         providerFetcher.close();
+        images.close();
         dataLock.close(); // last: nothing of this process touches the directory any more
     }
 
@@ -442,6 +466,7 @@ public final class ProxyServer implements AutoCloseable {
         integrations.close();
         fetcher.close();
         providerFetcher.close();
+        images.close();
         dataLock.close();
     }
 
@@ -518,19 +543,37 @@ public final class ProxyServer implements AutoCloseable {
         json(ctx, 200, sb.append("]}").toString());
     }
 
+    /**
+     * {@code GET|HEAD /v1/images/files/{name}}: an image of a {@code url} answer, from whichever store holds it (with
+     * S3, any replica serves what another wrote). Streamed in small buffers, never read whole into memory.
+     */
     private void file(Context ctx) {
-        Optional<Path> f = images.find(ctx.pathParam("name"));
-        if (f.isEmpty()) {
+        String name = ctx.pathParam("name");
+        boolean head = "HEAD".equals(ctx.method().name());
+        Optional<StoredImage> found;
+        try {
+            found = head ? images.stat(name) : images.open(name);
+        } catch (java.io.UncheckedIOException e) {
+            LOG.warn("image store read failed: {}", e.getMessage());
+            error(ctx, 503, "api_error", "image_store_unavailable", "the image store could not be read; try again");
+            return;
+        }
+        if (found.isEmpty()) {
             error(ctx, 404, "invalid_request_error", "image_not_found", "image not found or expired");
             return;
         }
-        ctx.status(200).contentType(FileImageStore.contentType(f.get().getFileName().toString()));
-        ctx.header("Cache-Control", "private, max-age=3600");
-        try {
-            ctx.header("Content-Length", Long.toString(Files.size(f.get())));
-            Files.copy(f.get(), ctx.res().getOutputStream());
+        try (StoredImage image = found.get()) {
+            // a cache may keep it as long as it is served, not longer
+            long maxAge = Math.max(0, Duration.between(clock.instant(), image.expiresAt())
+                    .toSeconds());
+            ctx.status(200).contentType(image.contentType());
+            ctx.header("Cache-Control", "private, max-age=" + maxAge);
+            ctx.header("Content-Length", Long.toString(image.length()));
+            if (!head) {
+                image.body().transferTo(ctx.res().getOutputStream());
+            }
         } catch (java.io.IOException e) {
-            LOG.debug("serving {} failed: {}", f.get().getFileName(), e.toString());
+            LOG.debug("serving {} failed: {}", name, e.toString()); // the client went away
         }
     }
 

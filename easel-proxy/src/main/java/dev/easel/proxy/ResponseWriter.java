@@ -104,8 +104,9 @@ final class ResponseWriter {
     }
 
     static String absolute(String url, String urlBase) {
-        if (url.startsWith(FileImageStore.SCHEME)) {
-            return urlBase + "/v1/images/files/" + url.substring(FileImageStore.SCHEME.length());
+        if (url.startsWith(dev.easel.ServableImageStore.REFERENCE_PREFIX)) {
+            return urlBase + "/v1/images/files/"
+                    + url.substring(dev.easel.ServableImageStore.REFERENCE_PREFIX.length());
         }
         return url;
     }
