@@ -11,6 +11,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.health.contributor.CompositeHealthContributor;
+import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthContributor;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.context.annotation.Bean;
@@ -31,9 +32,16 @@ public final class EaselHealthAutoConfiguration {
     public EaselHealthAutoConfiguration() {
     }
 
-    /** The {@code easel} health contributor. */
+    /**
+     * The {@code easel} health contributor: one indicator per model group; without a config (model strings called
+     * directly) a single UNKNOWN, since there is no group to report on.
+     */
     @Bean
     HealthContributor easelHealthContributor(Easel easel, EaselRuntime runtime) {
+        if (easel.deployments().isEmpty()) {
+            return (HealthIndicator) () -> Health.unknown().withDetail("model_groups",
+                    "none configured (easel.config or easel.model-list)").build();
+        }
         Map<String, List<DeploymentStatus>> groups = new LinkedHashMap<>();
         for (DeploymentStatus d : easel.deployments()) {
             groups.computeIfAbsent(d.modelGroup(), g -> new ArrayList<>()).add(d);

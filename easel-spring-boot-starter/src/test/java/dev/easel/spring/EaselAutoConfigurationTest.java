@@ -245,6 +245,9 @@ class EaselAutoConfigurationTest {
             assertThat(easel.deployments()).isEmpty();
             assertThat(edit(easel, "openai/gpt-image-2").data()).hasSize(1);
             assertThat(fake.takeRequest().header("Authorization")).contains("Bearer " + KEY);
+            // no model group to report on: unknown, which does not pull the application's health down
+            Health health = context.getBean("easelHealthContributor", HealthIndicator.class).health();
+            assertThat(health.getStatus()).isEqualTo(Status.UNKNOWN);
         });
     }
 
