@@ -244,6 +244,11 @@ public final class SpendService implements AutoCloseable {
         }
     }
 
+    /** The store, for tests and checks in this package. */
+    SpendStore store() {
+        return store;
+    }
+
     /**
      * Tests only: runs in {@link #record} right after the journal lock is released, the point where the writer
      * may seal, write and forget the row before {@code record} returns.
