@@ -153,6 +153,7 @@ public final class ProxyServer implements AutoCloseable {
                 config.routerSettings().timeout(), routerState, clock);
         edits.parallel(parallel);
         integrations.metrics().ifPresent(m -> parallel.bindMetrics(m.registry()));
+        integrations.metrics().ifPresent(m -> spend.bindMetrics(m.registry()));
         SpendApi spendApi = new SpendApi(spend, new JsonBodies(requestLimits, System::nanoTime)::readTree);
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;

@@ -70,17 +70,21 @@ public final class SpendApi {
 
     /**
      * {@code GET /spend/logs}: a JSON array of rows, newest first (LiteLLM's shape). Filters {@code start_date},
-     * {@code end_date}, {@code end_user}, {@code model}, {@code status}, {@code request_id}; paging
-     * {@code page}/{@code page_size} or {@code limit}/{@code offset}. The headers {@code x-total-count},
-     * {@code x-page}, {@code x-page-size} tell the paging.
+     * {@code end_date}, {@code end_user}, {@code model}, {@code model_id} (deployment), {@code status},
+     * {@code request_id}, {@code client_request_id}; paging {@code page}/{@code page_size}, {@code limit}/{@code offset},
+     * or {@code cursor} (with {@code page_size} or {@code limit}). The headers {@code x-total-count}, {@code x-page},
+     * {@code x-page-size} tell the paging and {@code x-next-cursor} the cursor of the next page (absent on the last).
      */
     public void logs(Context ctx) {
         handle(ctx, () -> {
             SpendQuery q = query(ctx);
             SpendPage page = spend.logs(q);
             ctx.header("x-total-count", Long.toString(page.total()));
-            ctx.header("x-page", Long.toString(page.offset() / page.limit() + 1));
+            if (q.after().isEmpty()) {
+                ctx.header("x-page", Long.toString(page.offset() / page.limit() + 1));
+            }
             ctx.header("x-page-size", Integer.toString(page.limit()));
+            page.next().ifPresent(n -> ctx.header("x-next-cursor", n.token()));
             return g -> {
                 g.writeStartArray();
                 for (SpendRecord r : page.rows()) {
@@ -93,11 +97,13 @@ public final class SpendApi {
 
     /**
      * {@code GET /spend/logs/v2}: the same rows as {@link #logs} inside
-     * {@code {"data":[…],"total","page","page_size","total_pages"}}.
+     * {@code {"data":[…],"total","page","page_size","total_pages","next_cursor"}}; {@code page} is null on a page
+     * read with a cursor, {@code next_cursor} null on the last page.
      */
     public void logsPage(Context ctx) {
         handle(ctx, () -> {
-            SpendPage page = spend.logs(query(ctx));
+            SpendQuery q = query(ctx);
+            SpendPage page = spend.logs(q);
             return g -> {
                 g.writeStartObject();
                 g.writeArrayFieldStart("data");
@@ -106,9 +112,14 @@ public final class SpendApi {
                 }
                 g.writeEndArray();
                 g.writeNumberField("total", page.total());
-                g.writeNumberField("page", page.offset() / page.limit() + 1);
+                if (q.after().isEmpty()) {
+                    g.writeNumberField("page", page.offset() / page.limit() + 1);
+                } else {
+                    g.writeNullField("page");
+                }
                 g.writeNumberField("page_size", page.limit());
                 g.writeNumberField("total_pages", (page.total() + page.limit() - 1) / page.limit());
+                g.writeStringField("next_cursor", page.next().map(SpendCursor::token).orElse(null));
                 g.writeEndObject();
             };
         });
@@ -166,14 +177,15 @@ public final class SpendApi {
     }
 
     /**
-     * {@code GET /global/spend/report?group_by=model|end_user|day} (default {@code model}; {@code customer} means
-     * {@code end_user}) with {@code start_date}/{@code end_date}: one entry per group, ordered by key.
+     * {@code GET /global/spend/report?group_by=model|end_user|deployment|day} (default {@code model};
+     * {@code customer} means {@code end_user}, {@code model_id} {@code deployment}) with
+     * {@code start_date}/{@code end_date}: one entry per group, ordered by key (no end user first).
      */
     public void report(Context ctx) {
         handle(ctx, () -> {
             String raw = Optional.ofNullable(ctx.queryParam("group_by")).filter(s -> !s.isBlank()).orElse("model");
             SpendGroupBy group = SpendGroupBy.parse(raw).orElseThrow(() -> new BadRequest("group_by",
-                    "invalid_parameter", "group_by: expected model, end_user or day (was '" + raw + "')"));
+                    "invalid_parameter", "group_by: expected model, end_user, deployment or day (was '" + raw + "')"));
             List<SpendReportRow> rows = spend.report(group, date(ctx, "start_date", false), date(ctx, "end_date", true));
             return g -> {
                 g.writeStartArray();
@@ -206,6 +218,10 @@ public final class SpendApi {
         if (model.isPresent()) {
             q = q.withModel(model.get());
         }
+        Optional<String> deployment = firstParam(ctx, "model_id", "deployment_id");
+        if (deployment.isPresent()) {
+            q = q.withDeploymentId(deployment.get());
+        }
         Optional<String> status = firstParam(ctx, "status");
         if (status.isPresent()) {
             if (!status.get().equals(SpendRecord.SUCCESS) && !status.get().equals(SpendRecord.FAILURE)) {
@@ -224,6 +240,25 @@ public final class SpendApi {
         }
         Optional<Long> limit = number(ctx, "limit", 1, SpendQuery.MAX_LIMIT);
         Optional<Long> offset = number(ctx, "offset", 0, Long.MAX_VALUE);
+        Optional<String> cursor = firstParam(ctx, "cursor");
+        if (cursor.isPresent()) {
+            if (offset.isPresent() || ctx.queryParam("page") != null) {
+                throw new BadRequest("cursor", "invalid_parameter",
+                        "use either cursor or page/offset, not both (the cursor says where the page starts)");
+            }
+            if (limit.isPresent() && ctx.queryParam("page_size") != null) {
+                throw new BadRequest("page_size", "invalid_parameter", "use either page_size or limit, not both");
+            }
+            SpendCursor after;
+            try {
+                after = SpendCursor.parse(cursor.get());
+            } catch (IllegalArgumentException e) {
+                throw new BadRequest("cursor", "invalid_parameter", e.getMessage());
+            }
+            long size = limit.or(() -> number(ctx, "page_size", 1, SpendQuery.MAX_LIMIT))
+                    .orElse((long) SpendQuery.DEFAULT_LIMIT);
+            return q.withCursor(after, (int) size);
+        }
         if (limit.isPresent() || offset.isPresent()) {
             if (ctx.queryParam("page") != null || ctx.queryParam("page_size") != null) {
                 throw new BadRequest("page", "invalid_parameter",

@@ -9,10 +9,12 @@ public enum SpendGroupBy {
     MODEL,
     /** By end user. */
     END_USER,
+    /** By the deployment that answered (LiteLLM's {@code model_id}). */
+    DEPLOYMENT,
     /** By day of the start time, UTC. */
     DAY;
 
-    /** The query-parameter value: {@code model}, {@code end_user}, {@code day}. */
+    /** The query-parameter value: {@code model}, {@code end_user}, {@code deployment}, {@code day}. */
     public String param() {
         return name().toLowerCase(Locale.ROOT);
     }
@@ -22,6 +24,7 @@ public enum SpendGroupBy {
         return switch (s.strip().toLowerCase(Locale.ROOT)) {
             case "model", "model_group" -> Optional.of(MODEL);
             case "end_user", "customer", "end_user_id" -> Optional.of(END_USER);
+            case "deployment", "deployment_id", "model_id" -> Optional.of(DEPLOYMENT);
             case "day", "date" -> Optional.of(DAY);
             default -> Optional.empty();
         };

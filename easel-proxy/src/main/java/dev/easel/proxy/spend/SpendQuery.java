@@ -11,15 +11,18 @@ import java.util.Optional;
  * @param to        start times before this
  * @param endUser   end-user id
  * @param model     model group
+ * @param deploymentId the deployment that answered (LiteLLM's {@code model_id})
  * @param status    {@code success} or {@code failure}
  * @param requestId one request (Easel's id)
  * @param clientRequestId the requests a caller sent with this id of its own
- * @param offset    rows to skip
+ * @param after     keyset paging: the rows after this cursor (then {@code offset} must be 0)
+ * @param offset    rows to skip (deep pages: prefer {@code after}, which does not read the skipped rows)
  * @param limit     rows to return (1 to {@link #MAX_LIMIT})
  */
 public record SpendQuery(Optional<Instant> from, Optional<Instant> to, Optional<String> endUser,
-                         Optional<String> model, Optional<String> status, Optional<String> requestId,
-                         Optional<String> clientRequestId, long offset, int limit) {
+                         Optional<String> model, Optional<String> deploymentId, Optional<String> status,
+                         Optional<String> requestId, Optional<String> clientRequestId, Optional<SpendCursor> after,
+                         long offset, int limit) {
 
     /** Default page size. */
     public static final int DEFAULT_LIMIT = 50;
@@ -32,11 +35,17 @@ public record SpendQuery(Optional<Instant> from, Optional<Instant> to, Optional<
         Objects.requireNonNull(to, "to");
         Objects.requireNonNull(endUser, "endUser");
         Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(deploymentId, "deploymentId");
         Objects.requireNonNull(status, "status");
         Objects.requireNonNull(requestId, "requestId");
         Objects.requireNonNull(clientRequestId, "clientRequestId");
+        Objects.requireNonNull(after, "after");
         if (offset < 0) {
             throw new IllegalArgumentException("offset must not be negative (was " + offset + ")");
+        }
+        if (after.isPresent() && offset > 0) {
+            throw new IllegalArgumentException("use either a cursor or an offset, not both (offset was " + offset
+                    + ")");
         }
         if (limit < 1 || limit > MAX_LIMIT) {
             throw new IllegalArgumentException("limit must be between 1 and " + MAX_LIMIT + " (was " + limit + ")");
@@ -46,41 +55,61 @@ public record SpendQuery(Optional<Instant> from, Optional<Instant> to, Optional<
     /** Everything, newest first, first page. */
     public static SpendQuery all() {
         return new SpendQuery(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.empty(), 0, DEFAULT_LIMIT);
+                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), 0,
+                DEFAULT_LIMIT);
     }
 
     /** A copy for one end user. */
     public SpendQuery withEndUser(String v) {
-        return new SpendQuery(from, to, Optional.of(v), model, status, requestId, clientRequestId, offset, limit);
+        return new SpendQuery(from, to, Optional.of(v), model, deploymentId, status, requestId, clientRequestId,
+                after, offset, limit);
     }
 
     /** A copy for one model group. */
     public SpendQuery withModel(String v) {
-        return new SpendQuery(from, to, endUser, Optional.of(v), status, requestId, clientRequestId, offset, limit);
+        return new SpendQuery(from, to, endUser, Optional.of(v), deploymentId, status, requestId, clientRequestId,
+                after, offset, limit);
+    }
+
+    /** A copy for one deployment. */
+    public SpendQuery withDeploymentId(String v) {
+        return new SpendQuery(from, to, endUser, model, Optional.of(v), status, requestId, clientRequestId, after,
+                offset, limit);
     }
 
     /** A copy for one status. */
     public SpendQuery withStatus(String v) {
-        return new SpendQuery(from, to, endUser, model, Optional.of(v), requestId, clientRequestId, offset, limit);
+        return new SpendQuery(from, to, endUser, model, deploymentId, Optional.of(v), requestId, clientRequestId,
+                after, offset, limit);
     }
 
     /** A copy for one request id. */
     public SpendQuery withRequestId(String v) {
-        return new SpendQuery(from, to, endUser, model, status, Optional.of(v), clientRequestId, offset, limit);
+        return new SpendQuery(from, to, endUser, model, deploymentId, status, Optional.of(v), clientRequestId,
+                after, offset, limit);
     }
 
     /** A copy for the requests a caller sent with its own id {@code v}. */
     public SpendQuery withClientRequestId(String v) {
-        return new SpendQuery(from, to, endUser, model, status, requestId, Optional.of(v), offset, limit);
+        return new SpendQuery(from, to, endUser, model, deploymentId, status, requestId, Optional.of(v), after,
+                offset, limit);
     }
 
     /** A copy with a time range (either end may be empty). */
     public SpendQuery withRange(Optional<Instant> newFrom, Optional<Instant> newTo) {
-        return new SpendQuery(newFrom, newTo, endUser, model, status, requestId, clientRequestId, offset, limit);
+        return new SpendQuery(newFrom, newTo, endUser, model, deploymentId, status, requestId, clientRequestId,
+                after, offset, limit);
     }
 
-    /** A copy with other paging. */
+    /** A copy with offset paging (and no cursor). */
     public SpendQuery withPaging(long newOffset, int newLimit) {
-        return new SpendQuery(from, to, endUser, model, status, requestId, clientRequestId, newOffset, newLimit);
+        return new SpendQuery(from, to, endUser, model, deploymentId, status, requestId, clientRequestId,
+                Optional.empty(), newOffset, newLimit);
+    }
+
+    /** A copy reading the {@code newLimit} rows after {@code cursor} (keyset paging, no offset). */
+    public SpendQuery withCursor(SpendCursor cursor, int newLimit) {
+        return new SpendQuery(from, to, endUser, model, deploymentId, status, requestId, clientRequestId,
+                Optional.of(cursor), 0, newLimit);
     }
 }

@@ -3,12 +3,14 @@ package dev.easel.proxy.spend;
 import dev.easel.EaselException;
 import dev.easel.config.ConfigException;
 import dev.easel.routing.BudgetLedger;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -98,10 +100,9 @@ public final class SpendService implements AutoCloseable {
     private final List<SpendRecord> orphans = new ArrayList<>();
     private boolean overflowWarned;
 
-    // flushLock guards segments and the writer connection
+    // flushLock guards segments
     private final ReentrantLock flushLock = new ReentrantLock();
     private final Deque<Segment> segments = new ArrayDeque<>();
-    private Connection writerConnection;
     private volatile boolean schemaReady;
     private Instant budgetsLoaded = Instant.MIN;
 
@@ -245,6 +246,11 @@ public final class SpendService implements AutoCloseable {
         }
     }
 
+    /** The store, for tests and checks in this package. */
+    SpendStore store() {
+        return store;
+    }
+
     /**
      * Tests only: runs in {@link #record} right after the journal lock is released, the point where the writer
      * may seal, write and forget the row before {@code record} returns.
@@ -376,37 +382,22 @@ public final class SpendService implements AutoCloseable {
         }
     }
 
-    /** One transaction; the commit and forgetting the pending spend happen together. */
+    /**
+     * One transaction (rows, counters, budget windows); the commit and forgetting the pending spend happen
+     * together, under the accounting lock, so a budget read never counts a row twice or not at all.
+     */
     private void write(List<SpendRecord> batch) throws SQLException {
-        Connection c = writerConnection;
-        try {
-            if (c == null) {
-                c = store.connect();
-                c.setAutoCommit(false);
-                writerConnection = c;
-            }
-            boolean[] inserted = store.insert(c, batch);
+        store.write(batch, (commit, inserted) -> {
             accounting.writeLock().lock();
             try {
-                c.commit();
+                commit.run();
                 forgetPending(batch);
                 advanceKnown(batch, inserted);
             } finally {
                 accounting.writeLock().unlock();
             }
-            backlog.addAndGet(-batch.size());
-        } catch (SQLException | RuntimeException | Error e) { // pgjdbc may throw AssertionError on a dead socket
-            if (c != null) {
-                try {
-                    c.rollback();
-                } catch (SQLException ignored) {
-                    // the connection is being dropped anyway
-                }
-            }
-            SpendStore.closeQuietly(c);
-            writerConnection = null;
-            throw e;
-        }
+        });
+        backlog.addAndGet(-batch.size());
     }
 
     private void ensureSchema() throws SQLException {
@@ -435,7 +426,7 @@ public final class SpendService implements AutoCloseable {
                 Instant from = b.windowStart(now);
                 accounting.readLock().lock();
                 try {
-                    known.put(b.endUser(), new Known(from, store.totals(b.endUser(), from)));
+                    known.put(b.endUser(), new Known(from, store.totals(b.endUser(), from, windowEnd(b, from))));
                 } finally {
                     accounting.readLock().unlock();
                 }
@@ -699,7 +690,7 @@ public final class SpendService implements AutoCloseable {
             SpendStore.Totals db;
             if (!tolerant || (schemaReady && reachable)) {
                 try {
-                    db = store.totals(endUser, from);
+                    db = store.totals(endUser, from, windowEnd(budgets.get(endUser), from));
                     known.put(endUser, new Known(from, db));
                 } catch (SQLException e) {
                     noteFailure(e);
@@ -716,6 +707,17 @@ public final class SpendService implements AutoCloseable {
         } finally {
             accounting.readLock().unlock();
         }
+    }
+
+    /**
+     * The end of the budget window that starts at {@code from}: empty for all time (the epoch), and for a budget
+     * without a duration (replaced since {@code from} was computed: the store then sums the log since it).
+     */
+    private static Optional<Instant> windowEnd(Budget b, Instant from) {
+        if (from.equals(Instant.EPOCH) || b == null || b.duration() == null) {
+            return Optional.empty();
+        }
+        return Optional.of(b.duration().windowEnd(from));
     }
 
     private SpendStore.Totals lastKnown(String endUser, Instant from) {
@@ -902,21 +904,57 @@ public final class SpendService implements AutoCloseable {
             }
         } catch (Exception | Error e) {
             noteFailure(e);
-            LOG.warn("spend store unavailable at shutdown; {} rows stay in the journal {} for the next start: {}",
-                    backlog.get(), journal.path(), lastError);
         } finally {
+            int memoryOnly;
             synchronized (journalLock) {
                 journalClosed = true;
+                memoryOnly = orphans.size();
                 try {
                     journal.close();
                 } catch (IOException e) {
                     LOG.warn("closing the spend journal: {}", e.toString());
                 }
             }
-            SpendStore.closeQuietly(writerConnection);
-            writerConnection = null;
             flushLock.unlock();
             store.close();
+            reportUndelivered(memoryOnly);
         }
+    }
+
+    /**
+     * The shutdown report, one log line: rows not delivered to the database, where they wait and why. Rows held
+     * only in memory (the journal could not be written) die with the process and are counted as lost.
+     */
+    private void reportUndelivered(int memoryOnly) {
+        long left = backlog.get();
+        if (memoryOnly > 0) {
+            lost.addAndGet(memoryOnly);
+        }
+        if (left == 0 && lost.get() == 0) {
+            LOG.info("spend: every row delivered to {}", store.target());
+            return;
+        }
+        LOG.warn("spend: {} rows not delivered to {} (database {}); {} wait in the journal {} ({} bytes) for the next"
+                        + " start; {} rows lost in all (held only in memory, the journal not writable)",
+                left, store.target(), reachable ? "reachable" : "unreachable: " + lastError, left - memoryOnly,
+                journal.path(), journal.totalBytes(), lost.get());
+    }
+
+    /**
+     * Publishes the spend log's state on {@code registry}: {@code easel_spend_backlog_rows} (rows not yet in the
+     * database), {@code easel_spend_journal_bytes}, {@code easel_spend_lost_rows_total}, {@code easel_spend_store_up}
+     * and the connection pool's {@code hikaricp_connections_*{pool="easel-spend"}}.
+     */
+    public void bindMetrics(MeterRegistry registry) {
+        Gauge.builder("easel.spend.backlog.rows", backlog, AtomicLong::get)
+                .description("Spend rows recorded but not yet in the database (waiting in memory or the journal)")
+                .register(registry);
+        Gauge.builder("easel.spend.journal.bytes", journal, Journal::totalBytes)
+                .description("Bytes in the local spend journal files").register(registry);
+        FunctionCounter.builder("easel.spend.lost.rows", lost, AtomicLong::get)
+                .description("Spend rows that could be kept neither in the journal nor in memory").register(registry);
+        Gauge.builder("easel.spend.store.up", this, s -> s.reachable ? 1 : 0)
+                .description("1 when the last spend-store operation succeeded, else 0").register(registry);
+        store.bindMetrics(registry);
     }
 }

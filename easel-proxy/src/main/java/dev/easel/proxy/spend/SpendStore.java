@@ -1,43 +1,78 @@
 package dev.easel.proxy.spend;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
 import dev.easel.proxy.spend.DatabaseTarget.Dialect;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientConnectionException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.flywaydb.core.Flyway;
 
 /**
- * JDBC access to the spend tables, for SQLite and PostgreSQL. The dialects differ in three places only: how a
- * time is stored (TIMESTAMPTZ vs fixed-width ISO text), how money is stored (NUMERIC vs decimal text) and how
- * it is summed exactly (SUM vs the {@code easel_decimal_sum} aggregate registered on each SQLite connection).
+ * JDBC access to the spend tables, for SQLite and PostgreSQL, through a HikariCP pool. The dialects differ in
+ * how a time is stored (TIMESTAMPTZ vs fixed-width ISO text), how money is stored (NUMERIC vs decimal text) and
+ * added exactly ({@code +}/SUM vs the {@code easel_decimal_add}/{@code easel_decimal_sum} functions registered on
+ * each SQLite connection), and how a budget window is guarded (an advisory lock vs SQLite's single writer).
+ *
+ * <p>Every batch of rows is written in one transaction together with the counters it adds to
+ * ({@code easel_spend_counters}: per end user, model group, deployment and everything, all time and per UTC day)
+ * and the budget windows it falls in ({@code easel_budget_windows}), only for the rows actually inserted: a row
+ * whose request id is already there (a journal replay, a second replica) adds nothing.
  */
 final class SpendStore implements AutoCloseable {
 
     static final String LOGS = "easel_spend_logs";
     static final String END_USERS = "easel_end_users";
+    static final String COUNTERS = "easel_spend_counters";
+    static final String WINDOWS = "easel_budget_windows";
+
+    /** PostgreSQL connections per proxy: one writer, budget reads and the spend API; none is held across a call. */
+    static final int POSTGRES_POOL_SIZE = 10;
+    /** SQLite connections: WAL readers beside the one writer SQLite allows at a time. */
+    static final int SQLITE_POOL_SIZE = 4;
+    /** How long a caller waits for a pooled connection (the database down: the request path does not wait). */
+    static final long CONNECTION_TIMEOUT_MILLIS = 5_000;
+    /** PostgreSQL: seconds to open a socket, and for any one statement's answer. */
+    static final int CONNECT_TIMEOUT_SECONDS = 5;
+    static final int SOCKET_TIMEOUT_SECONDS = 30;
+
+    static final String ALL = "all";
+    static final String DIM_ALL = "all";
+    static final String DIM_END_USER = "end_user";
+    static final String DIM_MODEL = "model_group";
+    static final String DIM_DEPLOYMENT = "deployment";
 
     private static final DateTimeFormatter SQLITE_TIME = DateTimeFormatter
             .ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter DAY = DateTimeFormatter.ISO_LOCAL_DATE.withZone(ZoneOffset.UTC);
     private static final String COLUMNS = "request_id, start_time, end_time, model_group, deployment_id, provider, "
             + "model, api_base, end_user, key_hash, status, http_status, error_type, error_code, spend, "
             + "prompt_tokens, completion_tokens, total_tokens, input_text_tokens, input_image_tokens, "
@@ -46,12 +81,20 @@ final class SpendStore implements AutoCloseable {
     private static final String INSERT = "INSERT INTO " + LOGS + " (" + COLUMNS + ") VALUES ("
             + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             + " ON CONFLICT (request_id) DO NOTHING";
+    private static final String ORDER = " ORDER BY start_time DESC, request_id DESC";
 
     private final DatabaseTarget target;
-    private final BlockingQueue<Connection> idle = new ArrayBlockingQueue<>(4);
+    private final HikariDataSource pool;
 
     /** Sums of one end user's rows. */
     record Totals(BigDecimal spend, long requests) {
+    }
+
+    /** A statement and its arguments (times as {@link Instant}, text, numbers). */
+    record Sql(String text, List<Object> args) {
+        Sql {
+            args = List.copyOf(args);
+        }
     }
 
     @FunctionalInterface
@@ -59,42 +102,54 @@ final class SpendStore implements AutoCloseable {
         T run(Connection c) throws SQLException;
     }
 
+    @FunctionalInterface
+    interface SqlAction {
+        void run() throws SQLException;
+    }
+
+    /** Runs around a batch's commit: {@code commit} commits; {@code inserted} says, per row, whether it was new. */
+    @FunctionalInterface
+    interface AroundCommit {
+        void run(SqlAction commit, boolean[] inserted) throws SQLException;
+    }
+
     SpendStore(DatabaseTarget target) {
         this.target = target;
+        HikariConfig hc = new HikariConfig();
+        hc.setPoolName("easel-spend");
+        // a database down at start must not stop the proxy: rows wait in the journal until it is back
+        hc.setInitializationFailTimeout(-1);
+        hc.setConnectionTimeout(CONNECTION_TIMEOUT_MILLIS);
+        hc.setValidationTimeout(2_000);
+        if (target.dialect() == Dialect.SQLITE) {
+            // the pragmas and Easel's decimal functions on every connection, before Hikari or Flyway uses it
+            hc.setDataSource(new SqliteConnections(target.jdbcUrl()));
+            hc.setMaximumPoolSize(SQLITE_POOL_SIZE);
+            hc.setMinimumIdle(1);
+        } else {
+            hc.setJdbcUrl(target.jdbcUrl());
+            if (target.user() != null) {
+                hc.setUsername(target.user());
+            }
+            if (target.password() != null) {
+                hc.setPassword(target.password());
+            }
+            hc.addDataSourceProperty("connectTimeout", Integer.toString(CONNECT_TIMEOUT_SECONDS));
+            hc.addDataSourceProperty("socketTimeout", Integer.toString(SOCKET_TIMEOUT_SECONDS));
+            hc.addDataSourceProperty("tcpKeepAlive", "true");
+            hc.setMaximumPoolSize(POSTGRES_POOL_SIZE);
+            hc.setMinimumIdle(2);
+        }
+        this.pool = new HikariDataSource(hc);
     }
 
     DatabaseTarget target() {
         return target;
     }
 
-    /** A new connection in auto-commit mode (SQLite: WAL, a busy timeout and the decimal sum registered). */
-    Connection connect() throws SQLException {
-        Properties p = new Properties();
-        if (target.user() != null) {
-            p.setProperty("user", target.user());
-        }
-        if (target.password() != null) {
-            p.setProperty("password", target.password());
-        }
-        if (target.dialect() == Dialect.POSTGRESQL) {
-            p.setProperty("connectTimeout", "5");
-            p.setProperty("socketTimeout", "30");
-        }
-        Connection c = DriverManager.getConnection(target.jdbcUrl(), p);
-        try {
-            if (target.dialect() == Dialect.SQLITE) {
-                try (Statement s = c.createStatement()) {
-                    s.execute("PRAGMA journal_mode=WAL");
-                    s.execute("PRAGMA busy_timeout=10000");
-                    s.execute("PRAGMA synchronous=NORMAL");
-                }
-                SqliteDecimalSum.register(c);
-            }
-        } catch (SQLException e) {
-            c.close();
-            throw e;
-        }
-        return c;
+    /** Publishes the pool's metrics ({@code hikaricp_connections_*{pool="easel-spend"}}) on {@code registry}. */
+    void bindMetrics(MeterRegistry registry) {
+        pool.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(registry));
     }
 
     /** Creates the SQLite file's directory and brings the schema up to date with Flyway. */
@@ -110,16 +165,20 @@ final class SpendStore implements AutoCloseable {
             }
         }
         try {
-            Flyway.configure(SpendStore.class.getClassLoader())
-                    .dataSource(target.jdbcUrl(), target.user(), target.password())
-                    .locations("classpath:db/migration/" + (target.dialect() == Dialect.SQLITE ? "sqlite"
-                            : "postgresql"))
-                    .table("easel_schema_history")
-                    .load()
-                    .migrate();
+            flyway(Optional.empty()).migrate();
         } catch (RuntimeException e) {
             throw new SQLException("schema migration failed: " + rootMessage(e), e);
         }
+    }
+
+    /** Flyway on the pool (SQLite migrations call the decimal functions), up to {@code version} if given. */
+    Flyway flyway(Optional<String> version) {
+        var config = Flyway.configure(SpendStore.class.getClassLoader())
+                .dataSource(pool)
+                .locations("classpath:db/migration/" + (target.dialect() == Dialect.SQLITE ? "sqlite" : "postgresql"))
+                .table("easel_schema_history");
+        version.ifPresent(config::target);
+        return config.load();
     }
 
     static String rootMessage(Throwable e) {
@@ -133,7 +192,78 @@ final class SpendStore implements AutoCloseable {
         return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 
-    /** Inserts rows, skipping request ids already there; the caller commits. Returns, per row, whether it was new. */
+    // ---------------------------------------------------------------- connections
+
+    /**
+     * Runs work on a pooled connection (auto-commit). A connection that fails with a connection error (the server
+     * restarted since it was opened) is evicted and the work runs once more on a fresh one: every work given here
+     * is a query, or a transaction that is rolled back whole and whose writes are idempotent.
+     */
+    <T> T with(SqlWork<T> work) throws SQLException {
+        for (int attempt = 1; ; attempt++) {
+            Connection c = pool.getConnection();
+            try {
+                return work.run(c);
+            } catch (SQLException e) {
+                if (!broken(e)) {
+                    throw e;
+                }
+                pool.evictConnection(c);
+                c = null;
+                if (attempt > 1) {
+                    throw e;
+                }
+            } catch (RuntimeException | Error e) { // pgjdbc may throw AssertionError on a dead socket
+                pool.evictConnection(c);
+                c = null;
+                throw e;
+            } finally {
+                closeQuietly(c);
+            }
+        }
+    }
+
+    /** Runs work in one transaction; rolled back when it throws. */
+    <T> T inTransaction(SqlWork<T> work) throws SQLException {
+        return with(c -> {
+            c.setAutoCommit(false);
+            try {
+                return work.run(c);
+            } catch (SQLException | RuntimeException | Error e) {
+                try {
+                    c.rollback();
+                } catch (SQLException ignored) {
+                    // the connection is broken: the server rolls back on its own
+                }
+                throw e;
+            }
+        });
+    }
+
+    /** A connection-level failure (class 08, PostgreSQL shutting down), not a failure of the statement itself. */
+    static boolean broken(SQLException e) {
+        for (SQLException x = e; x != null; x = x.getNextException()) {
+            String state = x.getSQLState();
+            if (x instanceof SQLRecoverableException || x instanceof SQLNonTransientConnectionException
+                    || x instanceof SQLTransientConnectionException
+                    || (state != null && (state.startsWith("08") || state.startsWith("57P")))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    boolean ping() {
+        try {
+            return with(c -> c.isValid(5));
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    /** Inserts log rows only, skipping request ids already there; the caller commits. Per row, whether it was new. */
     boolean[] insert(Connection c, List<SpendRecord> rows) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(INSERT)) {
             for (SpendRecord r : rows) {
@@ -181,102 +311,376 @@ final class SpendStore implements AutoCloseable {
     }
 
     /**
-     * Runs work on a pooled connection (auto-commit); a connection that failed is not reused. When a pooled
-     * connection fails (the server restarted since), the pool is emptied and the work runs once more on a new
-     * connection: the work is a query or an idempotent upsert.
+     * Writes a batch in one transaction: the rows (skipping request ids already there), then the counters and
+     * budget windows of the rows that were new. {@code around} runs the commit, so the caller can make "committed"
+     * and its own bookkeeping one step. Returns, per row of {@code rows}, whether it was new.
+     *
+     * <p>Several writers (replicas) on one PostgreSQL lock in one order — end-user advisory locks by key, then rows
+     * by request id, then counters by key — so two batches never wait on each other in a cycle.
      */
-    <T> T with(SqlWork<T> work) throws SQLException {
-        Connection c = idle.poll();
-        if (c != null) {
-            try {
-                return run(c, work);
-            } catch (SQLException e) {
-                close();
+    boolean[] write(List<SpendRecord> rows, AroundCommit around) throws SQLException {
+        Integer[] order = new Integer[rows.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, Comparator.comparing(i -> rows.get(i).requestId()));
+        List<SpendRecord> sorted = new ArrayList<>(rows.size());
+        for (Integer i : order) {
+            sorted.add(rows.get(i));
+        }
+        return inTransaction(c -> {
+            if (target.dialect() == Dialect.POSTGRESQL) {
+                lockEndUsers(c, sorted);
+            }
+            boolean[] news = insert(c, sorted);
+            List<SpendRecord> fresh = new ArrayList<>();
+            boolean[] inserted = new boolean[rows.size()];
+            for (int k = 0; k < news.length; k++) {
+                inserted[order[k]] = news[k];
+                if (news[k]) {
+                    fresh.add(sorted.get(k));
+                }
+            }
+            addToCounters(c, fresh);
+            addToWindows(c, fresh);
+            around.run(c::commit, inserted);
+            return inserted;
+        });
+    }
+
+    /**
+     * PostgreSQL: the transaction-scoped advisory lock of each end user in the batch, in key order. A budget window
+     * is made from the log under the same lock, so no batch can commit rows of that end user between the window's
+     * SUM and its insert (which would leave those rows out of it for good).
+     */
+    private void lockEndUsers(Connection c, List<SpendRecord> rows) throws SQLException {
+        TreeSet<Long> keys = new TreeSet<>();
+        for (SpendRecord r : rows) {
+            if (r.endUser() != null) {
+                keys.add(lockKey(r.endUser()));
             }
         }
-        return run(connect(), work);
+        if (keys.isEmpty()) {
+            return;
+        }
+        // a function scan over the array takes the locks in array order
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(k) FROM unnest(?) AS k")) {
+            ps.setArray(1, c.createArrayOf("bigint", keys.toArray()));
+            ps.execute();
+        }
     }
 
-    private <T> T run(Connection c, SqlWork<T> work) throws SQLException {
-        boolean ok = false;
+    /** The advisory-lock key of an end user: the first 8 bytes of a SHA-256 (a collision only serializes more). */
+    static long lockKey(String endUser) {
         try {
-            T result = work.run(c);
-            ok = true;
-            return result;
-        } finally {
-            if (!ok || !idle.offer(c)) {
-                closeQuietly(c);
+            byte[] h = MessageDigest.getInstance("SHA-256")
+                    .digest(("easel-end-user:" + endUser).getBytes(StandardCharsets.UTF_8));
+            long k = 0;
+            for (int i = 0; i < 8; i++) {
+                k = (k << 8) | (h[i] & 0xff);
+            }
+            return k;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 missing from the JDK", e);
+        }
+    }
+
+    /** One counter row: what {@code (dimension, period, key)} adds up. */
+    private record CounterKey(String dimension, String period, String key) implements Comparable<CounterKey> {
+        private static final Comparator<CounterKey> ORDER = Comparator.comparing(CounterKey::dimension)
+                .thenComparing(CounterKey::period).thenComparing(CounterKey::key);
+
+        @Override
+        public int compareTo(CounterKey o) {
+            return ORDER.compare(this, o);
+        }
+    }
+
+    private static final class Delta {
+        BigDecimal spend = BigDecimal.ZERO;
+        long requests;
+        long failures;
+        long promptTokens;
+        long completionTokens;
+        long totalTokens;
+        long imagesOut;
+
+        void add(SpendRecord r) {
+            if (r.spend() != null) {
+                spend = spend.add(r.spend());
+            }
+            requests++;
+            failures += SpendRecord.FAILURE.equals(r.status()) ? 1 : 0;
+            promptTokens += r.promptTokens();
+            completionTokens += r.completionTokens();
+            totalTokens += r.totalTokens();
+            imagesOut += r.imagesOut();
+        }
+    }
+
+    /** The counters a row adds to: 4 dimensions, all time and its UTC day. */
+    static List<String[]> counterKeys(SpendRecord r) {
+        String day = DAY.format(r.startTime());
+        List<String[]> out = new ArrayList<>(8);
+        for (String period : new String[] {ALL, day}) {
+            out.add(new String[] {DIM_ALL, period, ""});
+            out.add(new String[] {DIM_END_USER, period, r.endUser() == null ? "" : r.endUser()});
+            out.add(new String[] {DIM_MODEL, period, r.modelGroup()});
+            out.add(new String[] {DIM_DEPLOYMENT, period, r.deploymentId()});
+        }
+        return out;
+    }
+
+    private void addToCounters(Connection c, List<SpendRecord> fresh) throws SQLException {
+        if (fresh.isEmpty()) {
+            return;
+        }
+        TreeMap<CounterKey, Delta> deltas = new TreeMap<>(); // key order: the lock order between writers
+        for (SpendRecord r : fresh) {
+            for (String[] k : counterKeys(r)) {
+                deltas.computeIfAbsent(new CounterKey(k[0], k[1], k[2]), x -> new Delta()).add(r);
             }
         }
-    }
-
-    boolean ping() {
-        try {
-            return with(c -> c.isValid(5));
-        } catch (SQLException e) {
-            return false;
+        String plus = target.dialect() == Dialect.SQLITE ? "easel_decimal_add(" + COUNTERS + ".spend, excluded.spend)"
+                : COUNTERS + ".spend + excluded.spend";
+        String sql = "INSERT INTO " + COUNTERS + " (dimension, period, key, spend, requests, failures, prompt_tokens,"
+                + " completion_tokens, total_tokens, images_out) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                + " ON CONFLICT (dimension, period, key) DO UPDATE SET spend = " + plus + ","
+                + " requests = " + COUNTERS + ".requests + excluded.requests,"
+                + " failures = " + COUNTERS + ".failures + excluded.failures,"
+                + " prompt_tokens = " + COUNTERS + ".prompt_tokens + excluded.prompt_tokens,"
+                + " completion_tokens = " + COUNTERS + ".completion_tokens + excluded.completion_tokens,"
+                + " total_tokens = " + COUNTERS + ".total_tokens + excluded.total_tokens,"
+                + " images_out = " + COUNTERS + ".images_out + excluded.images_out";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (Map.Entry<CounterKey, Delta> e : deltas.entrySet()) {
+                CounterKey k = e.getKey();
+                Delta d = e.getValue();
+                ps.setString(1, k.dimension());
+                ps.setString(2, k.period());
+                ps.setString(3, k.key());
+                setMoney(ps, 4, d.spend);
+                ps.setLong(5, d.requests);
+                ps.setLong(6, d.failures);
+                ps.setLong(7, d.promptTokens);
+                ps.setLong(8, d.completionTokens);
+                ps.setLong(9, d.totalTokens);
+                ps.setLong(10, d.imagesOut);
+                ps.addBatch();
+            }
+            ps.executeBatch();
         }
     }
 
-    // ---------------------------------------------------------------- queries
+    /** Adds new rows to the budget windows (already made) that hold their start time. */
+    private void addToWindows(Connection c, List<SpendRecord> fresh) throws SQLException {
+        List<SpendRecord> withUser = new ArrayList<>();
+        for (SpendRecord r : fresh) {
+            if (r.endUser() != null) {
+                withUser.add(r);
+            }
+        }
+        if (withUser.isEmpty()) {
+            return;
+        }
+        withUser.sort(Comparator.comparing(SpendRecord::endUser));
+        String plus = target.dialect() == Dialect.SQLITE ? "easel_decimal_add(spend, ?)" : "spend + ?";
+        try (PreparedStatement ps = c.prepareStatement("UPDATE " + WINDOWS + " SET spend = " + plus
+                + ", requests = requests + 1 WHERE end_user = ? AND window_start <= ? AND window_end > ?")) {
+            for (SpendRecord r : withUser) {
+                setMoney(ps, 1, r.spend() == null ? BigDecimal.ZERO : r.spend());
+                ps.setString(2, r.endUser());
+                setTime(ps, 3, r.startTime());
+                setTime(ps, 4, r.startTime());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
 
-    SpendPage logs(SpendQuery q) throws SQLException {
-        List<Object> args = new ArrayList<>();
-        String where = where(q.from(), q.to(), args)
+    // ---------------------------------------------------------------- log queries
+
+    /** The WHERE clause of a log query's filters (not its cursor). */
+    private String filters(SpendQuery q, List<Object> args) {
+        return where(q.from(), q.to(), args)
                 + filter("end_user", q.endUser(), args)
                 + filter("model_group", q.model(), args)
+                + filter("deployment_id", q.deploymentId(), args)
                 + filter("status", q.status(), args)
                 + filter("request_id", q.requestId(), args)
                 + filter("client_request_id", q.clientRequestId(), args);
+    }
+
+    /**
+     * A page of rows: one more than asked for (to know whether a next page exists), after the cursor when there is
+     * one. The order is an index order of every log index, so the page is an index range read, not a sort.
+     */
+    Sql pageSql(SpendQuery q) {
+        List<Object> args = new ArrayList<>();
+        StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM " + LOGS + " WHERE " + filters(q, args));
+        q.after().ifPresent(a -> {
+            sql.append(" AND (start_time, request_id) < (?, ?)");
+            args.add(a.startTime());
+            args.add(a.requestId());
+        });
+        sql.append(ORDER).append(" LIMIT ?");
+        args.add(q.limit() + 1);
+        if (q.offset() > 0) {
+            sql.append(" OFFSET ?");
+            args.add(q.offset());
+        }
+        return new Sql(sql.toString(), args);
+    }
+
+    /** How many rows match the filters, by counting them (the cursor is not a filter). */
+    Sql countSql(SpendQuery q) {
+        List<Object> args = new ArrayList<>();
+        return new Sql("SELECT COUNT(*) FROM " + LOGS + " WHERE " + filters(q, args), args);
+    }
+
+    /**
+     * The same count from the counters, when they can answer it: at most one of end user, model group and
+     * deployment, maybe a status, and no time range or one of whole UTC days. Empty otherwise.
+     */
+    Optional<Sql> counterCountSql(SpendQuery q) {
+        if (q.requestId().isPresent() || q.clientRequestId().isPresent()) {
+            return Optional.empty();
+        }
+        int dims = (q.endUser().isPresent() ? 1 : 0) + (q.model().isPresent() ? 1 : 0)
+                + (q.deploymentId().isPresent() ? 1 : 0);
+        if (dims > 1) {
+            return Optional.empty();
+        }
+        List<Object> args = new ArrayList<>();
+        Optional<String> period = periods(q.from(), q.to(), args);
+        if (period.isEmpty()) {
+            return Optional.empty();
+        }
+        String dimension = q.endUser().isPresent() ? DIM_END_USER : q.model().isPresent() ? DIM_MODEL
+                : q.deploymentId().isPresent() ? DIM_DEPLOYMENT : DIM_ALL;
+        String key = q.endUser().or(q::model).or(q::deploymentId).orElse("");
+        String what = q.status().isEmpty() ? "requests"
+                : q.status().get().equals(SpendRecord.FAILURE) ? "failures" : "requests - failures";
+        List<Object> all = new ArrayList<>(List.of(dimension, key));
+        all.addAll(args);
+        return Optional.of(new Sql("SELECT COALESCE(SUM(" + what + "), 0) FROM " + COUNTERS
+                + " WHERE dimension = ? AND key = ? AND " + period.get(), all));
+    }
+
+    /**
+     * The counter periods a time range covers: {@code period = 'all'} without one, the UTC days between for whole
+     * days; empty when an end is not midnight UTC (then only the log can answer).
+     */
+    private static Optional<String> periods(Optional<Instant> from, Optional<Instant> to, List<Object> args) {
+        if (!from.map(SpendStore::midnight).orElse(true) || !to.map(SpendStore::midnight).orElse(true)) {
+            return Optional.empty();
+        }
+        if (from.isEmpty() && to.isEmpty()) {
+            args.add(ALL);
+            return Optional.of("period = ?");
+        }
+        StringBuilder sb = new StringBuilder("period <> ?");
+        args.add(ALL);
+        from.ifPresent(t -> {
+            sb.append(" AND period >= ?");
+            args.add(DAY.format(t));
+        });
+        to.ifPresent(t -> {
+            sb.append(" AND period < ?");
+            args.add(DAY.format(t));
+        });
+        return Optional.of(sb.toString());
+    }
+
+    private static boolean midnight(Instant t) {
+        return t.truncatedTo(ChronoUnit.DAYS).equals(t);
+    }
+
+    SpendPage logs(SpendQuery q) throws SQLException {
+        Sql page = pageSql(q);
+        Sql count = counterCountSql(q).orElseGet(() -> countSql(q));
         return with(c -> {
             long total;
-            try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM " + LOGS + " WHERE " + where)) {
-                bind(ps, args);
+            try (PreparedStatement ps = c.prepareStatement(count.text())) {
+                bind(ps, count.args());
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     total = rs.getLong(1);
                 }
             }
             List<SpendRecord> rows = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM " + LOGS + " WHERE " + where
-                    + " ORDER BY start_time DESC, request_id DESC LIMIT ? OFFSET ?")) {
-                List<Object> all = new ArrayList<>(args);
-                all.add(q.limit());
-                all.add(q.offset());
-                bind(ps, all);
+            try (PreparedStatement ps = c.prepareStatement(page.text())) {
+                bind(ps, page.args());
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         rows.add(row(rs));
                     }
                 }
             }
-            return new SpendPage(rows, total, q.offset(), q.limit());
+            Optional<SpendCursor> next = Optional.empty();
+            if (rows.size() > q.limit()) {
+                rows.removeLast();
+                next = Optional.of(SpendCursor.after(rows.getLast()));
+            }
+            return new SpendPage(rows, total, q.offset(), q.limit(), next);
         });
+    }
+
+    /**
+     * The report's statement: from the counters without a time range or for whole UTC days, else a GROUP BY over
+     * the log rows in the range (an arbitrary time cuts a day's counter).
+     */
+    Sql reportSql(SpendGroupBy group, Optional<Instant> from, Optional<Instant> to) {
+        List<Object> args = new ArrayList<>();
+        Optional<String> period = periods(from, to, args);
+        if (period.isPresent()) {
+            String dimension = switch (group) {
+                case MODEL -> DIM_MODEL;
+                case END_USER -> DIM_END_USER;
+                case DEPLOYMENT -> DIM_DEPLOYMENT;
+                case DAY -> DIM_ALL;
+            };
+            String k = group == SpendGroupBy.DAY ? "period" : "key";
+            String cond = period.get();
+            if (group == SpendGroupBy.DAY && from.isEmpty() && to.isEmpty()) {
+                cond = "period <> ?"; // every day is a group (the argument is still 'all')
+            }
+            List<Object> all = new ArrayList<>(List.of(dimension));
+            all.addAll(args);
+            String sum = target.dialect() == Dialect.SQLITE ? "easel_decimal_sum(spend)" : "COALESCE(SUM(spend), 0)";
+            return new Sql("SELECT " + k + " AS k, " + sum + ", SUM(requests), SUM(failures), SUM(prompt_tokens),"
+                    + " SUM(completion_tokens), SUM(total_tokens), SUM(images_out) FROM " + COUNTERS
+                    + " WHERE dimension = ? AND " + cond + " GROUP BY " + k + " ORDER BY " + k, all);
+        }
+        String key = switch (group) {
+            case MODEL -> "model_group";
+            case END_USER -> "end_user";
+            case DEPLOYMENT -> "deployment_id";
+            case DAY -> target.dialect() == Dialect.SQLITE ? "substr(start_time, 1, 10)"
+                    : "to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
+        };
+        List<Object> logArgs = new ArrayList<>();
+        String where = where(from, to, logArgs);
+        return new Sql("SELECT " + key + " AS k, " + sum() + ", COUNT(*), "
+                + "SUM(CASE WHEN status = 'failure' THEN 1 ELSE 0 END), SUM(prompt_tokens), SUM(completion_tokens), "
+                + "SUM(total_tokens), SUM(images_out) FROM " + LOGS + " WHERE " + where + " GROUP BY " + key
+                + " ORDER BY " + key + " NULLS FIRST", logArgs);
     }
 
     List<SpendReportRow> report(SpendGroupBy group, Optional<Instant> from, Optional<Instant> to)
             throws SQLException {
-        String key = switch (group) {
-            case MODEL -> "model_group";
-            case END_USER -> "end_user";
-            case DAY -> target.dialect() == Dialect.SQLITE ? "substr(start_time, 1, 10)"
-                    : "to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
-        };
-        List<Object> args = new ArrayList<>();
-        String where = where(from, to, args);
-        String sql = "SELECT " + key + " AS k, " + sum() + ", COUNT(*), "
-                + "SUM(CASE WHEN status = 'failure' THEN 1 ELSE 0 END), SUM(prompt_tokens), SUM(completion_tokens), "
-                + "SUM(total_tokens), SUM(images_out) FROM " + LOGS + " WHERE " + where + " GROUP BY " + key
-                + " ORDER BY " + key;
+        Sql sql = reportSql(group, from, to);
         return with(c -> {
             List<SpendReportRow> out = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-                bind(ps, args);
+            try (PreparedStatement ps = c.prepareStatement(sql.text())) {
+                bind(ps, sql.args());
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        out.add(new SpendReportRow(Optional.ofNullable(rs.getString(1)), money(rs, 2),
-                                rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getLong(6), rs.getLong(7),
-                                rs.getLong(8)));
+                        // the counters key requests without an end user as ''
+                        Optional<String> key = Optional.ofNullable(rs.getString(1))
+                                .filter(s -> group != SpendGroupBy.END_USER || !s.isEmpty());
+                        out.add(new SpendReportRow(key, money(rs, 2), rs.getLong(3), rs.getLong(4), rs.getLong(5),
+                                rs.getLong(6), rs.getLong(7), rs.getLong(8)));
                     }
                 }
             }
@@ -284,19 +688,126 @@ final class SpendStore implements AutoCloseable {
         });
     }
 
-    /** Spend and request count of one end user since {@code from}. */
-    Totals totals(String endUser, Instant from) throws SQLException {
-        List<Object> args = new ArrayList<>();
-        String where = where(Optional.of(from), Optional.empty(), args) + filter("end_user", Optional.of(endUser), args);
+    // ---------------------------------------------------------------- budget totals
+
+    /**
+     * Spend and request count of one end user: all time ({@code from} the epoch, no {@code to}) from its counter;
+     * a budget window {@code [from, to)} from its window row, made from the log the first time it is read; since
+     * {@code from} without an end (a budget replaced meanwhile) from the log.
+     */
+    Totals totals(String endUser, Instant from, Optional<Instant> to) throws SQLException {
+        if (to.isEmpty() && from.equals(Instant.EPOCH)) {
+            return allTime(endUser);
+        }
+        if (to.isEmpty()) {
+            Sql sum = windowSumSql(endUser, from, Optional.empty());
+            return with(c -> sumOf(c, sum));
+        }
+        return window(endUser, from, to.get());
+    }
+
+    private Totals allTime(String endUser) throws SQLException {
+        Sql sql = allTimeSql(endUser);
         return with(c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + sum() + ", COUNT(*) FROM " + LOGS + " WHERE "
-                    + where)) {
-                bind(ps, args);
+            try (PreparedStatement ps = c.prepareStatement(sql.text())) {
+                bind(ps, sql.args());
                 try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    return new Totals(money(rs, 1), rs.getLong(2));
+                    return rs.next() ? new Totals(money(rs, 1), rs.getLong(2)) : new Totals(BigDecimal.ZERO, 0);
                 }
             }
+        });
+    }
+
+    Sql allTimeSql(String endUser) {
+        return new Sql("SELECT spend, requests FROM " + COUNTERS + " WHERE dimension = ? AND period = ? AND key = ?",
+                List.of(DIM_END_USER, ALL, endUser));
+    }
+
+    Sql windowSql(String endUser, Instant start, Instant end) {
+        return new Sql("SELECT spend, requests FROM " + WINDOWS
+                + " WHERE end_user = ? AND window_start = ? AND window_end = ?", List.of(endUser, start, end));
+    }
+
+    /** The end user's rows in {@code [from, to)} summed from the log (made once per budget window). */
+    Sql windowSumSql(String endUser, Instant from, Optional<Instant> to) {
+        List<Object> args = new ArrayList<>();
+        String where = where(Optional.of(from), to, args) + filter("end_user", Optional.of(endUser), args);
+        return new Sql("SELECT " + sum() + ", COUNT(*) FROM " + LOGS + " WHERE " + where, args);
+    }
+
+    private Totals window(String endUser, Instant start, Instant end) throws SQLException {
+        Sql read = windowSql(endUser, start, end);
+        Optional<Totals> known = with(c -> readWindow(c, read));
+        if (known.isPresent()) {
+            return known.get();
+        }
+        return inTransaction(c -> {
+            if (target.dialect() == Dialect.POSTGRESQL) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+                    ps.setLong(1, lockKey(endUser));
+                    ps.execute();
+                }
+            } // SQLite: the transaction began IMMEDIATE, so no writer runs meanwhile
+            Optional<Totals> made = readWindow(c, read);
+            if (made.isPresent()) {
+                c.commit();
+                return made.get();
+            }
+            Totals t = sumOf(c, windowSumSql(endUser, start, Optional.of(end)));
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + WINDOWS
+                    + " (end_user, window_start, window_end, spend, requests) VALUES (?, ?, ?, ?, ?)"
+                    + " ON CONFLICT (end_user, window_start, window_end) DO NOTHING")) {
+                ps.setString(1, endUser);
+                setTime(ps, 2, start);
+                setTime(ps, 3, end);
+                setMoney(ps, 4, t.spend());
+                ps.setLong(5, t.requests());
+                ps.executeUpdate();
+            }
+            // windows that ended before this one began are never read again
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + WINDOWS
+                    + " WHERE end_user = ? AND window_end <= ?")) {
+                ps.setString(1, endUser);
+                setTime(ps, 2, start);
+                ps.executeUpdate();
+            }
+            c.commit();
+            return t;
+        });
+    }
+
+    private Optional<Totals> readWindow(Connection c, Sql read) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(read.text())) {
+            bind(ps, read.args());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new Totals(money(rs, 1), rs.getLong(2))) : Optional.empty();
+            }
+        }
+    }
+
+    private Totals sumOf(Connection c, Sql sum) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sum.text())) {
+            bind(ps, sum.args());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new Totals(money(rs, 1), rs.getLong(2));
+            }
+        }
+    }
+
+    /** Counter values for tests and checks: {@code (dimension, period, key)} → (spend, requests). */
+    Map<List<String>, Totals> counters() throws SQLException {
+        return with(c -> {
+            Map<List<String>, Totals> out = new LinkedHashMap<>();
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT dimension, period, key, spend, requests FROM " + COUNTERS
+                         + " ORDER BY dimension, period, key")) {
+                while (rs.next()) {
+                    out.put(List.of(rs.getString(1), rs.getString(2), rs.getString(3)),
+                            new Totals(money(rs, 4), rs.getLong(5)));
+                }
+            }
+            return out;
         });
     }
 
@@ -363,7 +874,7 @@ final class SpendStore implements AutoCloseable {
         return " AND " + column + " = ?";
     }
 
-    private void bind(PreparedStatement ps, List<Object> args) throws SQLException {
+    void bind(PreparedStatement ps, List<Object> args) throws SQLException {
         for (int i = 0; i < args.size(); i++) {
             Object a = args.get(i);
             switch (a) {
@@ -437,11 +948,9 @@ final class SpendStore implements AutoCloseable {
         }
     }
 
+    /** Closes the pool. */
     @Override
     public void close() {
-        Connection c;
-        while ((c = idle.poll()) != null) {
-            closeQuietly(c);
-        }
+        pool.close();
     }
 }

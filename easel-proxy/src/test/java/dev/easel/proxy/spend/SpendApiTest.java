@@ -182,4 +182,46 @@ class SpendApiTest {
         assertThat(byCustomer.get(0).get("end_user").asText()).isEqualTo("alice");
         assertThat(get("/global/spend/report?group_by=team").statusCode()).isEqualTo(400);
     }
+
+    @Test
+    void spendLogs_cursor_walksThePages_andIsGivenBack() throws Exception {
+        HttpResponse<String> first = get("/spend/logs?page_size=2");
+        assertThat(json(first).findValuesAsText("request_id")).containsExactly("r3", "r2");
+        String cursor = first.headers().firstValue("x-next-cursor").orElseThrow();
+        HttpResponse<String> second = get("/spend/logs?page_size=2&cursor=" + cursor);
+        assertThat(second.statusCode()).isEqualTo(200);
+        assertThat(json(second).findValuesAsText("request_id")).containsExactly("r1");
+        assertThat(second.headers().firstValue("x-next-cursor")).isEmpty();
+        assertThat(second.headers().firstValue("x-page")).isEmpty();
+        assertThat(second.headers().firstValue("x-total-count")).contains("3");
+
+        JsonNode v2 = json(get("/spend/logs/v2?limit=1&model_id=gpt-image-1-dep"));
+        assertThat(v2.get("total").asLong()).isEqualTo(2);
+        JsonNode v2next = json(get("/spend/logs/v2?limit=1&model_id=gpt-image-1-dep&cursor="
+                + v2.get("next_cursor").asText()));
+        assertThat(v2next.get("data").get(0).get("request_id").asText()).isEqualTo("r1");
+        assertThat(v2next.get("page").isNull()).isTrue();
+        assertThat(v2next.get("next_cursor").isNull()).isTrue();
+    }
+
+    @Test
+    void spendLogs_badCursor_orCursorWithPage_is400() throws Exception {
+        HttpResponse<String> bad = get("/spend/logs?cursor=bm90LWEtY3Vyc29y");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(json(bad).get("error").get("message").asText())
+                .isEqualTo("cursor: not a cursor from /spend/logs (was 'bm90LWEtY3Vyc29y')");
+        assertThat(json(bad).get("error").get("param").asText()).isEqualTo("cursor");
+        String cursor = get("/spend/logs?page_size=1").headers().firstValue("x-next-cursor").orElseThrow();
+        HttpResponse<String> both = get("/spend/logs?page=2&cursor=" + cursor);
+        assertThat(both.statusCode()).isEqualTo(400);
+        assertThat(json(both).get("error").get("message").asText())
+                .isEqualTo("use either cursor or page/offset, not both (the cursor says where the page starts)");
+    }
+
+    @Test
+    void globalSpendReport_byDeployment() throws Exception {
+        JsonNode rows = json(get("/global/spend/report?group_by=model_id"));
+        assertThat(rows.findValuesAsText("deployment")).containsExactly("dall-e-2-dep", "gpt-image-1-dep");
+        assertThat(rows.get(1).get("requests").asLong()).isEqualTo(2);
+    }
 }

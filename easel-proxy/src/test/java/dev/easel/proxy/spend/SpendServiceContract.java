@@ -400,6 +400,215 @@ abstract class SpendServiceContract {
         assertThat(again.endUserInfo("zoe").orElseThrow().budgetDuration()).contains("30d");
     }
 
+    /** The database target of {@code o}, as {@link SpendService#start} picks it. */
+    static DatabaseTarget targetOf(SpendOptions o) {
+        return o.databaseUrl().map(DatabaseTarget::parse).orElseGet(() -> DatabaseTarget.sqlite(o.sqlitePath()));
+    }
+
+    /** The counters as the rows {@code rows} (distinct request ids) make them, computed here from scratch. */
+    static Map<List<String>, SpendStore.Totals> expectedCounters(java.util.Collection<SpendRecord> rows) {
+        Map<List<String>, SpendStore.Totals> out = new java.util.TreeMap<>(
+                java.util.Comparator.comparing((List<String> k) -> k.get(0)).thenComparing(k -> k.get(1))
+                        .thenComparing(k -> k.get(2)));
+        for (SpendRecord r : rows) {
+            for (String[] k : SpendStore.counterKeys(r)) {
+                out.merge(List.of(k), new SpendStore.Totals(r.spend() == null ? BigDecimal.ZERO : r.spend(), 1),
+                        (a, b) -> new SpendStore.Totals(a.spend().add(b.spend()), a.requests() + b.requests()));
+            }
+        }
+        return out;
+    }
+
+    /** Compares money by value (scale aside): {@code 0.10} equals {@code 0.1}. */
+    static Map<List<String>, String> plain(Map<List<String>, SpendStore.Totals> m) {
+        Map<List<String>, String> out = new java.util.LinkedHashMap<>();
+        m.forEach((k, v) -> out.put(k, v.spend().stripTrailingZeros().toPlainString() + " / " + v.requests()));
+        return out;
+    }
+
+    private static List<SpendRecord> mixedRows(String prefix, int n) {
+        List<SpendRecord> rows = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            SpendRecord r = row(prefix + i, i % 4 == 3 ? null : "user-" + (i % 4), i % 2 == 0 ? "gpt-image-1" : "dall-e-2",
+                    i % 5 == 4 ? null : "0.0" + (i % 9 + 1) + "443", T0.plus(Duration.ofHours(7L * i)));
+            rows.add(r.toBuilder().deploymentId("dep-" + (i % 3)).status(i % 6 == 5 ? "failure" : "success")
+                    .imagesOut(i % 2).build());
+        }
+        return rows;
+    }
+
+    @Test
+    void counters_equalTheLog_andAJournalReplayAddsNothing() throws Exception {
+        SpendService s = start(options.withBatchSize(7));
+        List<SpendRecord> rows = mixedRows("k", 40);
+        rows.forEach(s::record);
+        s.flush();
+        Map<List<String>, String> expected = plain(expectedCounters(rows));
+        assertThat(plain(s.store().counters())).isEqualTo(expected);
+        s.close();
+
+        // a process killed after journaling rows, some of them already stored: the replay skips those
+        try (Journal j = new Journal(options.journalPath())) {
+            for (SpendRecord r : rows.subList(10, 40)) {
+                j.append(SpendJson.toJson(r));
+            }
+            for (SpendRecord r : mixedRows("late", 3)) {
+                j.append(SpendJson.toJson(r));
+            }
+        }
+        SpendService again = start(options);
+        List<SpendRecord> all = new ArrayList<>(rows);
+        all.addAll(mixedRows("late", 3));
+        assertThat(count(again)).isEqualTo(43);
+        assertThat(plain(again.store().counters())).isEqualTo(plain(expectedCounters(all)));
+        assertThat(again.endUserInfo("user-1").orElseThrow().totalRequests())
+                .isEqualTo(all.stream().filter(r -> "user-1".equals(r.endUser())).count());
+    }
+
+    /** Rows written before the counters existed (schema version 2) are counted by the migration itself. */
+    @Test
+    void migration_backfillsCountersFromRowsWrittenBefore() throws Exception {
+        DatabaseTarget target = targetOf(options);
+        if (options.databaseUrl().isEmpty()) {
+            Files.createDirectories(options.sqlitePath().getParent());
+        }
+        List<SpendRecord> rows = mixedRows("old", 25);
+        try (SpendStore old = new SpendStore(target)) {
+            old.flyway(Optional.of("2")).migrate();
+            old.inTransaction(c -> {
+                old.insert(c, rows);
+                c.commit();
+                return null;
+            });
+        }
+        SpendService s = start(options);
+        assertThat(plain(s.store().counters())).isEqualTo(plain(expectedCounters(rows)));
+        assertThat(s.report(SpendGroupBy.DEPLOYMENT, Optional.empty(), Optional.empty()))
+                .extracting(r -> r.key().orElseThrow()).containsExactly("dep-0", "dep-1", "dep-2");
+    }
+
+    /**
+     * A budget window is summed from the log the first time it is read (rows written before the budget existed or
+     * before the window was first asked for), then kept up by each insert, late rows of a replay included; a window
+     * row deleted is made again, equal.
+     */
+    @Test
+    void budgetWindow_madeFromTheLogOnce_thenKeptUpByInserts() throws Exception {
+        SpendService s = start(options);
+        SpendStore store = s.store();
+        Instant start = T0.minus(Duration.ofHours(1));
+        Instant end = start.plus(Duration.ofDays(1));
+        s.record(row("w1", "wendy", "m", "0.10", T0));
+        s.record(row("w2", "wendy", "m", "0.20", T0.plus(Duration.ofHours(2))));
+        s.record(row("w-before", "wendy", "m", "5", start.minusMillis(1)));
+        s.record(row("w-after", "wendy", "m", "7", end));
+        s.flush();
+        SpendStore.Totals first = store.totals("wendy", start, Optional.of(end));
+        assertThat(first.spend()).isEqualByComparingTo("0.30");
+        assertThat(first.requests()).isEqualTo(2);
+
+        s.record(row("w3", "wendy", "m", "0.04", T0.plus(Duration.ofHours(3))));
+        s.record(row("w2", "wendy", "m", "0.20", T0.plus(Duration.ofHours(2)))); // replayed: not again
+        s.record(row("w-late", "wendy", "m", "0.01", start)); // arrives late, inside the window
+        s.flush();
+        SpendStore.Totals kept = store.totals("wendy", start, Optional.of(end));
+        assertThat(kept.spend()).isEqualByComparingTo("0.35");
+        assertThat(kept.requests()).isEqualTo(4);
+
+        store.with(c -> c.createStatement().executeUpdate("DELETE FROM " + SpendStore.WINDOWS));
+        assertThat(store.totals("wendy", start, Optional.of(end))).isEqualTo(kept);
+        SpendStore.Totals allTime = store.totals("wendy", Instant.EPOCH, Optional.empty());
+        assertThat(allTime.spend()).isEqualByComparingTo("12.35");
+        assertThat(allTime.requests()).isEqualTo(6);
+    }
+
+    /** Cursor pages walk every row once, in the order of offset pages, ties on start_time included. */
+    @Test
+    void logs_cursorPages_walkEveryRowOnce_inOrder() {
+        SpendService s = start(options);
+        for (int i = 0; i < 23; i++) {
+            // three rows per start time: the request id breaks the tie
+            s.record(row(String.format("c%02d", i), i % 2 == 0 ? "even" : "odd", "gpt-image-1", "0.01",
+                    T0.plusSeconds(i / 3)));
+        }
+        s.flush();
+        List<String> byOffset = s.logs(SpendQuery.all().withPaging(0, 100)).rows().stream()
+                .map(SpendRecord::requestId).toList();
+        assertThat(byOffset).hasSize(23).startsWith("c22", "c21", "c20", "c19");
+
+        List<String> walked = new ArrayList<>();
+        SpendPage page = s.logs(SpendQuery.all().withPaging(0, 4));
+        int pages = 1;
+        walked.addAll(page.rows().stream().map(SpendRecord::requestId).toList());
+        while (page.next().isPresent()) {
+            SpendCursor next = SpendCursor.parse(page.next().get().token()); // as a client sends it back
+            page = s.logs(SpendQuery.all().withCursor(next, 4));
+            assertThat(page.total()).isEqualTo(23);
+            walked.addAll(page.rows().stream().map(SpendRecord::requestId).toList());
+            pages++;
+        }
+        assertThat(walked).isEqualTo(byOffset);
+        assertThat(pages).isEqualTo(6);
+
+        SpendPage odd = s.logs(SpendQuery.all().withEndUser("odd").withPaging(0, 5));
+        SpendPage oddNext = s.logs(SpendQuery.all().withEndUser("odd").withCursor(odd.next().orElseThrow(), 50));
+        assertThat(odd.total()).isEqualTo(11);
+        assertThat(oddNext.rows()).hasSize(6).allMatch(r -> r.endUser().equals("odd"));
+        assertThat(oddNext.next()).isEmpty();
+    }
+
+    /** The report from the counters (whole days) answers what the scan of the log (an arbitrary time) answers. */
+    @Test
+    void report_fromCounters_equalsTheScanOfTheLog() {
+        SpendService s = start(options);
+        mixedRows("r", 60).forEach(s::record);
+        s.flush();
+        Instant day = Instant.parse("2026-11-03T00:00:00Z");
+        Instant to = Instant.parse("2026-11-09T00:00:00Z");
+        for (SpendGroupBy g : SpendGroupBy.values()) {
+            assertThat(s.store().reportSql(g, Optional.of(day), Optional.of(to)).text())
+                    .contains(SpendStore.COUNTERS);
+            assertThat(s.store().reportSql(g, Optional.of(day.minusNanos(1000)), Optional.of(to)).text())
+                    .contains(SpendStore.LOGS);
+            // no row starts in the microsecond before midnight, so both ranges hold the same rows
+            assertThat(shown(s.report(g, Optional.of(day), Optional.of(to)))).as("group by %s", g)
+                    .isNotEmpty().isEqualTo(shown(s.report(g, Optional.of(day.minusNanos(1000)), Optional.of(to))));
+            assertThat(shown(s.report(g, Optional.empty(), Optional.empty()))).as("group by %s", g)
+                    .isEqualTo(shown(s.report(g, Optional.empty(), Optional.of(Instant.parse("2030-01-01T00:00:01Z")))));
+        }
+        // totals of /spend/logs from the counters equal a count of the rows
+        for (SpendQuery q : List.of(SpendQuery.all(), SpendQuery.all().withEndUser("user-2"),
+                SpendQuery.all().withModel("dall-e-2").withStatus("failure"),
+                SpendQuery.all().withDeploymentId("dep-1").withStatus("success")
+                        .withRange(Optional.of(day), Optional.of(to)))) {
+            assertThat(s.store().counterCountSql(q)).isPresent();
+            assertThat(s.logs(q).total()).as("%s", q).isPositive().isEqualTo(countByScan(s, q));
+        }
+    }
+
+    private static List<String> shown(List<SpendReportRow> rows) {
+        return rows.stream().map(r -> r.key().orElse("-") + " " + r.spend().stripTrailingZeros().toPlainString() + " "
+                + r.requests() + " " + r.failures() + " " + r.promptTokens() + " " + r.completionTokens() + " "
+                + r.totalTokens() + " " + r.imagesOut()).toList();
+    }
+
+    private static long countByScan(SpendService s, SpendQuery q) {
+        try {
+            SpendStore.Sql sql = s.store().countSql(q);
+            return s.store().with(c -> {
+                try (var ps = c.prepareStatement(sql.text())) {
+                    s.store().bind(ps, sql.args());
+                    try (var rs = ps.executeQuery()) {
+                        rs.next();
+                        return rs.getLong(1);
+                    }
+                }
+            });
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** A clock tests move by hand. */
     static final class MutableClock extends Clock {
         private final AtomicReference<Instant> now;
