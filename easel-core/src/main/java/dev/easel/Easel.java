@@ -146,6 +146,8 @@ public final class Easel implements AutoCloseable {
         private int listenerQueueCapacity = ListenerBus.DEFAULT_CAPACITY;
         private Boolean gateway; // null: decided from apiBase's host
         private dev.easel.provider.ResultDownloader resultDownloader; // null: the SDK's guarded downloader
+        private io.opentelemetry.api.OpenTelemetry openTelemetry; // null: GlobalOpenTelemetry
+        private boolean tracePrompts;
 
         private Builder() {
         }
@@ -296,6 +298,25 @@ public final class Easel implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Where edits' spans go (see {@code docs/tracing.md}); default {@code GlobalOpenTelemetry}, which is the
+         * Java agent's or an SDK the application registered, else a no-op (no spans; trace context is still
+         * propagated upstream).
+         */
+        public Builder openTelemetry(io.opentelemetry.api.OpenTelemetry openTelemetry) {
+            this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
+            return this;
+        }
+
+        /**
+         * Records the prompt on request spans as {@code gen_ai.input.messages} (default off); a prompt removed by
+         * {@link #redactPrompts(boolean)} never is.
+         */
+        public Builder tracePrompts(boolean include) {
+            this.tracePrompts = include;
+            return this;
+        }
+
         /** Keep prompts out of records and listeners ({@code redact_prompts}). */
         public Builder redactPrompts(boolean redact) {
             this.redactPrompts = redact;
@@ -359,7 +380,7 @@ public final class Easel implements AutoCloseable {
                     listeners.isEmpty() ? ListenerBus.none() : new ListenerBus(listeners, listenerQueueCapacity),
                     List.copyOf(recordSinks), redactPrompts || (config != null
                     && config.litellmSettings().redactPrompts()), gateway,
-                    registry, resultDownloader));
+                    registry, resultDownloader, openTelemetry, tracePrompts));
         }
     }
 

@@ -63,6 +63,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class EditPipeline {
 
     private final EngineSettings settings;
+    private final EditTracer tracer;
     /** The upstream connections every provider of this client shares; closed with it. */
     private final dev.easel.http.HttpTransport transport;
     private final Map<String, ImageEditProvider> providers;
@@ -83,6 +84,7 @@ final class EditPipeline {
 
     EditPipeline(EngineSettings settings) {
         this.settings = settings;
+        this.tracer = new EditTracer(settings.openTelemetry(), settings.tracePrompts(), settings.config());
         // one adapter per installed factory, all sharing one transport, clock, sleeper, job runner and downloader
         transport = new dev.easel.http.HttpTransport();
         dev.easel.provider.ResultDownloader downloader = settings.resultDownloader() != null
@@ -459,7 +461,7 @@ final class EditPipeline {
 
     private EditRecorder recorder(GatewayRequest request, EditInput input) {
         return new EditRecorder(settings.clock(), request.meta(), request.model(), input, settings.listeners(),
-                settings.recordSinks(), settings.redactPrompts());
+                settings.recordSinks(), settings.redactPrompts(), tracer);
     }
 
     /**
@@ -704,7 +706,7 @@ final class EditPipeline {
     void reportRejected(RequestMeta meta, String model, EaselException error) {
         EditInput empty = new EditInput(null, List.of(), null, Map.of(), false);
         new EditRecorder(settings.clock(), meta, model, empty, settings.listeners(), settings.recordSinks(),
-                settings.redactPrompts()).failure(error, false);
+                settings.redactPrompts(), tracer).failure(error, false);
     }
 
     /** Ids of the config's deployments, in config order. */
@@ -1079,7 +1081,7 @@ final class EditPipeline {
             timeout = remaining.get().isPositive() ? remaining.get() : Duration.ofMillis(1);
         }
         Map<String, String> headers = new LinkedHashMap<>(r.headers());
-        headers.put("traceparent", rec.upstreamTraceparent()); // the attempt's span is the upstream call's parent
+        rec.traceUpstream(headers); // the attempt's span is the upstream call's parent
         Deployment d = t.deployment();
         if (r.credentials().isPresent()) { // the caller's own credentials, for this request only
             GatewayRequest.Credentials c = r.credentials().get();

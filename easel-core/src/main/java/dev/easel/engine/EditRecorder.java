@@ -41,13 +41,12 @@ final class EditRecorder {
     private ValidatedEdit lastValidated;
     private Router.Candidate lastCandidate;
     private EditPipeline.Target lastTarget;
-    private final String traceId;
-    private final String spanId;
-    private final String parentSpanId;
-    private String attemptSpanId;
+    private final EditTracer.RequestSpans spans;
+    private Instant attemptStarted;
+    private EditTracer.AttemptSpan attempt; // made when the attempt is sent or recorded (a refused one is none)
 
     EditRecorder(Clock clock, RequestMeta meta, String model, EditInput input, ListenerBus bus,
-                 List<Consumer<EditLogRecord>> sinks, boolean redactPrompts) {
+                 List<Consumer<EditLogRecord>> sinks, boolean redactPrompts, EditTracer tracer) {
         this.clock = clock;
         this.meta = meta;
         this.model = model;
@@ -55,15 +54,20 @@ final class EditRecorder {
         this.bus = bus;
         this.sinks = sinks;
         this.redactPrompts = redactPrompts;
-        String[] tp = Trace.parse(meta.traceparent());
-        this.traceId = tp != null ? tp[0] : Trace.newTraceId();
-        this.parentSpanId = tp != null ? tp[1] : null;
-        this.spanId = Trace.newSpanId();
+        this.spans = tracer.start(meta.traceparent(), model, meta.receivedAt());
     }
 
-    /** The {@code traceparent} to send upstream for the attempt in progress. */
-    synchronized String upstreamTraceparent() {
-        return "00-" + traceId + "-" + attemptSpanId + "-01";
+    /** Writes the trace context of the attempt in progress ({@code traceparent}) into the upstream headers. */
+    synchronized void traceUpstream(Map<String, String> headers) {
+        attemptSpan().inject(headers);
+    }
+
+    private EditTracer.AttemptSpan attemptSpan() {
+        if (attempt == null) {
+            String providerModel = lastTarget.deployment().model();
+            attempt = spans.attempt(providerModel, lastTarget.group(), attemptStarted);
+        }
+        return attempt;
     }
 
     RequestMeta meta() {
@@ -73,7 +77,7 @@ final class EditRecorder {
     void requested() {
         if (bus.active()) {
             bus.request(new RequestEvent(meta.requestId(), meta.receivedAt(), model, meta.endUser(), meta.source(),
-                    meta.traceparent(), params(), traceId, spanId, parentSpanId));
+                    meta.traceparent(), params(), spans.traceId(), spans.spanId(), spans.parentSpanId()));
         }
     }
 
@@ -81,8 +85,9 @@ final class EditRecorder {
     synchronized Instant attemptStart(EditPipeline.Target target, Router.Candidate candidate) {
         lastTarget = target;
         lastCandidate = candidate;
-        attemptSpanId = Trace.newSpanId();
-        return clock.instant();
+        attempt = null;
+        attemptStarted = clock.instant();
+        return attemptStarted;
     }
 
     /** The current attempt passed validation: it is really sent now (a refused one is no attempt). */
@@ -100,13 +105,20 @@ final class EditRecorder {
      * whose span is a child of the attempt's span.
      */
     synchronized dev.easel.provider.CallEvents callEvents(EditPipeline.Target target) {
-        int attempt = attempts.size() + 1;
-        String parent = attemptSpanId;
-        return (jobId, number, start, end, outcome) -> {
+        int number = attempts.size() + 1;
+        EditTracer.AttemptSpan parent = attemptSpan();
+        String traceId = spans.traceId();
+        String provider = target.deployment().provider();
+        return (jobId, poll, start, end, outcome) -> {
+            dev.easel.callback.JobPollEvent e;
+            synchronized (this) {
+                EditTracer.PollSpan span = spans.poll(parent, provider, start);
+                e = new dev.easel.callback.JobPollEvent(meta.requestId(), number, target.id(), provider, jobId, poll,
+                        start, end, outcome, traceId, span.spanId(), parent.spanId());
+                span.ended(e);
+            }
             if (bus.active()) {
-                bus.jobPoll(new dev.easel.callback.JobPollEvent(meta.requestId(), attempt, target.id(),
-                        target.deployment().provider(), jobId, number, start, end, outcome, traceId,
-                        Trace.newSpanId(), parent));
+                bus.jobPoll(e);
             }
         };
     }
@@ -122,7 +134,9 @@ final class EditRecorder {
                 target.deployment().provider(), fallback, start, end,
                 failure == null ? "ok" : failure.httpStatus() + " " + failure.code().orElse(failure.type()),
                 failure == null ? 200 : failure.httpStatus(), failure == null ? null : failure.type(),
-                failure == null ? null : failure.code().orElse(null), traceId, attemptSpanId, spanId);
+                failure == null ? null : failure.code().orElse(null), spans.traceId(), attemptSpan().spanId(),
+                spans.spanId());
+        attemptSpan().ended(e);
         attempts.add(e);
         if (bus.active()) {
             bus.attempt(e);
@@ -164,6 +178,7 @@ final class EditRecorder {
         for (Consumer<EditLogRecord> sink : sinks) {
             sink.accept(rec);
         }
+        spans.end(rec);
         if (bus.active()) {
             bus.done(rec);
         }
@@ -201,7 +216,7 @@ final class EditRecorder {
                 httpStatus, e == null ? null : e.type(), e == null ? null : e.code().orElse(null), message, cost,
                 usage, images, mask, imagesOut, bytesOut, outputFormat, outputSize, params(), stream, attempts,
                 retries, fallbacks, latency, upstream, Math.max(0, latency - upstream),
-                redactPrompts ? null : input.prompt(), traceId, spanId, parentSpanId, warnings,
+                redactPrompts ? null : input.prompt(), spans.traceId(), spans.spanId(), spans.parentSpanId(), warnings,
                 meta.clientRequestId());
     }
 

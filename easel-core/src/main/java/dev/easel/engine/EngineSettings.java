@@ -25,6 +25,8 @@ import java.util.random.RandomGenerator;
  *
  * @param ownedExecutor the executor the engine made itself and shuts down when closed, or null when the caller
  *                      gave {@code executor}
+ * @param openTelemetry where edits' spans go, or null for {@code GlobalOpenTelemetry}
+ * @param tracePrompts  whether request spans carry the prompt (never a redacted one)
  */
 public record EngineSettings(String apiKey, URI apiBase, String apiVersion, Duration timeout, boolean dropParams,
                              ImageStore imageStore, Map<String, ImageEditProvider> providers,
@@ -33,5 +35,6 @@ public record EngineSettings(String apiKey, URI apiBase, String apiVersion, Dura
                              ImageFetcher imageFetcher, int maxRetries, RouterState routerState,
                              RandomGenerator random, Sleeper sleeper, ListenerBus listeners,
                              List<Consumer<EditLogRecord>> recordSinks, boolean redactPrompts, Boolean gateway,
-                             ProviderRegistry registry, ResultDownloader resultDownloader) {
+                             ProviderRegistry registry, ResultDownloader resultDownloader,
+                             io.opentelemetry.api.OpenTelemetry openTelemetry, boolean tracePrompts) {
 }

@@ -5,7 +5,6 @@ import dev.easel.callback.Filtered;
 import dev.easel.callback.JsonLogsListener;
 import dev.easel.callback.WebhookListener;
 import dev.easel.callback.MetricsListener;
-import dev.easel.callback.OtlpTraceListener;
 import dev.easel.config.EaselConfig;
 import dev.easel.proxy.metrics.PrometheusEndpoint;
 import java.util.ArrayList;
@@ -31,12 +30,14 @@ final class Integrations implements AutoCloseable {
     private final List<EaselListener> listeners;
     private final Optional<PrometheusEndpoint> metrics;
     private final List<AutoCloseable> closeables;
+    private final Optional<OtelIntegration> otel;
 
     private Integrations(List<EaselListener> listeners, Optional<PrometheusEndpoint> metrics,
-                         List<AutoCloseable> closeables) {
+                         List<AutoCloseable> closeables, Optional<OtelIntegration> otel) {
         this.listeners = List.copyOf(listeners);
         this.metrics = metrics;
         this.closeables = List.copyOf(closeables);
+        this.otel = otel;
     }
 
     static Integrations fromConfig(EaselConfig config, Map<String, String> env) {
@@ -60,10 +61,11 @@ final class Integrations implements AutoCloseable {
             MetricsListener.fromConfig(config, endpoint.registry()).ifPresent(listeners::add);
             closeables.add(endpoint);
         }
-        Optional<OtlpTraceListener> otel = OtlpTraceListener.fromConfig(config, env);
-        otel.ifPresent(l -> {
-            listeners.add(l);
-            closeables.add(l);
+        // its spans come from the engine; among the listeners it reports the exporter's health
+        Optional<OtelIntegration> otel = OtelIntegration.fromConfig(config, env);
+        otel.ifPresent(o -> {
+            listeners.add(o);
+            closeables.add(o);
         });
         JsonLogsListener.fromConfig(config, env).ifPresent(l -> {
             listeners.add(scoped(s, "json_logs", l));
@@ -73,7 +75,7 @@ final class Integrations implements AutoCloseable {
             listeners.add(scoped(s, "webhook", l));
             closeables.add(l);
         });
-        return new Integrations(listeners, metrics, closeables);
+        return new Integrations(listeners, metrics, closeables, otel);
     }
 
     /**
@@ -101,6 +103,11 @@ final class Integrations implements AutoCloseable {
 
     Optional<PrometheusEndpoint> metrics() {
         return metrics;
+    }
+
+    /** The OpenTelemetry SDK the engine traces with, when the config names {@code otel}. */
+    Optional<OtelIntegration> otel() {
+        return otel;
     }
 
     @Override

@@ -128,6 +128,7 @@ public final class ProxyServer implements AutoCloseable {
                         : self.get().apiBase(id))));
         this.integrations = Integrations.fromConfig(config, options.env());
         integrations.listeners().forEach(builder::listener);
+        integrations.otel().ifPresent(o -> builder.openTelemetry(o.openTelemetry()).tracePrompts(o.prompts()));
         this.easel = builder.engine();
         self.set(easel);
         integrations.metrics().ifPresent(m -> ProxyMetrics.bind(m, inflight::get, limits::inflightBytes,

@@ -21,7 +21,6 @@ import dev.easel.ImageEditStream;
 import dev.easel.ImageResponse;
 import dev.easel.engine.RequestMeta;
 import dev.easel.callback.JsonLogsListener;
-import dev.easel.callback.OtlpTraceListener;
 import dev.easel.callback.WebhookListener;
 import dev.easel.config.ConfigLoader;
 import dev.easel.config.EaselConfig;
@@ -51,6 +50,10 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -93,7 +96,8 @@ class SecretsInLogsTest {
     final ListAppender<ILoggingEvent> events = new ListAppender<>();
     final List<String> webhookBodies = new ArrayList<>();
     final List<String> webhookAuthorizations = new ArrayList<>();
-    final List<String> otlpBodies = new ArrayList<>();
+    /** Each OTLP export, decoded from protobuf. */
+    final List<io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest> otlpBodies = new ArrayList<>();
     final List<String> otlpAuthorizations = new ArrayList<>();
     final List<String> imagesB64 = new ArrayList<>();
     PrintStream originalOut;
@@ -129,15 +133,14 @@ class SecretsInLogsTest {
         });
         receiver.createContext("/v1/traces", ex -> {
             try (ex) {
-                String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+                var body = io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest.parseFrom(
+                        ex.getRequestBody().readAllBytes());
                 synchronized (otlpBodies) {
                     otlpBodies.add(body);
                     otlpAuthorizations.add(ex.getRequestHeaders().getFirst("Authorization"));
                 }
-                byte[] out = "{}".getBytes(StandardCharsets.UTF_8);
-                ex.getResponseHeaders().add("Content-Type", "application/json");
-                ex.sendResponseHeaders(200, out.length);
-                ex.getResponseBody().write(out);
+                ex.getResponseHeaders().add("Content-Type", "application/x-protobuf");
+                ex.sendResponseHeaders(200, -1);
             }
         });
         receiver.start();
@@ -258,7 +261,7 @@ class SecretsInLogsTest {
                 .containsExactly(true, true, true, false, false, true, true, true);
         assertThat(records(webhookBodies)).extracting(r -> r.get("request_id").asText())
                 .containsExactlyInAnyOrderElementsOf(proxyIds);
-        List<JsonNode> requestSpans = spans(otlpBodies, 2);
+        List<io.opentelemetry.proto.trace.v1.Span> requestSpans = spans(otlpBodies, 2);
         assertThat(requestSpans).extracting(sp -> attribute(sp, "easel.request_id"))
                 .containsExactlyInAnyOrderElementsOf(proxyIds);
         // prompts were asked for: the exporter really carries request content, yet no key or image
@@ -279,11 +282,15 @@ class SecretsInLogsTest {
         try (JsonLogsListener logs = JsonLogsListener.file(logFile, 64 * 1024, 3);
              WebhookListener hook = WebhookListener.builder(hookUrl()).flushInterval(Duration.ofMillis(20))
                      .header("Authorization", "Bearer " + HOOK_TOKEN).build();
-             OtlpTraceListener otel = OtlpTraceListener.builder().endpoint(collectorUrl() + "/v1/traces")
-                     .header("Authorization", "Bearer " + OTLP_TOKEN).includePrompts(true)
-                     .scheduleDelay(Duration.ofMillis(20)).build()) {
+             // an application's own SDK, exporting to the same collector
+             OpenTelemetrySdk otel = OpenTelemetrySdk.builder().setTracerProvider(SdkTracerProvider.builder()
+                     .addSpanProcessor(BatchSpanProcessor.builder(OtlpHttpSpanExporter.builder()
+                             .setEndpoint(collectorUrl() + "/v1/traces")
+                             .addHeader("Authorization", "Bearer " + OTLP_TOKEN).build())
+                             .setScheduleDelay(Duration.ofMillis(20)).build()).build()).build()) {
             // the engine, as the proxy builds it: it also reports edits refused before they reach it
-            Engine easel = Easel.builder().config(config).listener(logs).listener(hook).listener(otel).engine();
+            Engine easel = Easel.builder().config(config).listener(logs).listener(hook).openTelemetry(otel)
+                    .tracePrompts(true).engine();
 
             collectImages(easel.edit(request("gpt-image-1", png).mask(mask).build()));
             try (ImageEditStream s = easel.stream(request("gpt-image-1", png).partialImages(1).build())) {
@@ -350,7 +357,7 @@ class SecretsInLogsTest {
             webhookBodies.forEach(b -> outputs.add("webhook body: " + b));
         }
         synchronized (otlpBodies) {
-            otlpBodies.forEach(b -> outputs.add("otlp body: " + b));
+            otlpBodies.forEach(b -> outputs.add("otlp body: " + b)); // protobuf text: strings as sent
         }
         outputs.add("metrics and readiness: " + metricsText);
         for (String kind : List.of("stdout+stderr: ", "log event: ", "file ", "proxy file ", "webhook body: ",
@@ -450,15 +457,16 @@ class SecretsInLogsTest {
         return out;
     }
 
-    /** Every span of the OTLP/JSON bodies received so far of {@code kind} (2 server, 3 client). */
-    static List<JsonNode> spans(List<String> bodies, int kind) {
-        List<JsonNode> out = new ArrayList<>();
+    /** Every span of the OTLP exports received so far of {@code kind} (2 server, 3 client). */
+    static List<io.opentelemetry.proto.trace.v1.Span> spans(
+            List<io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest> bodies, int kind) {
+        List<io.opentelemetry.proto.trace.v1.Span> out = new ArrayList<>();
         synchronized (bodies) {
-            for (String b : bodies) {
-                for (JsonNode rs : readTree(b).path("resourceSpans")) {
-                    for (JsonNode ss : rs.path("scopeSpans")) {
-                        for (JsonNode sp : ss.path("spans")) {
-                            if (sp.path("kind").asInt() == kind) {
+            for (var b : bodies) {
+                for (var rs : b.getResourceSpansList()) {
+                    for (var ss : rs.getScopeSpansList()) {
+                        for (var sp : ss.getSpansList()) {
+                            if (sp.getKindValue() == kind) {
                                 out.add(sp);
                             }
                         }
@@ -469,14 +477,9 @@ class SecretsInLogsTest {
         return out;
     }
 
-    /** A string attribute of an OTLP/JSON span, or null. */
-    static String attribute(JsonNode span, String key) {
-        for (JsonNode kv : span.path("attributes")) {
-            if (kv.path("key").asText().equals(key)) {
-                return kv.path("value").path("stringValue").asText(null);
-            }
-        }
-        return null;
+    /** A string attribute of an OTLP span, or null. */
+    static String attribute(io.opentelemetry.proto.trace.v1.Span span, String key) {
+        return OtlpReceiver.Span.attr(span.getAttributesList(), key).map(v -> v.getStringValue()).orElse(null);
     }
 
     static JsonNode readTree(String s) {

@@ -1,19 +1,21 @@
-package dev.easel.callback;
+package dev.easel.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import dev.easel.callback.AttemptEvent;
+import dev.easel.callback.EditLogRecord;
+import dev.easel.callback.JobPollEvent;
+import dev.easel.callback.RecordJson;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.common.AttributesBuilder;
+import java.time.Instant;
 import java.util.List;
-import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
- * Turns one {@link EditLogRecord} into its spans: the request span (SERVER) and one span per attempt
- * (CLIENT), with the GenAI semantic-convention attributes and Easel's own. Never the prompt unless asked for,
- * never keys, never image bytes.
+ * The attributes of an edit's spans: the GenAI semantic-convention ones and Easel's own (see
+ * {@code docs/tracing.md}). Never the prompt unless asked for, never keys, never image bytes.
  */
-final class OtlpSpanMapper {
+final class SpanAttributes {
 
     /** {@code gen_ai.operation.name}: none of the convention's values describes an image edit. */
     static final String OPERATION = "image_edit";
@@ -21,8 +23,6 @@ final class OtlpSpanMapper {
     /** Longest string attribute value; longer ones are cut (error messages, prompts). */
     static final int MAX_STRING = 4096;
 
-    private static final Pattern TRACE_ID = Pattern.compile("[0-9a-f]{32}");
-    private static final Pattern SPAN_ID = Pattern.compile("[0-9a-f]{16}");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Request parameters recorded as {@code easel.request.<name>}; integers among them as ints. */
@@ -30,43 +30,19 @@ final class OtlpSpanMapper {
             "input_fidelity", "moderation", "response_format");
     private static final List<String> INT_PARAMS = List.of("output_compression", "partial_images");
 
-    private final boolean includePrompts;
-    private final Map<String, String> deploymentModels;
-
-    /**
-     * @param includePrompts   record the prompt (as {@code gen_ai.input.messages}) when the record has one
-     * @param deploymentModels provider model per deployment id, for attempts other than the last
-     */
-    OtlpSpanMapper(boolean includePrompts, Map<String, String> deploymentModels) {
-        this.includePrompts = includePrompts;
-        this.deploymentModels = Map.copyOf(deploymentModels);
+    private SpanAttributes() {
     }
 
-    /** The spans of {@code r}: request span first, then its attempts in order; empty when its ids are invalid. */
-    List<OtlpSpan> spans(EditLogRecord r) {
-        if (!validTrace(r.traceId()) || !validSpan(r.spanId())) {
-            return List.of();
-        }
-        List<OtlpSpan> out = new ArrayList<>(1 + r.attempts().size());
-        out.add(requestSpan(r));
-        for (AttemptEvent a : r.attempts()) {
-            if (validTrace(a.traceId()) && validSpan(a.spanId())) {
-                out.add(attemptSpan(r, a));
-            }
-        }
-        return out;
-    }
-
-    private OtlpSpan requestSpan(EditLogRecord r) {
-        Map<String, Object> a = new LinkedHashMap<>();
+    /** The request span's attributes, from its final record. */
+    static Attributes request(EditLogRecord r, boolean includePrompts) {
+        AttributesBuilder a = Attributes.builder();
         a.put("gen_ai.operation.name", OPERATION);
         String provider = providerName(r.provider());
         put(a, "gen_ai.provider.name", provider);
         put(a, "gen_ai.system", provider);
         put(a, "gen_ai.request.model", r.model());
         a.put("gen_ai.output.type", "image");
-        Long n = integer(r.params().get("n"));
-        put(a, "gen_ai.request.choice.count", n);
+        put(a, "gen_ai.request.choice.count", integer(r.params().get("n")));
         if (r.success()) {
             put(a, "gen_ai.response.model", r.providerModel());
         }
@@ -75,7 +51,9 @@ final class OtlpSpanMapper {
             a.put("gen_ai.usage.output_tokens", r.usage().outputTokens());
         }
         if (r.success()) {
-            put(a, "easel.cost_usd", r.cost());
+            if (r.cost() != null) {
+                a.put("easel.cost_usd", r.cost().doubleValue());
+            }
         } else {
             put(a, "error.type", r.errorType());
             put(a, "easel.error.code", r.errorCode());
@@ -108,16 +86,12 @@ final class OtlpSpanMapper {
         if (includePrompts && r.prompt() != null) {
             a.put("gen_ai.input.messages", inputMessages(r.prompt()));
         }
-        String name = r.model() == null || r.model().isBlank() ? OPERATION : OPERATION + " " + r.model();
-        return new OtlpSpan(r.traceId(), r.spanId(), validSpan(r.parentSpanId()) ? r.parentSpanId() : null, name,
-                OtlpSpan.SERVER, r.startTime(), later(r.startTime(), r.endTime()), a, r.success(),
-                r.success() ? null : foreign(r.errorMessage() != null ? r.errorMessage() : r.errorType()));
+        return a.build();
     }
 
-    private OtlpSpan attemptSpan(EditLogRecord r, AttemptEvent e) {
-        String model = e.deploymentId() != null && e.deploymentId().equals(r.deploymentId()) && r.providerModel() != null
-                ? r.providerModel() : modelOf(e.deploymentId());
-        Map<String, Object> a = new LinkedHashMap<>();
+    /** An attempt span's attributes; {@code model} is the provider model the attempt called, or null. */
+    static Attributes attempt(AttemptEvent e, String model) {
+        AttributesBuilder a = Attributes.builder();
         a.put("gen_ai.operation.name", OPERATION);
         String provider = providerName(e.provider());
         put(a, "gen_ai.provider.name", provider);
@@ -135,49 +109,31 @@ final class OtlpSpanMapper {
         put(a, "easel.deployment", e.deploymentId());
         a.put("easel.attempt", (long) e.number());
         a.put("easel.fallback", e.fallback());
-        String name = OPERATION + " " + (model != null ? model : e.modelGroup());
-        String parent = validSpan(e.parentSpanId()) ? e.parentSpanId() : r.spanId();
-        return new OtlpSpan(e.traceId(), e.spanId(), parent, name, OtlpSpan.CLIENT, e.start(),
-                later(e.start(), e.end()), a, e.ok(), e.ok() ? null : foreign(e.outcome()));
+        return a.build();
     }
 
-    /** A job poll's span (a child of its attempt's span), or null when its ids are invalid. */
-    OtlpSpan pollSpan(JobPollEvent e) {
-        if (!validTrace(e.traceId()) || !validSpan(e.spanId()) || !validSpan(e.parentSpanId())) {
-            return null;
-        }
-        Map<String, Object> a = new LinkedHashMap<>();
-        String provider = providerName(e.provider());
-        put(a, "gen_ai.provider.name", provider);
+    /** An attempt span's name: the provider model, else the group tried. */
+    static String attemptName(String model, String group) {
+        return OPERATION + " " + (model != null ? model : group);
+    }
+
+    /** A job poll span's attributes. */
+    static Attributes poll(JobPollEvent e) {
+        AttributesBuilder a = Attributes.builder();
+        put(a, "gen_ai.provider.name", providerName(e.provider()));
         a.put("easel.request_id", e.requestId());
         put(a, "easel.deployment", e.deploymentId());
         a.put("easel.attempt", (long) e.attempt());
         put(a, "easel.job.id", foreign(e.jobId()));
         a.put("easel.job.poll", (long) e.number());
         a.put("easel.job.outcome", e.outcome());
-        return new OtlpSpan(e.traceId(), e.spanId(), e.parentSpanId(), "poll " + (provider == null ? "job" : provider),
-                OtlpSpan.CLIENT, e.start(), later(e.start(), e.end()), a, !e.error(),
-                e.error() ? foreign(e.outcome()) : null);
+        return a.build();
     }
 
-    /** The provider model of a deployment: by its id, or by the base of a default id ({@code base-<hash>}). */
-    private String modelOf(String deploymentId) {
-        if (deploymentId == null) {
-            return null;
-        }
-        String exact = deploymentModels.get(deploymentId);
-        if (exact != null) {
-            return exact;
-        }
-        String best = null;
-        String model = null;
-        for (Map.Entry<String, String> e : deploymentModels.entrySet()) {
-            if (deploymentId.startsWith(e.getKey() + "-") && (best == null || e.getKey().length() > best.length())) {
-                best = e.getKey();
-                model = e.getValue();
-            }
-        }
-        return model;
+    /** A job poll span's name. */
+    static String pollName(String provider) {
+        String name = providerName(provider);
+        return "poll " + (name == null ? "job" : name);
     }
 
     /**
@@ -210,9 +166,15 @@ final class OtlpSpanMapper {
         return messages.toString();
     }
 
-    private static void put(Map<String, Object> a, String key, Object value) {
+    private static void put(AttributesBuilder a, String key, String value) {
         if (value != null) {
             a.put(key, value);
+        }
+    }
+
+    private static void put(AttributesBuilder a, String key, Long value) {
+        if (value != null) {
+            a.put(key, value.longValue());
         }
     }
 
@@ -233,21 +195,14 @@ final class OtlpSpanMapper {
 
     /**
      * Text that came from elsewhere (an upstream's error message, a request parameter): keys masked and base64
-     * runs omitted, as in {@link RecordJson}, then cut.
+     * runs omitted, as in the records, then cut.
      */
-    private static String foreign(String s) {
+    static String foreign(String s) {
         return cut(RecordJson.redactSecrets(s));
     }
 
-    private static java.time.Instant later(java.time.Instant start, java.time.Instant end) {
+    /** {@code end}, or {@code start} when the end is missing or before it. */
+    static Instant later(Instant start, Instant end) {
         return end == null || end.isBefore(start) ? start : end;
-    }
-
-    private static boolean validTrace(String id) {
-        return id != null && TRACE_ID.matcher(id).matches() && !id.chars().allMatch(c -> c == '0');
-    }
-
-    private static boolean validSpan(String id) {
-        return id != null && SPAN_ID.matcher(id).matches() && !id.chars().allMatch(c -> c == '0');
     }
 }
