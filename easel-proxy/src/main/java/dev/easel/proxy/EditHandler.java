@@ -104,6 +104,24 @@ final class EditHandler {
         this.budgets = check;
     }
 
+    /**
+     * Reads and drops the request body (at most the request size limit), so the answer that follows reaches the
+     * client: a draining proxy answers with Connection: close, and closing a connection with unread request bytes
+     * makes the kernel reset it, which the client sees as a connection failure instead of the 503 it can act on
+     * (nginx's lingering close, for the same reason). Streams through a small buffer; errors end it quietly.
+     */
+    private void discardBody(Context ctx) {
+        byte[] scratch = new byte[16 * 1024];
+        long left = limits.maxRequestBytes();
+        try (java.io.InputStream in = ctx.req().getInputStream()) {
+            for (int n; left > 0 && (n = in.read(scratch, 0, (int) Math.min(scratch.length, left))) > 0; ) {
+                left -= n;
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // the client went away or sent a broken body: the answer may not reach it anyway
+        }
+    }
+
     void handle(Context ctx, String pathModel) {
         long t0 = System.nanoTime();
         String assigned = ctx.res().getHeader("x-request-id"); // set for every request by ProxyServer
@@ -122,6 +140,7 @@ final class EditHandler {
         SpendService.BudgetHold hold = null;
         try {
             if (state.get() != ProxyServer.State.READY) {
+                discardBody(ctx);
                 throw new ProxyException(503, "api_error", "server_draining", null,
                         "the proxy is shutting down; retry on another instance", java.time.Duration.ofSeconds(1));
             }

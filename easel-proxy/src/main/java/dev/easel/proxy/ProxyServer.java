@@ -392,6 +392,10 @@ public final class ProxyServer implements AutoCloseable {
         int listening = port(); // read before the close: a closed connector reports no port
         for (var c : app.jettyServer().server().getConnectors()) {
             if (c instanceof NetworkConnector nc) {
+                // Jetty's graceful shutdown of the connector: every response from now on says Connection: close
+                // and ends its connection, and idle keep-alive connections are closed after a short idle time, so
+                // clients move to another replica instead of sending on a connection that is about to close
+                nc.shutdown();
                 nc.close(); // stop accepting; open connections keep going
             }
         }

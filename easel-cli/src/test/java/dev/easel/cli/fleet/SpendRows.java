@@ -1,0 +1,135 @@
+package dev.easel.cli.fleet;
+
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * The spend rows a fleet wrote to its PostgreSQL, and their comparison with what the clients received: every answered
+ * request exactly one row, with the id, status, end user and cost the client saw.
+ */
+public final class SpendRows {
+
+    private SpendRows() {
+    }
+
+    /** One row of {@code easel_spend_logs}. */
+    public record Row(String requestId, String clientRequestId, String status, int httpStatus, String endUser,
+                      Optional<BigDecimal> spend) {
+    }
+
+    /** Every row whose {@code client_request_id} starts with {@code prefix + "-"}. */
+    public static List<Row> read(FleetPostgres pg, String prefix) {
+        try (Connection c = pg.connect(); PreparedStatement s = c.prepareStatement("SELECT request_id, "
+                + "client_request_id, status, http_status, end_user, spend FROM easel_spend_logs "
+                + "WHERE client_request_id LIKE ?")) {
+            s.setString(1, prefix + "-%");
+            List<Row> rows = new ArrayList<>();
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new Row(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4),
+                            rs.getString(5), Optional.ofNullable(rs.getBigDecimal(6))));
+                }
+            }
+            return rows;
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the spend rows of " + prefix + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * What the rows say about the requests.
+     *
+     * @param sent        requests the clients sent
+     * @param answered    requests that got an HTTP answer
+     * @param unanswered  requests without one (each may or may not have reached a proxy)
+     * @param rows        rows found
+     * @param lost        answered requests without a row
+     * @param doubled     client request ids with more than one row
+     * @param unexplained rows of a request no client got an answer for, or never sent
+     * @param mismatches  rows that disagree with the answer (Easel's request id, HTTP status, outcome, end user, cost)
+     */
+    public record Reconciliation(int sent, int answered, int unanswered, int rows, List<String> lost,
+                                 List<String> doubled, List<String> unexplained, List<String> mismatches) {
+
+        /** One line for a test log: the figures docs/scaling.md quotes. */
+        public String summary() {
+            return sent + " requests sent, " + answered + " answered, " + unanswered + " unanswered; " + rows
+                    + " spend rows; lost " + lost.size() + ", doubled " + doubled.size() + ", unexplained "
+                    + unexplained.size() + ", mismatched " + mismatches.size();
+        }
+    }
+
+    /** Compares {@code rows} with the {@code outcomes} of the requests that made them. */
+    public static Reconciliation reconcile(List<FleetLoad.Outcome> outcomes, List<Row> rows) {
+        Map<String, FleetLoad.Outcome> byId = outcomes.stream()
+                .collect(Collectors.toMap(FleetLoad.Outcome::clientRequestId, Function.identity()));
+        Map<String, List<Row>> rowsById = new LinkedHashMap<>();
+        rows.forEach(r -> rowsById.computeIfAbsent(r.clientRequestId(), k -> new ArrayList<>()).add(r));
+        List<String> lost = new ArrayList<>();
+        List<String> doubled = new ArrayList<>();
+        List<String> unexplained = new ArrayList<>();
+        List<String> mismatches = new ArrayList<>();
+        int answered = 0;
+        for (FleetLoad.Outcome o : outcomes) {
+            List<Row> mine = rowsById.getOrDefault(o.clientRequestId(), List.of());
+            if (mine.size() > 1) {
+                doubled.add(o.clientRequestId() + " has " + mine.size() + " rows: " + mine);
+            }
+            if (!o.answered()) {
+                continue;
+            }
+            answered++;
+            if (mine.isEmpty()) {
+                lost.add(o.toString());
+                continue;
+            }
+            Row r = mine.get(0);
+            List<String> wrong = new ArrayList<>();
+            if (!o.requestId().equals(Optional.of(r.requestId()))) {
+                wrong.add("request_id " + r.requestId() + " but the answer's x-request-id " + o.requestId());
+            }
+            if (r.httpStatus() != o.status()) {
+                wrong.add("http_status " + r.httpStatus() + " but the client got " + o.status());
+            }
+            if (!r.status().equals(o.status() == 200 ? "success" : "failure")) {
+                wrong.add("status " + r.status() + " for an answer " + o.status());
+            }
+            if (!Objects.equals(r.endUser(), o.endUser())) {
+                wrong.add("end_user " + r.endUser() + " but the request's user " + o.endUser());
+            }
+            BigDecimal rowCost = r.spend().orElse(BigDecimal.ZERO);
+            BigDecimal toldCost = o.cost().orElse(BigDecimal.ZERO);
+            if (rowCost.compareTo(toldCost) != 0) {
+                wrong.add("spend " + rowCost + " but x-easel-response-cost " + o.cost());
+            }
+            if (!wrong.isEmpty()) {
+                mismatches.add(o.clientRequestId() + ": " + String.join("; ", wrong));
+            }
+        }
+        Map<String, Boolean> answeredIds = new HashMap<>();
+        outcomes.forEach(o -> answeredIds.put(o.clientRequestId(), o.answered()));
+        for (String id : rowsById.keySet()) {
+            Boolean a = answeredIds.get(id);
+            if (a == null) {
+                unexplained.add(id + ": no client sent it");
+            } else if (!a) {
+                unexplained.add(id + ": a row although the client got no answer (" + byId.get(id).failure()
+                        .orElse("") + ")");
+            }
+        }
+        return new Reconciliation(outcomes.size(), answered, outcomes.size() - answered, rows.size(), lost, doubled,
+                unexplained, mismatches);
+    }
+}
