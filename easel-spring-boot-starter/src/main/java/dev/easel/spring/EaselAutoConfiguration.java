@@ -66,9 +66,14 @@ public final class EaselAutoConfiguration {
 
         @Bean(destroyMethod = "close")
         Easel easel(EaselRuntime runtime, Environment environment, ObjectProvider<EaselMetrics> metrics,
-                    ObjectProvider<EaselBuilderCustomizer> customizers) {
+                    ObjectProvider<EaselBuilderCustomizer> customizers,
+                    ObjectProvider<io.opentelemetry.api.OpenTelemetry> openTelemetry) {
+            // Spans go to the application's OpenTelemetry (Boot's tracing auto-configuration makes one), else
+            // nowhere. Given explicitly, never looked up in GlobalOpenTelemetry: Boot manages an older
+            // opentelemetry-api than Easel's build (1.55 in Boot 4.0.7), which has no getOrNoop()
             Easel.Builder builder = Easel.builder().routerState(runtime.routerState()).clock(runtime.clock())
-                    .listener(runtime.activity());
+                    .listener(runtime.activity())
+                    .openTelemetry(openTelemetry.getIfAvailable(io.opentelemetry.api.OpenTelemetry::noop));
             if (runtime.config().isPresent()) {
                 builder.config(runtime.config().get());
             } else {
