@@ -27,6 +27,9 @@ import java.util.OptionalDouble;
  * Ending a lease that has already ended or expired does nothing. A lease that is never ended frees its slot at
  * {@link Lease#expiresAt()} (a shared implementation needs this for a replica that crashed); a holder that needs
  * it longer {@link #renew renews} it.
+ *
+ * <p>A state kept elsewhere (Redis) that cannot answer may refuse by throwing an {@link dev.easel.EaselException}
+ * (a 503 the caller passes on); it never blocks for long.
  */
 public interface RouterState {
 
