@@ -63,6 +63,7 @@ class RedisSharedStateTest {
         try (FakeOpenAi upstream = fake("sk-a").defaultLatency(Duration.ofMillis(200));
              ProxyServer a = RoutingFixtures.start(redisConfig(upstream, port), dirA);
              ProxyServer b = RoutingFixtures.start(redisConfig(upstream, port), dirB)) {
+            assertThat(a.warnings()).noneMatch(w -> w.contains("redis")); // the proxy does share its state
             awayFromMinuteBoundary();
             List<HttpResponse<String>> answers = concurrently(10, i -> post(i % 2 == 0 ? a : b, Form.simple("img")));
 
