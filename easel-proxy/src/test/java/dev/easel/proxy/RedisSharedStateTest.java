@@ -92,15 +92,18 @@ class RedisSharedStateTest {
     void redisDownAtStart_theProxyStartsAndServesByTheFallback_thenUsesRedisOnceItIsUp() throws Exception {
         int port = freePort();
         try (FakeOpenAi upstream = fake("sk-a");
-             ProxyServer proxy = RoutingFixtures.start(redisConfig(upstream, port), dirA)) {
+             ProxyServer proxy = RoutingFixtures.start(redisConfig(upstream, port)
+                     + "litellm_settings:\n  callbacks: [prometheus]\n", dirA)) {
             assertThat(proxy.state()).isEqualTo(ProxyServer.State.READY);
+            assertThat(metrics(proxy)).contains("easel_redis_up 0.0", "easel_redis_replicas 1.0");
             JsonNode health = redisHealth(proxy);
             assertThat(health.path("status").asText()).isEqualTo("unavailable");
             assertThat(health.path("last_error").asText()).contains("127.0.0.1");
-            assertThat(health.path("fallbacks").asLong()).isZero();
+            long before = health.path("fallbacks").asLong(); // the scrape above read cooldowns by the fallback
 
             assertThat(post(proxy, Form.simple("img")).statusCode()).isEqualTo(200);
-            assertThat(redisHealth(proxy).path("fallbacks").asLong()).isPositive();
+            assertThat(redisHealth(proxy).path("fallbacks").asLong()).isGreaterThan(before);
+            assertThat(metrics(proxy)).containsPattern("easel_redis_fallbacks_total [1-9]");
 
             RedisServer redis = new RedisServer(port);
             redis.start();
@@ -109,6 +112,7 @@ class RedisSharedStateTest {
                 awayFromMinuteBoundary();
                 assertThat(post(proxy, Form.simple("img")).statusCode()).isEqualTo(200);
                 assertThat(proxy.routerState().requestsThisMinute("only", Instant.now())).isEqualTo(1);
+                assertThat(metrics(proxy)).contains("easel_redis_up 1.0");
             } finally {
                 redis.stop();
             }
@@ -129,6 +133,22 @@ class RedisSharedStateTest {
             assertThat(error.path("message").asText()).contains("router_settings.redis_unavailable_rate_limits: "
                     + "refuse");
             assertThat(upstream.requestCount()).isZero();
+        }
+    }
+
+    private static String metrics(ProxyServer proxy) {
+        return get(proxy, "/metrics");
+    }
+
+    private static String get(ProxyServer proxy, String path) {
+        try {
+            return RoutingFixtures.CLIENT.send(HttpRequest.newBuilder(URI.create(proxy.baseUri() + path)).GET()
+                    .build(), HttpResponse.BodyHandlers.ofString()).body();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
         }
     }
 
