@@ -115,8 +115,12 @@ public final class RedisLink implements AutoCloseable {
         client.addListener(new RedisConnectionStateListener() {
             @Override
             public void onRedisConnected(RedisChannelHandler<?, ?> c, SocketAddress address) {
-                if (!closed) {
-                    prober.execute(RedisLink.this::probe); // reconnected: confirm with a probe, beats included
+                try {
+                    if (!closed) {
+                        prober.execute(RedisLink.this::probe); // reconnected: confirm with a probe, beats included
+                    }
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    // closed meanwhile: nothing to confirm
                 }
             }
 
