@@ -399,7 +399,8 @@ public final class Easel implements AutoCloseable {
 
     /**
      * What this client found when it was built, one line each: every config deployment whose provider it does
-     * not serve. The config file's own warnings are {@link EaselConfig#warnings()}.
+     * not serve, and a Redis in {@code router_settings} that its in-process router state does not use (pass a
+     * shared {@code RouterState} to share it). The config file's own warnings are {@link EaselConfig#warnings()}.
      */
     public List<String> warnings() {
         return engine.warnings();

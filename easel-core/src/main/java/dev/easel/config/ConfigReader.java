@@ -268,15 +268,36 @@ final class ConfigReader {
                 optional(s, "max_cooldown_time", (n, p) -> duration(n, p, true)).orElse(d.maxCooldownTime()),
                 optionalInt(s, "default_max_parallel_requests", 1),
                 optionalInt(s, "max_parallel_waiters", 0).orElse(d.maxParallelWaiters()),
-                optional(s, "max_parallel_wait", (n, p) -> duration(n, p, false)).orElse(d.maxParallelWait()));
+                optional(s, "max_parallel_wait", (n, p) -> duration(n, p, false)).orElse(d.maxParallelWait()),
+                optional(s, "redis_url", this::redisUrl),
+                optional(s, "redis_key_prefix", this::redisKeyPrefix).orElse(d.redisKeyPrefix()),
+                optional(s, "redis_unavailable_rate_limits", (n, p) -> {
+                    Value v = text(n, p);
+                    return RedisRateLimitPolicy.fromWireName(v.text).orElseThrow(() -> error(p, "unknown policy "
+                            + v.describe() + " (known: " + RedisRateLimitPolicy.wireNames() + ")"));
+                }).orElse(d.redisUnavailableRateLimits()),
+                optional(s, "redis_unavailable_budgets", (n, p) -> {
+                    Value v = text(n, p);
+                    return RedisBudgetPolicy.fromWireName(v.text).orElseThrow(() -> error(p, "unknown policy "
+                            + v.describe() + " (known: " + RedisBudgetPolicy.wireNames() + ")"));
+                }).orElse(d.redisUnavailableBudgets()));
         if (settings.redisPort().isPresent() && settings.redisPort().getAsInt() > 65535) {
             throw error(s.path("redis_port"), "must be a port number up to 65535 (was "
                     + settings.redisPort().getAsInt() + ")");
         }
-        for (String key : List.of("redis_host", "redis_port", "redis_password")) {
-            if (s.get(key) != null) {
-                warnings.add(s.path(key) + ": not acted on (ignored): router state is kept in this process; "
-                        + "sharing it through Redis is not implemented yet");
+        if (settings.redisUrl().isPresent()) {
+            // as in LiteLLM, the URL wins over the separate keys
+            for (String key : List.of("redis_host", "redis_port", "redis_password")) {
+                if (s.get(key) != null) {
+                    warnings.add(s.path(key) + ": not used: redis_url is set and wins (as in LiteLLM)");
+                }
+            }
+        } else if (settings.redisHost().isEmpty()) {
+            for (String key : List.of("redis_port", "redis_password")) {
+                if (s.get(key) != null) {
+                    warnings.add(s.path(key) + ": not used (ignored): neither redis_host nor redis_url is set, so "
+                            + "router state is kept in this process");
+                }
             }
         }
         s.warnUnknown();
@@ -684,6 +705,50 @@ final class ConfigReader {
             throw error(path, "expected true or false (was " + v.describe() + ")");
         }
         throw error(path, "expected true or false (was " + YamlTree.describe(node) + ")");
+    }
+
+    /**
+     * {@code redis://[user:password@]host[:port][/db]} or {@code rediss://…}. The value is never quoted in an
+     * error: it may hold a password.
+     */
+    private String redisUrl(Node node, String path) {
+        String text = text(node, path).text.strip();
+        URI uri;
+        try {
+            uri = new URI(text);
+        } catch (URISyntaxException e) {
+            throw error(path, "expected a redis:// or rediss:// URL (the value is not a URL; not shown: it may hold "
+                    + "a password)");
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+        if (!scheme.equals("redis") && !scheme.equals("rediss")) {
+            throw error(path, "expected a redis:// or rediss:// URL (was a URL with "
+                    + (scheme.isEmpty() ? "no scheme" : "scheme '" + scheme + "'") + ")");
+        }
+        if (uri.getHost() == null || uri.getHost().isEmpty()) {
+            throw error(path, "expected a redis:// or rediss:// URL with a host");
+        }
+        if (uri.getPort() > 65535) {
+            throw error(path, "port must be up to 65535 (was " + uri.getPort() + ")");
+        }
+        String db = uri.getPath() == null ? "" : uri.getPath();
+        if (!db.isEmpty() && !db.equals("/") && !db.substring(1).matches("[0-9]{1,5}")) {
+            throw error(path, "the path must be a database number such as /0 (was '" + db + "')");
+        }
+        return text;
+    }
+
+    /** A non-empty prefix without braces (they would change the hash tag that keeps a key's entries together). */
+    private String redisKeyPrefix(Node node, String path) {
+        Value v = text(node, path);
+        if (v.text.isEmpty()) {
+            throw error(path, "must not be empty");
+        }
+        if (v.text.indexOf('{') >= 0 || v.text.indexOf('}') >= 0) {
+            throw error(path, "must not contain '{' or '}' (was " + v.describe() + "): Easel puts the hash tag "
+                    + "that keeps a key's entries in one cluster slot after it");
+        }
+        return v.text;
     }
 
     private URI httpUrl(Node node, String path) {

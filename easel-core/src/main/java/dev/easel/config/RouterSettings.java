@@ -23,9 +23,10 @@ import java.util.OptionalInt;
  * @param defaultFallbacks       {@code default_fallbacks}: groups to try when a group has no own fallbacks
  * @param retryOnTimeout         {@code retry_on_timeout}: whether a timed-out attempt is retried; default false (edits are not idempotent: a timed-out upstream may still be working and billing)
  * @param disableCooldowns       {@code disable_cooldowns}: never rest failing deployments; default false
- * @param redisHost              {@code redis_host} (shared state; not used yet)
- * @param redisPort              {@code redis_port} (not used yet)
- * @param redisPassword          {@code redis_password} (not used yet)
+ * @param redisHost              {@code redis_host}: the Redis that shares router state across replicas (unless
+ *                               {@code redis_url} is set, which wins)
+ * @param redisPort              {@code redis_port}; default 6379
+ * @param redisPassword          {@code redis_password}
  * @param streamTimeout          {@code stream_timeout}: for streamed requests, time until the stream has started
  *                               (waits, retries, fallbacks included), instead of {@code timeout}
  * @param maxCooldownTime        {@code max_cooldown_time}: cap on the rest a provider's {@code Retry-After} asks
@@ -35,6 +36,14 @@ import java.util.OptionalInt;
  * @param maxParallelWaiters     {@code max_parallel_waiters}: requests that may wait per model group when every
  *                               deployment is at its {@code max_parallel_requests}; default 100
  * @param maxParallelWait        {@code max_parallel_wait}: the longest such wait; default 30 s
+ * @param redisUrl               {@code redis_url}: {@code redis://[user:password@]host[:port][/db]} or
+ *                               {@code rediss://…} (TLS); wins over {@code redis_host}
+ * @param redisKeyPrefix         {@code redis_key_prefix}: start of every key Easel writes; default {@code easel:}
+ *                               (two fleets on one Redis set different ones)
+ * @param redisUnavailableRateLimits {@code redis_unavailable_rate_limits}: rate limits while Redis is down;
+ *                               default {@link RedisRateLimitPolicy#DIVIDE}
+ * @param redisUnavailableBudgets {@code redis_unavailable_budgets}: budget holds while Redis is down; default
+ *                               {@link RedisBudgetPolicy#REFUSE}
  */
 public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRetries, Duration retryAfter,
                              int allowedFails, Duration cooldownTime, Optional<Duration> timeout,
@@ -43,7 +52,9 @@ public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRet
                              Optional<String> redisHost,
                              OptionalInt redisPort, Optional<String> redisPassword, Optional<Duration> streamTimeout,
                              Duration maxCooldownTime, OptionalInt defaultMaxParallelRequests, int maxParallelWaiters,
-                             Duration maxParallelWait) {
+                             Duration maxParallelWait, Optional<String> redisUrl, String redisKeyPrefix,
+                             RedisRateLimitPolicy redisUnavailableRateLimits,
+                             RedisBudgetPolicy redisUnavailableBudgets) {
 
     /** Default {@code allowed_fails}. */
     public static final int DEFAULT_ALLOWED_FAILS = 3;
@@ -55,6 +66,8 @@ public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRet
     public static final int DEFAULT_MAX_PARALLEL_WAITERS = 100;
     /** Default {@code max_parallel_wait}: about one image edit. */
     public static final Duration DEFAULT_MAX_PARALLEL_WAIT = Duration.ofSeconds(30);
+    /** Default {@code redis_key_prefix}. */
+    public static final String DEFAULT_REDIS_KEY_PREFIX = "easel:";
 
     /** Checks that nothing is null and copies the collections (unmodifiable, order kept). */
     public RouterSettings {
@@ -73,6 +86,15 @@ public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRet
         Objects.requireNonNull(maxCooldownTime, "maxCooldownTime");
         Objects.requireNonNull(defaultMaxParallelRequests, "defaultMaxParallelRequests");
         Objects.requireNonNull(maxParallelWait, "maxParallelWait");
+        Objects.requireNonNull(redisUrl, "redisUrl");
+        Objects.requireNonNull(redisKeyPrefix, "redisKeyPrefix");
+        Objects.requireNonNull(redisUnavailableRateLimits, "redisUnavailableRateLimits");
+        Objects.requireNonNull(redisUnavailableBudgets, "redisUnavailableBudgets");
+    }
+
+    /** Whether a Redis is configured ({@code redis_url} or {@code redis_host}): router state is shared through it. */
+    public boolean redisConfigured() {
+        return redisUrl.isPresent() || redisHost.isPresent();
     }
 
     /** The settings used when the file has no {@code router_settings}. */
@@ -80,7 +102,8 @@ public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRet
         return new RouterSettings(RoutingStrategy.SIMPLE_SHUFFLE, OptionalInt.empty(), Duration.ZERO,
                 DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_TIME, Optional.empty(), Map.of(), Map.of(), List.of(), false,
                 false, Optional.empty(), OptionalInt.empty(), Optional.empty(), Optional.empty(),
-                DEFAULT_MAX_COOLDOWN_TIME, OptionalInt.empty(), DEFAULT_MAX_PARALLEL_WAITERS, DEFAULT_MAX_PARALLEL_WAIT);
+                DEFAULT_MAX_COOLDOWN_TIME, OptionalInt.empty(), DEFAULT_MAX_PARALLEL_WAITERS, DEFAULT_MAX_PARALLEL_WAIT,
+                Optional.empty(), DEFAULT_REDIS_KEY_PREFIX, RedisRateLimitPolicy.DIVIDE, RedisBudgetPolicy.REFUSE);
     }
 
     @Override
@@ -92,6 +115,9 @@ public record RouterSettings(RoutingStrategy routingStrategy, OptionalInt numRet
                 + retryOnTimeout + ", redisHost=" + redisHost + ", redisPort=" + redisPort + ", redisPassword="
                 + Copies.mask(redisPassword) + ", streamTimeout=" + streamTimeout + ", maxCooldownTime="
                 + maxCooldownTime + ", defaultMaxParallelRequests=" + defaultMaxParallelRequests
-                + ", maxParallelWaiters=" + maxParallelWaiters + ", maxParallelWait=" + maxParallelWait + "]";
+                + ", maxParallelWaiters=" + maxParallelWaiters + ", maxParallelWait=" + maxParallelWait
+                + ", redisUrl=" + Copies.mask(redisUrl) + ", redisKeyPrefix=" + redisKeyPrefix
+                + ", redisUnavailableRateLimits=" + redisUnavailableRateLimits.wireName()
+                + ", redisUnavailableBudgets=" + redisUnavailableBudgets.wireName() + "]";
     }
 }

@@ -107,6 +107,13 @@ final class EditPipeline {
         p.putAll(settings.providers());
         this.providers = Map.copyOf(p);
         this.groups = settings.config() == null ? Map.of() : groups(settings.config());
+        if (settings.config() != null && settings.config().routerSettings().redisConfigured()
+                && settings.routerState() instanceof dev.easel.routing.InMemoryRouterState) {
+            // the proxy shares router state through this Redis; an SDK client does only when given a shared state
+            warnings.add("router_settings." + (settings.config().routerSettings().redisUrl().isPresent()
+                    ? "redis_url" : "redis_host") + ": not acted on by this client (ignored): its router state is "
+                    + "kept in this process; pass a shared one (easel-redis) to Easel.builder().routerState(...)");
+        }
         groups.values().forEach(list -> list.forEach(t -> targets.put(t.id(), t)));
         this.configRouter = settings.config() == null ? null : router(groups, policy(settings.config()));
     }
@@ -726,12 +733,15 @@ final class EditPipeline {
         return List.copyOf(deploymentStatuses);
     }
 
-    /** Start-up warnings: one per config deployment whose provider this client does not serve. */
     /** Stops the shared transport: upstream connections close, calls still running are cancelled. */
     void close() {
         transport.close();
     }
 
+    /**
+     * Start-up warnings: one per config deployment whose provider this client does not serve, and a Redis the
+     * config names that this client's in-process router state does not use.
+     */
     List<String> warnings() {
         return List.copyOf(warnings);
     }

@@ -192,7 +192,7 @@ public final class InMemoryRouterState implements RouterState {
     }
 
     @Override
-    public void cooldown(String id, Instant until) {
+    public void cooldown(String id, Instant until, Instant now) {
         cooldowns.merge(id, until, (a, b) -> a.isAfter(b) ? a : b);
     }
 

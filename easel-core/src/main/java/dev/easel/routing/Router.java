@@ -609,7 +609,13 @@ public final class Router {
                 }
             }
             if (busy) {
-                return new WaitQueue.Try.Busy<>(Optional.ofNullable(back).map(b -> Duration.between(now, b)));
+                Optional<Duration> recheck = Optional.ofNullable(back).map(b -> Duration.between(now, b));
+                // a slot freed by another replica sharing the state wakes nobody here: look again by then too
+                Optional<Duration> shared = state.recheckInterval();
+                if (shared.isPresent() && (recheck.isEmpty() || shared.get().compareTo(recheck.get()) < 0)) {
+                    recheck = shared;
+                }
+                return new WaitQueue.Try.Busy<>(recheck);
             }
             return new WaitQueue.Try.NotWaiting<>();
         }
@@ -835,12 +841,12 @@ public final class Router {
             Duration d = r.retryAfter().filter(x -> !x.isNegative() && !x.isZero())
                     .map(x -> x.compareTo(policy.maxCooldownTime()) > 0 ? policy.maxCooldownTime() : x)
                     .orElse(policy.cooldownTime());
-            state.cooldown(c.id(), now.plus(d));
+            state.cooldown(c.id(), now.plus(d), now);
             return;
         }
         if (e instanceof AuthenticationException || e instanceof PermissionDeniedException
                 || e instanceof NotFoundException) {
-            state.cooldown(c.id(), now.plus(policy.cooldownTime()));
+            state.cooldown(c.id(), now.plus(policy.cooldownTime()), now);
             return;
         }
         if (e instanceof BadRequestException) {
@@ -848,7 +854,7 @@ public final class Router {
         }
         int fails = state.recordFailure(c.id(), now);
         if (fails >= Math.max(1, policy.allowedFails())) {
-            state.cooldown(c.id(), now.plus(policy.cooldownTime()));
+            state.cooldown(c.id(), now.plus(policy.cooldownTime()), now);
             state.clearFailures(c.id());
         }
     }

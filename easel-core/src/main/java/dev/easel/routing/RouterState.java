@@ -27,6 +27,9 @@ import java.util.OptionalDouble;
  * Ending a lease that has already ended or expired does nothing. A lease that is never ended frees its slot at
  * {@link Lease#expiresAt()} (a shared implementation needs this for a replica that crashed); a holder that needs
  * it longer {@link #renew renews} it.
+ *
+ * <p>A state kept elsewhere (Redis) that cannot answer may refuse by throwing an {@link dev.easel.EaselException}
+ * (a 503 the caller passes on); it never blocks for long.
  */
 public interface RouterState {
 
@@ -73,9 +76,22 @@ public interface RouterState {
     /** Forgets recorded failures (after a cooldown starts). */
     void clearFailures(String id);
 
-    /** Rests {@code id} until {@code until} (keeps a later existing cooldown). */
-    void cooldown(String id, Instant until);
+    /**
+     * Rests {@code id} until {@code until} (keeps a later existing cooldown); {@code now} is the caller's time, from
+     * which a shared implementation knows how long to keep the entry.
+     */
+    void cooldown(String id, Instant until, Instant now);
 
     /** When {@code id}'s rest ends, if it is resting at {@code now}. */
     Optional<Instant> cooldownUntil(String id, Instant now);
+
+    /**
+     * How often a request waiting for a parallel slot looks again by itself. A slot freed in this process wakes its
+     * waiters at once; one freed by another process sharing this state (a replica, or a lease of a crashed one
+     * expiring) wakes nobody here, so a shared state says how often to look. Empty (the default): every slot is
+     * freed in this process.
+     */
+    default Optional<Duration> recheckInterval() {
+        return Optional.empty();
+    }
 }

@@ -13,8 +13,9 @@ import java.util.function.Supplier;
 /**
  * A bounded, first-come-first-served line of requests waiting for a slot that something else holds (a
  * deployment's or the proxy's {@code max_parallel_requests}). Waiters sleep on a condition and are woken by
- * {@link #wake()} when a holder frees a slot, never by polling: each wake gives every waiter, oldest first, one
- * try. A waiter whose try says when to look again (a cooldown ending, a minute window turning) also wakes then.
+ * {@link #wake()} when a holder in this process frees a slot: each wake gives every waiter, oldest first, one
+ * try. A waiter whose try says when to look again (a cooldown ending, a minute window turning, or the recheck
+ * interval of a state shared with other replicas, whose frees wake nobody here) also wakes then.
  *
  * <p>Tries run under the queue's lock, so a slot freed between a try and the wait cannot be missed: the holder's
  * {@code wake()} takes the same lock.

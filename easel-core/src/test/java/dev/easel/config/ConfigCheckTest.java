@@ -122,7 +122,6 @@ class ConfigCheckTest {
                 router_settings:
                   enable_pre_call_checks: true
                   model_group_alias: {x: img}
-                  redis_url: redis://r:6379
                   retry_policy: {RateLimitErrorRetries: 2}
                   allowed_fails_policy: {RateLimitErrorAllowedFails: 3}
                 litellm_settings:
@@ -138,7 +137,7 @@ class ConfigCheckTest {
                   disable_spend_logs: false
                 """);
 
-        assertThat(config.warnings()).hasSize(20).allSatisfy(w -> assertThat(w).contains("(ignored"));
+        assertThat(config.warnings()).hasSize(19).allSatisfy(w -> assertThat(w).contains("(ignored"));
     }
 
     @Test
@@ -206,22 +205,77 @@ class ConfigCheckTest {
     }
 
     @Test
-    void parse_redisKeys_areReportedAsNotActedOn() {
+    void parse_redisHostPortPassword_areActedOnWithoutWarnings() {
         EaselConfig config = parse("""
+                model_list: [{model_name: m, litellm_params: {model: openai/gpt-image-1, api_key: k}}]
                 router_settings:
                   redis_host: redis.internal
                   redis_port: 6379
                   redis_password: pw
                 """);
 
-        assertThat(config.warnings()).contains(
-                "router_settings.redis_host: not acted on (ignored): router state is kept in this process; "
-                        + "sharing it through Redis is not implemented yet",
-                "router_settings.redis_port: not acted on (ignored): router state is kept in this process; "
-                        + "sharing it through Redis is not implemented yet",
-                "router_settings.redis_password: not acted on (ignored): router state is kept in this process; "
-                        + "sharing it through Redis is not implemented yet");
+        assertThat(config.warnings()).isEmpty();
+        assertThat(config.routerSettings().redisConfigured()).isTrue();
+        assertThat(config.routerSettings().toString()).doesNotContain("pw");
+    }
+
+    @Test
+    void parse_redisUrlBesideHostPortPassword_theUrlWinsAndEachIsReportedAsNotUsed() {
+        EaselConfig config = parse("""
+                model_list: [{model_name: m, litellm_params: {model: openai/gpt-image-1, api_key: k}}]
+                router_settings:
+                  redis_url: redis://:urlpw@r:6380/2
+                  redis_host: redis.internal
+                  redis_port: 6379
+                  redis_password: pw
+                """);
+
+        assertThat(config.warnings()).containsExactly(
+                "router_settings.redis_host: not used: redis_url is set and wins (as in LiteLLM)",
+                "router_settings.redis_port: not used: redis_url is set and wins (as in LiteLLM)",
+                "router_settings.redis_password: not used: redis_url is set and wins (as in LiteLLM)");
+        assertThat(config.routerSettings().redisUrl()).contains("redis://:urlpw@r:6380/2");
+        assertThat(config.routerSettings().toString()).doesNotContain("urlpw");
+    }
+
+    @Test
+    void parse_redisPortOrPasswordWithoutAHost_areReportedAsNotUsed() {
+        EaselConfig config = parse("""
+                model_list: [{model_name: m, litellm_params: {model: openai/gpt-image-1, api_key: k}}]
+                router_settings:
+                  redis_port: 6379
+                  redis_password: pw
+                """);
+
+        assertThat(config.warnings()).containsExactly(
+                "router_settings.redis_port: not used (ignored): neither redis_host nor redis_url is set, so router "
+                        + "state is kept in this process",
+                "router_settings.redis_password: not used (ignored): neither redis_host nor redis_url is set, so "
+                        + "router state is kept in this process");
+        assertThat(config.routerSettings().redisConfigured()).isFalse();
         assertThat(config.warnings()).noneMatch(w -> w.contains("pw"));
+    }
+
+    @Test
+    void parse_redisPolicies_defaultsAndEveryName() {
+        assertThat(parse("model_list: [{model_name: m, litellm_params: {model: openai/gpt-image-1, api_key: k}}]\n"
+                + "router_settings: {redis_host: r}\n").routerSettings())
+                .satisfies(r -> {
+                    assertThat(r.redisKeyPrefix()).isEqualTo("easel:");
+                    assertThat(r.redisUnavailableRateLimits()).isEqualTo(RedisRateLimitPolicy.DIVIDE);
+                    assertThat(r.redisUnavailableBudgets()).isEqualTo(RedisBudgetPolicy.REFUSE);
+                });
+        RouterSettings set = parse("""
+                model_list: [{model_name: m, litellm_params: {model: openai/gpt-image-1, api_key: k}}]
+                router_settings:
+                  redis_host: r
+                  redis_key_prefix: "fleet-b:"
+                  redis_unavailable_rate_limits: refuse
+                  redis_unavailable_budgets: local
+                """).routerSettings();
+        assertThat(set.redisKeyPrefix()).isEqualTo("fleet-b:");
+        assertThat(set.redisUnavailableRateLimits()).isEqualTo(RedisRateLimitPolicy.REFUSE);
+        assertThat(set.redisUnavailableBudgets()).isEqualTo(RedisBudgetPolicy.LOCAL);
     }
 
     @Test

@@ -153,8 +153,6 @@ class ConfigLoaderTest {
         assertThat(config.environmentVariables()).isEqualTo(Map.of("OPENAI_API_KEY", "sk-..."));
         // the example's fallback targets are not in its model_list: warned, not refused
         assertThat(config.warnings()).containsExactly(
-                "router_settings.redis_host: not acted on (ignored): router state is kept in this process; sharing "
-                        + "it through Redis is not implemented yet",
                 "router_settings.fallbacks[0]: unknown model 'gpt-image-1-mini'",
                 "router_settings.content_policy_fallbacks[0]: unknown model 'other-provider-model'",
                 "router_settings.default_fallbacks[0]: unknown model 'gpt-image-1-mini'");
@@ -510,11 +508,8 @@ class ConfigLoaderTest {
         assertThat(r.redisHost()).contains("redis.internal");
         assertThat(r.redisPort()).isEqualTo(OptionalInt.of(6380));
         assertThat(r.redisPassword()).contains("hunter2");
-        // read (and validated), but nothing shares router state through Redis yet: said once per key
-        String notActedOn = ": not acted on (ignored): router state is kept in this process; sharing it through "
-                + "Redis is not implemented yet";
-        assertThat(config.warnings()).containsExactly("router_settings.redis_host" + notActedOn,
-                "router_settings.redis_port" + notActedOn, "router_settings.redis_password" + notActedOn);
+        assertThat(r.redisConfigured()).isTrue();
+        assertThat(config.warnings()).isEmpty(); // the proxy shares router state through this Redis
     }
 
     @ParameterizedTest

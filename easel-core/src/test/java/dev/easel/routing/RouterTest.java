@@ -355,7 +355,7 @@ class RouterTest {
     void allRested_goesStraightToFallbacks() {
         Router router = router(Map.of("a", List.of(dep("a1", "a")), "b", List.of(dep("b1", "b"))),
                 policy(RoutingStrategy.SIMPLE_SHUFFLE, 2, Map.of("a", List.of("b"))), 1);
-        state.cooldown("a1", clock.instant().plusSeconds(60));
+        state.cooldown("a1", clock.instant().plusSeconds(60), clock.instant());
         Router.Result<String> r = router.route("a", List.of(), (c, f) -> new Router.Attempted<>(c.id(), 0, 1));
         assertThat(r.value()).isEqualTo("b1");
         assertThat(r.fallbacks()).isEqualTo(1);
@@ -790,7 +790,7 @@ class RouterTest {
             // a deployment that frees while resting is not used: the waiter keeps waiting for the other one
             var second = pool.submit(() -> router.route("g", List.of(), hold, (c, f, left) -> ok(c)));
             awaitCondition(() -> router.waiting("g") == 1);
-            state.cooldown("low", clock.instant().plusSeconds(60));
+            state.cooldown("low", clock.instant().plusSeconds(60), clock.instant());
             low.settle(0);
             assertThat(router.waiting("g")).isEqualTo(1);
             assertThat(second.isDone()).isFalse();
@@ -808,7 +808,7 @@ class RouterTest {
         Router router = new Router(Map.of("g", List.of(limited("busy", "g", 1, 100, 1, 0),
                 limited("resting", "g", 2, 100, 1, 0))), queuePolicy(10, Duration.ofSeconds(20)), state, clock,
                 new Random(1), d -> { });
-        state.cooldown("resting", clock.instant().plusMillis(50));
+        state.cooldown("resting", clock.instant().plusMillis(50), clock.instant());
         Router.Slot held = router.route("g", List.of(), Router.Options.none().holding(), (c, f, left) -> ok(c)).slot();
         assertThat(state.inflight("busy")).isEqualTo(1);
         try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {

@@ -117,7 +117,7 @@ final class ParallelLimits {
                 Instant now = clock.instant();
                 Reservation r = ledger.reserve(ledgerKey, limits, now, now.plus(LEASE_TTL));
                 return r instanceof Reservation.Granted g ? new WaitQueue.Try.Got<>(g.lease())
-                        : new WaitQueue.Try.Busy<>(Optional.empty());
+                        : new WaitQueue.Try.Busy<>(ledger.recheckInterval()); // freed by another replica: no wake here
             }, maxWait);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

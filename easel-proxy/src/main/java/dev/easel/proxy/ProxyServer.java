@@ -9,7 +9,16 @@ import dev.easel.engine.Engine;
 import dev.easel.proxy.metrics.PrometheusEndpoint;
 import dev.easel.proxy.metrics.ProxyMetrics;
 import dev.easel.proxy.spend.SpendApi;
+import dev.easel.redis.RedisFleet;
+import dev.easel.redis.RedisLink;
+import dev.easel.redis.budget.RedisBudgetLedger;
+import dev.easel.redis.budget.UnavailablePolicy;
+import dev.easel.config.RedisBudgetPolicy;
+import dev.easel.config.RouterSettings;
+import dev.easel.redis.RedisRouterState;
+import dev.easel.redis.SharedRouterState;
 import dev.easel.routing.InMemoryRouterState;
+import dev.easel.routing.RouterState;
 import dev.easel.proxy.spend.SpendOptions;
 import dev.easel.proxy.spend.SpendService;
 import dev.easel.EaselException;
@@ -95,7 +104,9 @@ public final class ProxyServer implements AutoCloseable {
     private final Path spoolDir;
     private final SpendService spend;
     private final Integrations integrations;
-    private final InMemoryRouterState routerState = new InMemoryRouterState();
+    private final RouterState routerState;
+    /** The state shared through Redis, when {@code router_settings} names one. */
+    private final Optional<SharedRouterState> shared;
     private final ParallelLimits parallel;
     /** This process owns the data directory while it runs. */
     private final DataDirLock dataLock;
@@ -119,7 +130,18 @@ public final class ProxyServer implements AutoCloseable {
         }));
         this.providerFetcher = new UrlFetcher(options.allowPrivateImageUrls(), providerHosts,
                 options.general().maxImageBytes() * 2, Duration.ofSeconds(60));
-        this.spend = SpendService.start(SpendOptions.of(options.general(), options.dataDir()).withClock(clock));
+        this.shared = sharedState(config, clock);
+        this.routerState = shared.<RouterState>map(x -> x).orElseGet(InMemoryRouterState::new);
+        SpendOptions spendOptions = SpendOptions.of(options.general(), options.dataDir()).withClock(clock);
+        if (shared.isPresent()) {
+            // end-user budgets held in the same Redis, so every replica sees the others' holds and costs at once
+            RouterSettings rs = config.routerSettings();
+            spendOptions = spendOptions.withBudgetLedger(new RedisBudgetLedger(shared.get().link()::commands,
+                    rs.redisUnavailableBudgets() == RedisBudgetPolicy.LOCAL ? UnavailablePolicy.LOCAL
+                            : UnavailablePolicy.REFUSE, RedisBudgetLedger.DEFAULT_IDLE_EXPIRY,
+                    RedisBudgetLedger.DEFAULT_EXPIRED_HOLD_MEMORY, rs.redisKeyPrefix()));
+        }
+        this.spend = SpendService.start(spendOptions);
         AtomicReference<Engine> self = new AtomicReference<>(); // the sink is built before the engine exists
         Easel.Builder builder = Easel.builder().config(config).clock(clock).imageStore(images).routerState(routerState)
                 .imageFetcher(d -> providerFetcher.fetch(d.url().orElseThrow(), "data.url"))
@@ -155,6 +177,7 @@ public final class ProxyServer implements AutoCloseable {
         edits.parallel(parallel);
         integrations.metrics().ifPresent(m -> parallel.bindMetrics(m.registry()));
         integrations.metrics().ifPresent(m -> spend.bindMetrics(m.registry()));
+        shared.ifPresent(sh -> integrations.metrics().ifPresent(m -> ProxyMetrics.bindRedis(m.registry(), sh)));
         SpendApi spendApi = new SpendApi(spend, new JsonBodies(requestLimits, System::nanoTime)::readTree);
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
@@ -239,6 +262,33 @@ public final class ProxyServer implements AutoCloseable {
             return store;
         }
         return new FileImageStore(options.dataDir().resolve("images"), ttl, clock);
+    }
+
+    /**
+     * The router state shared through the Redis of {@code router_settings}, if one is named. Opening does not wait
+     * for Redis: one that is down now is used once it answers, and the fallback policy serves meanwhile.
+     */
+    private static Optional<SharedRouterState> sharedState(EaselConfig config, Clock clock) {
+        var settings = config.routerSettings();
+        Optional<io.lettuce.core.RedisURI> uri = RedisLink.uri(settings);
+        if (uri.isEmpty()) {
+            return Optional.empty();
+        }
+        RedisLink link = RedisLink.open(uri.get(), clock);
+        RedisFleet fleet = RedisFleet.join(link, settings.redisKeyPrefix(), clock);
+        LOG.info("router state shared through Redis {} (key prefix '{}'); while it is unavailable rate limits "
+                + "follow router_settings.redis_unavailable_rate_limits: {}", link.description(),
+                settings.redisKeyPrefix(), settings.redisUnavailableRateLimits().wireName());
+        return Optional.of(SharedRouterState.of(RedisRouterState.on(link, settings.redisKeyPrefix()), link, fleet,
+                settings.redisUnavailableRateLimits()));
+    }
+
+    /** Leaves the fleet and closes the Redis link. */
+    private void closeRedis() {
+        shared.ifPresent(s -> {
+            s.fleet().close();
+            s.link().close();
+        });
     }
 
     /**
@@ -361,7 +411,7 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /** The router's state: leases, cooldowns, usage (tests check that nothing leaks). */
-    InMemoryRouterState routerState() {
+    RouterState routerState() {
         return routerState;
     }
 
@@ -457,6 +507,7 @@ public final class ProxyServer implements AutoCloseable {
         spend.close(); // flushes every queued spend row
         easel.close(); // delivers what listeners have queued (then each exporter flushes), closes upstream connections
         integrations.close();
+        closeRedis(); // after the engine: nothing takes or ends a lease any more
         fetcher.close();
         providerFetcher.close();
         images.close();
@@ -470,6 +521,7 @@ public final class ProxyServer implements AutoCloseable {
         spend.close();
         easel.close();
         integrations.close();
+        closeRedis();
         fetcher.close();
         providerFetcher.close();
         images.close();
@@ -614,12 +666,36 @@ public final class ProxyServer implements AutoCloseable {
             deployments.append('}');
         }
         deployments.append(']');
+        boolean keyHolder = presentsMasterKey(ctx);
+        String redis = shared.map(sh -> redisHealth(sh, keyHolder)).orElse("");
         json(ctx, status, "{\"status\":" + quote(s == State.READY ? "healthy" : s.name().toLowerCase())
                 + ",\"state\":" + quote(s.name().toLowerCase()) + ",\"inflight_requests\":" + inflight.get()
                 + ",\"models\":" + easel.modelNames().size()
                 // the deployments name the config's layout: only for a caller holding the key (probes need none)
-                + (presentsMasterKey(ctx) ? ",\"deployments\":" + deployments : "") + ",\"db\":" + store
+                + (keyHolder ? ",\"deployments\":" + deployments : "") + ",\"db\":" + store + redis
                 + ",\"integrations\":" + integrations + "}");
+    }
+
+    /**
+     * {@code ,"redis":{…}}: whether the shared state answers (Redis down does not make the proxy unready: the
+     * fallback policy serves), the replicas last seen, calls the fallback served; where it points and the last
+     * error only for a caller holding the key (they name the internal topology).
+     */
+    private static String redisHealth(SharedRouterState sh, boolean keyHolder) {
+        RedisLink link = sh.link();
+        StringBuilder b = new StringBuilder(",\"redis\":{\"status\":")
+                .append(quote(switch (link.state()) {
+                    case UP -> "up";
+                    case DOWN -> "unavailable";
+                    case UNKNOWN -> "connecting";
+                }))
+                .append(",\"replicas\":").append(sh.fleet().replicas())
+                .append(",\"fallbacks\":").append(sh.fallbacks());
+        if (keyHolder) {
+            b.append(",\"url\":").append(quote(link.description()));
+            link.lastError().ifPresent(e -> b.append(",\"last_error\":").append(quote(e)));
+        }
+        return b.append('}').toString();
     }
 
     static void json(Context ctx, int status, String body) {

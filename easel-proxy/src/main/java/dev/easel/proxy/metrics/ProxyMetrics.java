@@ -2,6 +2,7 @@ package dev.easel.proxy.metrics;
 
 import dev.easel.callback.EaselListener;
 import dev.easel.callback.ListenerBus;
+import dev.easel.redis.SharedRouterState;
 import dev.easel.routing.RouterState;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -28,7 +29,8 @@ import java.util.function.Supplier;
  * Names as rendered on {@code /metrics}: {@code easel_inflight_requests}, {@code easel_inflight_upload_bytes},
  * {@code easel_deployment_cooldown{deployment}}, {@code easel_listener_dropped_events_total{listener}},
  * {@code easel_listener_errors_total{listener}}, {@code easel_listener_backlog_events{listener}},
- * {@code easel_listener_up{listener}}.
+ * {@code easel_listener_up{listener}}; with router state shared through Redis also {@code easel_redis_up},
+ * {@code easel_redis_replicas} and {@code easel_redis_fallbacks_total}.
  */
 public final class ProxyMetrics {
 
@@ -80,6 +82,23 @@ public final class ProxyMetrics {
         }
         endpoint.beforeScrape(m::refresh);
         return m;
+    }
+
+    /**
+     * Registers the gauges of the router state shared through Redis: {@code easel_redis_up} (1 while Redis answers,
+     * else 0), {@code easel_redis_replicas} (replicas last seen in the fleet) and {@code easel_redis_fallbacks_total}
+     * (router state calls the in-process fallback answered, or refused, because Redis was unavailable).
+     */
+    public static void bindRedis(MeterRegistry registry, SharedRouterState state) {
+        Objects.requireNonNull(state, "state");
+        // the state is the meters' (weakly referenced) object: the proxy holds it as long as it runs
+        Gauge.builder("easel.redis.up", state, s -> s.link().up() ? 1 : 0)
+                .description("1 while the Redis that shares router state answers, else 0").register(registry);
+        Gauge.builder("easel.redis.replicas", state, s -> s.fleet().replicas())
+                .description("Replicas sharing router state, as last seen in Redis").register(registry);
+        FunctionCounter.builder("easel.redis.fallbacks", state, SharedRouterState::fallbacks)
+                .description("Router state calls served by the in-process fallback (or refused) while Redis was "
+                        + "unavailable").register(registry);
     }
 
     /**

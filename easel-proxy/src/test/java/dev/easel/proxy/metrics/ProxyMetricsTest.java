@@ -138,8 +138,8 @@ class ProxyMetricsTest {
     void cooldowns_fromRouterState_oneWhileResting() {
         InMemoryRouterState state = new InMemoryRouterState();
         Instant now = Instant.parse("2026-01-01T00:00:00Z");
-        state.cooldown("gpt-a", now.plusSeconds(30));
-        state.cooldown("gpt-c", now.minusSeconds(1));   // already over
+        state.cooldown("gpt-a", now.plusSeconds(30), now);
+        state.cooldown("gpt-c", now.minusSeconds(1), now);   // already over
         bus = ListenerBus.none();
         ProxyMetrics.bind(endpoint, () -> 0, () -> 0,
                 ProxyMetrics.cooldowns(state, List.of("gpt-a", "gpt-b", "gpt-c"), Clock.fixed(now, ZoneOffset.UTC)),

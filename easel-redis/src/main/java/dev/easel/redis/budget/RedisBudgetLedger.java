@@ -83,6 +83,7 @@ public final class RedisBudgetLedger implements BudgetLedger {
     private final Duration expiredHoldMemory;
     private final BudgetLedger local = BudgetLedger.inMemory();
     private final AtomicBoolean reachable = new AtomicBoolean(true);
+    private final String keyPrefix;
 
     /**
      * A ledger on {@code redis} with the default idle expiry and expired-hold memory.
@@ -102,6 +103,16 @@ public final class RedisBudgetLedger implements BudgetLedger {
      */
     public RedisBudgetLedger(Supplier<RedisCommands<String, String>> redis, UnavailablePolicy policy,
                              Duration idleExpiry, Duration expiredHoldMemory) {
+        this(redis, policy, idleExpiry, expiredHoldMemory, "easel:");
+    }
+
+    /**
+     * A ledger on {@code redis} whose keys start with {@code keyPrefix} ({@code router_settings.redis_key_prefix},
+     * so two fleets can share one Redis; the router state uses the same prefix).
+     */
+    public RedisBudgetLedger(Supplier<RedisCommands<String, String>> redis, UnavailablePolicy policy,
+                             Duration idleExpiry, Duration expiredHoldMemory, String keyPrefix) {
+        this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix");
         this.redis = Objects.requireNonNull(redis, "redis");
         this.policy = Objects.requireNonNull(policy, "policy");
         this.idleExpiry = positive(idleExpiry, "idleExpiry");
@@ -229,8 +240,13 @@ public final class RedisBudgetLedger implements BudgetLedger {
     }
 
     /** The window's two keys, hash-tagged on the budget key. */
-    static String[] keys(Window w) {
-        String base = "easel:{budget:" + w.key() + "}:" + w.start().toEpochMilli();
+    String[] keys(Window w) {
+        return keys(keyPrefix, w);
+    }
+
+    /** The window's two keys under {@code prefix}. */
+    static String[] keys(String prefix, Window w) {
+        String base = prefix + "{budget:" + w.key() + "}:" + w.start().toEpochMilli();
         return new String[] {base, base + ":holds"};
     }
 

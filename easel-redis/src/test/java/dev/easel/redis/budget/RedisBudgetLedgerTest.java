@@ -154,7 +154,7 @@ class RedisBudgetLedgerTest extends BudgetLedgerContract {
         granted(hold(l, "0.05", "0.01", "0"));
 
         String base = "easel:{budget:end_user:alice}:" + T0.toEpochMilli();
-        assertThat(RedisBudgetLedger.keys(ALICE)).containsExactly(base, base + ":holds");
+        assertThat(RedisBudgetLedger.keys("easel:", ALICE)).containsExactly(base, base + ":holds");
         assertThat(SlotHash.getSlot(base)).isEqualTo(SlotHash.getSlot(base + ":holds"));
         assertThat(admin.hget(base, "held")).isEqualTo("10000000"); // nano-USD
         // kept while idle for 30 minutes, and past the hold's expiry (10 min) + its memory (5 min) in any case
