@@ -182,4 +182,12 @@ public interface BudgetLedger {
             Objects.requireNonNull(held, "held");
         }
     }
+
+    /**
+     * The largest budget this ledger counts exactly, if it has a limit (the Redis ledger counts whole nano-USD in
+     * Redis's 53-bit exact integers). A budget above it is refused where it is defined, never at request time.
+     */
+    default Optional<BigDecimal> largestBudget() {
+        return Optional.empty();
+    }
 }

@@ -128,6 +128,11 @@ public final class SpendService implements AutoCloseable {
     private SpendService(SpendOptions options, DatabaseTarget target) throws IOException {
         this.options = options;
         this.configured = parseBudgets(options.endUserBudgets(), options.clock().instant());
+        for (Budget b : configured.values()) {
+            tooLarge(b.maxBudget()).ifPresent(why -> {
+                throw new ConfigException("general_settings.end_user_budgets." + b.endUser() + ".max_budget: " + why);
+            });
+        }
         this.budgets.putAll(configured);
         this.store = new SpendStore(target);
         this.journal = new Journal(options.journalPath());
@@ -748,6 +753,14 @@ public final class SpendService implements AutoCloseable {
                 b == null ? Optional.empty() : Optional.ofNullable(b.resetAt(now))));
     }
 
+    /** Why {@code max} cannot be a budget of this service's ledger, if it cannot. */
+    private Optional<String> tooLarge(BigDecimal max) {
+        return max == null ? Optional.empty() : options.budgetLedger().largestBudget()
+                .filter(largest -> max.compareTo(largest) > 0)
+                .map(largest -> max.toPlainString() + " USD is more than the shared budget ledger (Redis) counts "
+                        + "exactly, at most " + largest.toPlainString() + " USD; leave max_budget out for no budget");
+    }
+
     /**
      * Creates or replaces an end user's budget ({@code POST /end_user/new}). The window starts now.
      *
@@ -763,6 +776,11 @@ public final class SpendService implements AutoCloseable {
         if (maxBudget.isPresent() && maxBudget.get().signum() < 0) {
             throw new IllegalArgumentException("max_budget must not be negative (was "
                     + maxBudget.get().toPlainString() + ")");
+        }
+        if (maxBudget.isPresent()) {
+            tooLarge(maxBudget.get()).ifPresent(why -> {
+                throw new IllegalArgumentException("max_budget: " + why);
+            });
         }
         BudgetDuration d = null;
         if (budgetDuration.isPresent()) {

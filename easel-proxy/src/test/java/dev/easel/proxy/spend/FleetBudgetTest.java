@@ -180,6 +180,26 @@ class FleetBudgetTest {
     }
 
     @Test
+    void aBudgetLargerThanRedisCountsExactly_isRefusedWhereItIsDefined_notAtRequestTime() throws Exception {
+        String db = freshDatabase();
+        StatefulRedisConnection<String, String> c = client.connect();
+        connections.add(c);
+        RedisBudgetLedger ledger = new RedisBudgetLedger(c::sync, UnavailablePolicy.REFUSE);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> SpendService.start(SpendOptions.sqlite(dir.resolve("big"))
+                        .withJournalPath(dir.resolve("big.journal")).withDatabaseUrl(Optional.of(db))
+                        .withEndUserBudgets(Map.of("whale", "1000000000")).withBudgetLedger(ledger)))
+                .isInstanceOf(dev.easel.config.ConfigException.class)
+                .hasMessage("general_settings.end_user_budgets.whale.max_budget: 1000000000 USD is more than the shared"
+                        + " budget ledger (Redis) counts exactly, at most 9007199.254740992 USD; leave max_budget out"
+                        + " for no budget");
+        SpendService s = replica(db, "ok", ledger);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.createEndUser("whale",
+                        Optional.of(new java.math.BigDecimal("1e10")), Optional.empty()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("max_budget: 10000000000 USD is");
+    }
+
+    @Test
     void redisDown_refusePolicy_refusesEndUsersWithABudgetOnly() throws Exception {
         String db = freshDatabase();
         SpendService a = redisReplica(db, "a", UnavailablePolicy.REFUSE);

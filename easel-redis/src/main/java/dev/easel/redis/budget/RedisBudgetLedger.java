@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
+import java.util.Optional;
 import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -291,5 +292,10 @@ public final class RedisBudgetLedger implements BudgetLedger {
         if (reachable.compareAndSet(false, true)) {
             LOG.info("budget ledger: Redis reachable again; budgets are held fleet-wide in Redis");
         }
+    }
+
+    @Override
+    public Optional<BigDecimal> largestBudget() {
+        return Optional.of(usd(MAX_NANOS));
     }
 }
