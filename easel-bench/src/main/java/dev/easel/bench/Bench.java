@@ -527,7 +527,7 @@ public final class Bench {
             y.append("  redis_host: 127.0.0.1\n  redis_port: ").append(redisPort).append('\n');
         }
         y.append("general_settings:\n  master_key: ").append(MASTER_KEY).append('\n')
-                .append("  end_user_budgets:\n    bench-user: {max_budget: 1000000000, budget_duration: 30d}\n");
+                .append("  end_user_budgets:\n    bench-user: {max_budget: 1000000, budget_duration: 30d}\n");
         Path cfg = work.resolve(name + ".yaml");
         Files.writeString(cfg, y.toString());
         Process p = new ProcessBuilder(cmd(PROXY_JVM, List.of("-jar", proxyJar.toString(), "proxy", "--config",
