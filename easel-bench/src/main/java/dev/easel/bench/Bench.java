@@ -1,5 +1,6 @@
 package dev.easel.bench;
 
+import redis.embedded.RedisServer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.BufferedReader;
@@ -170,6 +171,9 @@ public final class Bench {
                 scenario("S4", "slow 5s c=" + c, "d5000-n1", parts(small, null, 0), c, quick ? c : 2 * c,
                         Duration.ofSeconds(60), 1, 0, false, 20);
             }
+        }
+        if (all || only.contains("S8")) {
+            ledger(small, quick ? 2 : 4, quick ? 100 : 300);
         }
         stopProxy();
         if (all || only.contains("S6")) {
@@ -431,6 +435,117 @@ public final class Bench {
         row.put("ratio_p99", ratio(p.getValueAtPercentile(99), d.getValueAtPercentile(99)));
         rows.add(row);
         System.out.println("  " + line(row));
+    }
+
+    // ---- S8: the ledger ------------------------------------------------------------------------------
+
+    /**
+     * What the shared ledger adds per edit: two proxies on the same fake and the same config with deployment limits
+     * that every request passes through but none reaches ({@code rpm}, {@code max_parallel_requests}, an end-user
+     * budget), one keeping its router state and budget holds in process, the other in a Redis (a real
+     * {@code redis-server} from the embedded-redis artifact, on loopback). Interleaved rounds at c=1 and c=16; the
+     * row's "direct" path is the in-process proxy, "proxied" the Redis one, so +p50 is what Redis adds.
+     */
+    private void ledger(byte[] image, int rounds, int countPerRound) throws Exception {
+        int redisPort = freePort();
+        RedisServer redisServer = RedisServer.newRedisServer().bind("127.0.0.1")
+                .port(redisPort).setting("save \"\"").setting("appendonly no").build();
+        redisServer.start();
+        Process local = null;
+        Process shared = null;
+        try {
+            local = startLedgerProxy("s8-local", null);
+            shared = startLedgerProxy("s8-redis", redisPort);
+            int localPort = ledgerPorts.get("s8-local");
+            int sharedPort = ledgerPorts.get("s8-redis");
+            String ct = "multipart/form-data; boundary=" + BOUNDARY;
+            byte[] body = multipart(parts(image, null, 0), "limited");
+            // the end user with a budget: every request takes and settles a budget hold
+            byte[] withUser = withField(body, "user", "bench-user");
+            Load.Target a = Load.Target.of(localPort, "/v1/images/edits", ct, MASTER_KEY, withUser, false);
+            Load.Target b = Load.Target.of(sharedPort, "/v1/images/edits", ct, MASTER_KEY, withUser, false);
+            for (int c : new int[] {1, 16}) {
+                System.out.printf("S8 ledger c=%d: warm-up…%n", c);
+                Load.closed(a, c, 100, Duration.ofSeconds(30), new Load.Stats());
+                Load.closed(b, c, 100, Duration.ofSeconds(30), new Load.Stats());
+                Load.Stats sa = new Load.Stats();
+                Load.Stats sb = new Load.Stats();
+                ProcStats.Window winA = new ProcStats.Window(local.pid(), null).start();
+                ProcStats.Window winB = new ProcStats.Window(shared.pid(), null).start();
+                for (int r = 0; r < rounds; r++) {
+                    if (r % 2 == 0) {
+                        Load.closed(a, c, countPerRound, Duration.ofSeconds(60), sa);
+                        Load.closed(b, c, countPerRound, Duration.ofSeconds(60), sb);
+                    } else {
+                        Load.closed(b, c, countPerRound, Duration.ofSeconds(60), sb);
+                        Load.closed(a, c, countPerRound, Duration.ofSeconds(60), sa);
+                    }
+                }
+                winA.stop();
+                winB.stop();
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("scenario", "S8");
+                row.put("label", "ledger c=" + c);
+                row.put("mode", "closed-loop c=" + c + "; direct = in-process ledger, proxied = Redis ledger");
+                row.put("request_bytes", withUser.length);
+                Map<String, Object> ja = pathJson(sa, false, false);
+                ja.put("what", "proxy, router state and budget holds in process");
+                Map<String, Object> jb = pathJson(sb, false, false);
+                jb.put("what", "proxy, router state and budget holds in Redis (loopback)");
+                row.put("direct", ja);
+                row.put("proxied", jb);
+                row.put("added_p50_ms", round(ms(pct(sb.latency, 50)) - ms(pct(sa.latency, 50))));
+                row.put("added_p99_ms", round(ms(pct(sb.latency, 99)) - ms(pct(sa.latency, 99))));
+                row.put("ratio_p50", ratio(pct(sb.latency, 50), pct(sa.latency, 50)));
+                row.put("ratio_p99", ratio(pct(sb.latency, 99), pct(sa.latency, 99)));
+                row.put("cpu_ms_per_edit_in_process", round(winA.cpuSeconds * 1000 / Math.max(1, sa.ok.get())));
+                row.put("cpu_ms_per_edit_redis", round(winB.cpuSeconds * 1000 / Math.max(1, sb.ok.get())));
+                rows.add(row);
+                System.out.println("  " + line(row));
+            }
+        } finally {
+            if (shared != null) {
+                stop(shared);
+            }
+            if (local != null) {
+                stop(local);
+            }
+            redisServer.stop();
+        }
+    }
+
+    private final Map<String, Integer> ledgerPorts = new LinkedHashMap<>();
+
+    /** A proxy for S8: one group "limited" on the fake with limits it never reaches, Redis when a port is given. */
+    private Process startLedgerProxy(String name, Integer redisPort) throws Exception {
+        StringBuilder y = new StringBuilder("model_list:\n  - model_name: limited\n")
+                .append("    litellm_params: {model: openai/gpt-image-1.5, api_key: ").append(UPSTREAM_KEY)
+                .append(", api_base: \"http://127.0.0.1:").append(fakePort)
+                .append("/d0-n1/v1\", rpm: 100000000, max_parallel_requests: 100000}\n");
+        y.append("router_settings:\n  num_retries: 0\n");
+        if (redisPort != null) {
+            y.append("  redis_host: 127.0.0.1\n  redis_port: ").append(redisPort).append('\n');
+        }
+        y.append("general_settings:\n  master_key: ").append(MASTER_KEY).append('\n')
+                .append("  end_user_budgets:\n    bench-user: {max_budget: 1000000, budget_duration: 30d}\n");
+        Path cfg = work.resolve(name + ".yaml");
+        Files.writeString(cfg, y.toString());
+        Process p = new ProcessBuilder(cmd(PROXY_JVM, List.of("-jar", proxyJar.toString(), "proxy", "--config",
+                cfg.toString(), "--host", "127.0.0.1", "--port", "0", "--data-dir", work.resolve(name + "-data").toString())))
+                .redirectErrorStream(true).start();
+        String line = awaitLine(p, "Easel proxy listening on http://", work.resolve(name + ".log"));
+        ledgerPorts.put(name, Integer.parseInt(line.replaceAll(".*127\\.0\\.0\\.1:(\\d+).*", "$1")));
+        return p;
+    }
+
+    /** The multipart {@code body} with one more text field before its closing delimiter. */
+    static byte[] withField(byte[] body, String name, String value) {
+        byte[] end = ("--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        o.write(body, 0, body.length - end.length);
+        field(o, name, value);
+        o.writeBytes(end);
+        return o.toByteArray();
     }
 
     /** Polls every 2 ms until the port answers (200 only, when {@code need200}). */
