@@ -50,7 +50,7 @@ final class ConfigKeys {
                     "max_parallel_wait", "max_parts", "max_images", "max_text_fields", "max_text_field_bytes",
                     "max_text_bytes", "max_field_name_bytes", "max_part_header_bytes", "max_json_depth",
                     "max_json_tokens", "max_json_body_bytes", "idle_timeout", "min_request_body_rate",
-                    "request_body_rate_window", "request_body_timeout"));
+                    "request_body_rate_window", "request_body_timeout", "background_health_checks"));
 
     private ConfigKeys() {
     }

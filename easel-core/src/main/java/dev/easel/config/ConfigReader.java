@@ -323,6 +323,13 @@ final class ConfigReader {
                 optionalInt(s, "max_parallel_requests", 1),
                 optionalInt(s, "max_parallel_waiters", 0).orElse(d.maxParallelWaiters()),
                 optional(s, "max_parallel_wait", (n, p) -> duration(n, p, false)).orElse(d.maxParallelWait()));
+        // LiteLLM's opt-in for health checks that call every deployment: for an image model each call is a paid edit
+        // (cents per deployment per interval), so Easel refuses it rather than accept it and do nothing
+        if (optional(s, "background_health_checks", this::bool).orElse(false)) {
+            throw error(s.path("background_health_checks"), "Easel does not call deployments to check their "
+                    + "health (each check would be a paid image edit); GET /health reports what the router has seen "
+                    + "of each deployment, at no cost (docs/proxy.md#get-health). Remove the key or set it to false");
+        }
         s.warnUnknown();
         return settings;
     }
