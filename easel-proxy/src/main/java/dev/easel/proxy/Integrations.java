@@ -7,6 +7,7 @@ import dev.easel.callback.WebhookListener;
 import dev.easel.callback.MetricsListener;
 import dev.easel.callback.OtlpTraceListener;
 import dev.easel.config.EaselConfig;
+import dev.easel.proxy.metrics.LitellmMetrics;
 import dev.easel.proxy.metrics.PrometheusEndpoint;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -30,12 +31,14 @@ final class Integrations implements AutoCloseable {
 
     private final List<EaselListener> listeners;
     private final Optional<PrometheusEndpoint> metrics;
+    private final Optional<LitellmMetrics> litellmMetrics;
     private final List<AutoCloseable> closeables;
 
     private Integrations(List<EaselListener> listeners, Optional<PrometheusEndpoint> metrics,
-                         List<AutoCloseable> closeables) {
+                         Optional<LitellmMetrics> litellmMetrics, List<AutoCloseable> closeables) {
         this.listeners = List.copyOf(listeners);
         this.metrics = metrics;
+        this.litellmMetrics = litellmMetrics;
         this.closeables = List.copyOf(closeables);
     }
 
@@ -54,10 +57,15 @@ final class Integrations implements AutoCloseable {
         List<EaselListener> listeners = new ArrayList<>();
         List<AutoCloseable> closeables = new ArrayList<>();
         Optional<PrometheusEndpoint> metrics = Optional.empty();
+        Optional<LitellmMetrics> litellm = Optional.empty();
         if (s.hasCallback(MetricsListener.NAME)) {
             PrometheusEndpoint endpoint = PrometheusEndpoint.create();
             metrics = Optional.of(endpoint);
             MetricsListener.fromConfig(config, endpoint.registry()).ifPresent(listeners::add);
+            // the same events under LiteLLM's names, so a LiteLLM dashboard works unchanged
+            LitellmMetrics l = new LitellmMetrics(endpoint.registry(), s.enableEndUserCostTrackingPrometheusOnly());
+            litellm = Optional.of(l);
+            listeners.add(l);
             closeables.add(endpoint);
         }
         Optional<OtlpTraceListener> otel = OtlpTraceListener.fromConfig(config, env);
@@ -73,7 +81,7 @@ final class Integrations implements AutoCloseable {
             listeners.add(scoped(s, "webhook", l));
             closeables.add(l);
         });
-        return new Integrations(listeners, metrics, closeables);
+        return new Integrations(listeners, metrics, litellm, closeables);
     }
 
     /**
@@ -101,6 +109,11 @@ final class Integrations implements AutoCloseable {
 
     Optional<PrometheusEndpoint> metrics() {
         return metrics;
+    }
+
+    /** The meters under LiteLLM's names, when {@code prometheus} is on; bound to the engine once it is built. */
+    Optional<LitellmMetrics> litellmMetrics() {
+        return litellmMetrics;
     }
 
     @Override
