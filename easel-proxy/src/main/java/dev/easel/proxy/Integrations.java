@@ -61,11 +61,10 @@ final class Integrations implements AutoCloseable {
         if (s.hasCallback(MetricsListener.NAME)) {
             PrometheusEndpoint endpoint = PrometheusEndpoint.create();
             metrics = Optional.of(endpoint);
-            MetricsListener.fromConfig(config, endpoint.registry()).ifPresent(listeners::add);
-            // the same events under LiteLLM's names, so a LiteLLM dashboard works unchanged
+            // the same events under LiteLLM's names too, so a LiteLLM dashboard works unchanged: one integration
             LitellmMetrics l = new LitellmMetrics(endpoint.registry(), s.enableEndUserCostTrackingPrometheusOnly());
             litellm = Optional.of(l);
-            listeners.add(l);
+            MetricsListener.fromConfig(config, endpoint.registry()).ifPresent(m -> listeners.add(both(m, l)));
             closeables.add(endpoint);
         }
         Optional<OtlpTraceListener> otel = OtlpTraceListener.fromConfig(config, env);
@@ -101,6 +100,72 @@ final class Integrations implements AutoCloseable {
             return Filtered.failuresOnly(l);
         }
         return l;
+    }
+
+    /**
+     * One listener named {@code first}'s name that hands every event to both; if either throws, the other still
+     * hears the event and the failure is passed on (the bus counts it against the integration).
+     */
+    static EaselListener both(EaselListener first, EaselListener second) {
+        return new EaselListener() {
+            @Override
+            public String name() {
+                return first.name();
+            }
+
+            @Override
+            public void onRequest(dev.easel.callback.RequestEvent e) {
+                each(l -> l.onRequest(e));
+            }
+
+            @Override
+            public void onAttemptStart(dev.easel.callback.AttemptStartEvent e) {
+                each(l -> l.onAttemptStart(e));
+            }
+
+            @Override
+            public void onJobPoll(dev.easel.callback.JobPollEvent e) {
+                each(l -> l.onJobPoll(e));
+            }
+
+            @Override
+            public void onAttempt(dev.easel.callback.AttemptEvent e) {
+                each(l -> l.onAttempt(e));
+            }
+
+            @Override
+            public void onSuccess(dev.easel.callback.EditLogRecord r) {
+                each(l -> l.onSuccess(r));
+            }
+
+            @Override
+            public void onFailure(dev.easel.callback.EditLogRecord r) {
+                each(l -> l.onFailure(r));
+            }
+
+            @Override
+            public Health health() {
+                return first.health();
+            }
+
+            private void each(java.util.function.Consumer<EaselListener> call) {
+                RuntimeException failed = null;
+                for (EaselListener l : List.of(first, second)) {
+                    try {
+                        call.accept(l);
+                    } catch (RuntimeException e) {
+                        if (failed == null) {
+                            failed = e;
+                        } else {
+                            failed.addSuppressed(e);
+                        }
+                    }
+                }
+                if (failed != null) {
+                    throw failed;
+                }
+            }
+        };
     }
 
     List<EaselListener> listeners() {
