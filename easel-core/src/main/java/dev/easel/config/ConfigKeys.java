@@ -52,7 +52,7 @@ final class ConfigKeys {
                     "max_parallel_wait", "max_parts", "max_images", "max_text_fields", "max_text_field_bytes",
                     "max_text_bytes", "max_field_name_bytes", "max_part_header_bytes", "max_json_depth",
                     "max_json_tokens", "max_json_body_bytes", "idle_timeout", "min_request_body_rate",
-                    "request_body_rate_window", "request_body_timeout", "image_store"),
+                    "request_body_rate_window", "request_body_timeout", "image_store", "background_health_checks"),
             // LiteLLM has no image store; the bucket keys are the names of its s3_callback_params
             IMAGE_STORE, List.of("type", "url_mode", "s3_bucket_name", "s3_region_name", "s3_endpoint_url",
                     "s3_aws_access_key_id", "s3_aws_secret_access_key", "s3_aws_session_token", "s3_path",

@@ -352,6 +352,13 @@ final class ConfigReader {
                     + "general_settings.image_url_ttl is " + settings.imageUrlTtl().toSeconds() + " s; use url_mode "
                     + "proxy or a shorter image_url_ttl");
         }
+        // LiteLLM's opt-in for health checks that call every deployment: for an image model each call is a paid edit
+        // (cents per deployment per interval), so Easel refuses it rather than accept it and do nothing
+        if (optional(s, "background_health_checks", this::bool).orElse(false)) {
+            throw error(s.path("background_health_checks"), "Easel does not call deployments to check their "
+                    + "health (each check would be a paid image edit); GET /health reports what the router has seen "
+                    + "of each deployment, at no cost (docs/proxy.md#get-health). Remove the key or set it to false");
+        }
         s.warnUnknown();
         return settings;
     }

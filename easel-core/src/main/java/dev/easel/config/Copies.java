@@ -63,6 +63,28 @@ final class Copies {
         return String.valueOf(value);
     }
 
+    /** A copy of {@code map} without the entries of secret-looking keys, at any depth (order kept, unmodifiable). */
+    static Map<String, Object> withoutSecrets(Map<String, ?> map) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        map.forEach((k, v) -> {
+            if (!isSecretKey(k)) {
+                out.put(k, withoutSecrets(v));
+            }
+        });
+        return Collections.unmodifiableMap(out);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Object withoutSecrets(Object value) {
+        if (value instanceof Map<?, ?> m) {
+            return withoutSecrets((Map<String, ?>) m);
+        }
+        if (value instanceof List<?> list) {
+            return list.stream().map(Copies::withoutSecrets).toList();
+        }
+        return value;
+    }
+
     static boolean isSecretKey(String key) {
         return SECRET_KEY.matcher(key.toLowerCase(Locale.ROOT)).matches();
     }

@@ -87,6 +87,29 @@ public record LitellmParams(String model, Optional<String> apiKey, Optional<URI>
                 apiVersion.orElse(null), timeout.orElse(null), extra);
     }
 
+    /**
+     * {@link #extra()} without the entries that may hold secrets (a name with {@code key}, {@code secret},
+     * {@code passw} or {@code credential} in it, or ending in {@code token}), at any depth: what a gateway may show
+     * an operator of a deployment's settings.
+     */
+    public Map<String, Object> extraWithoutSecrets() {
+        return Copies.withoutSecrets(extra);
+    }
+
+    /**
+     * {@link #apiBase()} as it may be shown to an operator: scheme, host, port and path, without the user info, query
+     * or fragment where a credential may hide.
+     */
+    public Optional<String> apiBaseForDisplay() {
+        return apiBase.map(u -> {
+            try {
+                return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+            } catch (java.net.URISyntaxException e) {
+                return u.getScheme() + "://" + u.getHost();
+            }
+        });
+    }
+
     /** Why {@code model} is unusable, or null when it is fine. */
     static String modelProblem(String model) {
         if (model.isBlank()) {

@@ -84,6 +84,95 @@ public final class CostCalculator {
         return new Run(spec, overrides, input).cost();
     }
 
+    /**
+     * The prices an edit on {@code spec} with {@code overrides} is charged at, in LiteLLM's units (USD per token, per
+     * image, per pixel), after the same rules {@link #cost} applies: a custom price replaces the catalogue's, and a
+     * price the rules leave unused is empty (with {@code output_cost_per_image} set, no output token rate applies).
+     * For a gateway's model-info answers, so what they show is what the bill uses.
+     */
+    public Rates rates(ModelSpec spec, PriceOverrides overrides) {
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(overrides, "overrides");
+        Run run = new Run(spec, overrides, CostInput.builder().build());
+        Optional<BigDecimal> imageInput = overrides.inputCostPerImage().isPresent() ? Optional.empty()
+                : run.imageInputRate(false);
+        Optional<BigDecimal> imageOutput = Optional.empty();
+        Optional<BigDecimal> textOutput = Optional.empty();
+        Optional<BigDecimal> perImage = Optional.empty();
+        Optional<BigDecimal> pixelIn = Optional.empty();
+        Optional<BigDecimal> pixelOut = Optional.empty();
+        Map<String, BigDecimal> table = Map.of();
+        Optional<Pricing> pricing = spec.pricing();
+        if (overrides.outputCostPerImage().isPresent()) {
+            perImage = overrides.outputCostPerImage();
+        } else if (overrides.pricesPixels()) {
+            pixelIn = overrides.inputCostPerPixel();
+            pixelOut = overrides.outputCostPerPixel();
+        } else {
+            imageOutput = run.imageOutputRate(false);
+            if (imageOutput.isPresent()) {
+                textOutput = run.textOutputRate();
+            }
+            perImage = pricing.flatMap(Pricing::outputPerImage);
+            table = pricing.map(Pricing::perImage).orElse(Map.of());
+        }
+        return new Rates(run.textInputRate(), imageInput, imageOutput, textOutput, perImage,
+                overrides.inputCostPerImage(), pixelIn, pixelOut, table,
+                perImage.isPresent() || pixelIn.isPresent() || pixelOut.isPresent() ? Optional.empty()
+                        : pricing.flatMap(Pricing::outputPerMegapixel),
+                perImage.isPresent() || pixelIn.isPresent() || pixelOut.isPresent() ? Optional.empty()
+                        : pricing.flatMap(Pricing::megapixels));
+    }
+
+    /**
+     * The prices a deployment is charged at ({@link #rates}), USD; each empty when nothing of that kind is charged.
+     *
+     * @param inputCostPerToken       per text input token
+     * @param inputCostPerImageToken  per image input token
+     * @param outputCostPerImageToken per image output token
+     * @param outputCostPerToken      per text output token
+     * @param outputCostPerImage      per returned image, flat (a custom {@code output_cost_per_image}, or the
+     *                                catalogue's per-call price)
+     * @param inputCostPerImage       per input image sent (custom {@code input_cost_per_image})
+     * @param inputCostPerPixel       LiteLLM's {@code input_cost_per_pixel}: per pixel of each returned image
+     * @param outputCostPerPixel      per pixel of each returned image, added to {@code inputCostPerPixel}
+     * @param outputCostPerImageTable per returned image by {@code quality|WxH}, used when no usage is reported
+     * @param outputCostPerMegapixel  per megapixel (10^6 pixels) of each returned image
+     * @param megapixels              FLUX.2-style megapixel prices
+     */
+    public record Rates(Optional<BigDecimal> inputCostPerToken, Optional<BigDecimal> inputCostPerImageToken,
+                        Optional<BigDecimal> outputCostPerImageToken, Optional<BigDecimal> outputCostPerToken,
+                        Optional<BigDecimal> outputCostPerImage, Optional<BigDecimal> inputCostPerImage,
+                        Optional<BigDecimal> inputCostPerPixel, Optional<BigDecimal> outputCostPerPixel,
+                        Map<String, BigDecimal> outputCostPerImageTable, Optional<BigDecimal> outputCostPerMegapixel,
+                        Optional<ModelSpec.MegapixelRates> megapixels) {
+
+        /** Checks that nothing is null and copies the table (sorted by key, for stable output). */
+        public Rates {
+            Objects.requireNonNull(inputCostPerToken, "inputCostPerToken");
+            Objects.requireNonNull(inputCostPerImageToken, "inputCostPerImageToken");
+            Objects.requireNonNull(outputCostPerImageToken, "outputCostPerImageToken");
+            Objects.requireNonNull(outputCostPerToken, "outputCostPerToken");
+            Objects.requireNonNull(outputCostPerImage, "outputCostPerImage");
+            Objects.requireNonNull(inputCostPerImage, "inputCostPerImage");
+            Objects.requireNonNull(inputCostPerPixel, "inputCostPerPixel");
+            Objects.requireNonNull(outputCostPerPixel, "outputCostPerPixel");
+            outputCostPerImageTable = java.util.Collections.unmodifiableMap(
+                    new java.util.TreeMap<>(outputCostPerImageTable));
+            Objects.requireNonNull(outputCostPerMegapixel, "outputCostPerMegapixel");
+            Objects.requireNonNull(megapixels, "megapixels");
+        }
+
+        /** Whether any price is known: an edit at these rates can be priced. */
+        public boolean priced() {
+            return inputCostPerToken.isPresent() || inputCostPerImageToken.isPresent()
+                    || outputCostPerImageToken.isPresent() || outputCostPerToken.isPresent()
+                    || outputCostPerImage.isPresent() || inputCostPerImage.isPresent() || inputCostPerPixel.isPresent()
+                    || outputCostPerPixel.isPresent() || !outputCostPerImageTable.isEmpty()
+                    || outputCostPerMegapixel.isPresent() || megapixels.isPresent();
+        }
+    }
+
     /** Megapixels of 2^20 pixels, rounded to two decimals, then up to a whole one (as FLUX.2 bills). */
     static long wholeMegapixels(long pixels) {
         BigDecimal mp = BigDecimal.valueOf(pixels).divide(BigDecimal.valueOf(1L << 20), 2,

@@ -73,6 +73,8 @@ final class EditPipeline {
     private final Map<String, Router> directRouters = new ConcurrentHashMap<>();
     /** Every config deployment with whether it can be called, in config order (filled by {@link #groups}). */
     private final List<DeploymentStatus> deploymentStatuses = new ArrayList<>();
+    /** Every config deployment with its entry, model rules and prices, in config order (filled by {@link #groups}). */
+    private final List<DeploymentInfo> deploymentInfos = new ArrayList<>();
     /** Groups none of whose deployments is served → the providers they name (filled by {@link #groups}). */
     private final Map<String, java.util.Set<String>> unservable = new LinkedHashMap<>();
     /** {@link #runsJobs} per config group, worked out on first use. */
@@ -733,6 +735,16 @@ final class EditPipeline {
         return List.copyOf(deploymentStatuses);
     }
 
+    /** Every config deployment with its entry, model rules and prices, in config order. */
+    List<DeploymentInfo> deploymentInfos() {
+        return List.copyOf(deploymentInfos);
+    }
+
+    /** What the config's router knows of a deployment now; empty without a config or for an unknown id. */
+    java.util.Optional<dev.easel.routing.DeploymentHealth> health(String deploymentId) {
+        return configRouter == null ? java.util.Optional.empty() : configRouter.health(deploymentId);
+    }
+
     /** Stops the shared transport: upstream connections close, calls still running are cancelled. */
     void close() {
         transport.close();
@@ -757,22 +769,27 @@ final class EditPipeline {
             List<Target> group = out.computeIfAbsent(e.modelName(), k -> new ArrayList<>());
             ImageEditProvider served = providers.get(d.provider());
             String id = e.modelInfo().id().orElseGet(() -> defaultId(config, e));
+            String pricedAs = e.modelInfo().baseModel().orElse(d.model());
+            ModelSpec spec = spec(pricedAs, d.provider());
+            PriceOverrides prices = PriceOverrides.of(e.modelInfo());
             if (served == null) {
                 String reason = notServed(java.util.Set.of(d.provider()));
-                deploymentStatuses.add(new DeploymentStatus(id, e.modelName(), d.provider(),
-                        java.util.Optional.of(reason)));
+                DeploymentStatus status = new DeploymentStatus(id, e.modelName(), d.provider(),
+                        java.util.Optional.of(reason));
+                deploymentStatuses.add(status);
+                deploymentInfos.add(new DeploymentInfo(status, e, spec, COSTS.rates(spec, prices)));
                 warnings.add("model_list[" + index + "] (model_name '" + e.modelName() + "', model '"
                         + e.params().model() + "'): " + reason + "; the deployment is unavailable");
                 unservable.computeIfAbsent(e.modelName(), k -> new java.util.TreeSet<>()).add(d.provider());
                 continue;
             }
-            deploymentStatuses.add(new DeploymentStatus(id, e.modelName(), d.provider(), java.util.Optional.empty()));
+            DeploymentStatus status = new DeploymentStatus(id, e.modelName(), d.provider(), java.util.Optional.empty());
+            deploymentStatuses.add(status);
+            deploymentInfos.add(new DeploymentInfo(status, e, spec, COSTS.rates(spec, prices)));
             if (d.timeout() == null) {
                 Duration t = config.litellmSettings().requestTimeout().orElse(settings.timeout());
                 d = new Deployment(d.provider(), d.model(), d.apiKey(), d.apiBase(), d.apiVersion(), t, d.settings());
             }
-            String pricedAs = e.modelInfo().baseModel().orElse(d.model());
-            ModelSpec spec = spec(pricedAs, d.provider());
             double weight = e.params().weight().orElse(e.params().rpm().isPresent() ? e.params().rpm().getAsInt()
                     : e.params().tpm().isPresent() ? e.params().tpm().getAsLong() : 1);
             java.math.BigDecimal price = e.modelInfo().outputCostPerImage().orElseGet(() -> typicalPrice(spec));
@@ -781,7 +798,7 @@ final class EditPipeline {
             DeploymentLimits limits = new DeploymentLimits(maxParallel, e.params().maxRetries().orElse(0),
                     e.params().streamTimeout().orElse(null));
             group.add(new Target(e.modelName(), id, served, d, spec, e.params().order().orElse(Integer.MAX_VALUE),
-                    weight, e.params().rpm(), e.params().tpm(), price, PriceOverrides.of(e.modelInfo()), limits,
+                    weight, e.params().rpm(), e.params().tpm(), price, prices, limits,
                     e.params().dropParams().orElse(settings.dropParams())));
         }
         // a group with some served deployment is no longer unservable

@@ -106,6 +106,23 @@ public final class Engine implements AutoCloseable {
         return pipeline.deployments();
     }
 
+    /**
+     * Every deployment of the config with its entry, model rules and prices, in config order (one per
+     * {@code model_list} entry, as {@link #deployments()}).
+     */
+    public List<DeploymentInfo> deploymentInfo() {
+        return pipeline.deploymentInfos();
+    }
+
+    /**
+     * What the router knows of a config deployment now (rest, last failure and success, latency, calls in flight,
+     * this minute's use), read without calling the provider; empty for an id that is not a served deployment of the
+     * config.
+     */
+    public Optional<dev.easel.routing.DeploymentHealth> health(String deploymentId) {
+        return pipeline.health(deploymentId);
+    }
+
     /** What the engine found when it was built: one line per config deployment whose provider it does not serve. */
     public List<String> warnings() {
         return pipeline.warnings();

@@ -288,6 +288,10 @@ public final class Router {
     }
 
     private final Map<String, List<Candidate>> groups;
+    /** Every candidate by id (the first, should two groups share an id). */
+    private final Map<String, Candidate> byId;
+    /** What this router saw of each deployment's calls; read by {@link #health}. */
+    private final Map<String, Seen> seen = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, WaitQueue> queues;
     private final Policy policy;
     private final RouterState state;
@@ -305,6 +309,9 @@ public final class Router {
             q.put(k, new WaitQueue(policy.maxParallelWaiters()));
         });
         this.groups = Map.copyOf(g);
+        Map<String, Candidate> ids = new LinkedHashMap<>();
+        g.values().forEach(list -> list.forEach(c -> ids.putIfAbsent(c.id(), c)));
+        this.byId = Map.copyOf(ids);
         this.queues = Map.copyOf(q);
         this.policy = policy;
         this.state = state;
@@ -326,6 +333,88 @@ public final class Router {
     /** The state (for observability). */
     public RouterState state() {
         return state;
+    }
+
+    /**
+     * What this router knows of a deployment now, read without calling it: its rest, the last failure and success it
+     * saw, latency, calls in flight and this minute's use against its limits. Empty for an id it does not route to.
+     */
+    public Optional<DeploymentHealth> health(String deploymentId) {
+        Candidate c = deploymentId == null ? null : byId.get(deploymentId);
+        if (c == null) {
+            return Optional.empty();
+        }
+        Instant now = clock.instant();
+        Seen s = seen.get(c.id());
+        DeploymentHealth.Failure failure;
+        Instant success;
+        boolean failed;
+        Map<String, Long> rests = new LinkedHashMap<>();
+        if (s == null) {
+            failure = null;
+            success = null;
+            failed = false;
+        } else {
+            synchronized (s) {
+                failure = s.lastFailure;
+                success = s.lastSuccess;
+                failed = s.lastFailed;
+            }
+            s.cooldowns.forEach((k, v) -> rests.put(k, v.sum()));
+        }
+        return Optional.of(new DeploymentHealth(c.id(), c.group(), now, state.cooldownUntil(c.id(), now),
+                Optional.ofNullable(failure), Optional.ofNullable(success), failed, state.latencyMillis(c.id()),
+                state.inflight(c.id()), state.requestsThisMinute(c.id(), now), state.tokensThisMinute(c.id(), now),
+                c.rpm(), c.tpm(), c.maxParallel(), rests));
+    }
+
+    /** The last failure and success of a deployment's calls, and the rests this router started for it. */
+    private static final class Seen {
+        /** Guarded by this. */
+        DeploymentHealth.Failure lastFailure;
+        /** Guarded by this. */
+        Instant lastSuccess;
+        /** Guarded by this. */
+        boolean lastFailed;
+        final Map<String, java.util.concurrent.atomic.LongAdder> cooldowns =
+                new java.util.concurrent.ConcurrentHashMap<>();
+
+        synchronized void failed(DeploymentHealth.Failure f) {
+            lastFailure = f;
+            lastFailed = true;
+        }
+
+        synchronized void succeeded(Instant at) {
+            lastSuccess = at;
+            lastFailed = false;
+        }
+    }
+
+    private Seen seen(String id) {
+        return seen.computeIfAbsent(id, k -> new Seen());
+    }
+
+    /** Keeps a failed call for {@link #health}, unless it was the request's fault (a 400 says nothing of the deployment). */
+    private void observe(Candidate c, EaselException e) {
+        if (e instanceof BadRequestException) {
+            return;
+        }
+        String message = e.getMessage() == null ? "" : e.getMessage();
+        if (message.length() > 500) {
+            message = message.substring(0, 497) + "...";
+        }
+        seen(c.id()).failed(new DeploymentHealth.Failure(clock.instant(), e.status(), e.type(), e.code(),
+                e.getClass().getSimpleName(), message));
+    }
+
+    /** Rests {@code c} until {@code until}; a rest that starts now (it was not resting) is counted by its cause. */
+    private void coolDown(Candidate c, Instant now, Instant until, EaselException cause) {
+        boolean resting = state.cooldownUntil(c.id(), now).isPresent();
+        state.cooldown(c.id(), until, now);
+        if (!resting) {
+            String why = cause.status().isPresent() ? Integer.toString(cause.status().getAsInt()) : cause.type();
+            seen(c.id()).cooldowns.computeIfAbsent(why, k -> new java.util.concurrent.atomic.LongAdder()).increment();
+        }
     }
 
     /** Requests waiting now for a parallel slot in {@code group} (0 for an unknown group). */
@@ -453,6 +542,7 @@ public final class Router {
                 } catch (EaselException e) {
                     // a validation failure reached no provider: its request is not counted against the rpm
                     end(taken, !(e instanceof BadRequestException) || e.provider().isPresent());
+                    observe(c, e);
                     groupError = e;
                     last = e;
                     attempts.add(new Attempt(g, c.id(), describe(e)));
@@ -490,6 +580,7 @@ public final class Router {
                 }
                 Instant finished = clock.instant();
                 state.recordLatency(c.id(), Duration.between(start, finished).dividedBy(Math.max(1, done.images())));
+                seen(c.id()).succeeded(finished);
                 attempts.add(new Attempt(g, c.id(), "ok"));
                 Slot slot = new Slot(c, taken.lease());
                 if (!options.holds()) {
@@ -841,12 +932,12 @@ public final class Router {
             Duration d = r.retryAfter().filter(x -> !x.isNegative() && !x.isZero())
                     .map(x -> x.compareTo(policy.maxCooldownTime()) > 0 ? policy.maxCooldownTime() : x)
                     .orElse(policy.cooldownTime());
-            state.cooldown(c.id(), now.plus(d), now);
+            coolDown(c, now, now.plus(d), e);
             return;
         }
         if (e instanceof AuthenticationException || e instanceof PermissionDeniedException
                 || e instanceof NotFoundException) {
-            state.cooldown(c.id(), now.plus(policy.cooldownTime()), now);
+            coolDown(c, now, now.plus(policy.cooldownTime()), e);
             return;
         }
         if (e instanceof BadRequestException) {
@@ -854,7 +945,7 @@ public final class Router {
         }
         int fails = state.recordFailure(c.id(), now);
         if (fails >= Math.max(1, policy.allowedFails())) {
-            state.cooldown(c.id(), now.plus(policy.cooldownTime()), now);
+            coolDown(c, now, now.plus(policy.cooldownTime()), e);
             state.clearFailures(c.id());
         }
     }

@@ -234,7 +234,15 @@ class ConfigErrorsTest {
                 Arguments.of("keyMaxParallel_text", MODEL + "general_settings: {max_parallel_requests: many}\n",
                         "general_settings.max_parallel_requests: expected an integer (was 'many')"),
                 Arguments.of("generalMaxParallelWait_negative", MODEL + "general_settings: {max_parallel_wait: -3}\n",
-                        "general_settings.max_parallel_wait: must not be negative (was -3)"));
+                        "general_settings.max_parallel_wait: must not be negative (was -3)"),
+                // LiteLLM's paid health calls: refused, never accepted and ignored
+                Arguments.of("backgroundHealthChecks_true", MODEL + "general_settings: {background_health_checks: true}\n",
+                        "general_settings.background_health_checks: Easel does not call deployments to check their "
+                                + "health (each check would be a paid image edit); GET /health reports what the router "
+                                + "has seen of each deployment, at no cost (docs/proxy.md#get-health). Remove the key or "
+                                + "set it to false"),
+                Arguments.of("backgroundHealthChecks_text", MODEL + "general_settings: {background_health_checks: yes please}\n",
+                        "general_settings.background_health_checks: expected true or false (was 'yes please')"));
     }
 
     @ParameterizedTest(name = "{0}")

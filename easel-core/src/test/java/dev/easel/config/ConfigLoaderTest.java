@@ -809,4 +809,30 @@ class ConfigLoaderTest {
         assertThat(g.maxParallelWaiters()).isEqualTo(100);
         assertThat(g.maxParallelWait()).isEqualTo(Duration.ofSeconds(30));
     }
+
+    @Test
+    void litellmParams_forDisplay_dropSecretLookingSettingsAtAnyDepth_andTheApiBasesCredentials() {
+        EaselConfig c = ConfigLoader.parse("""
+                model_list:
+                  - model_name: m
+                    litellm_params:
+                      model: mock/m
+                      api_base: https://user:pass@host.example:8443/v1/x?key=abc#frag
+                      latency_ms: 5
+                      aws_secret_access_key: s1
+                      vertex_credentials: s2
+                      session_token: s3
+                      nested: {keep: 1, client_secret: s4, list: [{password: s5, ok: 2}]}
+                general_settings:
+                  background_health_checks: false
+                """, Map.of(), "config.yaml");
+        LitellmParams p = c.modelList().get(0).params();
+
+        assertThat(p.extraWithoutSecrets()).isEqualTo(Map.of("latency_ms", 5,
+                "nested", Map.of("keep", 1, "list", List.of(Map.of("ok", 2)))));
+        assertThat(p.extraWithoutSecrets().toString()).doesNotContain("s1", "s2", "s3", "s4", "s5");
+        assertThat(p.apiBaseForDisplay()).contains("https://host.example:8443/v1/x");
+        assertThat(c.warnings()).as("false is what Easel does: accepted without a warning")
+                .noneMatch(w -> w.contains("background_health_checks"));
+    }
 }

@@ -331,6 +331,103 @@ class RouterTest {
         assertThat(state.cooldownUntil("x", clock.instant())).isEmpty();
     }
 
+    // ---- health, read without calling ----------------------------------------------------------------
+
+    @Test
+    void health_failuresUntilTheRest_showTheLastErrorTheRestAndOneCooldownStarted() {
+        Router router = router(Map.of("g", List.of(dep("x", "g"), dep("y", "g"))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of()), 1);
+        assertThat(router.health("x").orElseThrow().state()).isEqualTo(DeploymentHealth.State.HEALTHY);
+        while (state.cooldownUntil("x", clock.instant()).isEmpty()) {
+            try {
+                router.route("g", List.of(), (c, f) -> {
+                    if (c.id().equals("x")) {
+                        throw new InternalServerException("upstream broke", 500, "api_error", "server_error", null,
+                                "openai", null, null);
+                    }
+                    return new Router.Attempted<>(c.id(), 0, 1);
+                });
+            } catch (EaselException e) {
+                clock.advance(Duration.ofSeconds(1));
+            }
+        }
+
+        DeploymentHealth x = router.health("x").orElseThrow();
+        assertThat(x.state()).isEqualTo(DeploymentHealth.State.OUTAGE);
+        assertThat(x.group()).isEqualTo("g");
+        assertThat(x.cooldownUntil()).contains(clock.instant().plusSeconds(29));
+        DeploymentHealth.Failure last = x.lastFailure().orElseThrow();
+        assertThat(last.status()).hasValue(500);
+        assertThat(last.type()).isEqualTo("api_error");
+        assertThat(last.code()).contains("server_error");
+        assertThat(last.exception()).isEqualTo("InternalServerException");
+        assertThat(last.message()).isEqualTo("upstream broke");
+        assertThat(last.at()).isEqualTo(clock.instant().minusSeconds(1)); // the clock moved 1 s after each failure
+        assertThat(x.cooldowns()).containsExactly(Map.entry("500", 1L));
+        assertThat(x.lastSuccess()).isEmpty();
+        assertThat(router.health("y").orElseThrow().state()).isEqualTo(DeploymentHealth.State.HEALTHY);
+
+        clock.advance(Duration.ofSeconds(30)); // the rest is over, the last call still failed
+        assertThat(router.health("x").orElseThrow().state()).isEqualTo(DeploymentHealth.State.PARTIAL_OUTAGE);
+    }
+
+    @Test
+    void health_aSuccessAfterAFailure_isHealthyAgain_andKeepsTheFailureForTheRecord() {
+        Router router = router(Map.of("g", List.of(dep("only", "g"))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of()), 1);
+        assertThatThrownBy(() -> router.route("g", List.of(), (c, f) -> {
+            throw server();
+        })).isInstanceOf(InternalServerException.class);
+        Instant failedAt = clock.instant();
+        assertThat(router.health("only").orElseThrow().state()).isEqualTo(DeploymentHealth.State.PARTIAL_OUTAGE);
+
+        router.route("g", List.of(), (c, f) -> new Router.Attempted<>("ok", 0, 1)); // same instant: order decides
+
+        DeploymentHealth h = router.health("only").orElseThrow();
+        assertThat(h.state()).isEqualTo(DeploymentHealth.State.HEALTHY);
+        assertThat(h.lastSuccess()).contains(clock.instant());
+        assertThat(h.lastFailure().orElseThrow().at()).isEqualTo(failedAt);
+        assertThat(h.latencyMillis()).isPresent();
+        assertThat(h.cooldowns()).isEmpty(); // one failure of three allowed
+    }
+
+    @Test
+    void health_aRequestsOwnBadRequest_saysNothingOfTheDeployment() {
+        Router router = router(Map.of("g", List.of(dep("only", "g"))),
+                policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of()), 1);
+        assertThatThrownBy(() -> router.route("g", List.of(), (c, f) -> {
+            throw new BadRequestException("bad size", "invalid_value", "size");
+        })).isInstanceOf(BadRequestException.class);
+
+        DeploymentHealth h = router.health("only").orElseThrow();
+        assertThat(h.state()).isEqualTo(DeploymentHealth.State.HEALTHY);
+        assertThat(h.lastFailure()).isEmpty();
+    }
+
+    @Test
+    void health_aRateLimitRestIsCountedOnce_andTheMinutesUseIsAgainstTheRpm() {
+        Router.Candidate limited = new Router.Candidate("r", "g", Integer.MAX_VALUE, 1, OptionalInt.of(10),
+                OptionalLong.of(5000), null);
+        Router router = router(Map.of("g", List.of(limited)), policy(RoutingStrategy.SIMPLE_SHUFFLE, 0, Map.of()), 1);
+        router.route("g", List.of(), (c, f) -> new Router.Attempted<>("ok", 1200, 1));
+        router.route("g", List.of(), (c, f) -> new Router.Attempted<>("ok", 300, 1));
+        assertThatThrownBy(() -> router.route("g", List.of(), (c, f) -> {
+            throw new RateLimitException("slow down", null, "rate_limit_exceeded", null, "openai", null,
+                    Duration.ofSeconds(20), null);
+        })).isInstanceOf(RateLimitException.class);
+
+        DeploymentHealth h = router.health("r").orElseThrow();
+        assertThat(h.requestsThisMinute()).isEqualTo(3);
+        assertThat(h.tokensThisMinute()).isEqualTo(1500);
+        assertThat(h.rpm()).hasValue(10);
+        assertThat(h.remainingRequests()).hasValue(7);
+        assertThat(h.remainingTokens()).hasValue(3500);
+        assertThat(h.cooldowns()).containsExactly(Map.entry("429", 1L));
+        assertThat(h.cooldownUntil()).contains(clock.instant().plusSeconds(20));
+        assertThat(h.inflight()).isZero();
+        assertThat(router.health("nope")).isEmpty();
+    }
+
     @Test
     void rateLimited_restsForRetryAfter_thenGroupWithNothingLeftAnswers429WithRetryAfter() {
         Router router = router(Map.of("g", List.of(dep("only", "g"))),

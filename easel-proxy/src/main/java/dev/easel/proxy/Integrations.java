@@ -6,6 +6,7 @@ import dev.easel.callback.JsonLogsListener;
 import dev.easel.callback.WebhookListener;
 import dev.easel.callback.MetricsListener;
 import dev.easel.config.EaselConfig;
+import dev.easel.proxy.metrics.LitellmMetrics;
 import dev.easel.proxy.metrics.PrometheusEndpoint;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -29,13 +30,16 @@ final class Integrations implements AutoCloseable {
 
     private final List<EaselListener> listeners;
     private final Optional<PrometheusEndpoint> metrics;
+    private final Optional<LitellmMetrics> litellmMetrics;
     private final List<AutoCloseable> closeables;
     private final Optional<OtelIntegration> otel;
 
     private Integrations(List<EaselListener> listeners, Optional<PrometheusEndpoint> metrics,
-                         List<AutoCloseable> closeables, Optional<OtelIntegration> otel) {
+                         Optional<LitellmMetrics> litellmMetrics, List<AutoCloseable> closeables,
+                         Optional<OtelIntegration> otel) {
         this.listeners = List.copyOf(listeners);
         this.metrics = metrics;
+        this.litellmMetrics = litellmMetrics;
         this.closeables = List.copyOf(closeables);
         this.otel = otel;
     }
@@ -55,10 +59,14 @@ final class Integrations implements AutoCloseable {
         List<EaselListener> listeners = new ArrayList<>();
         List<AutoCloseable> closeables = new ArrayList<>();
         Optional<PrometheusEndpoint> metrics = Optional.empty();
+        Optional<LitellmMetrics> litellm = Optional.empty();
         if (s.hasCallback(MetricsListener.NAME)) {
             PrometheusEndpoint endpoint = PrometheusEndpoint.create();
             metrics = Optional.of(endpoint);
-            MetricsListener.fromConfig(config, endpoint.registry()).ifPresent(listeners::add);
+            // the same events under LiteLLM's names too, so a LiteLLM dashboard works unchanged: one integration
+            LitellmMetrics l = new LitellmMetrics(endpoint.registry(), s.enableEndUserCostTrackingPrometheusOnly());
+            litellm = Optional.of(l);
+            MetricsListener.fromConfig(config, endpoint.registry()).ifPresent(m -> listeners.add(both(m, l)));
             closeables.add(endpoint);
         }
         // its spans come from the engine; among the listeners it reports the exporter's health
@@ -75,7 +83,7 @@ final class Integrations implements AutoCloseable {
             listeners.add(scoped(s, "webhook", l));
             closeables.add(l);
         });
-        return new Integrations(listeners, metrics, closeables, otel);
+        return new Integrations(listeners, metrics, litellm, closeables, otel);
     }
 
     /**
@@ -97,6 +105,72 @@ final class Integrations implements AutoCloseable {
         return l;
     }
 
+    /**
+     * One listener named {@code first}'s name that hands every event to both; if either throws, the other still
+     * hears the event and the failure is passed on (the bus counts it against the integration).
+     */
+    static EaselListener both(EaselListener first, EaselListener second) {
+        return new EaselListener() {
+            @Override
+            public String name() {
+                return first.name();
+            }
+
+            @Override
+            public void onRequest(dev.easel.callback.RequestEvent e) {
+                each(l -> l.onRequest(e));
+            }
+
+            @Override
+            public void onAttemptStart(dev.easel.callback.AttemptStartEvent e) {
+                each(l -> l.onAttemptStart(e));
+            }
+
+            @Override
+            public void onJobPoll(dev.easel.callback.JobPollEvent e) {
+                each(l -> l.onJobPoll(e));
+            }
+
+            @Override
+            public void onAttempt(dev.easel.callback.AttemptEvent e) {
+                each(l -> l.onAttempt(e));
+            }
+
+            @Override
+            public void onSuccess(dev.easel.callback.EditLogRecord r) {
+                each(l -> l.onSuccess(r));
+            }
+
+            @Override
+            public void onFailure(dev.easel.callback.EditLogRecord r) {
+                each(l -> l.onFailure(r));
+            }
+
+            @Override
+            public Health health() {
+                return first.health();
+            }
+
+            private void each(java.util.function.Consumer<EaselListener> call) {
+                RuntimeException failed = null;
+                for (EaselListener l : List.of(first, second)) {
+                    try {
+                        call.accept(l);
+                    } catch (RuntimeException e) {
+                        if (failed == null) {
+                            failed = e;
+                        } else {
+                            failed.addSuppressed(e);
+                        }
+                    }
+                }
+                if (failed != null) {
+                    throw failed;
+                }
+            }
+        };
+    }
+
     List<EaselListener> listeners() {
         return listeners;
     }
@@ -108,6 +182,11 @@ final class Integrations implements AutoCloseable {
     /** The OpenTelemetry SDK the engine traces with, when the config names {@code otel}. */
     Optional<OtelIntegration> otel() {
         return otel;
+    }
+
+    /** The meters under LiteLLM's names, when {@code prometheus} is on; bound to the engine once it is built. */
+    Optional<LitellmMetrics> litellmMetrics() {
+        return litellmMetrics;
     }
 
     @Override

@@ -155,6 +155,8 @@ public final class ProxyServer implements AutoCloseable {
         self.set(easel);
         integrations.metrics().ifPresent(m -> ProxyMetrics.bind(m, inflight::get, limits::inflightBytes,
                 ProxyMetrics.cooldowns(routerState, easel.deploymentIds(), clock), easel.listeners()));
+        integrations.metrics().ifPresent(m -> integrations.litellmMetrics().ifPresent(l ->
+                l.bind(m, easel.deploymentInfo(), easel::health)));
         this.masterKey = options.masterKey().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
         this.janitor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "easel-janitor");
@@ -222,6 +224,12 @@ public final class ProxyServer implements AutoCloseable {
             getAndHead(c, "/health/liveliness", ctx -> json(ctx, 200, "\"I'm alive!\""));
             getAndHead(c, "/health/liveness", ctx -> json(ctx, 200, "\"I'm alive!\""));
             getAndHead(c, "/health/readiness", this::readiness);
+            // LiteLLM's operational surface, behind the master key as LiteLLM's is
+            LitellmOps ops = new LitellmOps(easel);
+            getAndHead(c, "/health", authorized(ops::health));
+            getAndHead(c, "/model/info", authorized(ops::modelInfo));
+            getAndHead(c, "/v1/model/info", authorized(ops::modelInfo));
+            getAndHead(c, "/model_group/info", authorized(ops::modelGroupInfo));
             integrations.metrics().ifPresent(m -> {
                 io.javalin.http.Handler h = m.handler(config.litellmSettings().requireAuthForMetricsEndpoint()
                         ? this::refusedAuth : ctx -> { });

@@ -139,7 +139,7 @@ final class RoutingFixtures {
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build());
     }
 
-    private static HttpResponse<String> send(HttpRequest request) {
+    static HttpResponse<String> send(HttpRequest request) {
         try {
             return CLIENT.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
