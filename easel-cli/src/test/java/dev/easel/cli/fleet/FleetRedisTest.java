@@ -100,6 +100,10 @@ class FleetRedisTest {
 
     @BeforeEach
     void fullStrength() {
+        // each test counts the provider calls it caused (the Redis test also edits through "budgeted")
+        for (FakeOpenAi f : new FakeOpenAi[] {rpmFake, parallelFake, budgetFake, refusingFake, outageFake}) {
+            f.reset();
+        }
         fleet.ensureRunning();
         for (Replica r : fleet.replicas()) {
             Await.until("replica " + r.index() + " sees Redis up", Duration.ofSeconds(30),
@@ -167,7 +171,9 @@ class FleetRedisTest {
         System.out.println("fleet budget: " + served.size() + " served of " + answers.size() + ", spent " + spent
                 + " of " + BUDGET + " (one request costs up to " + mostOneCost + "); provider calls "
                 + budgetFake.requestCount() + "; refusals " + answers.stream().filter(a -> a.status != 200)
-                .map(a -> a.status + " " + a.code.orElse("")).distinct().toList());
+                .map(a -> a.status + " " + a.code.orElse("")).distinct().toList() + "; provider saw "
+                + budgetFake.requests().stream().map(r -> r.method() + " " + r.path() + " user="
+                        + r.textField("user").orElse("-")).toList());
 
         assertThat(served).as("some requests fit the budget").isNotEmpty();
         assertThat(answers).filteredOn(a -> a.status != 200).isNotEmpty()
