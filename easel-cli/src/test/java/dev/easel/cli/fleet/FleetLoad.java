@@ -123,7 +123,11 @@ public final class FleetLoad implements AutoCloseable {
                         header(e.headers(), "x-request-id"), header(e.headers(), "x-easel-response-cost")
                         .map(BigDecimal::new), refused, echoProblem(e.headers(), id));
             } catch (OpenAIIoException e) {
-                if (!refusedConnection(e)) {
+                // HTTP/1.1 cannot stop a client from writing a request onto a kept-alive connection the server is
+                // closing (a stopping replica closes its idle ones): the connection ends with no answer at all. Such
+                // a request goes to the next replica with the same id, as clients retry it; had the first replica
+                // processed it after all, its two spend rows would fail the "doubled" check
+                if (!refusedConnection(e) && !closedWithoutAnswer(e)) {
                     // the request may have reached a proxy: sending it again could double it, so it ends here
                     return new Outcome(id, model, endUser, replica, sent, System.nanoTime(), 0, Optional.empty(),
                             Optional.empty(), refused, Optional.of("no answer: " + rootCause(e)));
@@ -150,6 +154,16 @@ public final class FleetLoad implements AutoCloseable {
     private static boolean refusedConnection(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof ConnectException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The connection ended before any byte of an answer (OkHttp: an EOF reading the status line). */
+    private static boolean closedWithoutAnswer(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.EOFException && String.valueOf(t.getMessage()).startsWith("\\n not found")) {
                 return true;
             }
         }
