@@ -12,8 +12,6 @@ import dev.easel.proxy.spend.SpendApi;
 import dev.easel.redis.RedisFleet;
 import dev.easel.redis.RedisLink;
 import dev.easel.redis.budget.RedisBudgetLedger;
-import dev.easel.redis.budget.UnavailablePolicy;
-import dev.easel.config.RedisBudgetPolicy;
 import dev.easel.config.RouterSettings;
 import dev.easel.redis.RedisRouterState;
 import dev.easel.redis.SharedRouterState;
@@ -137,8 +135,7 @@ public final class ProxyServer implements AutoCloseable {
             // end-user budgets held in the same Redis, so every replica sees the others' holds and costs at once
             RouterSettings rs = config.routerSettings();
             spendOptions = spendOptions.withBudgetLedger(new RedisBudgetLedger(shared.get().link()::commands,
-                    rs.redisUnavailableBudgets() == RedisBudgetPolicy.LOCAL ? UnavailablePolicy.LOCAL
-                            : UnavailablePolicy.REFUSE, RedisBudgetLedger.DEFAULT_IDLE_EXPIRY,
+                    rs.redisUnavailableBudgets(), RedisBudgetLedger.DEFAULT_IDLE_EXPIRY,
                     RedisBudgetLedger.DEFAULT_EXPIRED_HOLD_MEMORY, rs.redisKeyPrefix()));
         }
         this.spend = SpendService.start(spendOptions);

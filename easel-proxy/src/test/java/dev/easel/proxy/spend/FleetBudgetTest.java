@@ -1,10 +1,11 @@
 package dev.easel.proxy.spend;
 
+import dev.easel.config.RedisBudgetPolicy;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.easel.redis.budget.RedisBudgetLedger;
-import dev.easel.redis.budget.UnavailablePolicy;
 import dev.easel.routing.BudgetLedger;
 import dev.easel.routing.LedgerUnavailableException;
 import io.lettuce.core.ClientOptions;
@@ -116,7 +117,7 @@ class FleetBudgetTest {
         return s;
     }
 
-    private SpendService redisReplica(String databaseUrl, String name, UnavailablePolicy policy) {
+    private SpendService redisReplica(String databaseUrl, String name, RedisBudgetPolicy policy) {
         StatefulRedisConnection<String, String> c = client.connect();
         connections.add(c);
         return replica(databaseUrl, name, new RedisBudgetLedger(c::sync, policy));
@@ -126,8 +127,8 @@ class FleetBudgetTest {
     void twentyConcurrentRequestsOnTwoReplicas_spendNoMoreThanTheBudgetPlusOneRequest() throws Exception {
         String db = freshDatabase();
         redis(c -> c.flushall());
-        List<SpendService> two = List.of(redisReplica(db, "a", UnavailablePolicy.REFUSE),
-                redisReplica(db, "b", UnavailablePolicy.REFUSE));
+        List<SpendService> two = List.of(redisReplica(db, "a", RedisBudgetPolicy.REFUSE),
+                redisReplica(db, "b", RedisBudgetPolicy.REFUSE));
         BigDecimal estimate = new BigDecimal("0.016");
         int threads = 20;
         ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -184,7 +185,7 @@ class FleetBudgetTest {
         String db = freshDatabase();
         StatefulRedisConnection<String, String> c = client.connect();
         connections.add(c);
-        RedisBudgetLedger ledger = new RedisBudgetLedger(c::sync, UnavailablePolicy.REFUSE);
+        RedisBudgetLedger ledger = new RedisBudgetLedger(c::sync, RedisBudgetPolicy.REFUSE);
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> SpendService.start(SpendOptions.sqlite(dir.resolve("big"))
                         .withJournalPath(dir.resolve("big.journal")).withDatabaseUrl(Optional.of(db))
@@ -202,7 +203,7 @@ class FleetBudgetTest {
     @Test
     void redisDown_refusePolicy_refusesEndUsersWithABudgetOnly() throws Exception {
         String db = freshDatabase();
-        SpendService a = redisReplica(db, "a", UnavailablePolicy.REFUSE);
+        SpendService a = redisReplica(db, "a", RedisBudgetPolicy.REFUSE);
         redis.stop();
         try {
             assertThatThrownBy(() -> a.holdBudget("alice", "r1", new BigDecimal("0.01"), r -> {
@@ -224,7 +225,7 @@ class FleetBudgetTest {
     @Test
     void redisDown_localPolicy_keepsTheBudgetOnTheReplicaAlone() throws Exception {
         String db = freshDatabase();
-        SpendService a = redisReplica(db, "a", UnavailablePolicy.LOCAL);
+        SpendService a = redisReplica(db, "a", RedisBudgetPolicy.LOCAL);
         redis.stop();
         try {
             SpendService.BudgetHold h = a.holdBudget("alice", "r1", new BigDecimal("0.04"), r -> {

@@ -1,5 +1,7 @@
 package dev.easel.redis.budget;
 
+import dev.easel.config.RedisBudgetPolicy;
+
 import dev.easel.redis.RedisScript;
 import dev.easel.routing.BudgetLedger;
 import dev.easel.routing.LedgerUnavailableException;
@@ -52,7 +54,7 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Redis unavailable</h2>
  * Any Lettuce error (connection refused or lost, time-out, a server error) counts as Redis unavailable; the
- * {@link UnavailablePolicy} decides: {@code REFUSE} throws {@link LedgerUnavailableException} from {@link #hold}
+ * {@link RedisBudgetPolicy} decides: {@code REFUSE} throws {@link LedgerUnavailableException} from {@link #hold}
  * and {@link #usage}; {@code LOCAL} holds in this process's own {@link BudgetLedger#inMemory() ledger} instead.
  * Every operation tries Redis again, so the ledger returns to Redis by itself once it answers (holds granted
  * locally meanwhile stay local until they end). One line is logged per change of state. Give it a connection
@@ -79,7 +81,7 @@ public final class RedisBudgetLedger implements BudgetLedger {
     private static final RedisScript USAGE = script("usage.lua");
 
     private final Supplier<RedisCommands<String, String>> redis;
-    private final UnavailablePolicy policy;
+    private final RedisBudgetPolicy policy;
     private final Duration idleExpiry;
     private final Duration expiredHoldMemory;
     private final BudgetLedger local = BudgetLedger.inMemory();
@@ -92,7 +94,7 @@ public final class RedisBudgetLedger implements BudgetLedger {
      * @param redis  the commands of a Lettuce connection (e.g. {@code connection::sync}); called per operation
      * @param policy what to do while Redis cannot be reached
      */
-    public RedisBudgetLedger(Supplier<RedisCommands<String, String>> redis, UnavailablePolicy policy) {
+    public RedisBudgetLedger(Supplier<RedisCommands<String, String>> redis, RedisBudgetPolicy policy) {
         this(redis, policy, DEFAULT_IDLE_EXPIRY, DEFAULT_EXPIRED_HOLD_MEMORY);
     }
 
@@ -102,7 +104,7 @@ public final class RedisBudgetLedger implements BudgetLedger {
      * @param idleExpiry        how long a window nobody uses is kept; longer than the spend log's flush interval
      * @param expiredHoldMemory how long an expired hold's id is kept so a late settle counts its cost
      */
-    public RedisBudgetLedger(Supplier<RedisCommands<String, String>> redis, UnavailablePolicy policy,
+    public RedisBudgetLedger(Supplier<RedisCommands<String, String>> redis, RedisBudgetPolicy policy,
                              Duration idleExpiry, Duration expiredHoldMemory) {
         this(redis, policy, idleExpiry, expiredHoldMemory, "easel:");
     }
@@ -111,7 +113,7 @@ public final class RedisBudgetLedger implements BudgetLedger {
      * A ledger on {@code redis} whose keys start with {@code keyPrefix} ({@code router_settings.redis_key_prefix},
      * so two fleets can share one Redis; the router state uses the same prefix).
      */
-    public RedisBudgetLedger(Supplier<RedisCommands<String, String>> redis, UnavailablePolicy policy,
+    public RedisBudgetLedger(Supplier<RedisCommands<String, String>> redis, RedisBudgetPolicy policy,
                              Duration idleExpiry, Duration expiredHoldMemory, String keyPrefix) {
         this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix");
         this.redis = Objects.requireNonNull(redis, "redis");
@@ -146,7 +148,7 @@ public final class RedisBudgetLedger implements BudgetLedger {
     }
 
     /** The policy applied while Redis cannot be reached. */
-    public UnavailablePolicy policy() {
+    public RedisBudgetPolicy policy() {
         return policy;
     }
 
@@ -169,7 +171,7 @@ public final class RedisBudgetLedger implements BudgetLedger {
                     "" + estimateNanos, "" + seedNanos, holdId, "" + expiresAt.toEpochMilli()));
         } catch (RedisException e) {
             down(e);
-            if (policy == UnavailablePolicy.LOCAL) {
+            if (policy == RedisBudgetPolicy.LOCAL) {
                 return local.hold(window, max, estimate, seed, now, expiresAt);
             }
             throw unavailable(window, e);
@@ -230,7 +232,7 @@ public final class RedisBudgetLedger implements BudgetLedger {
             r = USAGE.run(redis.get(), ScriptOutputType.MULTI, keys(window), args(now, "" + seedNanos));
         } catch (RedisException e) {
             down(e);
-            if (policy == UnavailablePolicy.LOCAL) {
+            if (policy == RedisBudgetPolicy.LOCAL) {
                 return local.usage(window, seed, now);
             }
             throw unavailable(window, e);
@@ -282,7 +284,7 @@ public final class RedisBudgetLedger implements BudgetLedger {
 
     private void down(RedisException e) {
         if (reachable.compareAndSet(true, false)) {
-            LOG.warn("budget ledger: Redis unavailable ({}); {}", e.toString(), policy == UnavailablePolicy.REFUSE
+            LOG.warn("budget ledger: Redis unavailable ({}); {}", e.toString(), policy == RedisBudgetPolicy.REFUSE
                     ? "requests of end users with a budget are refused until it answers (policy refuse)"
                     : "budgets are held by this replica alone until it answers (policy local)");
         }

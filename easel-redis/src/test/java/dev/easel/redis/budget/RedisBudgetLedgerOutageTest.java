@@ -1,9 +1,10 @@
 package dev.easel.redis.budget;
 
+import dev.easel.config.RedisBudgetPolicy;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.easel.config.ConfigException;
 import dev.easel.routing.BudgetLedger;
 import dev.easel.routing.LedgerUnavailableException;
 import dev.easel.testkit.Await;
@@ -46,14 +47,14 @@ class RedisBudgetLedgerOutageTest {
         return l.hold(ALICE, new BigDecimal("0.05"), new BigDecimal(estimate), seed("0"), NOW, EXPIRES);
     }
 
-    private RedisBudgetLedger ledger(UnavailablePolicy policy) {
+    private RedisBudgetLedger ledger(RedisBudgetPolicy policy) {
         StatefulRedisConnection<String, String> c = redis.connect();
         return new RedisBudgetLedger(c::sync, policy);
     }
 
     @Test
     void refuse_whileRedisIsDown_holdsAndReadsAreRefusedWith503_endsDoNotThrow_andItComesBack() {
-        RedisBudgetLedger l = ledger(UnavailablePolicy.REFUSE);
+        RedisBudgetLedger l = ledger(RedisBudgetPolicy.REFUSE);
         BudgetLedger.Hold before = ((BudgetLedger.Reservation.Granted) hold(l, "0.01")).hold();
 
         redis.stop();
@@ -82,7 +83,7 @@ class RedisBudgetLedgerOutageTest {
 
     @Test
     void local_whileRedisIsDown_holdsInThisProcess_thenRedisAgain() {
-        RedisBudgetLedger l = ledger(UnavailablePolicy.LOCAL);
+        RedisBudgetLedger l = ledger(RedisBudgetPolicy.LOCAL);
         redis.stop();
 
         BudgetLedger.Reservation first = hold(l, "0.03");
@@ -103,15 +104,5 @@ class RedisBudgetLedgerOutageTest {
         l.release(((BudgetLedger.Reservation.Granted) first).hold(), NOW);
         assertThat(l.usage(ALICE, seed("0"), NOW).held()).isEqualByComparingTo("0");
         assertThat(hold(l, "0.05")).isInstanceOf(BudgetLedger.Reservation.Granted.class);
-    }
-
-    @Test
-    void policy_parsesItsConfigSpelling_andNamesTheKeyOtherwise() {
-        assertThat(UnavailablePolicy.parse("refuse", "k")).isEqualTo(UnavailablePolicy.REFUSE);
-        assertThat(UnavailablePolicy.parse(" LOCAL ", "k")).isEqualTo(UnavailablePolicy.LOCAL);
-        assertThat(UnavailablePolicy.LOCAL.text()).isEqualTo("local");
-        assertThatThrownBy(() -> UnavailablePolicy.parse("allow", "router_settings.redis_unavailable_budgets"))
-                .isInstanceOf(ConfigException.class)
-                .hasMessage("router_settings.redis_unavailable_budgets: expected refuse or local (was 'allow')");
     }
 }

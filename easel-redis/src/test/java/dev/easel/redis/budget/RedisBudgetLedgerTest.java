@@ -1,5 +1,7 @@
 package dev.easel.redis.budget;
 
+import dev.easel.config.RedisBudgetPolicy;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -45,7 +47,7 @@ class RedisBudgetLedgerTest extends BudgetLedgerContract {
     /** A "replica": a ledger on a connection of its own. */
     private static RedisBudgetLedger replica() {
         StatefulRedisConnection<String, String> c = redis.connect();
-        return new RedisBudgetLedger(c::sync, UnavailablePolicy.REFUSE);
+        return new RedisBudgetLedger(c::sync, RedisBudgetPolicy.REFUSE);
     }
 
     @Override
@@ -110,7 +112,7 @@ class RedisBudgetLedgerTest extends BudgetLedgerContract {
     @Test
     void aCrashedReplicasHold_freesItselfAtItsExpiry_forTheOthers() {
         StatefulRedisConnection<String, String> dying = redis.connect();
-        new RedisBudgetLedger(dying::sync, UnavailablePolicy.REFUSE)
+        new RedisBudgetLedger(dying::sync, RedisBudgetPolicy.REFUSE)
                 .hold(ALICE, usd("0.05"), usd("0.04"), seed("0"), NOW, EXPIRES);
         dying.close(); // the replica is gone and never ends its hold
         BudgetLedger b = replica();
@@ -149,7 +151,7 @@ class RedisBudgetLedgerTest extends BudgetLedgerContract {
 
     @Test
     void aWindowsTwoKeys_areHashTaggedIntoOneSlot_andExpireWhenIdle() {
-        BudgetLedger l = new RedisBudgetLedger(redis.connect()::sync, UnavailablePolicy.REFUSE,
+        BudgetLedger l = new RedisBudgetLedger(redis.connect()::sync, RedisBudgetPolicy.REFUSE,
                 Duration.ofMinutes(30), Duration.ofMinutes(5));
         granted(hold(l, "0.05", "0.01", "0"));
 
@@ -161,7 +163,7 @@ class RedisBudgetLedgerTest extends BudgetLedgerContract {
         assertThat(admin.pttl(base)).isBetween(Duration.ofMinutes(29).toMillis(), Duration.ofMinutes(30).toMillis());
         assertThat(admin.pttl(base + ":holds")).isPositive();
 
-        BudgetLedger longHolds = new RedisBudgetLedger(redis.connect()::sync, UnavailablePolicy.REFUSE,
+        BudgetLedger longHolds = new RedisBudgetLedger(redis.connect()::sync, RedisBudgetPolicy.REFUSE,
                 Duration.ofMinutes(1), Duration.ofMinutes(5));
         longHolds.hold(ALICE, usd("0.05"), usd("0.01"), seed("0"), NOW, NOW.plus(Duration.ofHours(2)));
         assertThat(admin.pttl(base)).isGreaterThan(Duration.ofHours(2).toMillis());
