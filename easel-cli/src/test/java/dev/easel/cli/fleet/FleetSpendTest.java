@@ -51,7 +51,8 @@ class FleetSpendTest {
                 .modelList(Fleet.openAiGroup("edit", fake, UPSTREAM_KEY))
                 // every call of this group is refused upstream (401): failures are spend rows too
                 .modelList(Fleet.openAiGroup("refused", fake, "sk-not-the-fake-key"))
-                .routerSettings("num_retries: 0\nallowed_fails: 1000000")
+                // the 401 group must answer 401 every time, not rest and answer 429
+                .routerSettings("num_retries: 0\nallowed_fails: 1000000\ndisable_cooldowns: true")
                 .generalSettings("grace_period: " + GRACE_SECONDS)
                 .start();
     }
