@@ -13,13 +13,17 @@ import java.util.regex.Pattern;
 /**
  * A budget window as LiteLLM writes it: {@code 30s}, {@code 30m}, {@code 24h}, {@code 30d}, {@code 1w} or
  * {@code 1mo} (calendar months, UTC); a bare number is seconds.
+ *
+ * @param text   the canonical text ({@code 30d})
+ * @param fixed  the window's length, null for calendar months
+ * @param months calendar months per window, 0 for a fixed length
  */
-record BudgetDuration(String text, Duration fixed, int months) {
+public record BudgetDuration(String text, Duration fixed, int months) {
 
     private static final Pattern FORM = Pattern.compile("(\\d+)\\s*(s|m|h|d|w|mo)?");
 
     /** Parses; null when the text is not of that form or is zero. */
-    static BudgetDuration parse(String text) {
+    public static BudgetDuration parse(String text) {
         Matcher m = FORM.matcher(text.strip().toLowerCase(Locale.ROOT));
         if (!m.matches()) {
             return null;
@@ -46,7 +50,7 @@ record BudgetDuration(String text, Duration fixed, int months) {
     }
 
     /** Parses a config value: text as above, or a whole number of seconds. */
-    static BudgetDuration parse(Object value) {
+    public static BudgetDuration parse(Object value) {
         if (value instanceof String s) {
             return parse(s);
         }
@@ -58,7 +62,7 @@ record BudgetDuration(String text, Duration fixed, int months) {
     }
 
     /** The start of the window that holds {@code now}, for windows that began at {@code anchor}. */
-    Instant windowStart(Instant anchor, Instant now) {
+    public Instant windowStart(Instant anchor, Instant now) {
         if (!now.isAfter(anchor)) {
             return anchor;
         }
@@ -82,7 +86,7 @@ record BudgetDuration(String text, Duration fixed, int months) {
     }
 
     /** When a window that starts at {@code start} ends. */
-    Instant windowEnd(Instant start) {
+    public Instant windowEnd(Instant start) {
         return fixed != null ? start.plus(fixed) : start.atZone(ZoneOffset.UTC).plusMonths(months).toInstant();
     }
 }

@@ -251,6 +251,11 @@ public final class SpendService implements AutoCloseable {
         }
     }
 
+    /** The database the spend log lives in, for the stores beside it (keys, teams, users). */
+    public Database database() {
+        return new Database(store, this::ensureSchemaLocked);
+    }
+
     /** The store, for tests and checks in this package. */
     SpendStore store() {
         return store;

@@ -147,6 +147,11 @@ final class SpendStore implements AutoCloseable {
         return target;
     }
 
+    /** The connection pool (the key store shares it). */
+    javax.sql.DataSource pool() {
+        return pool;
+    }
+
     /** Publishes the pool's metrics ({@code hikaricp_connections_*{pool="easel-spend"}}) on {@code registry}. */
     void bindMetrics(MeterRegistry registry) {
         pool.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(registry));
@@ -887,7 +892,7 @@ final class SpendStore implements AutoCloseable {
         }
     }
 
-    private void setTime(PreparedStatement ps, int i, Instant t) throws SQLException {
+    void setTime(PreparedStatement ps, int i, Instant t) throws SQLException {
         if (target.dialect() == Dialect.SQLITE) {
             ps.setString(i, SQLITE_TIME.format(t));
         } else {
@@ -895,14 +900,14 @@ final class SpendStore implements AutoCloseable {
         }
     }
 
-    private Instant time(ResultSet rs, int i) throws SQLException {
+    Instant time(ResultSet rs, int i) throws SQLException {
         if (target.dialect() == Dialect.SQLITE) {
             return Instant.parse(rs.getString(i));
         }
         return rs.getObject(i, OffsetDateTime.class).toInstant();
     }
 
-    private void setMoney(PreparedStatement ps, int i, BigDecimal v) throws SQLException {
+    void setMoney(PreparedStatement ps, int i, BigDecimal v) throws SQLException {
         if (v == null) {
             ps.setNull(i, target.dialect() == Dialect.SQLITE ? Types.VARCHAR : Types.NUMERIC);
         } else if (target.dialect() == Dialect.SQLITE) {
@@ -912,7 +917,7 @@ final class SpendStore implements AutoCloseable {
         }
     }
 
-    private BigDecimal nullableMoney(ResultSet rs, int i) throws SQLException {
+    BigDecimal nullableMoney(ResultSet rs, int i) throws SQLException {
         if (target.dialect() == Dialect.SQLITE) {
             String s = rs.getString(i);
             return s == null ? null : new BigDecimal(s);
