@@ -35,7 +35,7 @@ final class ConfigKeys {
                     "tpm", "weight", "order", "max_parallel_requests", "stream_timeout", "drop_params"),
             MODEL_INFO, List.of("id", "base_model", "input_cost_per_token", "input_cost_per_image_token",
                     "output_cost_per_image_token", "output_cost_per_token", "output_cost_per_image",
-                    "input_cost_per_image", "input_cost_per_pixel", "output_cost_per_pixel"),
+                    "input_cost_per_image", "input_cost_per_pixel", "output_cost_per_pixel", "access_groups"),
             ROUTER_SETTINGS, List.of("routing_strategy", "num_retries", "retry_after", "allowed_fails",
                     "cooldown_time", "timeout", "fallbacks", "content_policy_fallbacks", "default_fallbacks",
                     "retry_on_timeout", "disable_cooldowns", "redis_host", "redis_port", "redis_password",

@@ -207,6 +207,11 @@ final class ConfigReader {
             pixelPrices.forEach((key, price) -> price.ifPresent(p -> warnings.add(s.path(key)
                     + ": not used: output_cost_per_image is set and wins (as in LiteLLM)")));
         }
+        Object groups = info.extra().get("access_groups");
+        if (groups != null && !(groups instanceof List<?> l && l.stream().allMatch(g -> g instanceof String t
+                && !t.isBlank()))) {
+            throw error(s.path("access_groups"), "expected a list of access group names (was " + groups + ")");
+        }
         s.warnUnknown();
         return info;
     }

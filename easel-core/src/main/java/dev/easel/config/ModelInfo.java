@@ -61,6 +61,15 @@ public record ModelInfo(Optional<String> id, Optional<String> baseModel, Optiona
                 Optional.empty(), Map.of());
     }
 
+    /**
+     * {@code access_groups}: the groups a virtual key or team may name in its {@code models} to be allowed this
+     * deployment's model group (checked at load: a list of names).
+     */
+    public java.util.List<String> accessGroups() {
+        Object g = extra.get("access_groups");
+        return g instanceof java.util.List<?> l ? l.stream().map(Object::toString).toList() : java.util.List.of();
+    }
+
     /** Whether any custom price is set. */
     public boolean hasCustomPricing() {
         return inputCostPerToken.isPresent() || inputCostPerImageToken.isPresent()

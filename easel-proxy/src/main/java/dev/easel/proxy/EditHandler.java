@@ -45,7 +45,7 @@ final class EditHandler {
     private final Engine easel;
     private final UploadLimits limits;
     private final UrlFetcher fetcher;
-    private final Consumer<Context> auth;
+    private final java.util.function.Function<Context, Caller> auth;
     private final Path spoolDir;
     private final boolean allowImageUrls;
     private final String publicBaseUrl;
@@ -53,7 +53,12 @@ final class EditHandler {
     private final AtomicReference<ProxyServer.State> state;
     private final RequestLimits requestLimits;
     private final LongSupplier nanoTime;
-    private volatile BudgetCheck budgets = (requestId, endUser, model, input) -> () -> { };
+    private volatile BudgetCheck budgets = (requestId, endUser, model, input, caller, tally) -> () -> { };
+    private volatile dev.easel.proxy.keys.KeyGate gate;
+    private volatile SpendService spend;
+    /** The virtual key of each request in flight, by request id: its spend row's key alias, team and user. */
+    private final Map<String, dev.easel.proxy.keys.KeyCache.Resolved> attributions =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean allowClientCredentials;
     private volatile ParallelLimits parallel;
     private volatile java.time.Clock clock = java.time.Clock.systemUTC();
@@ -65,10 +70,31 @@ final class EditHandler {
          * Refuses (throws) a request over the end user's budget, else holds its estimate until the hold is closed;
          * the spend rows recorded under {@code requestId} meanwhile settle it.
          */
-        SpendService.BudgetHold hold(String requestId, String endUser, String model, EditInput input);
+        SpendService.BudgetHold hold(String requestId, String endUser, String model, EditInput input, Caller caller,
+                                     SpendService.Tally tally);
     }
 
-    EditHandler(Engine easel, UploadLimits limits, UrlFetcher fetcher, Consumer<Context> auth, Path spoolDir,
+    /**
+     * Who is calling: the master key holder (or anyone, on a proxy without a master key) — {@code key} empty — or a
+     * virtual key with its team and user.
+     */
+    record Caller(java.util.Optional<dev.easel.proxy.keys.KeyCache.Resolved> key) {
+        static final Caller ADMIN = new Caller(java.util.Optional.empty());
+    }
+
+    /** Sets the virtual-key gate (limits, models) and the spend service the request's rows are tallied in. */
+    void keys(dev.easel.proxy.keys.KeyGate gate, SpendService spend) {
+        this.gate = gate;
+        this.spend = spend;
+    }
+
+    /** The virtual key a request in flight was made with, for its spend row. */
+    java.util.Optional<dev.easel.proxy.keys.KeyCache.Resolved> attribution(String requestId) {
+        return java.util.Optional.ofNullable(attributions.get(requestId));
+    }
+
+    EditHandler(Engine easel, UploadLimits limits, UrlFetcher fetcher,
+                java.util.function.Function<Context, Caller> auth, Path spoolDir,
                 boolean allowImageUrls, String publicBaseUrl, AtomicInteger inflight,
                 AtomicReference<ProxyServer.State> state, RequestLimits requestLimits, LongSupplier nanoTime) {
         this.easel = easel;
@@ -138,14 +164,25 @@ final class EditHandler {
         boolean submitted = false;
         ParallelLimits.Held slots = null;
         SpendService.BudgetHold hold = null;
+        dev.easel.proxy.keys.KeyGate.Permit permit = null;
+        SpendService.Tally tally = spend == null ? null : spend.track(requestId);
         try {
             if (state.get() != ProxyServer.State.READY) {
                 discardBody(ctx);
                 throw new ProxyException(503, "api_error", "server_draining", null,
                         "the proxy is shutting down; retry on another instance", java.time.Duration.ofSeconds(1));
             }
-            auth.accept(ctx);
-            slots = parallel == null ? null : parallel.acquire(keyHash(ctx));
+            Caller caller = auth.apply(ctx);
+            if (caller.key().isPresent()) {
+                attributions.put(requestId, caller.key().get());
+                // the key's, its team's and its user's rpm/tpm/parallel slots, before the body is read
+                permit = gate.admit(caller.key().get());
+                permit.headers().forEach(ctx::header);
+            }
+            // a key with its own max_parallel_requests is not also held to the proxy's default per key
+            boolean ownParallel = caller.key().map(r -> r.key().limits().maxParallelRequests().isPresent())
+                    .orElse(false);
+            slots = parallel == null ? null : parallel.acquire(keyHash(ctx), ownParallel);
             long declared = ctx.req().getContentLengthLong();
             if (declared > limits.maxRequestBytes()) {
                 throw ProxyException.tooLarge(null, "request body of " + declared + " bytes is larger than the limit"
@@ -153,6 +190,9 @@ final class EditHandler {
             }
             MultipartIntake.Parsed parsed = intake(ctx, spool, account);
             model = pathModel != null ? pathModel : parsed.modelOrNull();
+            if (caller.key().isPresent()) {
+                gate.checkModel(caller.key().get(), model);
+            }
             EditInput input = parsed.input();
             // api_key / api_base in the body: refused, or (when allowed) taken out and used for this request only
             ClientCredentials.Taken credentials = ClientCredentials.take(input.params(), allowClientCredentials);
@@ -171,7 +211,10 @@ final class EditHandler {
             meta = new RequestMeta(requestId, received, endUser, keyHash(ctx), "proxy", ctx.header("traceparent"),
                     clientRequestId);
             // closed in finally, after the spend row is recorded: the row's cost settles it
-            hold = budgets.hold(requestId, endUser, model, input);
+            hold = budgets.hold(requestId, endUser, model, input, caller, tally);
+            if (caller.key().isPresent()) {
+                keySpendHeaders(ctx, caller.key().get().key());
+            }
             GatewayRequest request = new GatewayRequest(model, input, Map.of(), null, meta,
                     credentials.credentials().orElse(null));
             submitted = true;
@@ -205,12 +248,39 @@ final class EditHandler {
             if (hold != null) {
                 hold.close();
             }
+            if (permit != null) {
+                permit.end(tally != null && tally.reachedProvider(), tally == null ? 0 : tally.tokens());
+            }
+            if (tally != null) {
+                tally.close();
+            }
+            attributions.remove(requestId);
             if (slots != null) {
                 slots.close();
             }
             spool.close();
             inflight.decrementAndGet();
             org.slf4j.MDC.remove("request_id");
+        }
+    }
+
+    /**
+     * {@code x-easel-key-spend} (the key's spend in its current budget window, before this request) and, for a key
+     * with a budget, {@code x-easel-key-max-budget} and {@code x-easel-key-remaining-budget}. From memory: the spend
+     * service's window totals, not a database read per request.
+     */
+    private void keySpendHeaders(Context ctx, dev.easel.proxy.keys.VirtualKey key) {
+        try {
+            java.math.BigDecimal spent = gate.keySpend(spend, key);
+            ctx.header("x-easel-key-spend", spent.toPlainString());
+            key.limits().maxBudget().ifPresent(max -> {
+                ctx.header("x-easel-key-max-budget", max.toPlainString());
+                java.math.BigDecimal left = max.subtract(spent);
+                ctx.header("x-easel-key-remaining-budget", (left.signum() < 0 ? java.math.BigDecimal.ZERO : left)
+                        .toPlainString());
+            });
+        } catch (RuntimeException e) { // information only
+            LOG.debug("key spend headers left out: {}", e.toString());
         }
     }
 

@@ -76,11 +76,19 @@ final class ParallelLimits {
      *                        when a line is full or no slot freed in time
      */
     Held acquire(String keyHash) {
+        return acquire(keyHash, false);
+    }
+
+    /**
+     * Like {@link #acquire(String)}; {@code keyHasOwnLimit}: the key is a virtual key with its own
+     * {@code max_parallel_requests} (held by the key gate), so the proxy-wide default per key does not apply to it.
+     */
+    Held acquire(String keyHash, boolean keyHasOwnLimit) {
         if (global.isEmpty() && perKey.isEmpty()) {
             return NONE;
         }
         Held key = NONE;
-        if (perKey.isPresent()) {
+        if (perKey.isPresent() && !keyHasOwnLimit) {
             // with keys unchecked (no master key) a client could mint one per request: they share one pool
             String bucket = keysChecked && keyHash != null ? keyHash : "unchecked";
             WaitQueue line = keyLines.computeIfAbsent(bucket, k -> new WaitQueue(maxWaiters));

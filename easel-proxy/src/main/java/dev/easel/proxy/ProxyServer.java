@@ -106,6 +106,9 @@ public final class ProxyServer implements AutoCloseable {
     /** The state shared through Redis, when {@code router_settings} names one. */
     private final Optional<SharedRouterState> shared;
     private final ParallelLimits parallel;
+    /** Virtual keys: null on a proxy without a master key (its callers are not told apart). */
+    private final dev.easel.proxy.keys.KeyGate keyGate;
+    private final AtomicReference<EditHandler> editsRef = new AtomicReference<>();
     /** This process owns the data directory while it runs. */
     private final DataDirLock dataLock;
 
@@ -139,12 +142,14 @@ public final class ProxyServer implements AutoCloseable {
                     RedisBudgetLedger.DEFAULT_EXPIRED_HOLD_MEMORY, rs.redisKeyPrefix()));
         }
         this.spend = SpendService.start(spendOptions);
+        this.keyGate = keyGate(options, config, spend, routerState, shared, clock);
         AtomicReference<Engine> self = new AtomicReference<>(); // the sink is built before the engine exists
         Easel.Builder builder = Easel.builder().config(config).clock(clock).imageStore(images).routerState(routerState)
                 .imageFetcher(d -> providerFetcher.fetch(d.url().orElseThrow(), "data.url"))
                 .resultDownloader((url, rules) -> downloadResult(url, rules))
-                .recordSink(r -> spend.record(SpendRecords.of(r, id -> self.get() == null ? Optional.empty()
-                        : self.get().apiBase(id))));
+                .recordSink(r -> spend.record(SpendRecords.attributed(SpendRecords.of(r, id -> self.get() == null
+                        ? Optional.empty() : self.get().apiBase(id)), editsRef.get() == null ? Optional.empty()
+                        : editsRef.get().attribution(r.requestId()))));
         this.integrations = Integrations.fromConfig(config, options.env());
         integrations.listeners().forEach(builder::listener);
         integrations.otel().ifPresent(o -> builder.openTelemetry(o.openTelemetry()).tracePrompts(o.prompts()));
@@ -161,16 +166,23 @@ public final class ProxyServer implements AutoCloseable {
             return t;
         });
         RequestLimits requestLimits = options.general().requestLimits();
-        EditHandler edits = new EditHandler(easel, limits, fetcher, this::authorize, spoolDir,
+        EditHandler edits = new EditHandler(easel, limits, fetcher, this::caller, spoolDir,
                 options.general().allowImageUrls(), options.publicBaseUrl().map(URI::toString).orElse(null),
                 inflight, state, requestLimits, System::nanoTime);
         edits.allowClientSideCredentials(options.general().allowClientSideCredentials());
         edits.clock(clock);
-        edits.budgets((requestId, endUser, model, input) -> spend.holdBudget(endUser, requestId,
-                easel.estimateCost(model, input).orElse(null), refusal -> {
-                    throw new BadRequestException(refusal.message(), refusal.status(), refusal.type(), refusal.code(),
-                            "user", null, null, null);
-                }));
+        editsRef.set(edits);
+        edits.keys(keyGate, spend);
+        edits.budgets((requestId, endUser, model, input, caller, tally) -> {
+            // the key's, its team's and its user's budgets, then the end user's: every one must fit the estimate
+            List<SpendService.Allowance> allowances = new java.util.ArrayList<>();
+            caller.key().ifPresent(k -> allowances.addAll(keyGate.allowances(k)));
+            spend.endUserAllowance(endUser).ifPresent(allowances::add);
+            return spend.holdBudgets(tally, allowances, easel.estimateCost(model, input).orElse(null), refusal -> {
+                throw new BadRequestException(refusal.message(), refusal.status(), refusal.type(), refusal.code(),
+                        refusal.who().startsWith("end user") ? "user" : null, null, null, null);
+            });
+        });
         this.parallel = new ParallelLimits(options.general(), options.masterKey().isPresent(),
                 config.routerSettings().timeout(), routerState, clock);
         edits.parallel(parallel);
@@ -512,6 +524,9 @@ public final class ProxyServer implements AutoCloseable {
         spend.close(); // flushes every queued spend row
         easel.close(); // delivers what listeners have queued (then each exporter flushes), closes upstream connections
         integrations.close();
+        if (keyGate != null) {
+            keyGate.cache().close(); // before Redis: it may listen there
+        }
         closeRedis(); // after the engine: nothing takes or ends a lease any more
         fetcher.close();
         providerFetcher.close();
@@ -526,6 +541,9 @@ public final class ProxyServer implements AutoCloseable {
         spend.close();
         easel.close();
         integrations.close();
+        if (keyGate != null) {
+            keyGate.cache().close(); // before Redis: it may listen there
+        }
         closeRedis();
         fetcher.close();
         providerFetcher.close();
@@ -540,20 +558,68 @@ public final class ProxyServer implements AutoCloseable {
 
     // ---- handlers ---------------------------------------------------------------------------------
 
-    /** Checks {@code Authorization: Bearer <master_key>} or {@code api-key: <master_key>}. */
-    void authorize(Context ctx) {
+    /**
+     * Who presented which key ({@code Authorization: Bearer <key>} or {@code api-key: <key>}): the master key (or
+     * anyone, without one), or a virtual key that is known, not blocked and not expired.
+     *
+     * @throws EaselException 401 for a missing or wrong key (the message never holds the key)
+     */
+    EditHandler.Caller caller(Context ctx) {
         if (masterKey == null) {
-            return;
+            return EditHandler.Caller.ADMIN;
         }
         String key = EditHandler.presentedKey(ctx);
         if (key == null) {
             throw new ProxyException(401, "authentication_error", "missing_api_key", null,
                     "You didn't provide an API key. Send 'Authorization: Bearer <key>' (or 'api-key: <key>').");
         }
-        if (!MessageDigest.isEqual(masterKey, key.getBytes(StandardCharsets.UTF_8))) {
+        if (MessageDigest.isEqual(masterKey, key.getBytes(StandardCharsets.UTF_8))) {
+            return EditHandler.Caller.ADMIN;
+        }
+        if (keyGate == null) {
             throw new ProxyException(401, "authentication_error", "invalid_api_key", null,
                     "Incorrect API key provided.");
         }
+        return new EditHandler.Caller(Optional.of(keyGate.authenticate(EditHandler.keyHash(ctx))));
+    }
+
+    /**
+     * Admits the master key, or a virtual key whose user is a {@code proxy_admin} (the management endpoints).
+     *
+     * @throws EaselException 401 otherwise
+     */
+    void authorize(Context ctx) {
+        EditHandler.Caller c = caller(ctx);
+        if (c.key().isPresent() && !c.key().get().user().map(dev.easel.proxy.keys.User::admin).orElse(false)) {
+            throw new ProxyException(401, "authentication_error", "not_admin", null, "key '"
+                    + c.key().get().key().label() + "' may not call " + ctx.path() + ": only the master key or a key"
+                    + " of a proxy_admin user may");
+        }
+    }
+
+    /**
+     * The virtual keys of a proxy with a master key: the key store in the spend log's database, cached per replica
+     * and invalidated through Redis when {@code router_settings} names one (and by polling the store's version
+     * on PostgreSQL, where other replicas write).
+     */
+    private static dev.easel.proxy.keys.KeyGate keyGate(ProxyOptions options, EaselConfig config, SpendService spend,
+                                                       RouterState routerState,
+                                                       Optional<SharedRouterState> shared, Clock clock) {
+        if (options.masterKey().isEmpty()) {
+            return null;
+        }
+        var database = spend.database();
+        dev.easel.proxy.keys.KeyStore store = dev.easel.proxy.keys.KeyStore.jdbc(database);
+        dev.easel.proxy.keys.AuthChanges changes = shared
+                .map(sh -> dev.easel.proxy.keys.RedisAuthChanges.over(sh.link(),
+                        config.routerSettings().redisKeyPrefix()))
+                .orElseGet(dev.easel.proxy.keys.AuthChanges::local);
+        var cache = new dev.easel.proxy.keys.KeyCache(store, changes, database.sqlite() ? Duration.ZERO
+                : Duration.ofSeconds(1));
+        java.util.Map<String, java.util.Set<String>> groups = new java.util.HashMap<>();
+        config.modelList().forEach(e -> e.modelInfo().accessGroups().forEach(g ->
+                groups.computeIfAbsent(g, x -> new java.util.HashSet<>()).add(e.modelName())));
+        return new dev.easel.proxy.keys.KeyGate(cache, routerState, clock, groups);
     }
 
     /** Whether the caller presented the master key (true when none is configured: the proxy is open). */
@@ -587,7 +653,12 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     private void models(Context ctx) {
-        if (refusedAuth(ctx)) {
+        EditHandler.Caller caller;
+        try {
+            caller = caller(ctx);
+        } catch (EaselException e) {
+            var reply = ErrorResponses.of(e, null);
+            json(ctx, reply.status(), reply.body());
             return;
         }
         StringBuilder sb = new StringBuilder("{\"object\":\"list\",\"data\":[");
@@ -596,6 +667,9 @@ public final class ProxyServer implements AutoCloseable {
         java.util.Set<String> servable = new java.util.HashSet<>();
         easel.deployments().stream().filter(DeploymentStatus::available).forEach(d -> servable.add(d.modelGroup()));
         List<String> names = easel.modelNames().stream().filter(servable::contains).toList();
+        if (caller.key().isPresent()) {
+            names = keyGate.visible(caller.key().get(), names); // a key sees only what it may use
+        }
         for (int i = 0; i < names.size(); i++) {
             if (i > 0) {
                 sb.append(',');

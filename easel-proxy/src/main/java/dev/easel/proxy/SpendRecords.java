@@ -52,6 +52,16 @@ final class SpendRecords {
                 .build();
     }
 
+    /** {@code row} with the virtual key's alias, team and user, when the request was made with one. */
+    static SpendRecord attributed(SpendRecord row, Optional<dev.easel.proxy.keys.KeyCache.Resolved> key) {
+        if (key.isEmpty()) {
+            return row;
+        }
+        var k = key.get().key();
+        return row.toBuilder().keyAlias(k.label()).teamId(k.teamId().orElse(null)).userId(k.userId().orElse(null))
+                .build();
+    }
+
     /** The URL without user info, query or fragment: never a credential in the spend log. */
     static String withoutCredentials(URI uri) {
         try {

@@ -40,6 +40,9 @@ import java.util.Objects;
  * @param attempts          upstream calls made (retries and fallbacks included)
  * @param fallbackUsed      whether a fallback model group answered
  * @param clientRequestId   the caller's own request id, a correlation field (not unique); nullable
+ * @param keyAlias          the virtual key's alias (or {@code sk-...} display name); nullable
+ * @param teamId            the virtual key's team; nullable
+ * @param userId            the virtual key's user; nullable
  */
 public record SpendRecord(String requestId, Instant startTime, Instant endTime, String modelGroup,
                           String deploymentId, String provider, String model, String apiBase, String endUser,
@@ -47,7 +50,8 @@ public record SpendRecord(String requestId, Instant startTime, Instant endTime, 
                           BigDecimal spend, long promptTokens, long completionTokens, long totalTokens,
                           long inputTextTokens, long inputImageTokens, long outputImageTokens, long outputTextTokens,
                           int imagesIn, int imagesOut, long bytesIn, long bytesOut, long latencyMs, long upstreamMs,
-                          int attempts, boolean fallbackUsed, String clientRequestId) {
+                          int attempts, boolean fallbackUsed, String clientRequestId, String keyAlias,
+                          String teamId, String userId) {
 
     /** {@link #status()} of a request that was answered with images. */
     public static final String SUCCESS = "success";
@@ -70,6 +74,20 @@ public record SpendRecord(String requestId, Instant startTime, Instant endTime, 
         if (!status.equals(SUCCESS) && !status.equals(FAILURE)) {
             throw new IllegalArgumentException("status must be 'success' or 'failure' (was '" + status + "')");
         }
+    }
+
+    /** A record without key attribution (alias, team, user). */
+    public SpendRecord(String requestId, Instant startTime, Instant endTime, String modelGroup,
+                       String deploymentId, String provider, String model, String apiBase, String endUser,
+                       String keyHash, String status, int httpStatus, String errorType, String errorCode,
+                       BigDecimal spend, long promptTokens, long completionTokens, long totalTokens,
+                       long inputTextTokens, long inputImageTokens, long outputImageTokens, long outputTextTokens,
+                       int imagesIn, int imagesOut, long bytesIn, long bytesOut, long latencyMs, long upstreamMs,
+                       int attempts, boolean fallbackUsed, String clientRequestId) {
+        this(requestId, startTime, endTime, modelGroup, deploymentId, provider, model, apiBase, endUser, keyHash,
+                status, httpStatus, errorType, errorCode, spend, promptTokens, completionTokens, totalTokens,
+                inputTextTokens, inputImageTokens, outputImageTokens, outputTextTokens, imagesIn, imagesOut, bytesIn,
+                bytesOut, latencyMs, upstreamMs, attempts, fallbackUsed, clientRequestId, null, null, null);
     }
 
     /** A builder; {@code requestId}, {@code startTime}, {@code endTime} and {@code status} are required. */
@@ -111,6 +129,9 @@ public record SpendRecord(String requestId, Instant startTime, Instant endTime, 
         b.attempts = attempts;
         b.fallbackUsed = fallbackUsed;
         b.clientRequestId = clientRequestId;
+        b.keyAlias = keyAlias;
+        b.teamId = teamId;
+        b.userId = userId;
         return b;
     }
 
@@ -147,6 +168,9 @@ public record SpendRecord(String requestId, Instant startTime, Instant endTime, 
         private long upstreamMs;
         private int attempts = 1;
         private boolean fallbackUsed;
+        private String keyAlias;
+        private String teamId;
+        private String userId;
 
         private Builder() {
         }
@@ -213,13 +237,20 @@ public record SpendRecord(String requestId, Instant startTime, Instant endTime, 
         public Builder fallbackUsed(boolean v) { fallbackUsed = v; return this; }
         /** The caller's own request id (nullable). */
         public Builder clientRequestId(String v) { clientRequestId = v; return this; }
+        /** The virtual key's alias (nullable). */
+        public Builder keyAlias(String v) { keyAlias = v; return this; }
+        /** The virtual key's team (nullable). */
+        public Builder teamId(String v) { teamId = v; return this; }
+        /** The virtual key's user (nullable). */
+        public Builder userId(String v) { userId = v; return this; }
 
         /** The record. */
         public SpendRecord build() {
             return new SpendRecord(requestId, startTime, endTime, modelGroup, deploymentId, provider, model, apiBase,
                     endUser, keyHash, status, httpStatus, errorType, errorCode, spend, promptTokens, completionTokens,
                     totalTokens, inputTextTokens, inputImageTokens, outputImageTokens, outputTextTokens, imagesIn,
-                    imagesOut, bytesIn, bytesOut, latencyMs, upstreamMs, attempts, fallbackUsed, clientRequestId);
+                    imagesOut, bytesIn, bytesOut, latencyMs, upstreamMs, attempts, fallbackUsed, clientRequestId, keyAlias,
+                    teamId, userId);
         }
     }
 }

@@ -53,6 +53,8 @@ public final class SpendService implements AutoCloseable {
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
     private static final Duration PING_EVERY = Duration.ofSeconds(5);
     private static final Duration BUDGET_REFRESH = Duration.ofSeconds(10);
+    /** How long the request path trusts a window total read from the database (kept up with own inserts). */
+    static final Duration KNOWN_FRESH = Duration.ofSeconds(10);
 
     /**
      * The store's state for {@code /health/readiness}.
@@ -84,7 +86,12 @@ public final class SpendService implements AutoCloseable {
     private record Pending(BigDecimal spend, long requests) {
     }
 
-    private record Known(Instant from, SpendStore.Totals totals) {
+    /**
+     * A window's database total as last read ({@code loaded}), kept up with this process's own inserts. The request
+     * path uses it for {@link #KNOWN_FRESH} instead of reading the database per request; other replicas' rows reach
+     * it when it is read again (a fleet that needs them at once shares a Redis budget ledger).
+     */
+    private record Known(Instant from, SpendStore.Totals totals, Instant loaded) {
     }
 
     private final SpendOptions options;
@@ -108,8 +115,8 @@ public final class SpendService implements AutoCloseable {
 
     // the write lock covers "commit + forget pending", so a reader never counts a row twice or not at all
     private final ReentrantReadWriteLock accounting = new ReentrantReadWriteLock();
-    private final Map<String, Pending> pending = new ConcurrentHashMap<>();
-    private final Map<String, Known> known = new ConcurrentHashMap<>();
+    private final Map<Subject, Pending> pending = new ConcurrentHashMap<>();
+    private final Map<Subject, Known> known = new ConcurrentHashMap<>();
     private final Map<String, Budget> budgets = new ConcurrentHashMap<>();
     private final Map<String, Budget> configured;
 
@@ -270,18 +277,18 @@ public final class SpendService implements AutoCloseable {
     }
 
     private void addPending(SpendRecord r) {
-        if (r.endUser() != null) {
-            BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
-            pending.merge(r.endUser(), new Pending(spend, 1),
+        BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
+        for (Subject s : Subject.of(r)) {
+            pending.merge(s, new Pending(spend, 1),
                     (a, b) -> new Pending(a.spend().add(b.spend()), a.requests() + b.requests()));
         }
     }
 
     private void forgetPending(List<SpendRecord> rows) {
         for (SpendRecord r : rows) {
-            if (r.endUser() != null) {
-                BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
-                pending.computeIfPresent(r.endUser(), (k, p) -> p.requests() <= 1 ? null
+            BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
+            for (Subject s : Subject.of(r)) {
+                pending.computeIfPresent(s, (k, p) -> p.requests() <= 1 ? null
                         : new Pending(p.spend().subtract(spend), p.requests() - 1));
             }
         }
@@ -291,11 +298,14 @@ public final class SpendService implements AutoCloseable {
     private void advanceKnown(List<SpendRecord> rows, boolean[] inserted) {
         for (int i = 0; i < rows.size(); i++) {
             SpendRecord r = rows.get(i);
-            if (r.endUser() != null && inserted[i]) {
-                BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
-                known.computeIfPresent(r.endUser(), (k, kn) -> r.startTime().isBefore(kn.from()) ? kn
+            if (!inserted[i]) {
+                continue;
+            }
+            BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
+            for (Subject s : Subject.of(r)) {
+                known.computeIfPresent(s, (k, kn) -> r.startTime().isBefore(kn.from()) ? kn
                         : new Known(kn.from(), new SpendStore.Totals(kn.totals().spend().add(spend),
-                                kn.totals().requests() + 1)));
+                                kn.totals().requests() + 1), kn.loaded()));
             }
         }
     }
@@ -436,7 +446,8 @@ public final class SpendService implements AutoCloseable {
                 Instant from = b.windowStart(now);
                 accounting.readLock().lock();
                 try {
-                    known.put(b.endUser(), new Known(from, store.totals(b.endUser(), from, windowEnd(b, from))));
+                    known.put(Subject.endUser(b.endUser()), new Known(from, store.totals(b.endUser(), from,
+                            windowEnd(b, from)), now));
                 } finally {
                     accounting.readLock().unlock();
                 }
@@ -542,74 +553,151 @@ public final class SpendService implements AutoCloseable {
     }
 
     /**
-     * A budget taken before the call: the request's estimated cost held against the end user's budget until the
-     * request has ended. Close it on every exit path, after the request's spend row is recorded: the hold is then
+     * A budget taken before the call: the request's estimated cost held against one or more budgets until the
+     * request has ended. Close it on every exit path, after the request's spend row is recorded: each hold is then
      * settled with the cost of the rows recorded under its request id (or released when none was), so a shared
      * ledger counts the cost at once. Closing is idempotent.
      */
     public interface BudgetHold extends AutoCloseable {
-        /** Settles the hold with what its request's rows cost, or releases it. */
+        /** Settles the holds with what their request's rows cost, or releases them. */
         @Override
         void close();
     }
 
     private static final BudgetHold NO_HOLD = () -> { };
-    /** The ledger key of an end user's budget; issue 15's keys and teams get their own prefixes. */
-    private static final String END_USER_KEY = "end_user:";
 
-    /** Holds open on this process by request id, so {@link #record} can tell a hold what its request cost. */
-    private final Map<String, OpenHold> openHolds = new ConcurrentHashMap<>();
-
-    /** A granted hold until it is closed; {@code cost} sums its request's rows (null: none recorded). */
-    private final class OpenHold implements BudgetHold {
-        private final BudgetLedger.Hold hold;
+    /**
+     * What one request's spend rows add up to while it runs: {@link #record} adds each row recorded under its
+     * request id. Holds and rate-limit leases read it when they end. {@link #close()} stops the tracking.
+     */
+    public final class Tally implements AutoCloseable {
         private final String requestId;
         private BigDecimal cost;
+        private long tokens;
+        private int rows;
+        private long attempts;
         private boolean closed;
 
-        OpenHold(BudgetLedger.Hold hold, String requestId) {
-            this.hold = hold;
+        private Tally(String requestId) {
             this.requestId = requestId;
         }
 
-        synchronized void add(BigDecimal spend) {
+        synchronized void add(SpendRecord row) {
             if (!closed) {
-                cost = (cost == null ? BigDecimal.ZERO : cost).add(spend == null ? BigDecimal.ZERO : spend);
+                cost = (cost == null ? BigDecimal.ZERO : cost).add(row.spend() == null ? BigDecimal.ZERO
+                        : row.spend());
+                tokens += row.totalTokens();
+                rows++;
+                attempts += Math.max(0, row.attempts());
             }
+        }
+
+        /** The cost of the rows recorded so far; empty when none was. */
+        public synchronized Optional<BigDecimal> cost() {
+            return Optional.ofNullable(cost);
+        }
+
+        /** Tokens of the rows recorded so far. */
+        public synchronized long tokens() {
+            return tokens;
+        }
+
+        /** Whether a recorded row says a provider was called (its attempts). */
+        public synchronized boolean reachedProvider() {
+            return attempts > 0;
+        }
+
+        /** Rows recorded so far. */
+        public synchronized int rows() {
+            return rows;
         }
 
         @Override
         public void close() {
-            BigDecimal actual;
+            synchronized (this) {
+                closed = true;
+            }
+            if (requestId != null) {
+                tallies.remove(requestId, this);
+            }
+        }
+    }
+
+    /** Tallies open on this process by request id, so {@link #record} can tell a request what its rows cost. */
+    private final Map<String, Tally> tallies = new ConcurrentHashMap<>();
+
+    /** Starts tallying the rows recorded under {@code requestId} (null: a tally nothing is added to). */
+    public Tally track(String requestId) {
+        Tally t = new Tally(requestId);
+        if (requestId != null) {
+            tallies.put(requestId, t);
+        }
+        return t;
+    }
+
+    /** Tells the tally of the row's request (if open here) what the row cost. */
+    private void noteHeldCost(SpendRecord row) {
+        Tally t = tallies.get(row.requestId());
+        if (t != null) {
+            t.add(row);
+        }
+    }
+
+    /**
+     * One budget a request must fit in.
+     *
+     * @param subject     whose budget
+     * @param who         how a refusal names it ({@code key 'mobile-app'}: never key material)
+     * @param max         USD
+     * @param windowStart the start of the current window ({@link Instant#EPOCH}: all time)
+     * @param resetAt     the end of the current window; empty for all time
+     */
+    public record Allowance(Subject subject, String who, BigDecimal max, Instant windowStart,
+                            Optional<Instant> resetAt) {
+    }
+
+    /** The granted holds of one request; closing settles or releases each. */
+    private final class OpenHold implements BudgetHold {
+        private final List<BudgetLedger.Hold> holds;
+        private final Tally tally;
+        private final boolean ownsTally;
+        private boolean closed;
+
+        OpenHold(List<BudgetLedger.Hold> holds, Tally tally, boolean ownsTally) {
+            this.holds = holds;
+            this.tally = tally;
+            this.ownsTally = ownsTally;
+        }
+
+        @Override
+        public void close() {
             synchronized (this) {
                 if (closed) {
                     return;
                 }
                 closed = true;
-                actual = cost;
             }
-            if (requestId != null) {
-                openHolds.remove(requestId, this);
+            Optional<BigDecimal> actual = tally.cost();
+            if (ownsTally) {
+                tally.close();
             }
-            Instant now = options.clock().instant();
+            endAll(holds, actual);
+        }
+    }
+
+    private void endAll(List<BudgetLedger.Hold> holds, Optional<BigDecimal> actual) {
+        Instant now = options.clock().instant();
+        for (BudgetLedger.Hold hold : holds) {
             try {
-                if (actual == null) {
+                if (actual.isEmpty()) {
                     options.budgetLedger().release(hold, now);
                 } else {
-                    options.budgetLedger().settle(hold, actual, now);
+                    options.budgetLedger().settle(hold, actual.get(), now);
                 }
             } catch (RuntimeException e) { // an exit path: the hold frees itself at its expiry
                 LOG.warn("budget hold of {} not ended ({}); it frees itself at {}", hold.window().key(),
                         e.toString(), hold.expiresAt());
             }
-        }
-    }
-
-    /** Tells the hold of the row's request (if open here) what the row cost. */
-    private void noteHeldCost(SpendRecord row) {
-        OpenHold open = openHolds.get(row.requestId());
-        if (open != null) {
-            open.add(row.spend());
         }
     }
 
@@ -627,29 +715,91 @@ public final class SpendService implements AutoCloseable {
      */
     public BudgetHold holdBudget(String endUser, String requestId, BigDecimal estimate,
                                  java.util.function.Consumer<BudgetRefusal> refuse) {
-        if (endUser == null || endUser.isBlank()) {
+        Optional<Allowance> a = endUserAllowance(endUser);
+        if (a.isEmpty()) {
             return NO_HOLD;
+        }
+        Tally tally = track(requestId);
+        BudgetHold h = holdBudgets(tally, List.of(a.get()), estimate, refuse);
+        if (h == NO_HOLD) {
+            tally.close();
+            return NO_HOLD;
+        }
+        return new OpenHold(((OpenHold) h).holds, tally, true);
+    }
+
+    /** The end user's budget as an allowance; empty without one. */
+    public Optional<Allowance> endUserAllowance(String endUser) {
+        if (endUser == null || endUser.isBlank()) {
+            return Optional.empty();
         }
         Budget b = budgets.get(endUser);
         if (b == null || b.maxBudget() == null) {
+            return Optional.empty();
+        }
+        Instant now = options.clock().instant();
+        return Optional.of(new Allowance(Subject.endUser(endUser), Subject.endUser(endUser).describe(),
+                b.maxBudget(), b.windowStart(now), Optional.ofNullable(b.resetAt(now))));
+    }
+
+    /**
+     * Holds {@code estimate} against every budget of {@code allowances}, in order, each in one atomic step of the
+     * ledger (as {@link #holdBudget}). When one refuses, the holds already taken are released and {@code refuse}
+     * is called with that budget's refusal. The holds end (settled with {@code tally}'s cost, or released when it
+     * has no row) when the returned hold is closed; the caller closes {@code tally} after that.
+     *
+     * @throws dev.easel.routing.LedgerUnavailableException (503) when a shared ledger cannot be reached and its
+     *                                                      policy is to refuse (the holds already taken released)
+     */
+    public BudgetHold holdBudgets(Tally tally, List<Allowance> allowances, BigDecimal estimate,
+                                  java.util.function.Consumer<BudgetRefusal> refuse) {
+        if (allowances.isEmpty()) {
             return NO_HOLD;
         }
         Instant now = options.clock().instant();
-        Instant from = b.windowStart(now);
-        BudgetLedger.Window window = new BudgetLedger.Window(END_USER_KEY + endUser, from,
-                Optional.ofNullable(b.resetAt(now)));
-        BudgetLedger.Reservation r = options.budgetLedger().hold(window, b.maxBudget(),
-                estimate == null ? BigDecimal.ZERO : estimate, () -> windowTotals(endUser, from, true).spend(), now,
-                now.plus(options.budgetHoldExpiry()));
-        if (r instanceof BudgetLedger.Reservation.Refused f) {
-            refuse.accept(new BudgetRefusal(endUser, f.spent(), f.held(), b.maxBudget(), estimate));
-            return NO_HOLD;
+        List<BudgetLedger.Hold> taken = new ArrayList<>(allowances.size());
+        try {
+            for (Allowance a : allowances) {
+                BudgetLedger.Window window = new BudgetLedger.Window(a.subject().ledgerKey(), a.windowStart(),
+                        a.resetAt());
+                Optional<Instant> to = a.windowStart().equals(Instant.EPOCH) ? Optional.empty() : a.resetAt();
+                BudgetLedger.Reservation r = options.budgetLedger().hold(window, a.max(),
+                        estimate == null ? BigDecimal.ZERO : estimate,
+                        () -> windowTotals(a.subject(), a.windowStart(), to, true).spend(), now,
+                        now.plus(options.budgetHoldExpiry()));
+                if (r instanceof BudgetLedger.Reservation.Refused f) {
+                    endAll(taken, Optional.empty());
+                    taken.clear();
+                    refuse.accept(new BudgetRefusal(a.who(), f.spent(), f.held(), a.max(), estimate,
+                            a.resetAt().orElse(null)));
+                    return NO_HOLD;
+                }
+                taken.add(((BudgetLedger.Reservation.Granted) r).hold());
+            }
+        } catch (RuntimeException | Error e) {
+            endAll(taken, Optional.empty());
+            throw e;
         }
-        OpenHold open = new OpenHold(((BudgetLedger.Reservation.Granted) r).hold(), requestId);
-        if (requestId != null) {
-            openHolds.put(requestId, open);
-        }
-        return open;
+        return new OpenHold(List.copyOf(taken), tally, false);
+    }
+
+    /**
+     * A subject's spend in the window starting at {@code from} (the epoch: all time) and ending at {@code to},
+     * unflushed rows included; tolerant of a database outage (the last known total is used).
+     */
+    public BigDecimal spend(Subject subject, Instant from, Optional<Instant> to) {
+        return windowTotals(subject, from, from.equals(Instant.EPOCH) ? Optional.empty() : to, true).spend();
+    }
+
+    /**
+     * What requests in flight hold against a subject's budget window now (on every replica, with a shared ledger).
+     *
+     * @throws dev.easel.routing.LedgerUnavailableException when a shared ledger cannot be reached
+     */
+    public BigDecimal held(Subject subject, Instant from, Optional<Instant> to) {
+        Instant now = options.clock().instant();
+        return options.budgetLedger().usage(new BudgetLedger.Window(subject.ledgerKey(), from, to),
+                () -> spend(subject, from, to), now).held();
     }
 
     /**
@@ -667,7 +817,7 @@ public final class SpendService implements AutoCloseable {
         }
         Instant now = options.clock().instant();
         Instant from = b.windowStart(now);
-        return options.budgetLedger().usage(new BudgetLedger.Window(END_USER_KEY + endUser, from,
+        return options.budgetLedger().usage(new BudgetLedger.Window(Subject.endUser(endUser).ledgerKey(), from,
                 Optional.ofNullable(b.resetAt(now))), () -> windowTotals(endUser, from, true).spend(), now).held();
     }
 
@@ -687,6 +837,11 @@ public final class SpendService implements AutoCloseable {
      * database failure is thrown.
      */
     private SpendStore.Totals windowTotals(String endUser, Instant from, boolean tolerant) {
+        return windowTotals(Subject.endUser(endUser), from, windowEnd(budgets.get(endUser), from), tolerant);
+    }
+
+    /** {@link #windowTotals(String, Instant, boolean)} of any subject, for the window {@code [from, to)}. */
+    private SpendStore.Totals windowTotals(Subject subject, Instant from, Optional<Instant> to, boolean tolerant) {
         if (!tolerant) {
             try {
                 ensureSchemaLocked();
@@ -698,21 +853,26 @@ public final class SpendService implements AutoCloseable {
         accounting.readLock().lock();
         try {
             SpendStore.Totals db;
-            if (!tolerant || (schemaReady && reachable)) {
+            Known fresh = tolerant ? known.get(subject) : null;
+            Instant now = options.clock().instant();
+            if (fresh != null && fresh.from().equals(from)
+                    && Duration.between(fresh.loaded(), now).compareTo(KNOWN_FRESH) < 0) {
+                db = fresh.totals(); // the request path: no database read per request
+            } else if (!tolerant || (schemaReady && reachable)) {
                 try {
-                    db = store.totals(endUser, from, windowEnd(budgets.get(endUser), from));
-                    known.put(endUser, new Known(from, db));
+                    db = store.totals(subject, from, to);
+                    known.put(subject, new Known(from, db, now));
                 } catch (SQLException e) {
                     noteFailure(e);
                     if (!tolerant) {
                         throw unavailable(e);
                     }
-                    db = lastKnown(endUser, from);
+                    db = lastKnown(subject, from);
                 }
             } else {
-                db = lastKnown(endUser, from);
+                db = lastKnown(subject, from);
             }
-            Pending p = pending.get(endUser);
+            Pending p = pending.get(subject);
             return p == null ? db : new SpendStore.Totals(db.spend().add(p.spend()), db.requests() + p.requests());
         } finally {
             accounting.readLock().unlock();
@@ -730,8 +890,8 @@ public final class SpendService implements AutoCloseable {
         return Optional.of(b.duration().windowEnd(from));
     }
 
-    private SpendStore.Totals lastKnown(String endUser, Instant from) {
-        Known k = known.get(endUser);
+    private SpendStore.Totals lastKnown(Subject subject, Instant from) {
+        Known k = known.get(subject);
         return k != null && k.from().equals(from) ? k.totals() : new SpendStore.Totals(BigDecimal.ZERO, 0);
     }
 

@@ -77,9 +77,9 @@ final class SpendStore implements AutoCloseable {
             + "model, api_base, end_user, key_hash, status, http_status, error_type, error_code, spend, "
             + "prompt_tokens, completion_tokens, total_tokens, input_text_tokens, input_image_tokens, "
             + "output_image_tokens, output_text_tokens, images_in, images_out, bytes_in, bytes_out, latency_ms, "
-            + "upstream_ms, attempts, fallback_used, client_request_id";
+            + "upstream_ms, attempts, fallback_used, client_request_id, key_alias, team_id, user_id";
     private static final String INSERT = "INSERT INTO " + LOGS + " (" + COLUMNS + ") VALUES ("
-            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             + " ON CONFLICT (request_id) DO NOTHING";
     private static final String ORDER = " ORDER BY start_time DESC, request_id DESC";
 
@@ -304,6 +304,9 @@ final class SpendStore implements AutoCloseable {
                 ps.setInt(++i, r.attempts());
                 ps.setBoolean(++i, r.fallbackUsed());
                 ps.setString(++i, r.clientRequestId());
+                ps.setString(++i, r.keyAlias());
+                ps.setString(++i, r.teamId());
+                ps.setString(++i, r.userId());
                 ps.addBatch();
             }
             int[] counts = ps.executeBatch();
@@ -335,7 +338,7 @@ final class SpendStore implements AutoCloseable {
         }
         return inTransaction(c -> {
             if (target.dialect() == Dialect.POSTGRESQL) {
-                lockEndUsers(c, sorted);
+                lockSubjects(c, sorted);
             }
             boolean[] news = insert(c, sorted);
             List<SpendRecord> fresh = new ArrayList<>();
@@ -358,11 +361,11 @@ final class SpendStore implements AutoCloseable {
      * is made from the log under the same lock, so no batch can commit rows of that end user between the window's
      * SUM and its insert (which would leave those rows out of it for good).
      */
-    private void lockEndUsers(Connection c, List<SpendRecord> rows) throws SQLException {
+    private void lockSubjects(Connection c, List<SpendRecord> rows) throws SQLException {
         TreeSet<Long> keys = new TreeSet<>();
         for (SpendRecord r : rows) {
-            if (r.endUser() != null) {
-                keys.add(lockKey(r.endUser()));
+            for (Subject s : Subject.of(r)) {
+                keys.add(lockKey(s));
             }
         }
         if (keys.isEmpty()) {
@@ -375,11 +378,13 @@ final class SpendStore implements AutoCloseable {
         }
     }
 
-    /** The advisory-lock key of an end user: the first 8 bytes of a SHA-256 (a collision only serializes more). */
-    static long lockKey(String endUser) {
+    /** The advisory-lock key of a subject: the first 8 bytes of a SHA-256 (a collision only serializes more). */
+    static long lockKey(Subject subject) {
+        String name = subject.dimension().equals(Subject.END_USER) ? "easel-end-user:" + subject.id()
+                : "easel-" + subject.dimension() + ":" + subject.id();
         try {
             byte[] h = MessageDigest.getInstance("SHA-256")
-                    .digest(("easel-end-user:" + endUser).getBytes(StandardCharsets.UTF_8));
+                    .digest(name.getBytes(StandardCharsets.UTF_8));
             long k = 0;
             for (int i = 0; i < 8; i++) {
                 k = (k << 8) | (h[i] & 0xff);
@@ -432,6 +437,11 @@ final class SpendStore implements AutoCloseable {
             out.add(new String[] {DIM_END_USER, period, r.endUser() == null ? "" : r.endUser()});
             out.add(new String[] {DIM_MODEL, period, r.modelGroup()});
             out.add(new String[] {DIM_DEPLOYMENT, period, r.deploymentId()});
+            for (Subject s : Subject.of(r)) {
+                if (!s.dimension().equals(Subject.END_USER)) { // the end user's is above, '' included
+                    out.add(new String[] {s.dimension(), period, s.id()});
+                }
+            }
         }
         return out;
     }
@@ -479,24 +489,29 @@ final class SpendStore implements AutoCloseable {
 
     /** Adds new rows to the budget windows (already made) that hold their start time. */
     private void addToWindows(Connection c, List<SpendRecord> fresh) throws SQLException {
-        List<SpendRecord> withUser = new ArrayList<>();
+        record Hit(Subject subject, SpendRecord row) {
+        }
+        List<Hit> hits = new ArrayList<>();
         for (SpendRecord r : fresh) {
-            if (r.endUser() != null) {
-                withUser.add(r);
+            for (Subject s : Subject.of(r)) {
+                hits.add(new Hit(s, r));
             }
         }
-        if (withUser.isEmpty()) {
+        if (hits.isEmpty()) {
             return;
         }
-        withUser.sort(Comparator.comparing(SpendRecord::endUser));
+        // one order for every writer: the row locks are taken in it
+        hits.sort(Comparator.comparing((Hit h) -> h.subject().dimension()).thenComparing(h -> h.subject().id()));
         String plus = target.dialect() == Dialect.SQLITE ? "easel_decimal_add(spend, ?)" : "spend + ?";
         try (PreparedStatement ps = c.prepareStatement("UPDATE " + WINDOWS + " SET spend = " + plus
-                + ", requests = requests + 1 WHERE end_user = ? AND window_start <= ? AND window_end > ?")) {
-            for (SpendRecord r : withUser) {
-                setMoney(ps, 1, r.spend() == null ? BigDecimal.ZERO : r.spend());
-                ps.setString(2, r.endUser());
-                setTime(ps, 3, r.startTime());
-                setTime(ps, 4, r.startTime());
+                + ", requests = requests + 1 WHERE dimension = ? AND subject = ? AND window_start <= ?"
+                + " AND window_end > ?")) {
+            for (Hit h : hits) {
+                setMoney(ps, 1, h.row().spend() == null ? BigDecimal.ZERO : h.row().spend());
+                ps.setString(2, h.subject().dimension());
+                ps.setString(3, h.subject().id());
+                setTime(ps, 4, h.row().startTime());
+                setTime(ps, 5, h.row().startTime());
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -696,23 +711,28 @@ final class SpendStore implements AutoCloseable {
     // ---------------------------------------------------------------- budget totals
 
     /**
-     * Spend and request count of one end user: all time ({@code from} the epoch, no {@code to}) from its counter;
+     * Spend and request count of one subject: all time ({@code from} the epoch, no {@code to}) from its counter;
      * a budget window {@code [from, to)} from its window row, made from the log the first time it is read; since
      * {@code from} without an end (a budget replaced meanwhile) from the log.
      */
-    Totals totals(String endUser, Instant from, Optional<Instant> to) throws SQLException {
+    Totals totals(Subject subject, Instant from, Optional<Instant> to) throws SQLException {
         if (to.isEmpty() && from.equals(Instant.EPOCH)) {
-            return allTime(endUser);
+            return allTime(subject);
         }
         if (to.isEmpty()) {
-            Sql sum = windowSumSql(endUser, from, Optional.empty());
+            Sql sum = windowSumSql(subject, from, Optional.empty());
             return with(c -> sumOf(c, sum));
         }
-        return window(endUser, from, to.get());
+        return window(subject, from, to.get());
     }
 
-    private Totals allTime(String endUser) throws SQLException {
-        Sql sql = allTimeSql(endUser);
+    /** An end user's totals (see {@link #totals(Subject, Instant, Optional)}). */
+    Totals totals(String endUser, Instant from, Optional<Instant> to) throws SQLException {
+        return totals(Subject.endUser(endUser), from, to);
+    }
+
+    private Totals allTime(Subject subject) throws SQLException {
+        Sql sql = allTimeSql(subject);
         return with(c -> {
             try (PreparedStatement ps = c.prepareStatement(sql.text())) {
                 bind(ps, sql.args());
@@ -723,25 +743,26 @@ final class SpendStore implements AutoCloseable {
         });
     }
 
-    Sql allTimeSql(String endUser) {
+    Sql allTimeSql(Subject subject) {
         return new Sql("SELECT spend, requests FROM " + COUNTERS + " WHERE dimension = ? AND period = ? AND key = ?",
-                List.of(DIM_END_USER, ALL, endUser));
+                List.of(subject.dimension(), ALL, subject.id()));
     }
 
-    Sql windowSql(String endUser, Instant start, Instant end) {
+    Sql windowSql(Subject subject, Instant start, Instant end) {
         return new Sql("SELECT spend, requests FROM " + WINDOWS
-                + " WHERE end_user = ? AND window_start = ? AND window_end = ?", List.of(endUser, start, end));
+                + " WHERE dimension = ? AND subject = ? AND window_start = ? AND window_end = ?",
+                List.of(subject.dimension(), subject.id(), start, end));
     }
 
-    /** The end user's rows in {@code [from, to)} summed from the log (made once per budget window). */
-    Sql windowSumSql(String endUser, Instant from, Optional<Instant> to) {
+    /** The subject's rows in {@code [from, to)} summed from the log (made once per budget window). */
+    Sql windowSumSql(Subject subject, Instant from, Optional<Instant> to) {
         List<Object> args = new ArrayList<>();
-        String where = where(Optional.of(from), to, args) + filter("end_user", Optional.of(endUser), args);
+        String where = where(Optional.of(from), to, args) + filter(subject.column(), Optional.of(subject.id()), args);
         return new Sql("SELECT " + sum() + ", COUNT(*) FROM " + LOGS + " WHERE " + where, args);
     }
 
-    private Totals window(String endUser, Instant start, Instant end) throws SQLException {
-        Sql read = windowSql(endUser, start, end);
+    private Totals window(Subject subject, Instant start, Instant end) throws SQLException {
+        Sql read = windowSql(subject, start, end);
         Optional<Totals> known = with(c -> readWindow(c, read));
         if (known.isPresent()) {
             return known.get();
@@ -749,7 +770,7 @@ final class SpendStore implements AutoCloseable {
         return inTransaction(c -> {
             if (target.dialect() == Dialect.POSTGRESQL) {
                 try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
-                    ps.setLong(1, lockKey(endUser));
+                    ps.setLong(1, lockKey(subject));
                     ps.execute();
                 }
             } // SQLite: the transaction began IMMEDIATE, so no writer runs meanwhile
@@ -758,22 +779,24 @@ final class SpendStore implements AutoCloseable {
                 c.commit();
                 return made.get();
             }
-            Totals t = sumOf(c, windowSumSql(endUser, start, Optional.of(end)));
+            Totals t = sumOf(c, windowSumSql(subject, start, Optional.of(end)));
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + WINDOWS
-                    + " (end_user, window_start, window_end, spend, requests) VALUES (?, ?, ?, ?, ?)"
-                    + " ON CONFLICT (end_user, window_start, window_end) DO NOTHING")) {
-                ps.setString(1, endUser);
-                setTime(ps, 2, start);
-                setTime(ps, 3, end);
-                setMoney(ps, 4, t.spend());
-                ps.setLong(5, t.requests());
+                    + " (dimension, subject, window_start, window_end, spend, requests) VALUES (?, ?, ?, ?, ?, ?)"
+                    + " ON CONFLICT (dimension, subject, window_start, window_end) DO NOTHING")) {
+                ps.setString(1, subject.dimension());
+                ps.setString(2, subject.id());
+                setTime(ps, 3, start);
+                setTime(ps, 4, end);
+                setMoney(ps, 5, t.spend());
+                ps.setLong(6, t.requests());
                 ps.executeUpdate();
             }
             // windows that ended before this one began are never read again
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + WINDOWS
-                    + " WHERE end_user = ? AND window_end <= ?")) {
-                ps.setString(1, endUser);
-                setTime(ps, 2, start);
+                    + " WHERE dimension = ? AND subject = ? AND window_end <= ?")) {
+                ps.setString(1, subject.dimension());
+                ps.setString(2, subject.id());
+                setTime(ps, 3, start);
                 ps.executeUpdate();
             }
             c.commit();
@@ -940,7 +963,8 @@ final class SpendStore implements AutoCloseable {
                 rs.getLong("output_image_tokens"), rs.getLong("output_text_tokens"), rs.getInt("images_in"),
                 rs.getInt("images_out"), rs.getLong("bytes_in"), rs.getLong("bytes_out"), rs.getLong("latency_ms"),
                 rs.getLong("upstream_ms"), rs.getInt("attempts"), rs.getBoolean("fallback_used"),
-                rs.getString("client_request_id"));
+                rs.getString("client_request_id"), rs.getString("key_alias"), rs.getString("team_id"),
+                rs.getString("user_id"));
     }
 
     static void closeQuietly(Connection c) {

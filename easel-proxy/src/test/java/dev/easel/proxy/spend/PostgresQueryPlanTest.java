@@ -104,10 +104,10 @@ class PostgresQueryPlanTest {
                 .withStatus("failure").withDeploymentId("dep-3").withRange(Optional.of(mid), Optional.empty())));
         q.put("count: client request id", store.countSql(SpendQuery.all().withClientRequestId("client-9")));
         q.put("count: from counters", store.counterCountSql(SpendQuery.all().withModel("model-1")).orElseThrow());
-        q.put("budget window made from the log", store.windowSumSql("user-7", mid, Optional.of(mid.plus(
+        q.put("budget window made from the log", store.windowSumSql(Subject.endUser("user-7"), mid, Optional.of(mid.plus(
                 Duration.ofDays(1)))));
-        q.put("budget window read", store.windowSql("user-7", mid, mid.plus(Duration.ofDays(1))));
-        q.put("all-time total", store.allTimeSql("user-7"));
+        q.put("budget window read", store.windowSql(Subject.endUser("user-7"), mid, mid.plus(Duration.ofDays(1))));
+        q.put("all-time total", store.allTimeSql(Subject.endUser("user-7")));
         q.put("report by model, from counters", store.reportSql(SpendGroupBy.MODEL, Optional.empty(),
                 Optional.empty()));
         q.put("report by day, whole days", store.reportSql(SpendGroupBy.DAY, Optional.of(T0.plus(Duration.ofDays(3))),
