@@ -6,6 +6,9 @@ import dev.easel.Easel;
 import dev.easel.ServableImageStore;
 import dev.easel.StoredImage;
 import dev.easel.engine.Engine;
+import dev.easel.proxy.keys.AuthChanges;
+import dev.easel.proxy.keys.KeyApi;
+import dev.easel.proxy.keys.KeyStore;
 import dev.easel.proxy.metrics.PrometheusEndpoint;
 import dev.easel.proxy.metrics.ProxyMetrics;
 import dev.easel.proxy.spend.SpendApi;
@@ -190,6 +193,12 @@ public final class ProxyServer implements AutoCloseable {
         integrations.metrics().ifPresent(m -> spend.bindMetrics(m.registry()));
         shared.ifPresent(sh -> integrations.metrics().ifPresent(m -> ProxyMetrics.bindRedis(m.registry(), sh)));
         SpendApi spendApi = new SpendApi(spend, new JsonBodies(requestLimits, System::nanoTime)::readTree);
+        // keys, teams and users live in the spend log's database, migrated with it
+        KeyApi keyApi = new KeyApi(KeyStore.jdbc(spend.database()), AuthChanges.local(),
+                (dimension, id, from) -> java.math.BigDecimal.ZERO, // wired to SpendService by the attribution change
+                new JsonBodies(requestLimits, System::nanoTime)::readTree,
+                ctx -> KeyApi.PROXY_ADMIN_NAME, // authorized(...) lets only the master key through today
+                clock);
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
             c.startup.showJavalinBanner = false;
@@ -251,6 +260,28 @@ public final class ProxyServer implements AutoCloseable {
             c.routes.post("/end_user/new", authorized(spendApi::newEndUser));
             c.routes.post("/customer/new", authorized(spendApi::newEndUser));
             getAndHead(c, "/global/spend/report", authorized(spendApi::report));
+            // LiteLLM's key, team and user management (docs/keys.md)
+            c.routes.post("/key/generate", authorized(keyApi::generateKey));
+            getAndHead(c, "/key/info", authorized(keyApi::keyInfo));
+            getAndHead(c, "/key/list", authorized(keyApi::listKeys));
+            c.routes.post("/key/update", authorized(keyApi::updateKey));
+            c.routes.post("/key/delete", authorized(keyApi::deleteKeys));
+            c.routes.post("/key/block", authorized(keyApi::blockKey));
+            c.routes.post("/key/unblock", authorized(keyApi::unblockKey));
+            c.routes.post("/key/regenerate", authorized(keyApi::regenerateKey));
+            c.routes.post("/key/{key}/regenerate", authorized(keyApi::regenerateKey));
+            c.routes.post("/team/new", authorized(keyApi::newTeam));
+            getAndHead(c, "/team/info", authorized(keyApi::teamInfo));
+            getAndHead(c, "/team/list", authorized(keyApi::listTeams));
+            c.routes.post("/team/update", authorized(keyApi::updateTeam));
+            c.routes.post("/team/delete", authorized(keyApi::deleteTeams));
+            c.routes.post("/team/member_add", authorized(keyApi::addTeamMember));
+            c.routes.post("/team/member_delete", authorized(keyApi::deleteTeamMember));
+            c.routes.post("/user/new", authorized(keyApi::newUser));
+            getAndHead(c, "/user/info", authorized(keyApi::userInfo));
+            getAndHead(c, "/user/list", authorized(keyApi::listUsers));
+            c.routes.post("/user/update", authorized(keyApi::updateUser));
+            c.routes.post("/user/delete", authorized(keyApi::deleteUsers));
             c.routes.error(404, ctx -> {
                 String type = ctx.res().getContentType();
                 if (type == null || !type.startsWith("application/json")) {

@@ -1,5 +1,6 @@
 package dev.easel.proxy.keys;
 
+import dev.easel.proxy.spend.Database;
 import java.sql.SQLException;
 import java.util.Collection;
 import java.util.List;
@@ -74,6 +75,18 @@ public interface KeyStore {
     /** Replaces the team (members included); false when there is none. */
     boolean updateTeam(Team team) throws SQLException;
 
+    /**
+     * Appends members to the team in one transaction (concurrent additions all land); the team as it is after, or
+     * empty when there is no such team. @throws Conflict when one of them is a member already (nothing is added)
+     */
+    Optional<Team> addMembers(String teamId, List<TeamMember> members) throws SQLException;
+
+    /**
+     * Removes these users from the team in one transaction; the team as it is after, or empty when there is no such
+     * team. Users who are not members are ignored.
+     */
+    Optional<Team> removeMembers(String teamId, Collection<String> userIds) throws SQLException;
+
     /** Deletes the teams and every key that belongs to them; returns the ids that existed. */
     List<String> deleteTeams(Collection<String> teamIds) throws SQLException;
 
@@ -100,4 +113,12 @@ public interface KeyStore {
 
     /** A number that grows with every write (any replica's): polled to learn that cached entries may be stale. */
     long version() throws SQLException;
+
+    /**
+     * The store on the spend log's database ({@code easel_keys}, {@code easel_teams}, {@code easel_team_members},
+     * {@code easel_users}, {@code easel_auth_version}; migrated with the spend log by {@link Database#ready()}).
+     */
+    static KeyStore jdbc(Database database) {
+        return new JdbcKeyStore(database);
+    }
 }
