@@ -38,6 +38,10 @@ public interface EaselListener {
     default void onFailure(EditLogRecord record) {
     }
 
+    /** A budget crossed its {@code soft_budget} (the proxy's virtual keys, teams and users). */
+    default void onBudgetAlert(BudgetAlertEvent event) {
+    }
+
     /** Whether the listener can deliver right now (e.g. its collector answers); shown in readiness details. */
     default Health health() {
         return Health.UP;

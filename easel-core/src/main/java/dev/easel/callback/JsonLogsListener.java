@@ -164,8 +164,18 @@ public final class JsonLogsListener implements EaselListener, AutoCloseable {
         return e == null ? Health.UP : Health.down(e);
     }
 
+    /** A budget alert is one line too, LiteLLM's webhook event object. */
+    @Override
+    public void onBudgetAlert(BudgetAlertEvent event) {
+        writeLine(event.toJson());
+    }
+
     private void write(EditLogRecord record) {
-        byte[] line = (RecordJson.toJson(record) + "\n").getBytes(StandardCharsets.UTF_8);
+        writeLine(RecordJson.toJson(record));
+    }
+
+    private void writeLine(String json) {
+        byte[] line = (json + "\n").getBytes(StandardCharsets.UTF_8);
         if (file == null) {
             PrintStream ps = System.out;
             synchronized (this) {

@@ -68,6 +68,11 @@ public final class ListenerBus implements AutoCloseable {
         publish(l -> l.onJobPoll(e));
     }
 
+    /** Publishes a budget alert to {@code onBudgetAlert}. */
+    public void budgetAlert(BudgetAlertEvent e) {
+        publish(l -> l.onBudgetAlert(e));
+    }
+
     /** Publishes the final record to {@code onSuccess} or {@code onFailure}. */
     public void done(EditLogRecord r) {
         publish(r.success() ? l -> l.onSuccess(r) : l -> l.onFailure(r));

@@ -157,7 +157,17 @@ public final class WebhookListener implements EaselListener, AutoCloseable {
         add(record);
     }
 
+    /** A budget alert goes out in the same batches as the records, as LiteLLM's webhook event object. */
+    @Override
+    public void onBudgetAlert(BudgetAlertEvent event) {
+        enqueue(event.toJson());
+    }
+
     private void add(EditLogRecord record) {
+        enqueue(RecordJson.toJson(record));
+    }
+
+    private void enqueue(String json) {
         if (closing) {
             dropped.incrementAndGet();
             return;
@@ -170,7 +180,7 @@ public final class WebhookListener implements EaselListener, AutoCloseable {
             }
             return;
         }
-        queue.add(RecordJson.toJson(record));
+        queue.add(json);
     }
 
     /** Records delivered (acknowledged with a 2xx). */

@@ -248,6 +248,14 @@ final class EditHandler {
             if (hold != null) {
                 hold.close();
             }
+            if (permit != null && tally != null && tally.cost().isPresent()) {
+                try { // soft_budget crossings go to the listeners (webhook, json logs), off the request path
+                    gate.crossedSoftBudgets(attributions.get(requestId), spend, tally.cost().get())
+                            .forEach(easel.listeners()::budgetAlert);
+                } catch (RuntimeException e) {
+                    LOG.warn("soft budget check failed: {}", e.toString());
+                }
+            }
             if (permit != null) {
                 permit.end(tally != null && tally.reachedProvider(), tally == null ? 0 : tally.tokens());
             }

@@ -194,11 +194,11 @@ public final class ProxyServer implements AutoCloseable {
         shared.ifPresent(sh -> integrations.metrics().ifPresent(m -> ProxyMetrics.bindRedis(m.registry(), sh)));
         SpendApi spendApi = new SpendApi(spend, new JsonBodies(requestLimits, System::nanoTime)::readTree);
         // keys, teams and users live in the spend log's database, migrated with it
-        KeyApi keyApi = new KeyApi(KeyStore.jdbc(spend.database()), AuthChanges.local(),
-                (dimension, id, from) -> java.math.BigDecimal.ZERO, // wired to SpendService by the attribution change
-                new JsonBodies(requestLimits, System::nanoTime)::readTree,
-                ctx -> KeyApi.PROXY_ADMIN_NAME, // authorized(...) lets only the master key through today
-                clock);
+        // the same store and change channel as the request path's cache: a write is seen there at once
+        KeyApi keyApi = keyGate == null ? null : new KeyApi(keyGate.cache().store(), keyGate.cache().changes(),
+                (dimension, id, from) -> spend.spend(new dev.easel.proxy.spend.Subject(dimension, id), from,
+                        Optional.empty()),
+                new JsonBodies(requestLimits, System::nanoTime)::readTree, this::actor, clock);
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
             c.startup.showJavalinBanner = false;
@@ -261,27 +261,27 @@ public final class ProxyServer implements AutoCloseable {
             c.routes.post("/customer/new", authorized(spendApi::newEndUser));
             getAndHead(c, "/global/spend/report", authorized(spendApi::report));
             // LiteLLM's key, team and user management (docs/keys.md)
-            c.routes.post("/key/generate", authorized(keyApi::generateKey));
-            getAndHead(c, "/key/info", authorized(keyApi::keyInfo));
-            getAndHead(c, "/key/list", authorized(keyApi::listKeys));
-            c.routes.post("/key/update", authorized(keyApi::updateKey));
-            c.routes.post("/key/delete", authorized(keyApi::deleteKeys));
-            c.routes.post("/key/block", authorized(keyApi::blockKey));
-            c.routes.post("/key/unblock", authorized(keyApi::unblockKey));
-            c.routes.post("/key/regenerate", authorized(keyApi::regenerateKey));
-            c.routes.post("/key/{key}/regenerate", authorized(keyApi::regenerateKey));
-            c.routes.post("/team/new", authorized(keyApi::newTeam));
-            getAndHead(c, "/team/info", authorized(keyApi::teamInfo));
-            getAndHead(c, "/team/list", authorized(keyApi::listTeams));
-            c.routes.post("/team/update", authorized(keyApi::updateTeam));
-            c.routes.post("/team/delete", authorized(keyApi::deleteTeams));
-            c.routes.post("/team/member_add", authorized(keyApi::addTeamMember));
-            c.routes.post("/team/member_delete", authorized(keyApi::deleteTeamMember));
-            c.routes.post("/user/new", authorized(keyApi::newUser));
-            getAndHead(c, "/user/info", authorized(keyApi::userInfo));
-            getAndHead(c, "/user/list", authorized(keyApi::listUsers));
-            c.routes.post("/user/update", authorized(keyApi::updateUser));
-            c.routes.post("/user/delete", authorized(keyApi::deleteUsers));
+            c.routes.post("/key/generate", managed(keyApi == null ? null : keyApi::generateKey));
+            getAndHead(c, "/key/info", managed(keyApi == null ? null : keyApi::keyInfo));
+            getAndHead(c, "/key/list", managed(keyApi == null ? null : keyApi::listKeys));
+            c.routes.post("/key/update", managed(keyApi == null ? null : keyApi::updateKey));
+            c.routes.post("/key/delete", managed(keyApi == null ? null : keyApi::deleteKeys));
+            c.routes.post("/key/block", managed(keyApi == null ? null : keyApi::blockKey));
+            c.routes.post("/key/unblock", managed(keyApi == null ? null : keyApi::unblockKey));
+            c.routes.post("/key/regenerate", managed(keyApi == null ? null : keyApi::regenerateKey));
+            c.routes.post("/key/{key}/regenerate", managed(keyApi == null ? null : keyApi::regenerateKey));
+            c.routes.post("/team/new", managed(keyApi == null ? null : keyApi::newTeam));
+            getAndHead(c, "/team/info", managed(keyApi == null ? null : keyApi::teamInfo));
+            getAndHead(c, "/team/list", managed(keyApi == null ? null : keyApi::listTeams));
+            c.routes.post("/team/update", managed(keyApi == null ? null : keyApi::updateTeam));
+            c.routes.post("/team/delete", managed(keyApi == null ? null : keyApi::deleteTeams));
+            c.routes.post("/team/member_add", managed(keyApi == null ? null : keyApi::addTeamMember));
+            c.routes.post("/team/member_delete", managed(keyApi == null ? null : keyApi::deleteTeamMember));
+            c.routes.post("/user/new", managed(keyApi == null ? null : keyApi::newUser));
+            getAndHead(c, "/user/info", managed(keyApi == null ? null : keyApi::userInfo));
+            getAndHead(c, "/user/list", managed(keyApi == null ? null : keyApi::listUsers));
+            c.routes.post("/user/update", managed(keyApi == null ? null : keyApi::updateUser));
+            c.routes.post("/user/delete", managed(keyApi == null ? null : keyApi::deleteUsers));
             c.routes.error(404, ctx -> {
                 String type = ctx.res().getContentType();
                 if (type == null || !type.startsWith("application/json")) {
@@ -641,10 +641,7 @@ public final class ProxyServer implements AutoCloseable {
         }
         var database = spend.database();
         dev.easel.proxy.keys.KeyStore store = dev.easel.proxy.keys.KeyStore.jdbc(database);
-        dev.easel.proxy.keys.AuthChanges changes = shared
-                .map(sh -> dev.easel.proxy.keys.RedisAuthChanges.over(sh.link(),
-                        config.routerSettings().redisKeyPrefix()))
-                .orElseGet(dev.easel.proxy.keys.AuthChanges::local);
+        dev.easel.proxy.keys.AuthChanges changes = dev.easel.proxy.keys.AuthChanges.local(); // REDIS-MERGE
         var cache = new dev.easel.proxy.keys.KeyCache(store, changes, database.sqlite() ? Duration.ZERO
                 : Duration.ofSeconds(1));
         java.util.Map<String, java.util.Set<String>> groups = new java.util.HashMap<>();
@@ -660,6 +657,24 @@ public final class ProxyServer implements AutoCloseable {
         }
         String key = EditHandler.presentedKey(ctx);
         return key != null && MessageDigest.isEqual(masterKey, key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A management endpoint of keys, teams and users: behind the master key or a proxy_admin's key; on a proxy
+     * without a master key ({@code h} null) a 400 saying that virtual keys need one (its callers are not told apart).
+     */
+    private io.javalin.http.Handler managed(io.javalin.http.Handler h) {
+        if (h == null) {
+            return ctx -> error(ctx, 400, "invalid_request_error", "master_key_required", "virtual keys, teams and "
+                    + "users need general_settings.master_key: without one the proxy does not check keys");
+        }
+        return authorized(h);
+    }
+
+    /** Who a management call is by: {@code litellm_proxy_admin_name} for the master key, else the key's user. */
+    private String actor(Context ctx) {
+        EditHandler.Caller c = caller(ctx);
+        return c.key().flatMap(r -> r.key().userId()).orElse(KeyApi.PROXY_ADMIN_NAME);
     }
 
     /** Wraps a handler behind the master key; failures become OpenAI error JSON. */

@@ -50,6 +50,16 @@ final class SpendE2eFixture implements AutoCloseable {
 
     /** Starts the fake and the proxy; {@code generalSettings} are extra YAML lines under {@code general_settings}. */
     static SpendE2eFixture start(Path dataDir, String generalSettings) {
+        return start(dataDir, generalSettings, java.time.Clock.systemUTC());
+    }
+
+    /** Like {@link #start(Path, String)}, the proxy reading time from {@code clock}. */
+    static SpendE2eFixture start(Path dataDir, String generalSettings, java.time.Clock clock) {
+        return start(dataDir, generalSettings, clock, "");
+    }
+
+    /** Like {@link #start(Path, String, java.time.Clock)}, with more top-level YAML ({@code litellm_settings}…). */
+    static SpendE2eFixture start(Path dataDir, String generalSettings, java.time.Clock clock, String topLevel) {
         FakeOpenAi fake = FakeOpenAi.builder().apiKey(UPSTREAM_KEY).start();
         try {
             String yaml = """
@@ -68,7 +78,7 @@ final class SpendE2eFixture implements AutoCloseable {
                           output_cost_per_image_token: 3.6e-05
                       - model_name: flat-priced
                         litellm_params: {model: openai/gpt-image-1-mini, api_key: %1$s, api_base: "%2$s"}
-                        model_info: {output_cost_per_image: 0.01}
+                        model_info: {output_cost_per_image: 0.01, access_groups: [cheap]}
                       - model_name: azure-image
                         litellm_params: {model: azure/%3$s, api_key: %1$s, api_base: "%4$s",
                                          api_version: 2025-04-01-preview}
@@ -82,10 +92,10 @@ final class SpendE2eFixture implements AutoCloseable {
                     general_settings:
                       master_key: %5$s
                     """.formatted(UPSTREAM_KEY, fake.baseUrl(), AZURE_DEPLOYMENT, fake.azureBaseUrl(), MASTER_KEY)
-                    + generalSettings.indent(2);
+                    + generalSettings.indent(2) + topLevel;
             var config = ConfigLoader.parse(yaml, Map.of(), "test.yaml");
             ProxyServer proxy = ProxyServer.start(ProxyOptions.of(config).listen("127.0.0.1", 0)
-                    .withDataDir(dataDir).withPrivateImageUrls(true));
+                    .withDataDir(dataDir).withPrivateImageUrls(true), clock);
             return new SpendE2eFixture(fake, proxy);
         } catch (RuntimeException e) {
             fake.close();
@@ -117,6 +127,26 @@ final class SpendE2eFixture implements AutoCloseable {
             b.header(headers[i], headers[i + 1]);
         }
         return send(b.build());
+    }
+
+    /** POSTs an edit with {@code key} instead of the master key. */
+    HttpResponse<byte[]> editWith(String key, RawMultipart form) {
+        return send(HttpRequest.newBuilder(proxy.baseUri().resolve("/v1/images/edits")).timeout(Duration.ofSeconds(20))
+                .header("Authorization", "Bearer " + key).header("Content-Type", RawMultipart.contentType())
+                .POST(HttpRequest.BodyPublishers.ofByteArray(form.build())).build());
+    }
+
+    /** GETs {@code path} with {@code key}. */
+    HttpResponse<byte[]> getWith(String key, String path) {
+        return send(HttpRequest.newBuilder(proxy.baseUri().resolve(path)).timeout(Duration.ofSeconds(20))
+                .header("Authorization", "Bearer " + key).GET().build());
+    }
+
+    /** POSTs JSON to {@code path} with {@code key}. */
+    HttpResponse<byte[]> postJsonWith(String key, String path, String json) {
+        return send(HttpRequest.newBuilder(proxy.baseUri().resolve(path)).timeout(Duration.ofSeconds(20))
+                .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build());
     }
 
     HttpRequest.Builder request(String path) {

@@ -68,6 +68,16 @@ public final class KeyCache implements AutoCloseable {
         }
     }
 
+    /** The store it reads (the management endpoints write it). */
+    public KeyStore store() {
+        return store;
+    }
+
+    /** The channel it listens on (the management endpoints publish there). */
+    public AuthChanges changes() {
+        return changes;
+    }
+
     /** Reads the store's version; when it moved, drops everything. */
     void poll() {
         try {

@@ -271,6 +271,43 @@ public final class KeyGate {
         return l.maxBudget().map(max -> new SpendService.Allowance(s, who, max, l.windowStart(now), l.resetAt(now)));
     }
 
+    /**
+     * The {@code soft_budget} thresholds a request that cost {@code cost} has just crossed (its key's, team's,
+     * user's): spend in the window before it below the threshold, with it at or above. Read after its row is
+     * recorded, from memory.
+     */
+    public List<dev.easel.callback.BudgetAlertEvent> crossedSoftBudgets(KeyCache.Resolved r, SpendService spend,
+                                                                       BigDecimal cost) {
+        if (cost == null || cost.signum() <= 0) {
+            return List.of();
+        }
+        Instant now = clock.instant();
+        List<dev.easel.callback.BudgetAlertEvent> out = new ArrayList<>();
+        VirtualKey k = r.key();
+        crossed("key", Subject.key(k.token()), k.label(), k.limits(), spend, cost, now).ifPresent(out::add);
+        r.team().flatMap(t -> crossed("team", Subject.team(t.teamId()), t.teamId(), t.limits(), spend, cost, now))
+                .ifPresent(out::add);
+        r.user().flatMap(u -> crossed("user", Subject.user(u.userId()), u.userId(), u.limits(), spend, cost, now))
+                .ifPresent(out::add);
+        return out;
+    }
+
+    private static Optional<dev.easel.callback.BudgetAlertEvent> crossed(String group, Subject s, String label,
+                                                                         KeyLimits l, SpendService spend,
+                                                                         BigDecimal cost, Instant now) {
+        if (l.softBudget().isEmpty()) {
+            return Optional.empty();
+        }
+        BigDecimal soft = l.softBudget().get();
+        BigDecimal after = spend.spend(s, l.windowStart(now), l.resetAt(now));
+        BigDecimal before = after.subtract(cost);
+        if (before.compareTo(soft) >= 0 || after.compareTo(soft) < 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new dev.easel.callback.BudgetAlertEvent(group, s.id(), label, after, soft, l.maxBudget(),
+                l.resetAt(now), now));
+    }
+
     /** The key's own spend in its current budget window (all time without a duration). */
     public BigDecimal keySpend(SpendService spend, VirtualKey k) {
         Instant now = clock.instant();

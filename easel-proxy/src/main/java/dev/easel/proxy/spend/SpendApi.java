@@ -185,7 +185,7 @@ public final class SpendApi {
         handle(ctx, () -> {
             String raw = Optional.ofNullable(ctx.queryParam("group_by")).filter(s -> !s.isBlank()).orElse("model");
             SpendGroupBy group = SpendGroupBy.parse(raw).orElseThrow(() -> new BadRequest("group_by",
-                    "invalid_parameter", "group_by: expected model, end_user, deployment or day (was '" + raw + "')"));
+                    "invalid_parameter", "group_by: expected model, end_user, deployment, day, api_key, team or user (was '" + raw + "')"));
             List<SpendReportRow> rows = spend.report(group, date(ctx, "start_date", false), date(ctx, "end_date", true));
             return g -> {
                 g.writeStartArray();
@@ -210,6 +210,19 @@ public final class SpendApi {
 
     static SpendQuery query(Context ctx) {
         SpendQuery q = SpendQuery.all().withRange(date(ctx, "start_date", false), date(ctx, "end_date", true));
+        Optional<String> keyParam = firstParam(ctx, "api_key");
+        if (keyParam.isPresent()) {
+            // LiteLLM's api_key filter: the key's hash, or the key itself (hashed here, never stored)
+            q = q.withKeyHash(keyParam.get().startsWith("sk-") ? sha256(keyParam.get()) : keyParam.get());
+        }
+        Optional<String> teamParam = firstParam(ctx, "team_id");
+        if (teamParam.isPresent()) {
+            q = q.withTeamId(teamParam.get());
+        }
+        Optional<String> userParam = firstParam(ctx, "user_id");
+        if (userParam.isPresent()) {
+            q = q.withUserId(userParam.get());
+        }
         Optional<String> endUser = firstParam(ctx, "end_user", "end_user_id", "customer_id");
         if (endUser.isPresent()) {
             q = q.withEndUser(endUser.get());
@@ -275,6 +288,15 @@ public final class SpendApi {
      * A date ({@code 2026-11-01}, a whole UTC day) or an ISO-8601 time ({@code 2026-11-01T10:00:00Z}; without an
      * offset it is UTC). As an end bound a date includes its whole day.
      */
+    static String sha256(String key) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static Optional<Instant> date(Context ctx, String param, boolean end) {
         String v = ctx.queryParam(param);
         if (v == null || v.isBlank()) {

@@ -12,9 +12,18 @@ public enum SpendGroupBy {
     /** By the deployment that answered (LiteLLM's {@code model_id}). */
     DEPLOYMENT,
     /** By day of the start time, UTC. */
-    DAY;
+    DAY,
+    /** By virtual key (its SHA-256 hex; LiteLLM's {@code api_key}); rows without a key are left out. */
+    API_KEY,
+    /** By the key's team; rows without a team are left out. */
+    TEAM,
+    /** By the key's user; rows without a user are left out. */
+    USER;
 
-    /** The query-parameter value: {@code model}, {@code end_user}, {@code deployment}, {@code day}. */
+    /**
+     * The query-parameter value: {@code model}, {@code end_user}, {@code deployment}, {@code day}, {@code api_key},
+     * {@code team}, {@code user}.
+     */
     public String param() {
         return name().toLowerCase(Locale.ROOT);
     }
@@ -26,6 +35,9 @@ public enum SpendGroupBy {
             case "end_user", "customer", "end_user_id" -> Optional.of(END_USER);
             case "deployment", "deployment_id", "model_id" -> Optional.of(DEPLOYMENT);
             case "day", "date" -> Optional.of(DAY);
+            case "api_key", "key", "key_hash" -> Optional.of(API_KEY);
+            case "team", "team_id" -> Optional.of(TEAM);
+            case "user", "user_id" -> Optional.of(USER);
             default -> Optional.empty();
         };
     }

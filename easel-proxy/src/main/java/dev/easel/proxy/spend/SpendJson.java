@@ -50,6 +50,9 @@ final class SpendJson {
         g.writeStringField("api_base", r.apiBase());
         g.writeStringField("end_user", r.endUser());
         g.writeStringField("api_key", r.keyHash());
+        g.writeStringField("key_alias", r.keyAlias());
+        g.writeStringField("team_id", r.teamId());
+        g.writeStringField("user_id", r.userId());
         g.writeStringField("status", r.status());
         g.writeNumberField("http_status", r.httpStatus());
         g.writeStringField("error_type", r.errorType());
@@ -96,6 +99,9 @@ final class SpendJson {
                 .apiBase(text(n, "api_base"))
                 .endUser(text(n, "end_user"))
                 .keyHash(text(n, "api_key"))
+                .keyAlias(text(n, "key_alias"))
+                .teamId(text(n, "team_id"))
+                .userId(text(n, "user_id"))
                 .status(text(n, "status"))
                 .httpStatus(n.path("http_status").asInt())
                 .errorType(text(n, "error_type"))

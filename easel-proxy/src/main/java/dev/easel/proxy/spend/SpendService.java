@@ -115,7 +115,9 @@ public final class SpendService implements AutoCloseable {
 
     // the write lock covers "commit + forget pending", so a reader never counts a row twice or not at all
     private final ReentrantReadWriteLock accounting = new ReentrantReadWriteLock();
-    private final Map<Subject, Pending> pending = new ConcurrentHashMap<>();
+    /** Rows recorded but not yet committed, per subject and start time (a window counts only its own). */
+    private final Map<Subject, java.util.concurrent.ConcurrentSkipListMap<Instant, Pending>> pending =
+            new ConcurrentHashMap<>();
     private final Map<Subject, Known> known = new ConcurrentHashMap<>();
     private final Map<String, Budget> budgets = new ConcurrentHashMap<>();
     private final Map<String, Budget> configured;
@@ -279,8 +281,12 @@ public final class SpendService implements AutoCloseable {
     private void addPending(SpendRecord r) {
         BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
         for (Subject s : Subject.of(r)) {
-            pending.merge(s, new Pending(spend, 1),
-                    (a, b) -> new Pending(a.spend().add(b.spend()), a.requests() + b.requests()));
+            pending.compute(s, (k, m) -> {
+                var map = m != null ? m : new java.util.concurrent.ConcurrentSkipListMap<Instant, Pending>();
+                map.merge(r.startTime(), new Pending(spend, 1),
+                        (a, b) -> new Pending(a.spend().add(b.spend()), a.requests() + b.requests()));
+                return map;
+            });
         }
     }
 
@@ -288,8 +294,11 @@ public final class SpendService implements AutoCloseable {
         for (SpendRecord r : rows) {
             BigDecimal spend = r.spend() == null ? BigDecimal.ZERO : r.spend();
             for (Subject s : Subject.of(r)) {
-                pending.computeIfPresent(s, (k, p) -> p.requests() <= 1 ? null
-                        : new Pending(p.spend().subtract(spend), p.requests() - 1));
+                pending.computeIfPresent(s, (k, m) -> {
+                    m.computeIfPresent(r.startTime(), (t, p) -> p.requests() <= 1 ? null
+                            : new Pending(p.spend().subtract(spend), p.requests() - 1));
+                    return m.isEmpty() ? null : m;
+                });
             }
         }
     }
@@ -872,7 +881,7 @@ public final class SpendService implements AutoCloseable {
             } else {
                 db = lastKnown(subject, from);
             }
-            Pending p = pending.get(subject);
+            Pending p = pendingSince(subject, from, to);
             return p == null ? db : new SpendStore.Totals(db.spend().add(p.spend()), db.requests() + p.requests());
         } finally {
             accounting.readLock().unlock();
@@ -888,6 +897,22 @@ public final class SpendService implements AutoCloseable {
             return Optional.empty();
         }
         return Optional.of(b.duration().windowEnd(from));
+    }
+
+    /** The uncommitted rows of {@code subject} that started in {@code [from, to)}. */
+    private Pending pendingSince(Subject subject, Instant from, Optional<Instant> to) {
+        var m = pending.get(subject);
+        if (m == null) {
+            return null;
+        }
+        var window = to.isPresent() ? m.subMap(from, true, to.get(), false) : m.tailMap(from, true);
+        BigDecimal spend = BigDecimal.ZERO;
+        long requests = 0;
+        for (Pending p : window.values()) {
+            spend = spend.add(p.spend());
+            requests += p.requests();
+        }
+        return requests == 0 ? null : new Pending(spend, requests);
     }
 
     private SpendStore.Totals lastKnown(Subject subject, Instant from) {

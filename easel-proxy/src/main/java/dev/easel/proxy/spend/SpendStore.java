@@ -270,7 +270,19 @@ final class SpendStore implements AutoCloseable {
 
     /** Inserts log rows only, skipping request ids already there; the caller commits. Per row, whether it was new. */
     boolean[] insert(Connection c, List<SpendRecord> rows) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+        return insert(c, rows, true);
+    }
+
+    /** Tests of the migrations: {@link #insert} into a schema before V5 (no key alias, team or user columns). */
+    boolean[] insertBeforeV5(Connection c, List<SpendRecord> rows) throws SQLException {
+        return insert(c, rows, false);
+    }
+
+    private boolean[] insert(Connection c, List<SpendRecord> rows, boolean attribution) throws SQLException {
+        String sql = attribution ? INSERT : "INSERT INTO " + LOGS + " ("
+                + COLUMNS.replace(", key_alias, team_id, user_id", "") + ") VALUES ("
+                + "?, ".repeat(30) + "?) ON CONFLICT (request_id) DO NOTHING";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (SpendRecord r : rows) {
                 int i = 0;
                 ps.setString(++i, r.requestId());
@@ -304,9 +316,11 @@ final class SpendStore implements AutoCloseable {
                 ps.setInt(++i, r.attempts());
                 ps.setBoolean(++i, r.fallbackUsed());
                 ps.setString(++i, r.clientRequestId());
-                ps.setString(++i, r.keyAlias());
-                ps.setString(++i, r.teamId());
-                ps.setString(++i, r.userId());
+                if (attribution) {
+                    ps.setString(++i, r.keyAlias());
+                    ps.setString(++i, r.teamId());
+                    ps.setString(++i, r.userId());
+                }
                 ps.addBatch();
             }
             int[] counts = ps.executeBatch();
@@ -528,7 +542,10 @@ final class SpendStore implements AutoCloseable {
                 + filter("deployment_id", q.deploymentId(), args)
                 + filter("status", q.status(), args)
                 + filter("request_id", q.requestId(), args)
-                + filter("client_request_id", q.clientRequestId(), args);
+                + filter("client_request_id", q.clientRequestId(), args)
+                + filter("key_hash", q.keyHash(), args)
+                + filter("team_id", q.teamId(), args)
+                + filter("user_id", q.userId(), args);
     }
 
     /**
@@ -567,7 +584,8 @@ final class SpendStore implements AutoCloseable {
             return Optional.empty();
         }
         int dims = (q.endUser().isPresent() ? 1 : 0) + (q.model().isPresent() ? 1 : 0)
-                + (q.deploymentId().isPresent() ? 1 : 0);
+                + (q.deploymentId().isPresent() ? 1 : 0) + (q.keyHash().isPresent() ? 1 : 0)
+                + (q.teamId().isPresent() ? 1 : 0) + (q.userId().isPresent() ? 1 : 0);
         if (dims > 1) {
             return Optional.empty();
         }
@@ -577,8 +595,10 @@ final class SpendStore implements AutoCloseable {
             return Optional.empty();
         }
         String dimension = q.endUser().isPresent() ? DIM_END_USER : q.model().isPresent() ? DIM_MODEL
-                : q.deploymentId().isPresent() ? DIM_DEPLOYMENT : DIM_ALL;
-        String key = q.endUser().or(q::model).or(q::deploymentId).orElse("");
+                : q.deploymentId().isPresent() ? DIM_DEPLOYMENT : q.keyHash().isPresent() ? Subject.KEY
+                : q.teamId().isPresent() ? Subject.TEAM : q.userId().isPresent() ? Subject.USER : DIM_ALL;
+        String key = q.endUser().or(q::model).or(q::deploymentId).or(q::keyHash).or(q::teamId).or(q::userId)
+                .orElse("");
         String what = q.status().isEmpty() ? "requests"
                 : q.status().get().equals(SpendRecord.FAILURE) ? "failures" : "requests - failures";
         List<Object> all = new ArrayList<>(List.of(dimension, key));
@@ -659,6 +679,9 @@ final class SpendStore implements AutoCloseable {
                 case END_USER -> DIM_END_USER;
                 case DEPLOYMENT -> DIM_DEPLOYMENT;
                 case DAY -> DIM_ALL;
+                case API_KEY -> Subject.KEY;
+                case TEAM -> Subject.TEAM;
+                case USER -> Subject.USER;
             };
             String k = group == SpendGroupBy.DAY ? "period" : "key";
             String cond = period.get();
@@ -676,11 +699,17 @@ final class SpendStore implements AutoCloseable {
             case MODEL -> "model_group";
             case END_USER -> "end_user";
             case DEPLOYMENT -> "deployment_id";
+            case API_KEY -> "key_hash";
+            case TEAM -> "team_id";
+            case USER -> "user_id";
             case DAY -> target.dialect() == Dialect.SQLITE ? "substr(start_time, 1, 10)"
                     : "to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
         };
         List<Object> logArgs = new ArrayList<>();
         String where = where(from, to, logArgs);
+        if (group == SpendGroupBy.API_KEY || group == SpendGroupBy.TEAM || group == SpendGroupBy.USER) {
+            where += " AND " + key + " IS NOT NULL"; // as the counters: only rows that have one
+        }
         return new Sql("SELECT " + key + " AS k, " + sum() + ", COUNT(*), "
                 + "SUM(CASE WHEN status = 'failure' THEN 1 ELSE 0 END), SUM(prompt_tokens), SUM(completion_tokens), "
                 + "SUM(total_tokens), SUM(images_out) FROM " + LOGS + " WHERE " + where + " GROUP BY " + key

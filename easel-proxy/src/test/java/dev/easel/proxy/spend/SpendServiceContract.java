@@ -336,6 +336,46 @@ abstract class SpendServiceContract {
     }
 
     @Test
+    void keyTeamUser_attribution_filtersReportsAndWindowsPerSubject() {
+        SpendService s = start(options);
+        s.record(row("k1", "alice", "gpt-image-1", "0.04443", T0).toBuilder().keyHash("aaa").keyAlias("app")
+                .teamId("design").userId("ana").build());
+        s.record(row("k2", "bob", "gpt-image-1", "0.02", T0.plus(Duration.ofDays(1))).toBuilder().keyHash("aaa")
+                .keyAlias("app").teamId("design").userId("ana").build());
+        s.record(row("k3", null, "dall-e-2", "0.016", T0.plus(Duration.ofDays(1))).toBuilder().keyHash("bbb")
+                .keyAlias("cli").teamId("ops").build());
+        s.record(row("k4", null, "dall-e-2", "0.5", T0)); // no key at all
+        // unflushed rows count in the subject's window, and only rows that started in it
+        assertThat(s.spend(Subject.key("aaa"), Instant.EPOCH, Optional.empty())).isEqualByComparingTo("0.06443");
+        assertThat(s.spend(Subject.key("aaa"), T0.plus(Duration.ofHours(1)), Optional.of(T0.plus(Duration.ofDays(2)))))
+                .isEqualByComparingTo("0.02");
+        s.flush();
+        assertThat(s.spend(Subject.team("design"), Instant.EPOCH, Optional.empty())).isEqualByComparingTo("0.06443");
+        assertThat(s.spend(Subject.user("ana"), T0.plus(Duration.ofHours(1)), Optional.of(T0.plus(Duration.ofDays(2)))))
+                .isEqualByComparingTo("0.02");
+
+        SpendRecord back = s.logs(SpendQuery.all().withRequestId("k1")).rows().getFirst();
+        assertThat(back.keyAlias()).isEqualTo("app");
+        assertThat(back.teamId()).isEqualTo("design");
+        assertThat(back.userId()).isEqualTo("ana");
+        assertThat(s.logs(SpendQuery.all().withKeyHash("aaa")).rows()).extracting(SpendRecord::requestId)
+                .containsExactlyInAnyOrder("k1", "k2");
+        assertThat(s.logs(SpendQuery.all().withTeamId("ops")).rows()).extracting(SpendRecord::requestId)
+                .containsExactly("k3");
+        assertThat(s.logs(SpendQuery.all().withUserId("ana")).total()).isEqualTo(2);
+
+        // from the counters (no range) and from the log (a range cutting a day) they agree
+        var byTeam = s.report(SpendGroupBy.TEAM, Optional.empty(), Optional.empty());
+        assertThat(byTeam).extracting(r -> r.key().orElseThrow()).containsExactly("design", "ops");
+        assertThat(byTeam.get(0).spend()).isEqualByComparingTo("0.06443");
+        var byKeyLog = s.report(SpendGroupBy.API_KEY, Optional.of(T0.minusSeconds(1)), Optional.empty());
+        assertThat(byKeyLog).extracting(r -> r.key().orElseThrow()).containsExactly("aaa", "bbb");
+        assertThat(byKeyLog.get(0).spend()).isEqualByComparingTo("0.06443");
+        assertThat(s.report(SpendGroupBy.USER, Optional.empty(), Optional.empty()))
+                .extracting(r -> r.key().orElseThrow()).containsExactly("ana");
+    }
+
+    @Test
     void endUserInfo_countsUnflushedRows_andUnknownIsEmpty() {
         SpendService s = start(options);
         s.record(row("1", "alice", "gpt-image-1", "0.04443", T0));
@@ -431,8 +471,13 @@ abstract class SpendServiceContract {
         for (int i = 0; i < n; i++) {
             SpendRecord r = row(prefix + i, i % 4 == 3 ? null : "user-" + (i % 4), i % 2 == 0 ? "gpt-image-1" : "dall-e-2",
                     i % 5 == 4 ? null : "0.0" + (i % 9 + 1) + "443", T0.plus(Duration.ofHours(7L * i)));
-            rows.add(r.toBuilder().deploymentId("dep-" + (i % 3)).status(i % 6 == 5 ? "failure" : "success")
-                    .imagesOut(i % 2).build());
+            SpendRecord.Builder b = r.toBuilder().deploymentId("dep-" + (i % 3))
+                    .status(i % 6 == 5 ? "failure" : "success").imagesOut(i % 2);
+            if (i % 3 != 2) { // most rows made with a virtual key: its hash, alias, team and (some) user
+                b.keyHash("hash-" + (i % 2)).keyAlias("alias-" + (i % 2)).teamId("team-" + (i % 3))
+                        .userId(i % 3 == 0 ? "u-1" : null);
+            }
+            rows.add(b.build());
         }
         return rows;
     }
@@ -472,11 +517,13 @@ abstract class SpendServiceContract {
         if (options.databaseUrl().isEmpty()) {
             Files.createDirectories(options.sqlitePath().getParent());
         }
-        List<SpendRecord> rows = mixedRows("old", 25);
+        // version 2 rows had the key's hash, not its alias, team or user
+        List<SpendRecord> rows = mixedRows("old", 25).stream()
+                .map(r -> r.toBuilder().keyAlias(null).teamId(null).userId(null).build()).toList();
         try (SpendStore old = new SpendStore(target)) {
             old.flyway(Optional.of("2")).migrate();
             old.inTransaction(c -> {
-                old.insert(c, rows);
+                old.insertBeforeV5(c, rows);
                 c.commit();
                 return null;
             });
