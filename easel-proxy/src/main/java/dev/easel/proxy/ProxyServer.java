@@ -166,6 +166,7 @@ public final class ProxyServer implements AutoCloseable {
                 inflight, state, requestLimits, System::nanoTime);
         edits.allowClientSideCredentials(options.general().allowClientSideCredentials());
         edits.clock(clock);
+        edits.blockedEndUsers(spend::blocked);
         edits.budgets((requestId, endUser, model, input) -> spend.holdBudget(endUser, requestId,
                 easel.estimateCost(model, input).orElse(null), refusal -> {
                     throw new BadRequestException(refusal.message(), refusal.status(), refusal.type(), refusal.code(),
@@ -238,6 +239,12 @@ public final class ProxyServer implements AutoCloseable {
             getAndHead(c, "/customer/info", authorized(spendApi::endUserInfo));
             c.routes.post("/end_user/new", authorized(spendApi::newEndUser));
             c.routes.post("/customer/new", authorized(spendApi::newEndUser));
+            for (String prefix : List.of("/end_user", "/customer")) {
+                c.routes.post(prefix + "/update", authorized(spendApi::updateEndUser));
+                c.routes.post(prefix + "/delete", authorized(spendApi::deleteEndUsers));
+                c.routes.post(prefix + "/block", authorized(spendApi::blockEndUsers));
+                c.routes.post(prefix + "/unblock", authorized(spendApi::unblockEndUsers));
+            }
             getAndHead(c, "/global/spend/report", authorized(spendApi::report));
             c.routes.error(404, ctx -> {
                 String type = ctx.res().getContentType();
