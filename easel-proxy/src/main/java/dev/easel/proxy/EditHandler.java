@@ -19,9 +19,11 @@ import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -59,6 +61,8 @@ final class EditHandler {
     /** The virtual key of each request in flight, by request id: its spend row's key alias, team and user. */
     private final Map<String, dev.easel.proxy.keys.KeyCache.Resolved> attributions =
             new java.util.concurrent.ConcurrentHashMap<>();
+    /** Why an end user is refused outright (blocked), if it is; looked up in memory, no database call. */
+    private volatile Function<String, Optional<String>> blockedEndUsers = endUser -> Optional.empty();
     private volatile boolean allowClientCredentials;
     private volatile ParallelLimits parallel;
     private volatile java.time.Clock clock = java.time.Clock.systemUTC();
@@ -126,6 +130,11 @@ final class EditHandler {
     }
 
     /** Sets the end-user budget check run before any upstream call (throws to refuse). */
+    /** Refuses (400 {@code end_user_blocked}) the end users {@code check} names a reason for. */
+    void blockedEndUsers(Function<String, Optional<String>> check) {
+        this.blockedEndUsers = java.util.Objects.requireNonNull(check, "check");
+    }
+
     void budgets(BudgetCheck check) {
         this.budgets = check;
     }
@@ -210,6 +219,12 @@ final class EditHandler {
             }
             meta = new RequestMeta(requestId, received, endUser, keyHash(ctx), "proxy", ctx.header("traceparent"),
                     clientRequestId);
+            if (endUser != null) {
+                Optional<String> blocked = blockedEndUsers.apply(endUser);
+                if (blocked.isPresent()) { // 400, as LiteLLM answers a blocked end user
+                    throw ProxyException.badRequest("end_user_blocked", "user", blocked.get());
+                }
+            }
             // closed in finally, after the spend row is recorded: the row's cost settles it
             hold = budgets.hold(requestId, endUser, model, input, caller, tally);
             if (caller.key().isPresent()) {

@@ -174,6 +174,7 @@ public final class ProxyServer implements AutoCloseable {
                 inflight, state, requestLimits, System::nanoTime);
         edits.allowClientSideCredentials(options.general().allowClientSideCredentials());
         edits.clock(clock);
+        edits.blockedEndUsers(spend::blocked);
         editsRef.set(edits);
         edits.keys(keyGate, spend);
         edits.budgets((requestId, endUser, model, input, caller, tally) -> {
@@ -259,6 +260,12 @@ public final class ProxyServer implements AutoCloseable {
             getAndHead(c, "/customer/info", authorized(spendApi::endUserInfo));
             c.routes.post("/end_user/new", authorized(spendApi::newEndUser));
             c.routes.post("/customer/new", authorized(spendApi::newEndUser));
+            for (String prefix : List.of("/end_user", "/customer")) {
+                c.routes.post(prefix + "/update", authorized(spendApi::updateEndUser));
+                c.routes.post(prefix + "/delete", authorized(spendApi::deleteEndUsers));
+                c.routes.post(prefix + "/block", authorized(spendApi::blockEndUsers));
+                c.routes.post(prefix + "/unblock", authorized(spendApi::unblockEndUsers));
+            }
             getAndHead(c, "/global/spend/report", authorized(spendApi::report));
             // LiteLLM's key, team and user management (docs/keys.md)
             c.routes.post("/key/generate", managed(keyApi == null ? null : keyApi::generateKey));
@@ -641,7 +648,9 @@ public final class ProxyServer implements AutoCloseable {
         }
         var database = spend.database();
         dev.easel.proxy.keys.KeyStore store = dev.easel.proxy.keys.KeyStore.jdbc(database);
-        dev.easel.proxy.keys.AuthChanges changes = dev.easel.proxy.keys.AuthChanges.local(); // REDIS-MERGE
+        // through Redis when router_settings names one: every replica hears every change at once
+        dev.easel.proxy.keys.AuthChanges changes = dev.easel.proxy.keys.RedisAuthChanges.forSettings(
+                config.routerSettings(), shared.map(SharedRouterState::link));
         var cache = new dev.easel.proxy.keys.KeyCache(store, changes, database.sqlite() ? Duration.ZERO
                 : Duration.ofSeconds(1));
         java.util.Map<String, java.util.Set<String>> groups = new java.util.HashMap<>();

@@ -89,6 +89,33 @@ class SpendEndUserE2eTest {
                 """.formatted(Base64.getEncoder().encodeToString(SpendE2eFixture.PNG));
     }
 
+    // ------------------------------------------------------------------ blocked end users
+
+    @Test
+    void blockedEndUser_isRefused400BeforeAnyUpstreamCall_fromBodyOrHeader_untilUnblocked() {
+        HttpResponse<byte[]> block = f.postJson("/customer/block", "{\"user_ids\":[\"blk-user\"]}");
+        assertThat(block.statusCode()).as(text(block)).isEqualTo(200);
+
+        HttpResponse<byte[]> byBody = f.edit(form("gpt-image-1", fields("user", "blk-user")));
+        assertThat(byBody.statusCode()).as(text(byBody)).isEqualTo(400);
+        assertThat(text(byBody)).isEqualTo("{\"error\":{\"message\":\"User blocked from making LLM API Calls. "
+                + "User=blk-user\",\"type\":\"invalid_request_error\",\"param\":\"user\",\"code\":"
+                + "\"end_user_blocked\"}}");
+        HttpResponse<byte[]> byHeader = f.edit(form("gpt-image-1", Map.of()), "x-litellm-end-user-id", "blk-user");
+        assertThat(byHeader.statusCode()).isEqualTo(400);
+        assertThat(f.fake.requestCount()).as("nothing went upstream").isZero();
+        // the refusal is a spend row like any other failure, with its end user
+        JsonNode rows = f.logsWhenFlushed("end_user=blk-user", 2);
+        assertThat(rows.findValuesAsText("status")).containsOnly("failure");
+
+        HttpResponse<byte[]> other = f.edit(form("gpt-image-1", fields("user", "not-blocked")));
+        assertThat(other.statusCode()).as(text(other)).isEqualTo(200);
+
+        assertThat(f.postJson("/end_user/unblock", "{\"user_ids\":[\"blk-user\"]}").statusCode()).isEqualTo(200);
+        HttpResponse<byte[]> again = f.edit(form("gpt-image-1", fields("user", "blk-user")));
+        assertThat(again.statusCode()).as(text(again)).isEqualTo(200);
+    }
+
     // ------------------------------------------------------------------ where the end user comes from
 
     @Test

@@ -116,7 +116,8 @@ public final class RedisLink implements AutoCloseable {
             @Override
             public void onRedisConnected(RedisChannelHandler<?, ?> c, SocketAddress address) {
                 try {
-                    if (!closed) {
+                    // the client's other connections (a RedisChannel's pub/sub) report here too: only ours counts
+                    if (!closed && c == connection) {
                         prober.execute(RedisLink.this::probe); // reconnected: confirm with a probe, beats included
                     }
                 } catch (java.util.concurrent.RejectedExecutionException closing) {
@@ -126,7 +127,7 @@ public final class RedisLink implements AutoCloseable {
 
             @Override
             public void onRedisDisconnected(RedisChannelHandler<?, ?> c) {
-                if (!closed) {
+                if (!closed && c == connection) {
                     markDown("connection lost");
                 }
             }
@@ -352,6 +353,14 @@ public final class RedisLink implements AutoCloseable {
         }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+
+    /**
+     * A new pub/sub connection to the same Redis, with the link's time-outs and reconnect policy (a
+     * {@link RedisChannel}'s). Throws Lettuce's {@link RedisConnectionException} when Redis cannot be reached.
+     */
+    io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, String> connectPubSub() {
+        return client.connectPubSub();
     }
 
     /** Probes now, on the caller's thread, and says whether Redis answered (tests). */

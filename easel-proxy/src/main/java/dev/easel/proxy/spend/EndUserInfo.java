@@ -16,8 +16,9 @@ import java.util.Optional;
  * @param maxBudget      budget, if any
  * @param budgetDuration window, as written ({@code 30d}), if any
  * @param budgetResetAt  when the current window ends, if there is a window
+ * @param blocked        whether the end user's requests are refused ({@code POST /customer/block})
  */
 public record EndUserInfo(String endUserId, BigDecimal spend, long requests, BigDecimal totalSpend,
                           long totalRequests, Optional<BigDecimal> maxBudget, Optional<String> budgetDuration,
-                          Optional<Instant> budgetResetAt) {
+                          Optional<Instant> budgetResetAt, boolean blocked) {
 }

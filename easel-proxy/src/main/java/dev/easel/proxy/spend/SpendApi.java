@@ -30,6 +30,10 @@ import java.util.function.Function;
  * c.routes.get("/customer/info", api::endUserInfo);
  * c.routes.post("/end_user/new", api::newEndUser);
  * c.routes.post("/customer/new", api::newEndUser);
+ * c.routes.post("/customer/update", api::updateEndUser);   // each also as /end_user/…
+ * c.routes.post("/customer/delete", api::deleteEndUsers);
+ * c.routes.post("/customer/block", api::blockEndUsers);
+ * c.routes.post("/customer/unblock", api::unblockEndUsers);
  * c.routes.get("/global/spend/report", api::report);
  * }</pre>
  *
@@ -143,37 +147,202 @@ public final class SpendApi {
 
     /**
      * {@code POST /end_user/new} (also {@code /customer/new}): JSON {@code {"user_id"|"end_user_id", "max_budget",
-     * "budget_duration"}}; creates or replaces the end user's budget and answers like {@link #endUserInfo}.
+     * "budget_duration", "blocked"}}; creates or replaces the end user's budget (and sets {@code blocked} when
+     * given) and answers like {@link #endUserInfo}. LiteLLM's other fields are accepted only at their defaults.
      */
     public void newEndUser(Context ctx) {
         handle(ctx, () -> {
-            JsonNode body = this.body.apply(ctx);
-            if (body == null || !body.isObject()) {
-                throw new BadRequest(null, "invalid_json", "request body must be a JSON object");
-            }
-            String id = text(body, "end_user_id").or(() -> text(body, "user_id"))
-                    .orElseThrow(() -> new BadRequest("user_id", "missing_parameter",
-                            "missing field user_id (or end_user_id)"));
-            Optional<BigDecimal> max = Optional.empty();
-            JsonNode m = body.get("max_budget");
-            if (m != null && !m.isNull()) {
-                if (!m.isNumber()) {
-                    throw new BadRequest("max_budget", "invalid_parameter",
-                            "max_budget: expected a number (was " + m + ")");
-                }
-                max = Optional.of(m.decimalValue());
-            }
+            JsonNode body = customerBody(ctx, CUSTOMER_FIELDS);
+            String id = userId(body);
+            Optional<BigDecimal> max = maxBudget(body);
             Optional<String> duration = text(body, "budget_duration");
-            EndUserInfo info;
-            try {
-                info = spend.createEndUser(id, max, duration);
-            } catch (IllegalArgumentException e) {
-                String param = e.getMessage().startsWith("budget_duration") ? "budget_duration"
-                        : e.getMessage().startsWith("max_budget") ? "max_budget" : "user_id";
-                throw new BadRequest(param, "invalid_parameter", e.getMessage());
-            }
+            Optional<Boolean> blocked = flag(body, "blocked");
+            EndUserInfo info = invalidAsBadRequest(() -> {
+                EndUserInfo created = spend.createEndUser(id, max, duration);
+                return blocked.isEmpty() ? created
+                        : spend.updateEndUser(id, Optional.empty(), Optional.empty(), blocked).orElseThrow();
+            });
             return g -> writeInfo(g, info);
         });
+    }
+
+    /**
+     * {@code POST /customer/update} (also {@code /end_user/update}): JSON {@code {"user_id", "max_budget",
+     * "budget_duration", "blocked"}}; each field given replaces the stored one (a new {@code budget_duration} starts
+     * a new window). 404 for an end user with neither a stored row nor a request.
+     */
+    public void updateEndUser(Context ctx) {
+        handle(ctx, () -> {
+            JsonNode body = customerBody(ctx, CUSTOMER_FIELDS);
+            String id = userId(body);
+            Optional<BigDecimal> max = maxBudget(body);
+            Optional<String> duration = text(body, "budget_duration");
+            Optional<Boolean> blocked = flag(body, "blocked");
+            Optional<EndUserInfo> info = invalidAsBadRequest(() -> spend.updateEndUser(id, max, duration, blocked));
+            if (info.isEmpty()) {
+                ctx.status(404);
+                return error("end user '" + id + "' not found", "invalid_request_error", "user_id",
+                        "end_user_not_found");
+            }
+            return g -> writeInfo(g, info.get());
+        });
+    }
+
+    /**
+     * {@code POST /customer/delete} (also {@code /end_user/delete}): JSON {@code {"user_ids":[…]}}; deletes the end
+     * users' budgets and blocked flags (their spend rows stay). 404 naming every unknown end user, and then nothing is
+     * deleted. Answers {@code {"deleted_customers": <rows>, "message": …}} as LiteLLM does.
+     */
+    public void deleteEndUsers(Context ctx) {
+        handle(ctx, () -> {
+            List<String> ids = userIds(customerBody(ctx, IDS_FIELDS));
+            SpendService.DeleteResult r = invalidAsBadRequest(() -> spend.deleteEndUsers(ids));
+            if (!r.unknown().isEmpty()) {
+                ctx.status(404);
+                return error("end users not found: " + String.join(", ", r.unknown()), "invalid_request_error",
+                        "user_ids", "end_user_not_found");
+            }
+            return g -> {
+                g.writeStartObject();
+                g.writeNumberField("deleted_customers", r.deleted());
+                g.writeStringField("message", "Successfully deleted customers with ids: " + ids);
+                g.writeEndObject();
+            };
+        });
+    }
+
+    /**
+     * {@code POST /customer/block} (also {@code /end_user/block}): JSON {@code {"user_ids":[…]}}; their edits are
+     * refused from now on (400, as LiteLLM). An end user not stored yet is created. Answers
+     * {@code {"blocked_users":[<end user>…]}}.
+     */
+    public void blockEndUsers(Context ctx) {
+        handle(ctx, () -> {
+            List<String> ids = userIds(customerBody(ctx, IDS_FIELDS));
+            List<EndUserInfo> infos = invalidAsBadRequest(() -> spend.blockEndUsers(ids));
+            return g -> writeInfos(g, "blocked_users", infos);
+        });
+    }
+
+    /**
+     * {@code POST /customer/unblock} (also {@code /end_user/unblock}): JSON {@code {"user_ids":[…]}}; 404 naming
+     * every end user that is not stored, and then nothing changes. Answers {@code {"unblocked_users":[<end user>…]}}.
+     */
+    public void unblockEndUsers(Context ctx) {
+        handle(ctx, () -> {
+            List<String> ids = userIds(customerBody(ctx, IDS_FIELDS));
+            Optional<List<EndUserInfo>> infos = invalidAsBadRequest(() -> spend.unblockEndUsers(ids));
+            if (infos.isEmpty()) {
+                ctx.status(404);
+                return error("end users not found: " + String.join(", ", spend.unstored(ids)), "invalid_request_error",
+                        "user_ids", "end_user_not_found");
+            }
+            return g -> writeInfos(g, "unblocked_users", infos.get());
+        });
+    }
+
+    // ---------------------------------------------------------------- customer bodies
+
+    /** Fields of {@code /customer/new} and {@code /customer/update} that Easel acts on. */
+    private static final List<String> CUSTOMER_FIELDS = List.of("user_id", "end_user_id", "max_budget",
+            "budget_duration", "blocked");
+    /** The field of {@code /customer/delete}, {@code /block}, {@code /unblock}. */
+    private static final List<String> IDS_FIELDS = List.of("user_ids");
+    /**
+     * LiteLLM's customer fields Easel does not act on (no regions, aliases, shared budget ids, per-end-user rate
+     * limits, soft budgets or object permissions): accepted at their defaults only, so a request that relies on one
+     * is refused rather than half-applied.
+     */
+    private static final List<String> UNSUPPORTED = List.of("alias", "spend", "budget_id", "allowed_model_region",
+            "default_model", "soft_budget", "max_parallel_requests", "tpm_limit", "rpm_limit", "model_max_budget",
+            "budget_reset_at", "object_permission");
+
+    /** The JSON object body, every field known: one Easel acts on, or an unsupported one at its default. */
+    private JsonNode customerBody(Context ctx, List<String> fields) {
+        JsonNode body = this.body.apply(ctx);
+        if (body == null || !body.isObject()) {
+            throw new BadRequest(null, "invalid_json", "request body must be a JSON object");
+        }
+        for (var it = body.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (fields.contains(f)) {
+                continue;
+            }
+            if (fields == CUSTOMER_FIELDS && UNSUPPORTED.contains(f)) {
+                JsonNode v = body.get(f);
+                boolean atDefault = v.isNull() || ("spend".equals(f) && v.isNumber() && v.decimalValue().signum() == 0)
+                        || (("model_max_budget".equals(f) || "object_permission".equals(f)) && v.isObject()
+                        && v.isEmpty());
+                if (!atDefault) {
+                    throw new BadRequest(f, "unsupported_parameter", f + " is not supported by Easel (was " + v
+                            + "); leave it out or null");
+                }
+                continue;
+            }
+            throw new BadRequest(f, "unknown_parameter", "unknown field '" + f + "' (expected "
+                    + String.join(", ", fields) + ")");
+        }
+        return body;
+    }
+
+    private static String userId(JsonNode body) {
+        return text(body, "end_user_id").or(() -> text(body, "user_id"))
+                .orElseThrow(() -> new BadRequest("user_id", "missing_parameter",
+                        "missing field user_id (or end_user_id)"));
+    }
+
+    private static Optional<BigDecimal> maxBudget(JsonNode body) {
+        JsonNode m = body.get("max_budget");
+        if (m == null || m.isNull()) {
+            return Optional.empty();
+        }
+        if (!m.isNumber()) {
+            throw new BadRequest("max_budget", "invalid_parameter", "max_budget: expected a number (was " + m + ")");
+        }
+        return Optional.of(m.decimalValue());
+    }
+
+    private static Optional<Boolean> flag(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return Optional.empty();
+        }
+        if (!v.isBoolean()) {
+            throw new BadRequest(field, "invalid_parameter", field + ": expected true or false (was " + v + ")");
+        }
+        return Optional.of(v.booleanValue());
+    }
+
+    private static List<String> userIds(JsonNode body) {
+        JsonNode v = body.get("user_ids");
+        if (v == null || v.isNull()) {
+            throw new BadRequest("user_ids", "missing_parameter", "missing field user_ids (a list of end-user ids)");
+        }
+        if (!v.isArray()) {
+            throw new BadRequest("user_ids", "invalid_parameter", "user_ids: expected a list of strings (was " + v
+                    + ")");
+        }
+        List<String> ids = new java.util.ArrayList<>();
+        for (JsonNode e : v) {
+            if (!e.isTextual() || e.asText().isBlank()) {
+                throw new BadRequest("user_ids", "invalid_parameter", "user_ids: expected non-empty strings (was " + e
+                        + ")");
+            }
+            ids.add(e.asText().strip());
+        }
+        return ids;
+    }
+
+    /** Runs a service call, its {@link IllegalArgumentException} (a bad value) answered 400 naming the field. */
+    private static <T> T invalidAsBadRequest(java.util.function.Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (IllegalArgumentException e) {
+            String m = e.getMessage();
+            String param = m.startsWith("budget_duration") ? "budget_duration"
+                    : m.startsWith("max_budget") ? "max_budget" : m.startsWith("user_ids") ? "user_ids" : "user_id";
+            throw new BadRequest(param, "invalid_parameter", m);
+        }
     }
 
     /**
@@ -375,6 +544,31 @@ public final class SpendApi {
         g.writeStringField("budget_reset_at", i.budgetResetAt().map(Instant::toString).orElse(null));
         g.writeNumberField("total_spend", i.totalSpend());
         g.writeNumberField("total_requests", i.totalRequests());
+        g.writeBooleanField("blocked", i.blocked());
+        // LiteLLM_EndUserTable's nested budget, for clients that read it there
+        if (i.maxBudget().isPresent() || i.budgetDuration().isPresent()) {
+            g.writeObjectFieldStart("litellm_budget_table");
+            if (i.maxBudget().isPresent()) {
+                g.writeNumberField("max_budget", i.maxBudget().get());
+            } else {
+                g.writeNullField("max_budget");
+            }
+            g.writeStringField("budget_duration", i.budgetDuration().orElse(null));
+            g.writeStringField("budget_reset_at", i.budgetResetAt().map(Instant::toString).orElse(null));
+            g.writeEndObject();
+        } else {
+            g.writeNullField("litellm_budget_table");
+        }
+        g.writeEndObject();
+    }
+
+    private static void writeInfos(JsonGenerator g, String field, List<EndUserInfo> infos) throws IOException {
+        g.writeStartObject();
+        g.writeArrayFieldStart(field);
+        for (EndUserInfo i : infos) {
+            writeInfo(g, i);
+        }
+        g.writeEndArray();
         g.writeEndObject();
     }
 

@@ -16,11 +16,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -121,6 +123,13 @@ public final class SpendService implements AutoCloseable {
     private final Map<Subject, Known> known = new ConcurrentHashMap<>();
     private final Map<String, Budget> budgets = new ConcurrentHashMap<>();
     private final Map<String, Budget> configured;
+    /** End users whose requests are refused: read with the budgets, kept current by this process's writes. */
+    private final Set<String> blockedEndUsers = ConcurrentHashMap.newKeySet();
+    /**
+     * Held across "write the end-user table + update the maps" and across a refresh's "read the table + replace the
+     * maps", so a refresh that read the table before a write cannot undo that write in memory.
+     */
+    private final Object endUsersLock = new Object();
 
     private final AtomicLong backlog = new AtomicLong();
     private final AtomicLong lost = new AtomicLong();
@@ -444,9 +453,14 @@ public final class SpendService implements AutoCloseable {
     }
 
     private void refreshBudgets() throws SQLException {
-        Map<String, Budget> fresh = store.budgets();
-        budgets.putAll(fresh);
-        budgets.keySet().retainAll(fresh.keySet());
+        synchronized (endUsersLock) {
+            Map<String, Budget> fresh = store.budgets();
+            Set<String> blocked = store.blockedEndUsers();
+            budgets.putAll(fresh);
+            budgets.keySet().retainAll(fresh.keySet());
+            blockedEndUsers.addAll(blocked);
+            blockedEndUsers.retainAll(blocked);
+        }
         Instant now = options.clock().instant();
         budgetsLoaded = now;
         // what the request path falls back on while the database is down
@@ -940,7 +954,8 @@ public final class SpendService implements AutoCloseable {
         return Optional.of(new EndUserInfo(endUser, window.spend(), window.requests(), all.spend(), all.requests(),
                 b == null ? Optional.empty() : Optional.ofNullable(b.maxBudget()),
                 b == null || b.duration() == null ? Optional.empty() : Optional.of(b.duration().text()),
-                b == null ? Optional.empty() : Optional.ofNullable(b.resetAt(now))));
+                b == null ? Optional.empty() : Optional.ofNullable(b.resetAt(now)),
+                blockedEndUsers.contains(endUser)));
     }
 
     /** Why {@code max} cannot be a budget of this service's ledger, if it cannot. */
@@ -963,6 +978,235 @@ public final class SpendService implements AutoCloseable {
         if (endUser == null || endUser.isBlank()) {
             throw new IllegalArgumentException("end_user_id must not be empty");
         }
+        checkBudget(maxBudget);
+        BudgetDuration d = budgetDuration.map(SpendService::duration).orElse(null);
+        Instant now = options.clock().instant();
+        Budget b = new Budget(endUser, maxBudget.orElse(null), d, now);
+        synchronized (endUsersLock) {
+            try {
+                ensureSchemaLocked();
+                store.upsert(b, now);
+            } catch (SQLException e) {
+                noteFailure(e);
+                throw unavailable(e);
+            }
+            budgets.put(endUser, b);
+        }
+        return endUserInfo(endUser).orElseThrow();
+    }
+
+    /** The most end users one call of {@link #deleteEndUsers}, {@link #blockEndUsers} or {@link #unblockEndUsers} takes. */
+    public static final int MAX_END_USERS_PER_CALL = 1000;
+
+    /**
+     * Why the end user's requests are refused, if they are: blocked with {@code POST /customer/block}. Cheap (a
+     * lookup in memory, no database call): the set is read with the budgets at start and every refresh, and kept
+     * current by this process's own writes; another replica's block is seen at its next refresh.
+     */
+    public Optional<String> blocked(String endUser) {
+        if (endUser == null || !blockedEndUsers.contains(endUser)) {
+            return Optional.empty();
+        }
+        // LiteLLM's words, so tooling that matches on them keeps working
+        return Optional.of("User blocked from making LLM API Calls. User=" + endUser);
+    }
+
+    /**
+     * Changes an end user ({@code POST /customer/update}): each present value replaces the stored one, absent ones
+     * are kept. A new {@code budgetDuration} starts a new window now; a new {@code maxBudget} alone keeps the window.
+     * Empty when the end user is unknown (neither a row nor a request).
+     *
+     * @throws IllegalArgumentException for a negative budget or a bad duration
+     * @throws EaselException           (503) when the database cannot be reached
+     */
+    public Optional<EndUserInfo> updateEndUser(String endUser, Optional<BigDecimal> maxBudget,
+                                               Optional<String> budgetDuration, Optional<Boolean> blocked) {
+        if (endUser == null || endUser.isBlank()) {
+            throw new IllegalArgumentException("user_id must not be empty");
+        }
+        checkBudget(maxBudget);
+        BudgetDuration d = budgetDuration.map(SpendService::duration).orElse(null);
+        Instant now = options.clock().instant();
+        synchronized (endUsersLock) {
+            try {
+                ensureSchemaLocked();
+                Optional<Budget> stored = store.budget(endUser);
+                if (stored.isEmpty() && !seen(endUser)) {
+                    return Optional.empty();
+                }
+                if (maxBudget.isPresent() || d != null) {
+                    Budget old = stored.orElse(new Budget(endUser, null, null, now));
+                    Budget b = new Budget(endUser, maxBudget.orElse(old.maxBudget()), d != null ? d : old.duration(),
+                            d != null ? now : old.anchor());
+                    store.upsert(b, now);
+                    budgets.put(endUser, b);
+                }
+                if (blocked.isPresent()) {
+                    store.setBlocked(List.of(endUser), blocked.get(), now);
+                    stored.ifPresentOrElse(s -> { }, () -> budgets.putIfAbsent(endUser,
+                            new Budget(endUser, null, null, now)));
+                    if (blocked.get()) {
+                        blockedEndUsers.add(endUser);
+                    } else {
+                        blockedEndUsers.remove(endUser);
+                    }
+                }
+            } catch (SQLException e) {
+                noteFailure(e);
+                throw unavailable(e);
+            }
+        }
+        return endUserInfo(endUser);
+    }
+
+    /**
+     * Deletes end users ({@code POST /customer/delete}): their budgets and blocked flags; their spend rows stay, so
+     * {@code /customer/info} still shows what they spent. Nothing is deleted when one of them is unknown (neither a
+     * row nor a request): the answer names those. An end user of {@code general_settings.end_user_budgets} gets its
+     * configured budget back at the next start.
+     *
+     * @return the rows deleted, or the unknown end users (in the order given) when there are any
+     * @throws IllegalArgumentException for an empty list or one longer than {@link #MAX_END_USERS_PER_CALL}
+     * @throws EaselException           (503) when the database cannot be reached
+     */
+    public DeleteResult deleteEndUsers(Collection<String> endUsers) {
+        List<String> ids = ids(endUsers);
+        synchronized (endUsersLock) {
+            try {
+                ensureSchemaLocked();
+                List<String> unknown = new ArrayList<>();
+                for (String id : ids) {
+                    if (store.budget(id).isEmpty() && !seen(id)) {
+                        unknown.add(id);
+                    }
+                }
+                if (!unknown.isEmpty()) {
+                    return new DeleteResult(0, unknown);
+                }
+                int deleted = store.deleteEndUsers(ids);
+                for (String id : ids) {
+                    budgets.remove(id);
+                    blockedEndUsers.remove(id);
+                }
+                return new DeleteResult(deleted, List.of());
+            } catch (SQLException e) {
+                noteFailure(e);
+                throw unavailable(e);
+            }
+        }
+    }
+
+    /**
+     * What {@link #deleteEndUsers} did.
+     *
+     * @param deleted rows deleted
+     * @param unknown end users neither stored nor seen in a request; when any, nothing was deleted
+     */
+    public record DeleteResult(int deleted, List<String> unknown) {
+        /** Copies the list. */
+        public DeleteResult {
+            unknown = List.copyOf(unknown);
+        }
+    }
+
+    /**
+     * Blocks end users ({@code POST /customer/block}): their requests are refused from now on (on this replica at
+     * once, on the others at their next refresh). An end user not stored yet is created, without a budget.
+     *
+     * @throws IllegalArgumentException for an empty list or one longer than {@link #MAX_END_USERS_PER_CALL}
+     * @throws EaselException           (503) when the database cannot be reached
+     */
+    public List<EndUserInfo> blockEndUsers(Collection<String> endUsers) {
+        List<String> ids = ids(endUsers);
+        Instant now = options.clock().instant();
+        synchronized (endUsersLock) {
+            try {
+                ensureSchemaLocked();
+                store.setBlocked(ids, true, now);
+            } catch (SQLException e) {
+                noteFailure(e);
+                throw unavailable(e);
+            }
+            for (String id : ids) {
+                budgets.putIfAbsent(id, new Budget(id, null, null, now));
+                blockedEndUsers.add(id);
+            }
+        }
+        return ids.stream().map(id -> endUserInfo(id).orElseThrow()).toList();
+    }
+
+    /**
+     * Unblocks end users ({@code POST /customer/unblock}). Nothing changes when one of them has no stored row: the
+     * answer is then empty and {@link #unstored} names them.
+     *
+     * @return the end users as they are now, or empty when some are not stored
+     * @throws IllegalArgumentException for an empty list or one longer than {@link #MAX_END_USERS_PER_CALL}
+     * @throws EaselException           (503) when the database cannot be reached
+     */
+    public Optional<List<EndUserInfo>> unblockEndUsers(Collection<String> endUsers) {
+        List<String> ids = ids(endUsers);
+        Instant now = options.clock().instant();
+        synchronized (endUsersLock) {
+            try {
+                ensureSchemaLocked();
+                if (!unstored(ids).isEmpty()) {
+                    return Optional.empty();
+                }
+                store.setBlocked(ids, false, now);
+            } catch (SQLException e) {
+                noteFailure(e);
+                throw unavailable(e);
+            }
+            ids.forEach(blockedEndUsers::remove);
+        }
+        return Optional.of(ids.stream().map(id -> endUserInfo(id).orElseThrow()).toList());
+    }
+
+    /**
+     * The end users of {@code endUsers} without a stored row (in the order given).
+     *
+     * @throws EaselException (503) when the database cannot be reached
+     */
+    public List<String> unstored(Collection<String> endUsers) {
+        List<String> out = new ArrayList<>();
+        try {
+            ensureSchemaLocked();
+            for (String id : endUsers) {
+                if (store.budget(id).isEmpty()) {
+                    out.add(id);
+                }
+            }
+        } catch (SQLException e) {
+            noteFailure(e);
+            throw unavailable(e);
+        }
+        return out;
+    }
+
+    private static List<String> ids(Collection<String> endUsers) {
+        if (endUsers.isEmpty()) {
+            throw new IllegalArgumentException("user_ids must not be empty");
+        }
+        if (endUsers.size() > MAX_END_USERS_PER_CALL) {
+            throw new IllegalArgumentException("user_ids: at most " + MAX_END_USERS_PER_CALL + " end users per call "
+                    + "(was " + endUsers.size() + ")");
+        }
+        Set<String> ids = new java.util.LinkedHashSet<>();
+        for (String id : endUsers) {
+            if (id == null || id.isBlank()) {
+                throw new IllegalArgumentException("user_ids must not contain an empty id");
+            }
+            ids.add(id);
+        }
+        return List.copyOf(ids);
+    }
+
+    /** Whether a request of the end user was ever recorded (written or still pending). */
+    private boolean seen(String endUser) throws SQLException {
+        return pending.containsKey(endUser) || store.totals(endUser, Instant.EPOCH, Optional.empty()).requests() > 0;
+    }
+
+    private void checkBudget(Optional<BigDecimal> maxBudget) {
         if (maxBudget.isPresent() && maxBudget.get().signum() < 0) {
             throw new IllegalArgumentException("max_budget must not be negative (was "
                     + maxBudget.get().toPlainString() + ")");
@@ -972,25 +1216,15 @@ public final class SpendService implements AutoCloseable {
                 throw new IllegalArgumentException("max_budget: " + why);
             });
         }
-        BudgetDuration d = null;
-        if (budgetDuration.isPresent()) {
-            d = BudgetDuration.parse(budgetDuration.get());
-            if (d == null) {
-                throw new IllegalArgumentException("budget_duration: expected a duration like 30s, 30m, 24h, 30d, "
-                        + "1w or 1mo (was '" + budgetDuration.get() + "')");
-            }
+    }
+
+    private static BudgetDuration duration(String text) {
+        BudgetDuration d = BudgetDuration.parse(text);
+        if (d == null) {
+            throw new IllegalArgumentException("budget_duration: expected a duration like 30s, 30m, 24h, 30d, "
+                    + "1w or 1mo (was '" + text + "')");
         }
-        Instant now = options.clock().instant();
-        Budget b = new Budget(endUser, maxBudget.orElse(null), d, now);
-        try {
-            ensureSchemaLocked();
-            store.upsert(b, now);
-        } catch (SQLException e) {
-            noteFailure(e);
-            throw unavailable(e);
-        }
-        budgets.put(endUser, b);
-        return endUserInfo(endUser).orElseThrow();
+        return d;
     }
 
     private void ensureSchemaLocked() throws SQLException {

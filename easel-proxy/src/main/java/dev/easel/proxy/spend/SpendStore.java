@@ -27,11 +27,13 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.flywaydb.core.Flyway;
@@ -881,6 +883,81 @@ final class SpendStore implements AutoCloseable {
                 }
             }
             return out;
+        });
+    }
+
+    /** The end user's row, if there is one. */
+    Optional<Budget> budget(String endUser) throws SQLException {
+        return with(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT end_user_id, max_budget, budget_duration,"
+                    + " budget_anchor FROM " + END_USERS + " WHERE end_user_id = ?")) {
+                ps.setString(1, endUser);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.<Budget>empty();
+                    }
+                    String duration = rs.getString(3);
+                    return Optional.of(new Budget(rs.getString(1), nullableMoney(rs, 2),
+                            duration == null ? null : BudgetDuration.parse(duration), time(rs, 4)));
+                }
+            }
+        });
+    }
+
+    /** End users whose requests are refused ({@code POST /customer/block}). */
+    Set<String> blockedEndUsers() throws SQLException {
+        return with(c -> {
+            Set<String> out = new java.util.HashSet<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT end_user_id FROM " + END_USERS
+                    + " WHERE blocked = ?")) {
+                ps.setBoolean(1, true);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(rs.getString(1));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    /**
+     * Sets the blocked flag of each end user in one transaction; an end user without a row gets one (no budget, the
+     * window anchored at {@code now}), as LiteLLM's block creates the customer.
+     */
+    void setBlocked(Collection<String> endUsers, boolean blocked, Instant now) throws SQLException {
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + END_USERS
+                    + " (end_user_id, max_budget, budget_duration, budget_anchor, created_at, updated_at, blocked)"
+                    + " VALUES (?, NULL, NULL, ?, ?, ?, ?) ON CONFLICT (end_user_id) DO UPDATE SET"
+                    + " blocked = excluded.blocked, updated_at = excluded.updated_at")) {
+                for (String id : endUsers) {
+                    ps.setString(1, id);
+                    setTime(ps, 2, now);
+                    setTime(ps, 3, now);
+                    setTime(ps, 4, now);
+                    ps.setBoolean(5, blocked);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            c.commit();
+            return null;
+        });
+    }
+
+    /** Deletes the end users' rows (budget and blocked flag; their spend rows stay); returns how many there were. */
+    int deleteEndUsers(Collection<String> endUsers) throws SQLException {
+        return inTransaction(c -> {
+            int deleted = 0;
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + END_USERS + " WHERE end_user_id = ?")) {
+                for (String id : endUsers) {
+                    ps.setString(1, id);
+                    deleted += ps.executeUpdate();
+                }
+            }
+            c.commit();
+            return deleted;
         });
     }
 

@@ -47,6 +47,13 @@ class SpendApiTest {
             c.routes.get("/end_user/info", api::endUserInfo);
             c.routes.get("/customer/info", api::endUserInfo);
             c.routes.post("/end_user/new", api::newEndUser);
+            c.routes.post("/customer/new", api::newEndUser);
+            for (String prefix : java.util.List.of("/end_user", "/customer")) {
+                c.routes.post(prefix + "/update", api::updateEndUser);
+                c.routes.post(prefix + "/delete", api::deleteEndUsers);
+                c.routes.post(prefix + "/block", api::blockEndUsers);
+                c.routes.post(prefix + "/unblock", api::unblockEndUsers);
+            }
             c.routes.get("/global/spend/report", api::report);
         }).start("127.0.0.1", 0);
         Instant t0 = Instant.parse("2026-11-01T10:00:00Z");
@@ -223,5 +230,140 @@ class SpendApiTest {
         JsonNode rows = json(get("/global/spend/report?group_by=model_id"));
         assertThat(rows.findValuesAsText("deployment")).containsExactly("dall-e-2-dep", "gpt-image-1-dep");
         assertThat(rows.get(1).get("requests").asLong()).isEqualTo(2);
+    }
+
+    // ------------------------------------------------------------------ /customer/update, delete, block, unblock
+
+    private static JsonNode error(HttpResponse<String> r) throws Exception {
+        return json(r).get("error");
+    }
+
+    @Test
+    void customerUpdate_changesOnlyWhatIsGiven_andKeepsTheWindow() throws Exception {
+        JsonNode before = json(post("/customer/new", "{\"user_id\":\"carol\",\"max_budget\":2,"
+                + "\"budget_duration\":\"30d\"}"));
+        HttpResponse<String> r = post("/customer/update", "{\"user_id\":\"carol\",\"max_budget\":3}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode after = json(r);
+        assertThat(after.get("max_budget").decimalValue()).isEqualByComparingTo("3");
+        assertThat(after.get("budget_duration").asText()).isEqualTo("30d");
+        // the same window end (as stored: to the microsecond)
+        assertThat(Instant.parse(after.get("budget_reset_at").asText())).isEqualTo(
+                Instant.parse(before.get("budget_reset_at").asText()).truncatedTo(java.time.temporal.ChronoUnit.MICROS));
+        assertThat(after.get("blocked").asBoolean()).isFalse();
+        assertThat(after.get("litellm_budget_table").get("max_budget").decimalValue()).isEqualByComparingTo("3");
+
+        // the /end_user alias, and a new duration: a new window
+        JsonNode daily = json(post("/end_user/update", "{\"user_id\":\"carol\",\"budget_duration\":\"1d\"}"));
+        assertThat(daily.get("budget_duration").asText()).isEqualTo("1d");
+        assertThat(daily.get("max_budget").decimalValue()).isEqualByComparingTo("3");
+
+        // an end user seen only in the spend log can be updated; one never seen is 404 (LiteLLM's)
+        assertThat(json(post("/customer/update", "{\"user_id\":\"bob\",\"max_budget\":0.5}")).get("max_budget")
+                .decimalValue()).isEqualByComparingTo("0.5");
+        HttpResponse<String> unknown = post("/customer/update", "{\"user_id\":\"nobody\",\"max_budget\":1}");
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(unknown.body()).isEqualTo("{\"error\":{\"message\":\"end user 'nobody' not found\",\"type\":"
+                + "\"invalid_request_error\",\"param\":\"user_id\",\"code\":\"end_user_not_found\"}}");
+        assertThat(spend.endUserInfo("nobody")).isEmpty();
+    }
+
+    @Test
+    void customerEndpoints_unsupportedFields_at400_unlessAtTheirDefault_andUnknownFields400() throws Exception {
+        for (String path : java.util.List.of("/customer/new", "/customer/update")) {
+            HttpResponse<String> alias = post(path, "{\"user_id\":\"alice\",\"alias\":\"Alice\"}");
+            assertThat(alias.statusCode()).as(path).isEqualTo(400);
+            assertThat(error(alias).get("code").asText()).isEqualTo("unsupported_parameter");
+            assertThat(error(alias).get("param").asText()).isEqualTo("alias");
+            assertThat(error(alias).get("message").asText())
+                    .isEqualTo("alias is not supported by Easel (was \"Alice\"); leave it out or null");
+            for (String field : java.util.List.of("\"allowed_model_region\":\"eu\"", "\"default_model\":\"x\"",
+                    "\"budget_id\":\"free\"", "\"spend\":3", "\"tpm_limit\":5", "\"rpm_limit\":5",
+                    "\"soft_budget\":1", "\"max_parallel_requests\":2", "\"object_permission\":{\"agents\":[\"a\"]}",
+                    "\"model_max_budget\":{\"m\":{}}", "\"budget_reset_at\":\"2026-12-31T00:00:00Z\"")) {
+                HttpResponse<String> r = post(path, "{\"user_id\":\"alice\"," + field + "}");
+                assertThat(r.statusCode()).as(path + " " + field).isEqualTo(400);
+                assertThat(error(r).get("code").asText()).isEqualTo("unsupported_parameter");
+            }
+            // LiteLLM's defaults, as its clients send them, are fine
+            HttpResponse<String> defaults = post(path, "{\"user_id\":\"frank\",\"alias\":null,\"spend\":0,"
+                    + "\"allowed_model_region\":null,\"object_permission\":{},\"blocked\":false}");
+            assertThat(defaults.statusCode()).as(path + " " + defaults.body()).isEqualTo(200);
+
+            HttpResponse<String> unknown = post(path, "{\"user_id\":\"alice\",\"colour\":\"red\"}");
+            assertThat(unknown.statusCode()).isEqualTo(400);
+            assertThat(error(unknown).get("code").asText()).isEqualTo("unknown_parameter");
+            assertThat(error(unknown).get("message").asText()).isEqualTo("unknown field 'colour' (expected user_id, "
+                    + "end_user_id, max_budget, budget_duration, blocked)");
+            HttpResponse<String> notBool = post(path, "{\"user_id\":\"alice\",\"blocked\":\"yes\"}");
+            assertThat(error(notBool).get("message").asText()).isEqualTo("blocked: expected true or false (was "
+                    + "\"yes\")");
+        }
+        HttpResponse<String> unknown = post("/customer/block", "{\"user_ids\":[\"alice\"],\"alias\":null}");
+        assertThat(unknown.statusCode()).isEqualTo(400);
+        assertThat(error(unknown).get("message").asText()).isEqualTo("unknown field 'alias' (expected user_ids)");
+        // the budget configured for alice is untouched by all of that
+        assertThat(spend.endUserInfo("alice").orElseThrow().maxBudget()).hasValueSatisfying(
+                m -> assertThat(m).isEqualByComparingTo("1"));
+    }
+
+    @Test
+    void customerBlock_refusesTheEndUser_unblockLiftsIt_bothAliases() throws Exception {
+        HttpResponse<String> r = post("/customer/block", "{\"user_ids\":[\"alice\",\"dave\"]}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode blocked = json(r).get("blocked_users");
+        assertThat(blocked.findValuesAsText("user_id")).containsExactly("alice", "dave");
+        assertThat(blocked.findValuesAsText("blocked")).containsOnly("true");
+        assertThat(spend.blocked("alice")).contains("User blocked from making LLM API Calls. User=alice");
+        assertThat(spend.blocked("dave")).isPresent(); // created by the block, as LiteLLM's upsert does
+        assertThat(json(get("/customer/info?end_user_id=dave")).get("blocked").asBoolean()).isTrue();
+        assertThat(spend.blocked("bob")).isEmpty();
+
+        HttpResponse<String> missing = post("/end_user/unblock", "{\"user_ids\":[\"alice\",\"zed\",\"yan\"]}");
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(error(missing).get("message").asText()).isEqualTo("end users not found: zed, yan");
+        assertThat(spend.blocked("alice")).as("nothing changed").isPresent();
+
+        HttpResponse<String> un = post("/end_user/unblock", "{\"user_ids\":[\"alice\"]}");
+        assertThat(un.statusCode()).isEqualTo(200);
+        assertThat(json(un).get("unblocked_users").get(0).get("blocked").asBoolean()).isFalse();
+        assertThat(spend.blocked("alice")).isEmpty();
+        assertThat(spend.blocked("dave")).isPresent();
+
+        assertThat(error(post("/customer/block", "{\"user_ids\":[]}")).get("message").asText())
+                .isEqualTo("user_ids must not be empty");
+        assertThat(error(post("/customer/block", "{\"user_ids\":\"alice\"}")).get("param").asText())
+                .isEqualTo("user_ids");
+        assertThat(error(post("/customer/block", "{}")).get("code").asText()).isEqualTo("missing_parameter");
+        StringBuilder many = new StringBuilder("{\"user_ids\":[");
+        for (int i = 0; i <= SpendService.MAX_END_USERS_PER_CALL; i++) {
+            many.append(i == 0 ? "" : ",").append("\"u").append(i).append('"');
+        }
+        assertThat(error(post("/customer/block", many + "]}")).get("message").asText())
+                .isEqualTo("user_ids: at most 1000 end users per call (was 1001)");
+    }
+
+    @Test
+    void customerDelete_removesBudgetsAndBlocks_keepsSpend_andUnknownDeletesNothing() throws Exception {
+        post("/customer/new", "{\"user_id\":\"erin\",\"max_budget\":4,\"blocked\":true}");
+        assertThat(spend.blocked("erin")).isPresent();
+
+        HttpResponse<String> missing = post("/customer/delete", "{\"user_ids\":[\"erin\",\"ghost\"]}");
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(missing.body()).isEqualTo("{\"error\":{\"message\":\"end users not found: ghost\",\"type\":"
+                + "\"invalid_request_error\",\"param\":\"user_ids\",\"code\":\"end_user_not_found\"}}");
+        assertThat(spend.endUserInfo("erin")).isPresent();
+
+        HttpResponse<String> r = post("/end_user/delete", "{\"user_ids\":[\"erin\",\"alice\"]}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(json(r).get("deleted_customers").asInt()).isEqualTo(2);
+        assertThat(json(r).get("message").asText()).isEqualTo("Successfully deleted customers with ids: [erin, "
+                + "alice]");
+        assertThat(spend.blocked("erin")).isEmpty();
+        assertThat(spend.endUserInfo("erin")).as("no budget, no request: gone").isEmpty();
+        EndUserInfo alice = spend.endUserInfo("alice").orElseThrow();
+        assertThat(alice.maxBudget()).as("budget gone").isEmpty();
+        assertThat(alice.totalRequests()).as("spend rows stay").isEqualTo(2);
+        assertThat(spend.checkBudget("alice")).isEmpty();
     }
 }

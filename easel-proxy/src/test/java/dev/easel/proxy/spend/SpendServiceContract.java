@@ -656,6 +656,144 @@ abstract class SpendServiceContract {
         }
     }
 
+    // ---------------------------------------------------------------- blocked end users (migration V7)
+
+    @Test
+    void blockedEndUser_isRefusedAtOnce_keepsItsBudget_survivesARestart_untilUnblocked() {
+        SpendService s = start(options.withEndUserBudgets(Map.of("alice", new BigDecimal("0.10"))));
+        assertThat(s.blocked("alice")).isEmpty();
+        assertThat(s.blocked(null)).isEmpty();
+
+        List<EndUserInfo> blocked = s.blockEndUsers(List.of("alice", "mallory", "alice"));
+        assertThat(blocked).extracting(EndUserInfo::endUserId).containsExactly("alice", "mallory");
+        assertThat(blocked).allSatisfy(i -> assertThat(i.blocked()).isTrue());
+        assertThat(s.blocked("alice")).contains("User blocked from making LLM API Calls. User=alice");
+        assertThat(s.blocked("mallory")).isPresent();
+        assertThat(s.endUserInfo("alice").orElseThrow().maxBudget()).hasValueSatisfying(
+                m -> assertThat(m).isEqualByComparingTo("0.10"));
+        s.close();
+
+        // read back from the table: the configured budget is applied again, the block is kept
+        SpendService again = start(options.withEndUserBudgets(Map.of("alice", new BigDecimal("0.20"))));
+        again.flush();
+        assertThat(again.blocked("alice")).isPresent();
+        assertThat(again.blocked("mallory")).isPresent();
+        assertThat(again.endUserInfo("alice").orElseThrow().maxBudget()).hasValueSatisfying(
+                m -> assertThat(m).isEqualByComparingTo("0.20"));
+
+        assertThat(again.unstored(List.of("alice", "nobody"))).containsExactly("nobody");
+        assertThat(again.unblockEndUsers(List.of("alice", "nobody"))).isEmpty();
+        assertThat(again.blocked("alice")).as("nothing unblocked while one is unknown").isPresent();
+        assertThat(again.unblockEndUsers(List.of("alice")).orElseThrow()).singleElement()
+                .satisfies(i -> assertThat(i.blocked()).isFalse());
+        assertThat(again.blocked("alice")).isEmpty();
+        again.close();
+        SpendService third = start(options);
+        third.flush();
+        assertThat(third.blocked("alice")).isEmpty();
+        assertThat(third.blocked("mallory")).isPresent();
+    }
+
+    @Test
+    void updateEndUser_keepsWhatIsNotGiven_andDeleteKeepsTheSpendRows() {
+        SpendService s = start(options);
+        s.createEndUser("pat", Optional.of(new BigDecimal("1")), Optional.of("30d"));
+        Instant reset = s.endUserInfo("pat").orElseThrow().budgetResetAt().orElseThrow();
+        clock.set(clock.instant().plus(Duration.ofDays(2)));
+
+        EndUserInfo raised = s.updateEndUser("pat", Optional.of(new BigDecimal("2")), Optional.empty(),
+                Optional.empty()).orElseThrow();
+        assertThat(raised.maxBudget()).hasValueSatisfying(m -> assertThat(m).isEqualByComparingTo("2"));
+        assertThat(raised.budgetResetAt()).as("the window is kept").contains(reset);
+        EndUserInfo blocked = s.updateEndUser("pat", Optional.empty(), Optional.empty(), Optional.of(true))
+                .orElseThrow();
+        assertThat(blocked.blocked()).isTrue();
+        assertThat(blocked.maxBudget()).hasValueSatisfying(m -> assertThat(m).isEqualByComparingTo("2"));
+        assertThat(s.blocked("pat")).isPresent();
+        assertThat(s.updateEndUser("ghost", Optional.of(BigDecimal.ONE), Optional.empty(), Optional.empty()))
+                .isEmpty();
+
+        s.record(row("p1", "pat", "gpt-image-1", "0.04", clock.instant()));
+        assertThat(s.deleteEndUsers(List.of("pat", "ghost")).unknown()).containsExactly("ghost");
+        assertThat(s.blocked("pat")).isPresent();
+        assertThat(s.deleteEndUsers(List.of("pat")).deleted()).isEqualTo(1);
+        assertThat(s.blocked("pat")).isEmpty();
+        s.flush();
+        EndUserInfo after = s.endUserInfo("pat").orElseThrow();
+        assertThat(after.maxBudget()).isEmpty();
+        assertThat(after.totalRequests()).isEqualTo(1);
+        // seen in the spend log only: still updatable, deleting it again deletes no row
+        assertThat(s.deleteEndUsers(List.of("pat")).deleted()).isZero();
+    }
+
+    @Test
+    void blockOnAnotherReplica_isSeenAtTheNextRefresh() {
+        SpendService a = start(options);
+        // another process on the same database: its own journal
+        SpendService b = start(options.withFlushInterval(Duration.ofMillis(20))
+                .withJournalPath(dir.resolve("replica-b/spend.journal")));
+        b.flush();
+        a.blockEndUsers(List.of("eve"));
+        assertThat(b.blocked("eve")).as("not before b reads the table again").isEmpty();
+
+        clock.set(clock.instant().plusSeconds(11)); // past the 10 s refresh
+        Await.until("replica b sees eve blocked", () -> b.blocked("eve").isPresent());
+        a.unblockEndUsers(List.of("eve"));
+        clock.set(clock.instant().plusSeconds(11));
+        Await.until("replica b sees eve unblocked", () -> b.blocked("eve").isEmpty());
+    }
+
+    @Test
+    void concurrentBlocksAndUnblocks_whileTheTableIsReadAgainAndAgain_endAsWritten() throws Exception {
+        SpendService s = start(options.withFlushInterval(Duration.ofMillis(1)));
+        int threads = 8;
+        int perThread = 25;
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        // keeps the writer's refresh due: every loop of it reads the table again while the threads write
+        Thread ticker = Thread.ofPlatform().start(() -> {
+            while (!done.get()) {
+                clock.set(clock.instant().plusSeconds(11));
+                Thread.yield();
+            }
+        });
+        CountDownLatch go = new CountDownLatch(1);
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            workers.add(Thread.ofPlatform().start(() -> {
+                try {
+                    go.await();
+                    for (int i = 0; i < perThread; i++) {
+                        String u = "u" + id + "-" + i;
+                        s.blockEndUsers(List.of(u));
+                        if (i % 2 == 0) {
+                            s.unblockEndUsers(List.of(u)).orElseThrow();
+                        }
+                        // what this process wrote, it sees at once, whatever the refresh read meanwhile
+                        if ((i % 2 == 0) == s.blocked(u).isPresent()) {
+                            throw new AssertionError(u + " seen " + (i % 2 == 0 ? "blocked" : "unblocked"));
+                        }
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }));
+        }
+        go.countDown();
+        for (Thread w : workers) {
+            w.join();
+        }
+        done.set(true);
+        ticker.join();
+        assertThat(failure.get()).isNull();
+        for (int t = 0; t < threads; t++) {
+            for (int i = 0; i < perThread; i++) {
+                assertThat(s.blocked("u" + t + "-" + i).isPresent()).as("u%d-%d", t, i).isEqualTo(i % 2 == 1);
+            }
+        }
+    }
+
     /** A clock tests move by hand. */
     static final class MutableClock extends Clock {
         private final AtomicReference<Instant> now;
