@@ -206,7 +206,11 @@ class KeyEndpointsTest {
     }
 
     @Test
-    void generate_forAnUnknownUser_createsTheUser_asLitellm() {
+    void generate_forAnUnknownUser_createsTheUser_asLitellm_butNotWhenTheKeyIsRefused() {
+        generate("{\"key_alias\":\"taken\"}");
+        refused(post("/key/generate", "{\"user_id\":\"never\",\"key_alias\":\"taken\"}"), 409, "key_alias",
+                "conflict");
+        refused(wire.get("/user/info?user_id=never"), 404, "user_id", "user_not_found");
         JsonNode g = generate("{\"user_id\":\"new-dev\"}");
         JsonNode info = ok(wire.get("/user/info?user_id=new-dev"));
         assertThat(info.get("user_info").get("user_role").asText()).isEqualTo("internal_user");
@@ -445,8 +449,12 @@ class KeyEndpointsTest {
                 400, "members_with_roles[0].user_id", "missing_parameter");
         refused(post("/team/new", "{\"members_with_roles\":[{\"user_id\":\"x\",\"role\":\"owner\"}]}"), 400,
                 "members_with_roles[0].role", "invalid_parameter");
-        refused(post("/team/new", "{\"members_with_roles\":[{\"user_id\":\"x\",\"age\":3}]}"), 400,
-                "members_with_roles[0].age", "unknown_parameter");
+        assertThat(refused(post("/team/new", "{\"members_with_roles\":[{\"user_id\":\"x\",\"age\":3}]}"), 400,
+                "members_with_roles[0].age", "unknown_parameter").get("message").asText())
+                .isEqualTo("members_with_roles[0]: unknown field 'age'");
+        assertThat(refused(post("/team/new", "{\"members_with_roles\":[{\"user_id\":7}]}"), 400,
+                "members_with_roles[0].user_id", "invalid_parameter").get("message").asText())
+                .isEqualTo("members_with_roles[0].user_id: expected a string (was 7)");
         refused(post("/team/update", "{\"team_id\":\"design\",\"rpm_limit\":\"fast\"}"), 400, "rpm_limit",
                 "invalid_parameter");
     }

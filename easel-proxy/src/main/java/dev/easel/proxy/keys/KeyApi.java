@@ -374,12 +374,12 @@ public final class KeyApi {
                     Optional.empty(), List.of(), KeyLimits.none(now), Map.of(), List.of(), false, Optional.empty(),
                     now, now, Optional.of(who), Optional.of(who)), now);
             checkTeam(k);
-            boolean userCreated = ensureUser(k.userId(), now);
             try {
                 store.insertKey(k);
             } catch (KeyStore.Conflict e) {
                 throw conflict(e);
             }
+            boolean userCreated = ensureUser(k.userId(), now); // after the key: a refused key creates no user
             changes.publish("key:" + k.token());
             if (userCreated) {
                 changes.publish("user:" + k.userId().orElseThrow());
@@ -452,7 +452,6 @@ public final class KeyApi {
             VirtualKey k = edit.apply(old, now);
             k = touched(k, now, actor.apply(ctx));
             checkTeam(k);
-            boolean userCreated = ensureUser(k.userId(), now);
             try {
                 if (!store.updateKey(k)) {
                     throw keyNotFound(token);
@@ -460,6 +459,7 @@ public final class KeyApi {
             } catch (KeyStore.Conflict e) {
                 throw conflict(e);
             }
+            boolean userCreated = ensureUser(k.userId(), now);
             changes.publish("key:" + token);
             if (userCreated) {
                 changes.publish("user:" + k.userId().orElseThrow());
@@ -555,7 +555,6 @@ public final class KeyApi {
                     e.models(), e.limits(), e.metadata(), e.tags(), e.blocked(), e.expires(), e.createdAt(), now,
                     e.createdBy(), Optional.of(actor.apply(ctx)));
             checkTeam(fresh);
-            boolean userCreated = ensureUser(fresh.userId(), now);
             try {
                 if (!store.replaceKey(token, fresh)) {
                     throw keyNotFound(token);
@@ -563,6 +562,7 @@ public final class KeyApi {
             } catch (KeyStore.Conflict c) {
                 throw conflict(c);
             }
+            boolean userCreated = ensureUser(fresh.userId(), now);
             changes.publish("key:" + token);
             if (userCreated) {
                 changes.publish("user:" + fresh.userId().orElseThrow());
@@ -955,7 +955,9 @@ public final class KeyApi {
             return r.get();
         } catch (ApiError e) {
             String param = e.param == null ? at : at + "." + e.param;
-            return sneaky(new ApiError(e.status, e.code, param, at + "." + e.getMessage()));
+            String message = e.param != null && e.getMessage().startsWith(e.param + ":")
+                    ? at + "." + e.getMessage() : at + ": " + e.getMessage();
+            return sneaky(new ApiError(e.status, e.code, param, message));
         }
     }
 
