@@ -18,6 +18,7 @@ import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -97,6 +98,11 @@ public final class KeyApi {
         this.body = Objects.requireNonNull(body, "body");
         this.actor = Objects.requireNonNull(actor, "actor");
         this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** The time, to the microsecond the database keeps, so an answer shows what a later read will. */
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MICROS);
     }
 
     /** SHA-256 hex of a key: its {@code token}, as LiteLLM stores it. */
@@ -353,7 +359,7 @@ public final class KeyApi {
     public void generateKey(Context ctx) {
         handle(ctx, () -> {
             Fields f = new Fields(readBody(ctx, false));
-            Instant now = clock.instant();
+            Instant now = now();
             Optional<String> supplied = f.text("key");
             String key = supplied.map(k -> checkKey("key", k)).orElseGet(this::newKey);
             f.money("spend").filter(s -> s.signum() != 0).ifPresent(s -> {
@@ -368,12 +374,12 @@ public final class KeyApi {
                     Optional.empty(), List.of(), KeyLimits.none(now), Map.of(), List.of(), false, Optional.empty(),
                     now, now, Optional.of(who), Optional.of(who)), now);
             checkTeam(k);
-            boolean userCreated = ensureUser(k.userId(), now);
             try {
                 store.insertKey(k);
             } catch (KeyStore.Conflict e) {
                 throw conflict(e);
             }
+            boolean userCreated = ensureUser(k.userId(), now); // after the key: a refused key creates no user
             changes.publish("key:" + k.token());
             if (userCreated) {
                 changes.publish("user:" + k.userId().orElseThrow());
@@ -393,7 +399,7 @@ public final class KeyApi {
             VirtualKey k = store.key(token).orElseThrow(() -> keyNotFound(token));
             ObjectNode out = NODES.objectNode();
             out.put("key", k.token());
-            out.set("info", keyJson(k, clock.instant()));
+            out.set("info", keyJson(k, now()));
             return out;
         });
     }
@@ -413,7 +419,7 @@ public final class KeyApi {
             boolean full = queryBool(ctx, "return_full_object");
             KeyStore.Page<VirtualKey> p = store.keys(new KeyStore.KeyQuery(query(ctx, "user_id"),
                     query(ctx, "team_id"), query(ctx, "key_alias"), page, size));
-            Instant now = clock.instant();
+            Instant now = now();
             ObjectNode out = NODES.objectNode();
             ArrayNode keys = out.putArray("keys");
             for (VirtualKey k : p.items()) {
@@ -442,11 +448,10 @@ public final class KeyApi {
             f.unsupported(KEY_UNSUPPORTED);
             f.finish();
             VirtualKey old = store.key(token).orElseThrow(() -> keyNotFound(token));
-            Instant now = clock.instant();
+            Instant now = now();
             VirtualKey k = edit.apply(old, now);
             k = touched(k, now, actor.apply(ctx));
             checkTeam(k);
-            boolean userCreated = ensureUser(k.userId(), now);
             try {
                 if (!store.updateKey(k)) {
                     throw keyNotFound(token);
@@ -454,6 +459,7 @@ public final class KeyApi {
             } catch (KeyStore.Conflict e) {
                 throw conflict(e);
             }
+            boolean userCreated = ensureUser(k.userId(), now);
             changes.publish("key:" + token);
             if (userCreated) {
                 changes.publish("user:" + k.userId().orElseThrow());
@@ -510,7 +516,7 @@ public final class KeyApi {
             String token = tokenOf(f.required("key"));
             f.finish();
             VirtualKey old = store.key(token).orElseThrow(() -> keyNotFound(token));
-            Instant now = clock.instant();
+            Instant now = now();
             VirtualKey k = touched(withBlocked(old, blocked), now, actor.apply(ctx));
             if (!store.updateKey(k)) {
                 throw keyNotFound(token);
@@ -543,13 +549,12 @@ public final class KeyApi {
             f.unsupported(KEY_UNSUPPORTED);
             f.finish();
             VirtualKey old = store.key(token).orElseThrow(() -> keyNotFound(token));
-            Instant now = clock.instant();
+            Instant now = now();
             VirtualKey e = edit.apply(old, now);
             VirtualKey fresh = new VirtualKey(hash(key), keyName(key), e.keyAlias(), e.userId(), e.teamId(),
                     e.models(), e.limits(), e.metadata(), e.tags(), e.blocked(), e.expires(), e.createdAt(), now,
                     e.createdBy(), Optional.of(actor.apply(ctx)));
             checkTeam(fresh);
-            boolean userCreated = ensureUser(fresh.userId(), now);
             try {
                 if (!store.replaceKey(token, fresh)) {
                     throw keyNotFound(token);
@@ -557,6 +562,7 @@ public final class KeyApi {
             } catch (KeyStore.Conflict c) {
                 throw conflict(c);
             }
+            boolean userCreated = ensureUser(fresh.userId(), now);
             changes.publish("key:" + token);
             if (userCreated) {
                 changes.publish("user:" + fresh.userId().orElseThrow());
@@ -702,7 +708,7 @@ public final class KeyApi {
         handle(ctx, () -> {
             Fields f = new Fields(readBody(ctx, false));
             String id = f.text("team_id").orElseGet(() -> UUID.randomUUID().toString());
-            Instant now = clock.instant();
+            Instant now = now();
             TeamEdit edit = TeamEdit.read(f);
             List<TeamMember> members = members(f.raw("members_with_roles"), "members_with_roles");
             f.unsupported(TEAM_UNSUPPORTED);
@@ -726,7 +732,7 @@ public final class KeyApi {
         handle(ctx, () -> {
             String id = queryRequired(ctx, "team_id");
             Team t = store.team(id).orElseThrow(() -> teamNotFound(id));
-            Instant now = clock.instant();
+            Instant now = now();
             ObjectNode out = NODES.objectNode();
             out.put("team_id", id);
             out.set("team_info", teamJson(t, now));
@@ -743,7 +749,7 @@ public final class KeyApi {
         handle(ctx, () -> {
             checkQuery(ctx, Set.of("user_id"), Set.of("organization_id"));
             Optional<String> user = query(ctx, "user_id");
-            Instant now = clock.instant();
+            Instant now = now();
             ArrayNode out = NODES.arrayNode();
             for (Team t : allTeams(user)) {
                 out.add(teamJson(t, now));
@@ -761,7 +767,7 @@ public final class KeyApi {
             f.unsupported(TEAM_UNSUPPORTED);
             f.finish();
             Team old = store.team(id).orElseThrow(() -> teamNotFound(id));
-            Instant now = clock.instant();
+            Instant now = now();
             Team t = edit.apply(old, now);
             t = new Team(t.teamId(), t.teamAlias(), t.models(), t.limits(), t.members(), t.metadata(), t.blocked(),
                     t.createdAt(), now);
@@ -818,7 +824,7 @@ public final class KeyApi {
             f.unsupported("max_budget_in_team", null);
             f.finish();
             store.team(id).orElseThrow(() -> teamNotFound(id));
-            Instant now = clock.instant();
+            Instant now = now();
             List<String> created = ensureUsers(members, now);
             Team t;
             try {
@@ -866,7 +872,7 @@ public final class KeyApi {
             Team t = store.removeMembers(id, remove).orElseThrow(() -> teamNotFound(id));
             changes.publish("team:" + id);
             remove.forEach(u -> changes.publish("user:" + u));
-            return teamJson(t, clock.instant());
+            return teamJson(t, now());
         });
     }
 
@@ -949,7 +955,9 @@ public final class KeyApi {
             return r.get();
         } catch (ApiError e) {
             String param = e.param == null ? at : at + "." + e.param;
-            return sneaky(new ApiError(e.status, e.code, param, at + "." + e.getMessage()));
+            String message = e.param != null && e.getMessage().startsWith(e.param + ":")
+                    ? at + "." + e.getMessage() : at + ": " + e.getMessage();
+            return sneaky(new ApiError(e.status, e.code, param, message));
         }
     }
 
@@ -988,7 +996,7 @@ public final class KeyApi {
         handle(ctx, () -> {
             Fields f = new Fields(readBody(ctx, false));
             String id = f.text("user_id").orElseGet(() -> UUID.randomUUID().toString());
-            Instant now = clock.instant();
+            Instant now = now();
             UserEdit edit = UserEdit.read(f);
             String role = edit.role.orElse("internal_user");
             // for the key made with the user
@@ -1065,7 +1073,7 @@ public final class KeyApi {
         handle(ctx, () -> {
             String id = queryRequired(ctx, "user_id");
             User u = store.user(id).orElseThrow(() -> userNotFound(id));
-            Instant now = clock.instant();
+            Instant now = now();
             List<Team> teams = allTeams(Optional.of(id));
             ObjectNode out = NODES.objectNode();
             out.put("user_id", id);
@@ -1097,7 +1105,7 @@ public final class KeyApi {
                         + " (was '" + role.get() + "')");
             }
             KeyStore.Page<User> p = store.users(role, page, size);
-            Instant now = clock.instant();
+            Instant now = now();
             ObjectNode out = NODES.objectNode();
             ArrayNode users = out.putArray("users");
             for (User u : p.items()) {
@@ -1124,7 +1132,7 @@ public final class KeyApi {
             }
             f.finish();
             User old = store.user(id).orElseThrow(() -> userNotFound(id));
-            Instant now = clock.instant();
+            Instant now = now();
             User u = edit.apply(old, now);
             u = new User(u.userId(), u.userEmail(), u.userRole(), u.models(), u.limits(), u.metadata(), u.createdAt(),
                     now);
