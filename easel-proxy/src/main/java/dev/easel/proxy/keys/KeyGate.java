@@ -33,8 +33,11 @@ public final class KeyGate {
 
     /** How long a rate-limit slot lives if its request never ends it (only a crash would). */
     static final Duration LEASE_TTL = Duration.ofHours(1);
-    /** Model names that allow every model of the proxy (LiteLLM's). */
-    static final Set<String> ALL_MODELS = Set.of("*", "all-proxy-models");
+    /**
+     * Model names that allow every model (LiteLLM's): of the proxy, or on a key "whatever its team allows" (the
+     * team's own list is checked next).
+     */
+    static final Set<String> ALL_MODELS = Set.of("*", "all-proxy-models", "all-team-models");
 
     private final KeyCache cache;
     private final RouterState ledger;
