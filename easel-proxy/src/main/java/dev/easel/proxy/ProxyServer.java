@@ -197,7 +197,7 @@ public final class ProxyServer implements AutoCloseable {
         // keys, teams and users live in the spend log's database, migrated with it
         // the same store and change channel as the request path's cache: a write is seen there at once
         KeyApi keyApi = keyGate == null ? null : new KeyApi(keyGate.cache().store(), keyGate.cache().changes(),
-                (dimension, id, from) -> spend.spend(new dev.easel.proxy.spend.Subject(dimension, id), from,
+                (dimension, id, from) -> spend.spendNow(new dev.easel.proxy.spend.Subject(dimension, id), from,
                         Optional.empty()),
                 new JsonBodies(requestLimits, System::nanoTime)::readTree, this::actor, clock);
         this.app = Javalin.create(c -> {

@@ -159,6 +159,7 @@ class KeyEnforcementTest {
         HttpResponse<byte[]> info = f.get("/key/info?key=" + key);
         assertThat(info.statusCode()).as(text(info)).isEqualTo(200);
         assertThat(json(info).path("info").path("spend").decimalValue()).isEqualByComparingTo("0.032");
+        assertThat(json(info).path("info").path("remaining_budget").decimalValue()).isEqualByComparingTo("0.018");
     }
 
     @Test

@@ -1330,6 +1330,14 @@ public final class KeyApi {
 
     private static void limits(ObjectNode o, KeyLimits l, Instant now, boolean soft) {
         o.put("max_budget", l.maxBudget().orElse(null));
+        // an Easel addition: what is left of the budget in the current window (spend is put before this)
+        com.fasterxml.jackson.databind.JsonNode spent = o.get("spend");
+        if (l.maxBudget().isPresent() && spent != null && spent.isNumber()) {
+            java.math.BigDecimal left = l.maxBudget().get().subtract(spent.decimalValue());
+            o.put("remaining_budget", left.signum() < 0 ? java.math.BigDecimal.ZERO : left);
+        } else {
+            o.putNull("remaining_budget");
+        }
         if (soft) {
             o.put("soft_budget", l.softBudget().orElse(null));
         }

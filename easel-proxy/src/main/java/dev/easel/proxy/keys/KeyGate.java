@@ -68,8 +68,8 @@ public final class KeyGate {
     public KeyCache.Resolved authenticate(String token) {
         Optional<KeyCache.Resolved> found = cache.resolve(token);
         if (found.isEmpty()) {
-            throw new AuthenticationException("Incorrect API key provided: no key hashes to "
-                    + token.substring(0, Math.min(12, token.length())) + "…", 401, "authentication_error",
+            // as for a wrong master key: nothing of what was presented is repeated
+            throw new AuthenticationException("Incorrect API key provided.", 401, "authentication_error",
                     "invalid_api_key", null, null, null, null);
         }
         KeyCache.Resolved r = found.get();

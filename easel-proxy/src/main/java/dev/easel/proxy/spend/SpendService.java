@@ -788,7 +788,7 @@ public final class SpendService implements AutoCloseable {
                 Optional<Instant> to = a.windowStart().equals(Instant.EPOCH) ? Optional.empty() : a.resetAt();
                 BudgetLedger.Reservation r = options.budgetLedger().hold(window, a.max(),
                         estimate == null ? BigDecimal.ZERO : estimate,
-                        () -> windowTotals(a.subject(), a.windowStart(), to, true).spend(), now,
+                        () -> windowTotals(a.subject(), a.windowStart(), to, true, true).spend(), now,
                         now.plus(options.budgetHoldExpiry()));
                 if (r instanceof BudgetLedger.Reservation.Refused f) {
                     endAll(taken, Optional.empty());
@@ -808,10 +808,20 @@ public final class SpendService implements AutoCloseable {
 
     /**
      * A subject's spend in the window starting at {@code from} (the epoch: all time) and ending at {@code to},
-     * unflushed rows included; tolerant of a database outage (the last known total is used).
+     * unflushed rows included, for the request path: from memory (the window's database total as read within
+     * the last {@link #KNOWN_FRESH}, kept up with this process's rows), tolerant of a database outage (the last
+     * known total is used).
      */
     public BigDecimal spend(Subject subject, Instant from, Optional<Instant> to) {
-        return windowTotals(subject, from, from.equals(Instant.EPOCH) ? Optional.empty() : to, true).spend();
+        return windowTotals(subject, from, from.equals(Instant.EPOCH) ? Optional.empty() : to, true, true).spend();
+    }
+
+    /**
+     * Like {@link #spend}, read from the database now (every replica's rows that are written), for the management
+     * endpoints; the last known total while the database is down.
+     */
+    public BigDecimal spendNow(Subject subject, Instant from, Optional<Instant> to) {
+        return windowTotals(subject, from, from.equals(Instant.EPOCH) ? Optional.empty() : to, true, false).spend();
     }
 
     /**
@@ -860,11 +870,12 @@ public final class SpendService implements AutoCloseable {
      * database failure is thrown.
      */
     private SpendStore.Totals windowTotals(String endUser, Instant from, boolean tolerant) {
-        return windowTotals(Subject.endUser(endUser), from, windowEnd(budgets.get(endUser), from), tolerant);
+        return windowTotals(Subject.endUser(endUser), from, windowEnd(budgets.get(endUser), from), tolerant, false);
     }
 
     /** {@link #windowTotals(String, Instant, boolean)} of any subject, for the window {@code [from, to)}. */
-    private SpendStore.Totals windowTotals(Subject subject, Instant from, Optional<Instant> to, boolean tolerant) {
+    private SpendStore.Totals windowTotals(Subject subject, Instant from, Optional<Instant> to, boolean tolerant,
+                                           boolean cached) {
         if (!tolerant) {
             try {
                 ensureSchemaLocked();
@@ -876,7 +887,7 @@ public final class SpendService implements AutoCloseable {
         accounting.readLock().lock();
         try {
             SpendStore.Totals db;
-            Known fresh = tolerant ? known.get(subject) : null;
+            Known fresh = tolerant && cached ? known.get(subject) : null;
             Instant now = options.clock().instant();
             if (fresh != null && fresh.from().equals(from)
                     && Duration.between(fresh.loaded(), now).compareTo(KNOWN_FRESH) < 0) {
