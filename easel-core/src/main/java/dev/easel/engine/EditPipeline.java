@@ -610,7 +610,18 @@ final class EditPipeline {
             return input;
         }
         Map<String, Object> params = new LinkedHashMap<>(input.params());
-        Object v = params.remove("fallbacks");
+        out.addAll(requestFallbacks(params.remove("fallbacks")));
+        return new EditInput(input.prompt(), input.images(), input.maskOrNull(), params, input.stream());
+    }
+
+    /**
+     * The model groups a request's own {@code fallbacks} field names (a list, a JSON array or a comma-separated
+     * list; null: none), in order; a gateway checks a caller may use each before it is routed there.
+     *
+     * @throws BadRequestException for text that starts like a JSON array and is not one
+     */
+    static List<String> requestFallbacks(Object v) {
+        List<String> out = new java.util.ArrayList<>();
         if (v instanceof List<?> list) {
             list.forEach(x -> out.add(String.valueOf(x).trim()));
         } else if (v != null) {
@@ -632,7 +643,7 @@ final class EditPipeline {
                 }
             }
         }
-        return new EditInput(input.prompt(), input.images(), input.maskOrNull(), params, input.stream());
+        return out;
     }
 
     /**

@@ -128,6 +128,16 @@ public final class Engine implements AutoCloseable {
         return pipeline.warnings();
     }
 
+    /**
+     * The model groups a request's own {@code fallbacks} field names (a list, a JSON array or a comma-separated list;
+     * null: none), as the engine reads them: a gateway checks that its caller may use each.
+     *
+     * @throws dev.easel.BadRequestException for text that starts like a JSON array and is not one
+     */
+    public static java.util.List<String> requestFallbacks(Object field) {
+        return EditPipeline.requestFallbacks(field);
+    }
+
     /** The listeners' bus (drop and error counts, backlog). */
     public ListenerBus listeners() {
         return settings.listeners();

@@ -199,10 +199,14 @@ final class EditHandler {
             }
             MultipartIntake.Parsed parsed = intake(ctx, spool, account);
             model = pathModel != null ? pathModel : parsed.modelOrNull();
+            EditInput input = parsed.input();
             if (caller.key().isPresent()) {
                 gate.checkModel(caller.key().get(), model);
+                // a request's own fallbacks are models it asks for too
+                for (String fallback : dev.easel.engine.Engine.requestFallbacks(input.params().get("fallbacks"))) {
+                    gate.checkModel(caller.key().get(), fallback);
+                }
             }
-            EditInput input = parsed.input();
             // api_key / api_base in the body: refused, or (when allowed) taken out and used for this request only
             ClientCredentials.Taken credentials = ClientCredentials.take(input.params(), allowClientCredentials);
             if (credentials.params() != input.params()) {
@@ -272,7 +276,9 @@ final class EditHandler {
                 }
             }
             if (permit != null) {
-                permit.end(tally != null && tally.reachedProvider(), tally == null ? 0 : tally.tokens());
+                // every admitted request counts in its key's rpm window, also one refused afterwards (its model, its
+                // budget, its fields): a key over its budget cannot hammer the proxy without meeting its rpm limit
+                permit.end(true, tally == null ? 0 : tally.tokens());
             }
             if (tally != null) {
                 tally.close();

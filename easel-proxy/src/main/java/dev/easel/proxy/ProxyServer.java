@@ -194,6 +194,16 @@ public final class ProxyServer implements AutoCloseable {
         integrations.metrics().ifPresent(m -> spend.bindMetrics(m.registry()));
         shared.ifPresent(sh -> integrations.metrics().ifPresent(m -> ProxyMetrics.bindRedis(m.registry(), sh)));
         SpendApi spendApi = new SpendApi(spend, new JsonBodies(requestLimits, System::nanoTime)::readTree);
+        if (keyGate != null) {
+            // a regenerated key's rows carry its first token: ?api_key= with the new key finds them
+            spendApi.keyIds(token -> {
+                try {
+                    return keyGate.cache().resolve(token).map(r -> r.key().keyId()).orElse(token);
+                } catch (EaselException e) {
+                    return token;
+                }
+            });
+        }
         // keys, teams and users live in the spend log's database, migrated with it
         // the same store and change channel as the request path's cache: a write is seen there at once
         KeyApi keyApi = keyGate == null ? null : new KeyApi(keyGate.cache().store(), keyGate.cache().changes(),
@@ -299,7 +309,7 @@ public final class ProxyServer implements AutoCloseable {
             c.routes.error(405, ctx -> error(ctx, 405, "invalid_request_error", "method_not_allowed",
                     "Method " + ctx.method() + " is not allowed on " + ctx.path()));
             c.routes.exception(Exception.class, (e, ctx) -> {
-                LOG.error("unhandled error on {} {}", ctx.method(), ctx.path(), e);
+                LOG.error("unhandled error on {} {}", ctx.method(), KeyApi.maskedPath(ctx.path()), e);
                 var reply = ErrorResponses.of(e, ctx.header("x-request-id"));
                 ctx.status(reply.status()).contentType("application/json").result(reply.body());
             });
@@ -630,7 +640,8 @@ public final class ProxyServer implements AutoCloseable {
         EditHandler.Caller c = caller(ctx);
         if (c.key().isPresent() && !c.key().get().user().map(dev.easel.proxy.keys.User::admin).orElse(false)) {
             throw new ProxyException(401, "authentication_error", "not_admin", null, "key '"
-                    + c.key().get().key().label() + "' may not call " + ctx.path() + ": only the master key or a key"
+                    + c.key().get().key().label() + "' may not call " + KeyApi.maskedPath(ctx.path())
+                    + ": only the master key or a key"
                     + " of a proxy_admin user may");
         }
     }
@@ -651,8 +662,10 @@ public final class ProxyServer implements AutoCloseable {
         // through Redis when router_settings names one: every replica hears every change at once
         dev.easel.proxy.keys.AuthChanges changes = dev.easel.proxy.keys.RedisAuthChanges.forSettings(
                 config.routerSettings(), shared.map(SharedRouterState::link));
-        var cache = new dev.easel.proxy.keys.KeyCache(store, changes, database.sqlite() ? Duration.ZERO
-                : Duration.ofSeconds(1));
+        // SQLite: one process writes. PostgreSQL without Redis: poll the store's version every second (with Redis the
+        // channel tells every change, and "*" after any gap in the subscription)
+        var cache = new dev.easel.proxy.keys.KeyCache(store, changes, database.sqlite() || shared.isPresent()
+                ? Duration.ZERO : Duration.ofSeconds(1));
         java.util.Map<String, java.util.Set<String>> groups = new java.util.HashMap<>();
         config.modelList().forEach(e -> e.modelInfo().accessGroups().forEach(g ->
                 groups.computeIfAbsent(g, x -> new java.util.HashSet<>()).add(e.modelName())));
@@ -700,7 +713,7 @@ public final class ProxyServer implements AutoCloseable {
         try {
             authorize(ctx);
             return false;
-        } catch (ProxyException e) {
+        } catch (EaselException e) { // a wrong, blocked or expired virtual key too, and a key store outage
             var reply = ErrorResponses.of(e, null);
             json(ctx, reply.status(), reply.body());
             return true;

@@ -58,8 +58,10 @@ final class SpendRecords {
             return row;
         }
         var k = key.get().key();
-        return row.toBuilder().keyAlias(k.label()).teamId(k.teamId().orElse(null)).userId(k.userId().orElse(null))
-                .build();
+        // the key's stable id (its first token): spend and budgets carry over a regenerate; the alias only when it
+        // has one (never a fragment of the key)
+        return row.toBuilder().keyHash(k.keyId()).keyAlias(k.keyAlias().orElse(null))
+                .teamId(k.teamId().orElse(null)).userId(k.userId().orElse(null)).build();
     }
 
     /** The URL without user info, query or fragment: never a credential in the spend log. */

@@ -54,6 +54,7 @@ CREATE TABLE easel_team_members (
 );
 CREATE INDEX easel_team_members_user ON easel_team_members (user_id);
 
+-- key_id: the first token of a key, kept across /key/regenerate (its spend rows and budget window carry it)
 CREATE TABLE easel_keys (
     token                 TEXT        PRIMARY KEY,
     key_name              TEXT        NOT NULL,
@@ -75,7 +76,8 @@ CREATE TABLE easel_keys (
     created_at            TIMESTAMPTZ NOT NULL,
     updated_at            TIMESTAMPTZ NOT NULL,
     created_by            TEXT,
-    updated_by            TEXT
+    updated_by            TEXT,
+    key_id                TEXT        NOT NULL
 );
 CREATE INDEX easel_keys_user ON easel_keys (user_id, created_at);
 CREATE INDEX easel_keys_team ON easel_keys (team_id, created_at);

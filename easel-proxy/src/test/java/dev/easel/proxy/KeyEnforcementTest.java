@@ -163,6 +163,53 @@ class KeyEnforcementTest {
     }
 
     @Test
+    void aBlockedTeam_stopsItsKeys_andTeamAndUserModelListsRestrictTheKey() {
+        team("{\"team_id\":\"closed\",\"models\":[\"dall-e-2\",\"gpt-image-1\"]}");
+        assertThat(f.postJson("/user/new", "{\"user_id\":\"limited\",\"models\":[\"dall-e-2\"],"
+                + "\"auto_create_key\":false}").statusCode()).isEqualTo(200);
+        String key = generate("{\"key_alias\":\"member-key\",\"team_id\":\"closed\",\"user_id\":\"limited\"}");
+        assertThat(edit(key, "dall-e-2", "size", "256x256").statusCode()).isEqualTo(200);
+        // the team allows gpt-image-1, the key's user does not
+        assertError(edit(key, "gpt-image-1"), 401, "key_model_access_denied",
+                "user 'limited' of key 'member-key' is not allowed to use model 'gpt-image-1'", key);
+        // the team does not allow flat-priced
+        assertError(edit(key, "flat-priced"), 401, "key_model_access_denied",
+                "team 'closed' of key 'member-key' is not allowed to use model 'flat-priced'", key);
+        HttpResponse<byte[]> blocked = f.postJson("/team/update", "{\"team_id\":\"closed\",\"blocked\":true}");
+        assertThat(blocked.statusCode()).as(text(blocked)).isEqualTo(200);
+        assertError(edit(key, "dall-e-2"), 401, "team_blocked", "team 'closed' of key 'member-key' is blocked", key);
+        assertThat(f.fake.requestCount()).isEqualTo(1);
+    }
+
+    @Test
+    void regenerate_keepsTheKeysSpendBudgetWindowAndRows() {
+        String key = generate("{\"key_alias\":\"rotated\",\"max_budget\":0.05}");
+        assertThat(edit(key, "dall-e-2", "n", "2", "size", "256x256").statusCode()).isEqualTo(200); // 0.032
+        HttpResponse<byte[]> regen = f.postJson("/key/regenerate", "{\"key\":\"" + key + "\"}");
+        assertThat(regen.statusCode()).as(text(regen)).isEqualTo(200);
+        String fresh = json(regen).path("key").asText();
+        assertError(edit(key, "dall-e-2"), 401, "invalid_api_key", "Incorrect API key provided", key);
+        // the new key spends from the same budget: 0.032 + 0.032 > 0.05
+        assertError(edit(fresh, "dall-e-2", "n", "2", "size", "256x256"), 400, "budget_exceeded",
+                "key 'rotated' would exceed the budget: spend 0.032 USD", fresh);
+        assertThat(edit(fresh, "dall-e-2", "size", "256x256").statusCode()).isEqualTo(200); // 0.048
+        HttpResponse<byte[]> info = f.get("/key/info?key=" + fresh);
+        assertThat(json(info).path("info").path("spend").decimalValue()).isEqualByComparingTo("0.048");
+        // the key's rows carry its first token, before and after the regenerate (two edits, the budget refusal),
+        // and so does the old key's own 401 after it (a wrong key's row holds the hash presented): 4 either way
+        assertThat(f.logsWhenFlushed("api_key=" + fresh, 4).size()).isEqualTo(4);
+        assertThat(f.logsWhenFlushed("api_key=" + key, 4).size()).isEqualTo(4);
+    }
+
+    @Test
+    void aRequestsOwnFallbacks_areCheckedAgainstTheKeysModelsToo() {
+        String key = generate("{\"key_alias\":\"narrow\",\"models\":[\"dall-e-2\"]}");
+        assertError(edit(key, "dall-e-2", "size", "256x256", "fallbacks", "[\"gpt-image-1\"]"), 401,
+                "key_model_access_denied", "key 'narrow' is not allowed to use model 'gpt-image-1'", key);
+        assertThat(f.fake.requestCount()).isZero();
+    }
+
+    @Test
     void teamBudgetTighterThanTheKeys_wins() {
         team("{\"team_id\":\"frugal\",\"max_budget\":0.02}");
         String key = generate("{\"key_alias\":\"rich-key\",\"team_id\":\"frugal\",\"max_budget\":10}");

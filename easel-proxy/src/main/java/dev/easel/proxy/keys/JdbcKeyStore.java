@@ -42,7 +42,7 @@ final class JdbcKeyStore implements KeyStore {
     private static final String LIMITS = "max_budget, soft_budget, budget_duration, budget_anchor, rpm_limit, "
             + "tpm_limit, max_parallel_requests";
     private static final String KEY_COLUMNS = "token, key_name, key_alias, user_id, team_id, models, " + LIMITS
-            + ", metadata, tags, blocked, expires, created_at, updated_at, created_by, updated_by";
+            + ", metadata, tags, blocked, expires, created_at, updated_at, created_by, updated_by, key_id";
     private static final String TEAM_COLUMNS = "team_id, team_alias, models, " + LIMITS
             + ", metadata, blocked, created_at, updated_at";
     private static final String USER_COLUMNS = "user_id, user_email, user_role, models, " + LIMITS
@@ -69,7 +69,7 @@ final class JdbcKeyStore implements KeyStore {
             }
             checkAlias(c, key.keyAlias(), null);
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO easel_keys (" + KEY_COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 bindKey(ps, key);
                 ps.executeUpdate();
             }
@@ -98,9 +98,9 @@ final class JdbcKeyStore implements KeyStore {
                     + "key_alias = ?, user_id = ?, team_id = ?, models = ?, max_budget = ?, soft_budget = ?, "
                     + "budget_duration = ?, budget_anchor = ?, rpm_limit = ?, tpm_limit = ?, "
                     + "max_parallel_requests = ?, metadata = ?, tags = ?, blocked = ?, expires = ?, created_at = ?, "
-                    + "updated_at = ?, created_by = ?, updated_by = ? WHERE token = ?")) {
+                    + "updated_at = ?, created_by = ?, updated_by = ?, key_id = ? WHERE token = ?")) {
                 bindKey(ps, key);
-                ps.setString(22, key.token());
+                ps.setString(23, key.token());
                 return ps.executeUpdate() == 1;
             }
         });
@@ -142,7 +142,7 @@ final class JdbcKeyStore implements KeyStore {
                 ps.executeUpdate();
             }
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO easel_keys (" + KEY_COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 bindKey(ps, fresh);
                 ps.executeUpdate();
             }
@@ -612,6 +612,7 @@ final class JdbcKeyStore implements KeyStore {
         db.setTime(ps, 19, k.updatedAt());
         ps.setString(20, k.createdBy().orElse(null));
         ps.setString(21, k.updatedBy().orElse(null));
+        ps.setString(22, k.keyId());
     }
 
     private void bindTeam(PreparedStatement ps, Team t) throws SQLException {
@@ -668,7 +669,7 @@ final class JdbcKeyStore implements KeyStore {
                 strings(rs.getString(6)), limits(rs, 7), object(rs.getString(14)), strings(rs.getString(15)),
                 rs.getBoolean(16), expires == null ? Optional.empty() : Optional.of(db.time(rs, 17)),
                 db.time(rs, 18), db.time(rs, 19), Optional.ofNullable(rs.getString(20)),
-                Optional.ofNullable(rs.getString(21)));
+                Optional.ofNullable(rs.getString(21)), rs.getString(22));
     }
 
     private Team team(ResultSet rs, List<TeamMember> members) throws SQLException {

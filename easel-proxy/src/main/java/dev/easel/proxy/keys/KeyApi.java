@@ -553,7 +553,7 @@ public final class KeyApi {
             VirtualKey e = edit.apply(old, now);
             VirtualKey fresh = new VirtualKey(hash(key), keyName(key), e.keyAlias(), e.userId(), e.teamId(),
                     e.models(), e.limits(), e.metadata(), e.tags(), e.blocked(), e.expires(), e.createdAt(), now,
-                    e.createdBy(), Optional.of(actor.apply(ctx)));
+                    e.createdBy(), Optional.of(actor.apply(ctx)), old.keyId());
             checkTeam(fresh);
             try {
                 if (!store.replaceKey(token, fresh)) {
@@ -616,20 +616,32 @@ public final class KeyApi {
             return new VirtualKey(k.token(), k.keyName(), alias.or(k::keyAlias), userId.or(k::userId),
                     teamId.or(k::teamId), models.orElse(k.models()), limits, metadata.orElse(k.metadata()),
                     tags.orElse(k.tags()), blocked.orElse(k.blocked()), exp, k.createdAt(), k.updatedAt(),
-                    k.createdBy(), k.updatedBy());
+                    k.createdBy(), k.updatedBy(), k.keyId());
         }
+    }
+
+    /**
+     * {@code path} with every segment that looks like a key ({@code sk-…}) replaced by {@code {key}}: what logs and
+     * errors may show of {@code /key/{key}/regenerate}.
+     */
+    public static String maskedPath(String path) {
+        if (path == null || !path.contains("sk-")) {
+            return path;
+        }
+        return java.util.Arrays.stream(path.split("/", -1)).map(seg -> seg.startsWith("sk-") ? "{key}" : seg)
+                .collect(java.util.stream.Collectors.joining("/"));
     }
 
     private static VirtualKey touched(VirtualKey k, Instant now, String who) {
         return new VirtualKey(k.token(), k.keyName(), k.keyAlias(), k.userId(), k.teamId(), k.models(), k.limits(),
                 k.metadata(), k.tags(), k.blocked(), k.expires(), k.createdAt(), now, k.createdBy(),
-                Optional.of(who));
+                Optional.of(who), k.keyId());
     }
 
     private static VirtualKey withBlocked(VirtualKey k, boolean blocked) {
         return new VirtualKey(k.token(), k.keyName(), k.keyAlias(), k.userId(), k.teamId(), k.models(), k.limits(),
                 k.metadata(), k.tags(), blocked, k.expires(), k.createdAt(), k.updatedAt(), k.createdBy(),
-                k.updatedBy());
+                k.updatedBy(), k.keyId());
     }
 
     /** A key's team must exist, and a team that restricts models restricts its keys' lists. */
@@ -1252,7 +1264,7 @@ public final class KeyApi {
         o.put("token", k.token());
         o.put("key_name", k.keyName());
         o.put("key_alias", k.keyAlias().orElse(null));
-        o.put("spend", spend.spend("key", k.token(), k.limits().windowStart(now)));
+        o.put("spend", spend.spend("key", k.keyId(), k.limits().windowStart(now)));
         limits(o, k.limits(), now, true);
         o.put("expires", k.expires().map(Instant::toString).orElse(null));
         strings(o.putArray("models"), k.models());
@@ -1478,7 +1490,7 @@ public final class KeyApi {
             status = e.status().orElse(500);
             body = error(e.getMessage(), e.type(), e.param().orElse(null), e.code().orElse(null));
         } catch (SQLException e) {
-            LOG.warn("key store: {} {} failed: {}", ctx.method(), ctx.path(), e.toString());
+            LOG.warn("key store: {} {} failed: {}", ctx.method(), maskedPath(ctx.path()), e.toString());
             status = 503;
             body = error("the key store's database is unavailable; try again", "api_error", null,
                     "database_unavailable");

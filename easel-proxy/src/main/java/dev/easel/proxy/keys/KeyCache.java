@@ -64,6 +64,8 @@ public final class KeyCache implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
+            // the version entries cached from now on are compared with (read now, not at the first poll)
+            poll();
             poller.scheduleWithFixedDelay(this::poll, poll.toMillis(), poll.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
@@ -73,16 +75,30 @@ public final class KeyCache implements AutoCloseable {
         return store;
     }
 
-    /** The channel it listens on (the management endpoints publish there). */
+    /**
+     * The channel the management endpoints publish on: each message drops this replica's entry at once (the answer
+     * to a block has not gone out before this replica refuses the key), then goes to every other replica.
+     */
     public AuthChanges changes() {
-        return changes;
+        return new AuthChanges() {
+            @Override
+            public void publish(String message) {
+                invalidate(message);
+                changes.publish(message);
+            }
+
+            @Override
+            public void subscribe(java.util.function.Consumer<String> listener) {
+                throw new UnsupportedOperationException("the key cache is this channel's subscriber");
+            }
+        };
     }
 
     /** Reads the store's version; when it moved, drops everything. */
     void poll() {
         try {
             long v = store.version();
-            if (version != Long.MIN_VALUE && v != version) {
+            if (v != version) { // the first version read too: what was cached before it may be stale
                 invalidate("*");
             }
             version = v;

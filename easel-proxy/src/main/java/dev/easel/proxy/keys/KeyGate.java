@@ -145,7 +145,7 @@ public final class KeyGate {
     public Permit admit(KeyCache.Resolved r) {
         List<Bucket> buckets = new ArrayList<>(3);
         VirtualKey k = r.key();
-        bucket("key/" + k.token(), "key '" + k.label() + "'", k.limits()).ifPresent(buckets::add);
+        bucket("key/" + k.keyId(), "key '" + k.label() + "'", k.limits()).ifPresent(buckets::add);
         r.team().flatMap(t -> bucket("team/" + t.teamId(), "team '" + t.teamId() + "'", t.limits()))
                 .ifPresent(buckets::add);
         r.user().flatMap(u -> bucket("user/" + u.userId(), "user '" + u.userId() + "'", u.limits()))
@@ -193,7 +193,7 @@ public final class KeyGate {
     /** The key's own rpm/tpm standing, LiteLLM's header names. */
     private Map<String, String> headers(VirtualKey k, Instant now) {
         Map<String, String> h = new LinkedHashMap<>();
-        String key = "key/" + k.token();
+        String key = "key/" + k.keyId();
         OptionalInt rpm = k.limits().rpmLimit();
         OptionalLong tpm = k.limits().tpmLimit();
         try {
@@ -262,7 +262,7 @@ public final class KeyGate {
         Instant now = clock.instant();
         List<SpendService.Allowance> out = new ArrayList<>(3);
         VirtualKey k = r.key();
-        allowance(Subject.key(k.token()), "key '" + k.label() + "'", k.limits(), now).ifPresent(out::add);
+        allowance(Subject.key(k.keyId()), "key '" + k.label() + "'", k.limits(), now).ifPresent(out::add);
         r.team().flatMap(t -> allowance(Subject.team(t.teamId()), "team '" + t.teamId() + "'", t.limits(), now))
                 .ifPresent(out::add);
         r.user().flatMap(u -> allowance(Subject.user(u.userId()), "user '" + u.userId() + "'", u.limits(), now))
@@ -287,7 +287,7 @@ public final class KeyGate {
         Instant now = clock.instant();
         List<dev.easel.callback.BudgetAlertEvent> out = new ArrayList<>();
         VirtualKey k = r.key();
-        crossed("key", Subject.key(k.token()), k.label(), k.limits(), spend, cost, now).ifPresent(out::add);
+        crossed("key", Subject.key(k.keyId()), k.label(), k.limits(), spend, cost, now).ifPresent(out::add);
         r.team().flatMap(t -> crossed("team", Subject.team(t.teamId()), t.teamId(), t.limits(), spend, cost, now))
                 .ifPresent(out::add);
         r.user().flatMap(u -> crossed("user", Subject.user(u.userId()), u.userId(), u.limits(), spend, cost, now))
@@ -314,6 +314,6 @@ public final class KeyGate {
     /** The key's own spend in its current budget window (all time without a duration). */
     public BigDecimal keySpend(SpendService spend, VirtualKey k) {
         Instant now = clock.instant();
-        return spend.spend(Subject.key(k.token()), k.limits().windowStart(now), k.limits().resetAt(now));
+        return spend.spend(Subject.key(k.keyId()), k.limits().windowStart(now), k.limits().resetAt(now));
     }
 }

@@ -25,14 +25,18 @@ import java.util.Optional;
  * @param updatedAt when it last changed
  * @param createdBy who generated it ({@code litellm_proxy_admin_name} for the master key, else a user id)
  * @param updatedBy who last changed it
+ * @param keyId     the key's stable id: its first token, kept when the key is regenerated, so its spend, budget
+ *                  window and rate-limit counts carry over (spend rows carry it as {@code api_key})
  */
 public record VirtualKey(String token, String keyName, Optional<String> keyAlias, Optional<String> userId,
                          Optional<String> teamId, List<String> models, KeyLimits limits, Map<String, Object> metadata,
                          List<String> tags, boolean blocked, Optional<Instant> expires, Instant createdAt,
-                         Instant updatedAt, Optional<String> createdBy, Optional<String> updatedBy) {
+                         Instant updatedAt, Optional<String> createdBy, Optional<String> updatedBy,
+                         String keyId) {
 
     /** Checks for nulls; copies the collections. */
     public VirtualKey {
+        Objects.requireNonNull(keyId, "keyId");
         Objects.requireNonNull(token, "token");
         Objects.requireNonNull(keyName, "keyName");
         Objects.requireNonNull(keyAlias, "keyAlias");
@@ -49,13 +53,22 @@ public record VirtualKey(String token, String keyName, Optional<String> keyAlias
         Objects.requireNonNull(updatedBy, "updatedBy");
     }
 
+    /** A key never regenerated: its id is its token. */
+    public VirtualKey(String token, String keyName, Optional<String> keyAlias, Optional<String> userId,
+                      Optional<String> teamId, List<String> models, KeyLimits limits, Map<String, Object> metadata,
+                      List<String> tags, boolean blocked, Optional<Instant> expires, Instant createdAt,
+                      Instant updatedAt, Optional<String> createdBy, Optional<String> updatedBy) {
+        this(token, keyName, keyAlias, userId, teamId, models, limits, metadata, tags, blocked, expires, createdAt,
+                updatedAt, createdBy, updatedBy, token);
+    }
+
     /** Whether the key has expired at {@code now}. */
     public boolean expiredAt(Instant now) {
         return expires.isPresent() && !now.isBefore(expires.get());
     }
 
-    /** What logs, errors and spend rows may show of the key: its alias, else its display name. */
+    /** What logs and errors may show of the key: its alias, else the first 12 characters of its hash. */
     public String label() {
-        return keyAlias.orElse(keyName);
+        return keyAlias.orElseGet(() -> token.substring(0, Math.min(12, token.length())) + "…");
     }
 }

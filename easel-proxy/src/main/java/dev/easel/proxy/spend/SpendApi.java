@@ -55,6 +55,18 @@ public final class SpendApi {
         this.body = Objects.requireNonNull(body, "body");
     }
 
+    /** Key token → the key's stable id, which its spend rows carry (it survives a regenerate). */
+    private volatile Function<String, String> keyIds = Function.identity();
+
+    /** Sets how an {@code api_key} filter finds the id the key's rows carry (the proxy's key store). */
+    public void keyIds(Function<String, String> ids) {
+        this.keyIds = Objects.requireNonNull(ids, "ids");
+    }
+
+    private SpendQuery withKeyId(SpendQuery q) {
+        return q.keyHash().isPresent() ? q.withKeyHash(keyIds.apply(q.keyHash().get())) : q;
+    }
+
     /** A bad query parameter or body field. */
     private static final class BadRequest extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -81,7 +93,7 @@ public final class SpendApi {
      */
     public void logs(Context ctx) {
         handle(ctx, () -> {
-            SpendQuery q = query(ctx);
+            SpendQuery q = withKeyId(query(ctx));
             SpendPage page = spend.logs(q);
             ctx.header("x-total-count", Long.toString(page.total()));
             if (q.after().isEmpty()) {
@@ -106,7 +118,7 @@ public final class SpendApi {
      */
     public void logsPage(Context ctx) {
         handle(ctx, () -> {
-            SpendQuery q = query(ctx);
+            SpendQuery q = withKeyId(query(ctx));
             SpendPage page = spend.logs(q);
             return g -> {
                 g.writeStartObject();

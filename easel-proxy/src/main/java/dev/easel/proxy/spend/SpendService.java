@@ -1214,7 +1214,7 @@ public final class SpendService implements AutoCloseable {
 
     /** Whether a request of the end user was ever recorded (written or still pending). */
     private boolean seen(String endUser) throws SQLException {
-        return pending.containsKey(endUser) || store.totals(endUser, Instant.EPOCH, Optional.empty()).requests() > 0;
+        return pending.containsKey(Subject.endUser(endUser)) || store.totals(endUser, Instant.EPOCH, Optional.empty()).requests() > 0;
     }
 
     private void checkBudget(Optional<BigDecimal> maxBudget) {
