@@ -235,6 +235,26 @@ class KeyEnforcementTest {
     }
 
     @Test
+    void tpmLimit_countsTheTokensOfAnsweredRequests_andRefusesOnceTheyReachIt() {
+        clock.set(Instant.parse("2026-12-07T10:00:10Z"));
+        // gpt-image-1 answers 1300 tokens (usage) per edit
+        String key = generate("{\"key_alias\":\"tokens\",\"tpm_limit\":2000}");
+        HttpResponse<byte[]> first = edit(key, "gpt-image-1");
+        assertThat(first.statusCode()).as(text(first)).isEqualTo(200);
+        assertThat(first.headers().firstValue("x-ratelimit-limit-tokens")).hasValue("2000");
+        assertThat(first.headers().firstValue("x-ratelimit-remaining-tokens")).hasValue("2000");
+        HttpResponse<byte[]> second = edit(key, "gpt-image-1");
+        assertThat(second.statusCode()).as(text(second)).isEqualTo(200);
+        assertThat(second.headers().firstValue("x-ratelimit-remaining-tokens")).hasValue("700");
+        HttpResponse<byte[]> third = edit(key, "gpt-image-1");
+        assertError(third, 429, "rate_limit_exceeded", "key 'tokens' is at its tpm_limit of 2000 tokens per minute",
+                key);
+        assertThat(third.headers().firstValue("Retry-After")).hasValue("50");
+        clock.advance(Duration.ofSeconds(50));
+        assertThat(edit(key, "gpt-image-1").statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void teamRpmTighterThanTheKeys_wins() {
         team("{\"team_id\":\"small\",\"rpm_limit\":1}");
         String key = generate("{\"key_alias\":\"fast-key\",\"team_id\":\"small\",\"rpm_limit\":100}");
