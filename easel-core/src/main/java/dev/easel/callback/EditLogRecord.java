@@ -51,6 +51,9 @@ import java.util.Optional;
  * @param warnings      what the caller was warned about (the catalogue's deprecation or shutdown notice, dropped
  *                      or adapted parameters, an unknown model), in order; empty when none
  * @param clientRequestId the caller's own request id (a correlation field; {@code requestId} is Easel's), or null
+ * @param keyAlias      the gateway's virtual key's alias, or null
+ * @param teamId        the virtual key's team, or null
+ * @param userId        the virtual key's user, or null
  */
 public record EditLogRecord(String requestId, Instant startTime, Instant endTime, String source, String model,
                             String modelGroup, String deploymentId, String provider, String providerModel,
@@ -60,7 +63,8 @@ public record EditLogRecord(String requestId, Instant startTime, Instant endTime
                             String outputFormat, String outputSize, Map<String, String> params, boolean stream,
                             List<AttemptEvent> attempts, int retries, int fallbacks, long latencyMs, long upstreamMs,
                             long overheadMs, String prompt, String traceId, String spanId, String parentSpanId,
-                            List<String> warnings, String clientRequestId) {
+                            List<String> warnings, String clientRequestId, String keyAlias, String teamId,
+                            String userId) {
 
     /** Copies the collections. */
     public EditLogRecord {
@@ -68,6 +72,23 @@ public record EditLogRecord(String requestId, Instant startTime, Instant endTime
         params = Map.copyOf(params);
         attempts = List.copyOf(attempts);
         warnings = List.copyOf(warnings);
+    }
+
+    /** A record without a virtual key's alias, team or user. */
+    public EditLogRecord(String requestId, Instant startTime, Instant endTime, String source, String model,
+                         String modelGroup, String deploymentId, String provider, String providerModel,
+                         String endUser, String keyHash, String status, int httpStatus, String errorType,
+                         String errorCode, String errorMessage, BigDecimal cost, Usage usage,
+                         List<ImageMeta> imagesIn, ImageMeta mask, int imagesOut, long bytesOut,
+                         String outputFormat, String outputSize, Map<String, String> params, boolean stream,
+                         List<AttemptEvent> attempts, int retries, int fallbacks, long latencyMs, long upstreamMs,
+                         long overheadMs, String prompt, String traceId, String spanId, String parentSpanId,
+                         List<String> warnings, String clientRequestId) {
+        this(requestId, startTime, endTime, source, model, modelGroup, deploymentId, provider, providerModel, endUser,
+                keyHash, status, httpStatus, errorType, errorCode, errorMessage, cost, usage, imagesIn, mask,
+                imagesOut, bytesOut, outputFormat, outputSize, params, stream, attempts, retries, fallbacks, latencyMs,
+                upstreamMs, overheadMs, prompt, traceId, spanId, parentSpanId, warnings, clientRequestId, null, null,
+                null);
     }
 
     /** A record without warnings or client request id. */

@@ -108,6 +108,9 @@ public final class RecordJson {
         string(g, "provider_model", r.providerModel());
         string(g, "end_user", r.endUser());
         string(g, "key_hash", r.keyHash());
+        string(g, "key_alias", r.keyAlias());
+        string(g, "team_id", r.teamId());
+        string(g, "user_id", r.userId());
         string(g, "status", r.status());
         g.writeNumberField("http_status", r.httpStatus());
         if (r.errorType() == null && r.errorCode() == null && r.errorMessage() == null) {

@@ -217,7 +217,7 @@ final class EditRecorder {
                 usage, images, mask, imagesOut, bytesOut, outputFormat, outputSize, params(), stream, attempts,
                 retries, fallbacks, latency, upstream, Math.max(0, latency - upstream),
                 redactPrompts ? null : input.prompt(), spans.traceId(), spans.spanId(), spans.parentSpanId(), warnings,
-                meta.clientRequestId());
+                meta.clientRequestId(), meta.keyAlias(), meta.teamId(), meta.userId());
     }
 
     private static EditLogRecord.ImageMeta meta(ImageInfo i) {

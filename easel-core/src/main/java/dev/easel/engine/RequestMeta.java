@@ -16,9 +16,19 @@ import java.util.HexFormat;
  * @param traceparent W3C {@code traceparent} of the caller, or null
  * @param clientRequestId the caller's own request id ({@code x-request-id} / {@code x-client-request-id}), or
  *                    null: a correlation field only — {@code requestId} is always Easel's own, unique per request
+ * @param keyAlias    the gateway's virtual key's alias, or null
+ * @param teamId      the virtual key's team, or null
+ * @param userId      the virtual key's user (who owns the key; not the end user), or null
  */
 public record RequestMeta(String requestId, Instant receivedAt, String endUser, String keyHash, String source,
-                          String traceparent, String clientRequestId) {
+                          String traceparent, String clientRequestId, String keyAlias, String teamId,
+                          String userId) {
+
+    /** Meta without a virtual key's alias, team or user. */
+    public RequestMeta(String requestId, Instant receivedAt, String endUser, String keyHash, String source,
+                       String traceparent, String clientRequestId) {
+        this(requestId, receivedAt, endUser, keyHash, source, traceparent, clientRequestId, null, null, null);
+    }
 
     private static final SecureRandom RANDOM = new SecureRandom();
 

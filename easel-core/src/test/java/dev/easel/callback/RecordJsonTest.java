@@ -111,7 +111,8 @@ class RecordJsonTest {
         List<String> names = new ArrayList<>();
         JSON.readTree(RecordJson.toJson(record("p", BigDecimal.ONE))).fieldNames().forEachRemaining(names::add);
         assertThat(names).containsExactly("request_id", "client_request_id", "start_time", "end_time", "source",
-                "model", "model_group", "deployment", "provider", "provider_model", "end_user", "key_hash", "status", "http_status",
+                "model", "model_group", "deployment", "provider", "provider_model", "end_user", "key_hash", "key_alias",
+                "team_id", "user_id", "status", "http_status",
                 "error", "cost", "usage", "images_in", "mask", "images_out", "bytes_in", "bytes_out",
                 "output_format", "output_size", "params", "stream", "attempts", "retries", "fallbacks",
                 "latency_ms", "upstream_ms", "overhead_ms", "warnings", "prompt", "trace_id", "span_id",

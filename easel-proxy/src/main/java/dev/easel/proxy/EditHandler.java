@@ -58,9 +58,6 @@ final class EditHandler {
     private volatile BudgetCheck budgets = (requestId, endUser, model, input, caller, tally) -> () -> { };
     private volatile dev.easel.proxy.keys.KeyGate gate;
     private volatile SpendService spend;
-    /** The virtual key of each request in flight, by request id: its spend row's key alias, team and user. */
-    private final Map<String, dev.easel.proxy.keys.KeyCache.Resolved> attributions =
-            new java.util.concurrent.ConcurrentHashMap<>();
     /** Why an end user is refused outright (blocked), if it is; looked up in memory, no database call. */
     private volatile Function<String, Optional<String>> blockedEndUsers = endUser -> Optional.empty();
     private volatile boolean allowClientCredentials;
@@ -92,10 +89,7 @@ final class EditHandler {
         this.spend = spend;
     }
 
-    /** The virtual key a request in flight was made with, for its spend row. */
-    java.util.Optional<dev.easel.proxy.keys.KeyCache.Resolved> attribution(String requestId) {
-        return java.util.Optional.ofNullable(attributions.get(requestId));
-    }
+
 
     EditHandler(Engine easel, UploadLimits limits, UrlFetcher fetcher,
                 java.util.function.Function<Context, Caller> auth, Path spoolDir,
@@ -175,6 +169,7 @@ final class EditHandler {
         SpendService.BudgetHold hold = null;
         dev.easel.proxy.keys.KeyGate.Permit permit = null;
         SpendService.Tally tally = spend == null ? null : spend.track(requestId);
+        dev.easel.proxy.keys.KeyCache.Resolved callerKey = null;
         try {
             if (state.get() != ProxyServer.State.READY) {
                 discardBody(ctx);
@@ -183,7 +178,7 @@ final class EditHandler {
             }
             Caller caller = auth.apply(ctx);
             if (caller.key().isPresent()) {
-                attributions.put(requestId, caller.key().get());
+                callerKey = caller.key().get();
                 // the key's, its team's and its user's rpm/tpm/parallel slots, before the body is read
                 permit = gate.admit(caller.key().get());
                 permit.headers().forEach(ctx::header);
@@ -221,8 +216,7 @@ final class EditHandler {
                 params.put("user", endUser);
                 input = new EditInput(input.prompt(), input.images(), input.maskOrNull(), params, input.stream());
             }
-            meta = new RequestMeta(requestId, received, endUser, keyHash(ctx), "proxy", ctx.header("traceparent"),
-                    clientRequestId);
+            meta = meta(requestId, received, endUser, ctx, clientRequestId, caller);
             if (endUser != null) {
                 Optional<String> blocked = blockedEndUsers.apply(endUser);
                 if (blocked.isPresent()) { // 400, as LiteLLM answers a blocked end user
@@ -258,8 +252,9 @@ final class EditHandler {
                 EaselException e = t instanceof EaselException ee ? ee : new EaselException("internal error in the "
                         + "proxy", 500, "api_error", "internal_error", null, null, requestId, t);
                 // refused before the pipeline saw it: still one record for logs, metrics and spend
-                RequestMeta m = meta != null ? meta : new RequestMeta(requestId, received, endUserFromHeaders(ctx),
-                        keyHash(ctx), "proxy", ctx.header("traceparent"), clientRequestId);
+                // a request refused after its key was accepted still names the key, its alias, team and user
+                RequestMeta m = meta != null ? meta : meta(requestId, received, endUserFromHeaders(ctx), ctx,
+                        clientRequestId, callerKey == null ? Caller.ADMIN : new Caller(Optional.of(callerKey)));
                 easel.reportRejected(m, model, e);
             }
             fail(ctx, t, requestId, submitted);
@@ -269,7 +264,7 @@ final class EditHandler {
             }
             if (permit != null && tally != null && tally.cost().isPresent()) {
                 try { // soft_budget crossings go to the listeners (webhook, json logs), off the request path
-                    gate.crossedSoftBudgets(attributions.get(requestId), spend, tally.cost().get())
+                    gate.crossedSoftBudgets(callerKey, spend, tally.cost().get())
                             .forEach(easel.listeners()::budgetAlert);
                 } catch (RuntimeException e) {
                     LOG.warn("soft budget check failed: {}", e.toString());
@@ -283,7 +278,6 @@ final class EditHandler {
             if (tally != null) {
                 tally.close();
             }
-            attributions.remove(requestId);
             if (slots != null) {
                 slots.close();
             }
@@ -311,6 +305,21 @@ final class EditHandler {
         } catch (RuntimeException e) { // information only
             LOG.debug("key spend headers left out: {}", e.toString());
         }
+    }
+
+    /**
+     * The request's meta: a virtual key is named by its stable id (its first token, kept by a regenerate), alias,
+     * team and user; any other caller by the hash of the key it presented.
+     */
+    private static RequestMeta meta(String requestId, java.time.Instant received, String endUser, Context ctx,
+                                    String clientRequestId, Caller caller) {
+        if (caller.key().isEmpty()) {
+            return new RequestMeta(requestId, received, endUser, keyHash(ctx), "proxy", ctx.header("traceparent"),
+                    clientRequestId);
+        }
+        dev.easel.proxy.keys.VirtualKey k = caller.key().get().key();
+        return new RequestMeta(requestId, received, endUser, k.keyId(), "proxy", ctx.header("traceparent"),
+                clientRequestId, k.keyAlias().orElse(null), k.teamId().orElse(null), k.userId().orElse(null));
     }
 
     /** End user: LiteLLM-compatible headers first, then the body's {@code user}, then {@code safety_identifier}. */

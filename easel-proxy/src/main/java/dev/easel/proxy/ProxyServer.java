@@ -111,7 +111,6 @@ public final class ProxyServer implements AutoCloseable {
     private final ParallelLimits parallel;
     /** Virtual keys: null on a proxy without a master key (its callers are not told apart). */
     private final dev.easel.proxy.keys.KeyGate keyGate;
-    private final AtomicReference<EditHandler> editsRef = new AtomicReference<>();
     /** This process owns the data directory while it runs. */
     private final DataDirLock dataLock;
 
@@ -150,9 +149,8 @@ public final class ProxyServer implements AutoCloseable {
         Easel.Builder builder = Easel.builder().config(config).clock(clock).imageStore(images).routerState(routerState)
                 .imageFetcher(d -> providerFetcher.fetch(d.url().orElseThrow(), "data.url"))
                 .resultDownloader((url, rules) -> downloadResult(url, rules))
-                .recordSink(r -> spend.record(SpendRecords.attributed(SpendRecords.of(r, id -> self.get() == null
-                        ? Optional.empty() : self.get().apiBase(id)), editsRef.get() == null ? Optional.empty()
-                        : editsRef.get().attribution(r.requestId()))));
+                .recordSink(r -> spend.record(SpendRecords.of(r, id -> self.get() == null ? Optional.empty()
+                        : self.get().apiBase(id))));
         this.integrations = Integrations.fromConfig(config, options.env());
         integrations.listeners().forEach(builder::listener);
         integrations.otel().ifPresent(o -> builder.openTelemetry(o.openTelemetry()).tracePrompts(o.prompts()));
@@ -175,7 +173,6 @@ public final class ProxyServer implements AutoCloseable {
         edits.allowClientSideCredentials(options.general().allowClientSideCredentials());
         edits.clock(clock);
         edits.blockedEndUsers(spend::blocked);
-        editsRef.set(edits);
         edits.keys(keyGate, spend);
         edits.budgets((requestId, endUser, model, input, caller, tally) -> {
             // the key's, its team's and its user's budgets, then the end user's: every one must fit the estimate

@@ -29,6 +29,9 @@ final class SpendRecords {
                         .map(SpendRecords::withoutCredentials).orElse(null))
                 .endUser(r.endUser())
                 .keyHash(r.keyHash())
+                .keyAlias(r.keyAlias())
+                .teamId(r.teamId())
+                .userId(r.userId())
                 .status(r.success() ? "success" : "failure")
                 .httpStatus(r.httpStatus())
                 .errorType(r.errorType())
@@ -50,18 +53,6 @@ final class SpendRecords {
                 .attempts(r.attempts().size())
                 .fallbackUsed(r.fallbacks() > 0)
                 .build();
-    }
-
-    /** {@code row} with the virtual key's alias, team and user, when the request was made with one. */
-    static SpendRecord attributed(SpendRecord row, Optional<dev.easel.proxy.keys.KeyCache.Resolved> key) {
-        if (key.isEmpty()) {
-            return row;
-        }
-        var k = key.get().key();
-        // the key's stable id (its first token): spend and budgets carry over a regenerate; the alias only when it
-        // has one (never a fragment of the key)
-        return row.toBuilder().keyHash(k.keyId()).keyAlias(k.keyAlias().orElse(null))
-                .teamId(k.teamId().orElse(null)).userId(k.userId().orElse(null)).build();
     }
 
     /** The URL without user info, query or fragment: never a credential in the spend log. */

@@ -29,7 +29,7 @@ class KeySoftBudgetTest {
     void crossingTheSoftBudget_servesTheRequest_andSendsOneAlertPerCrossing() {
         try (ObservabilityE2eTest.Receiver hook = ObservabilityE2eTest.Receiver.start("/hook");
              SpendE2eFixture f = SpendE2eFixture.start(dataDir, "webhook_url: \"" + hook.url() + "\"\n",
-                     Clock.systemUTC(), "litellm_settings:\n  callbacks: [webhook]\n")) {
+                     Clock.systemUTC(), "litellm_settings:\n  callbacks: [webhook, prometheus]\n")) {
             assertThat(f.postJson("/team/new", "{\"team_id\":\"watch\",\"soft_budget\":0.04}").statusCode())
                     .isEqualTo(200);
             HttpResponse<byte[]> made = f.postJson("/key/generate",
@@ -59,6 +59,17 @@ class KeySoftBudgetTest {
             for (var p : hook.posts()) {
                 assertThat(p.body()).doesNotContain(key.substring(3));
             }
+            // the edits' records name the key by its id, alias, team (webhook and json_logs share the record)
+            JsonNode record = Await.value("an edit record", () -> hook.records().stream()
+                    .filter(n -> n.has("request_id")).findFirst(), java.util.Optional::isPresent).orElseThrow();
+            assertThat(record.path("key_hash").asText()).isEqualTo(token);
+            assertThat(record.path("key_alias").asText()).isEqualTo("watched");
+            assertThat(record.path("team_id").asText()).isEqualTo("watch");
+            // LiteLLM's metrics carry the key's hash prefix, alias and team
+            String metrics = text(f.get("/metrics"));
+            assertThat(metrics).containsPattern("litellm_requests_metric_total\\{[^}]*api_key_alias=\"watched\"[^}]*"
+                    + "hashed_api_key=\"" + token.substring(0, 12) + "\"[^}]*team=\"watch\"");
+            assertThat(metrics).doesNotContain(token.substring(12, 30)).doesNotContain(key.substring(3));
         }
     }
 

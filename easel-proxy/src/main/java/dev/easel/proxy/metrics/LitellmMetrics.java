@@ -31,7 +31,8 @@ import java.util.function.Function;
  * {@code litellm_deployment_state}, {@code litellm_remaining_requests_metric}, {@code litellm_remaining_tokens_metric},
  * {@code litellm_deployment_rpm_limit}, {@code litellm_deployment_tpm_limit} and
  * {@code litellm_deployment_cooled_down_total}. Every series carries every label LiteLLM gives it; a label Easel has
- * no value for (teams, key aliases, client IP) is empty, which Prometheus treats as absent.
+ * no value for (team and user aliases and e-mails, client IP) is empty, which Prometheus treats as absent. A request
+ * made with a virtual key carries the first 12 characters of the key's hash, its alias, team and user.
  *
  * <p>Register it as a listener when the engine is built, then {@link #bind} it to the engine's deployments.
  */
@@ -156,21 +157,37 @@ public final class LitellmMetrics implements EaselListener {
         }
     }
 
+    /**
+     * {@code hashed_api_key}, {@code api_key_alias}, {@code team}, {@code user} of a request made with a virtual
+     * key: the first 12 characters of its hash (never more of it), its alias, team and user; empty otherwise.
+     */
+    private record Caller(String hash, String alias, String team, String user) {
+        static Caller of(EditLogRecord r) {
+            if (r.keyAlias() == null && r.teamId() == null && r.userId() == null) {
+                return new Caller("", "", "", ""); // the master key or an open proxy: no key to tell apart
+            }
+            String h = r.keyHash() == null ? "" : r.keyHash().substring(0, Math.min(12, r.keyHash().length()));
+            return new Caller(h, label(r.keyAlias()), label(r.teamId()), label(r.userId()));
+        }
+    }
+
     @Override
     public void onSuccess(EditLogRecord r) {
         String endUser = endUserLabels ? label(r.endUser()) : "";
         String model = label(r.providerModel());
         String id = label(r.deploymentId());
         String asked = asked(r);
+        Caller k = Caller.of(r);
         counter("litellm_requests_metric", "Total number of LLM calls to litellm - track total per API Key, team, "
-                + "user", REQUESTS, List.of(endUser, "", "", model, "", "", "", "", "", "", id)).increment();
+                + "user", REQUESTS, List.of(endUser, k.hash(), k.alias(), model, k.team(), "", k.user(), "", "", "",
+                id)).increment();
         if (r.cost() != null) {
-            counter("litellm_spend_metric", "Total spend on LLM requests", REQUESTS,
-                    List.of(endUser, "", "", model, "", "", "", "", "", "", id)).increment(r.cost().doubleValue());
+            counter("litellm_spend_metric", "Total spend on LLM requests", REQUESTS, List.of(endUser, k.hash(),
+                    k.alias(), model, k.team(), "", k.user(), "", "", "", id)).increment(r.cost().doubleValue());
         }
         Usage u = r.usage();
         if (u != null) {
-            List<String> tokens = List.of(endUser, "", "", model, "", "", "", "", asked, id);
+            List<String> tokens = List.of(endUser, k.hash(), k.alias(), model, k.team(), "", k.user(), "", asked, id);
             long in = u.inputTextTokens() + u.inputImageTokens();
             long out = u.outputImageTokens() + u.outputTextTokens();
             counter("litellm_input_tokens_metric", "Total number of input tokens from LLM requests", TOKENS, tokens)
@@ -181,12 +198,13 @@ public final class LitellmMetrics implements EaselListener {
                     tokens).increment(in + out);
         }
         histogram("litellm_request_total_latency_metric", "Total latency (seconds) for a request to LiteLLM",
-                TOTAL_LATENCY, List.of(endUser, "", "", asked, "", "", "", model, id)).record(r.latencyMs() / 1000.0);
+                TOTAL_LATENCY, List.of(endUser, k.hash(), k.alias(), asked, k.team(), "", k.user(), model, id))
+                .record(r.latencyMs() / 1000.0);
         // the call that answered: the last attempt
         if (!r.attempts().isEmpty()) {
             AttemptEvent last = r.attempts().getLast();
             histogram("litellm_llm_api_latency_metric", "Total latency (seconds) for a models LLM API call",
-                    API_LATENCY, List.of(model, "", "", "", "", asked, endUser, "", id))
+                    API_LATENCY, List.of(model, k.hash(), k.alias(), k.team(), "", asked, endUser, k.user(), id))
                     .record(java.time.Duration.between(last.start(), last.end()).toNanos() / 1e9);
         }
         proxyTotal(r, endUser, asked, id);
@@ -199,19 +217,21 @@ public final class LitellmMetrics implements EaselListener {
         String endUser = endUserLabels ? label(r.endUser()) : "";
         String asked = asked(r);
         String id = label(r.deploymentId());
+        Caller k = Caller.of(r);
         counter("litellm_proxy_failed_requests_metric", "Total number of failed responses from proxy - the client did "
-                + "not get a success response from litellm proxy", PROXY_FAILED, List.of(endUser, "", "", asked, "",
-                "", "", "", Integer.toString(r.httpStatus()), exceptionClass(r.provider(), r.errorType(),
-                r.errorCode(), r.httpStatus()), "", "", "", id)).increment();
+                + "not get a success response from litellm proxy", PROXY_FAILED, List.of(endUser, k.hash(), k.alias(),
+                asked, k.team(), "", k.user(), "", Integer.toString(r.httpStatus()), exceptionClass(r.provider(),
+                r.errorType(), r.errorCode(), r.httpStatus()), "", "", "", id)).increment();
         proxyTotal(r, endUser, asked, id);
         fallback(r, "litellm_deployment_failed_fallbacks", "LLM Deployment Analytics - Number of failed fallback "
                 + "requests from primary model -> fallback model");
     }
 
     private void proxyTotal(EditLogRecord r, String endUser, String asked, String id) {
+        Caller k = Caller.of(r);
         counter("litellm_proxy_total_requests_metric", "Total number of requests made to the proxy server - track "
-                + "number of client side requests", PROXY_TOTAL, List.of(endUser, "", "", asked, "", "", "",
-                Integer.toString(r.httpStatus()), "", "", "", "", id)).increment();
+                + "number of client side requests", PROXY_TOTAL, List.of(endUser, k.hash(), k.alias(), asked, k.team(),
+                "", k.user(), Integer.toString(r.httpStatus()), "", "", "", "", id)).increment();
     }
 
     /** One count per edit that left the group it asked for, labelled with the first failure that made it leave. */
