@@ -276,7 +276,23 @@ public final class ProxyServer implements AutoCloseable {
             getAndHead(c, "/global/spend/report", authorized(spendApi::report));
             // LiteLLM's key, team and user management (docs/keys.md)
             c.routes.post("/key/generate", managed(keyApi == null ? null : keyApi::generateKey));
-            getAndHead(c, "/key/info", managed(keyApi == null ? null : keyApi::keyInfo));
+            getAndHead(c, "/key/info", keyApi == null ? managed(null) : ctx -> {
+                // a key may read its own info, as in LiteLLM; another key's needs an admin
+                EditHandler.Caller who;
+                try {
+                    who = caller(ctx);
+                } catch (EaselException e) {
+                    var reply = ErrorResponses.of(e, null);
+                    json(ctx, reply.status(), reply.body());
+                    return;
+                }
+                if (who.key().isPresent()
+                        && !who.key().get().user().map(dev.easel.proxy.keys.User::admin).orElse(false)) {
+                    keyApi.ownKeyInfo(ctx, who.key().get().key().token());
+                } else {
+                    keyApi.keyInfo(ctx);
+                }
+            });
             getAndHead(c, "/key/list", managed(keyApi == null ? null : keyApi::listKeys));
             c.routes.post("/key/update", managed(keyApi == null ? null : keyApi::updateKey));
             c.routes.post("/key/delete", managed(keyApi == null ? null : keyApi::deleteKeys));

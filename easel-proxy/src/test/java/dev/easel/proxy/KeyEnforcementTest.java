@@ -326,6 +326,22 @@ class KeyEnforcementTest {
         assertThat(json(made).path("created_by").asText()).isEqualTo("root");
     }
 
+    @Test
+    void aKey_readsItsOwnKeyInfo_butNoOtherKeys() {
+        String mine = generate("{\"key_alias\":\"self\",\"max_budget\":2}");
+        String other = generate("{\"key_alias\":\"someone-else\"}");
+        assertThat(edit(mine, "dall-e-2", "size", "256x256").statusCode()).isEqualTo(200);
+        for (String path : List.of("/key/info", "/key/info?key=" + mine, "/key/info?key=" + sha256(mine))) {
+            HttpResponse<byte[]> own = f.getWith(mine, path);
+            assertThat(own.statusCode()).as(path + ": " + text(own)).isEqualTo(200);
+            assertThat(json(own).path("info").path("key_alias").asText()).isEqualTo("self");
+            assertThat(json(own).path("info").path("spend").decimalValue()).isEqualByComparingTo("0.016");
+        }
+        assertError(f.getWith(mine, "/key/info?key=" + other), 401, "not_admin", "a key may read only its own",
+                other);
+        assertError(f.getWith(mine, "/key/list"), 401, "not_admin", "key 'self' may not call /key/list", mine);
+    }
+
     static String sha256(String key) {
         try {
             return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")

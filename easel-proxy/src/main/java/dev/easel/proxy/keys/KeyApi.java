@@ -394,8 +394,26 @@ public final class KeyApi {
 
     /** {@code GET /key/info?key=}: {@code {"key": <token>, "info": {…}}}; {@code key} may be the key or its hash. */
     public void keyInfo(Context ctx) {
+        keyInfo(ctx, Optional.empty());
+    }
+
+    /**
+     * {@code GET /key/info} called with a virtual key that is not an admin's: that key's own info (LiteLLM lets a key
+     * read itself), {@code ?key=} absent or naming that same key; another key is 401 {@code not_admin}.
+     */
+    public void ownKeyInfo(Context ctx, String ownToken) {
+        keyInfo(ctx, Optional.of(ownToken));
+    }
+
+    private void keyInfo(Context ctx, Optional<String> own) {
         handle(ctx, () -> {
-            String token = tokenOf(queryRequired(ctx, "key"));
+            String asked = ctx.queryParam("key");
+            String token = own.isPresent() && (asked == null || asked.isBlank()) ? own.get()
+                    : tokenOf(queryRequired(ctx, "key"));
+            if (own.isPresent() && !own.get().equals(token)) {
+                throw new ApiError(401, "not_admin", "key", "a key may read only its own /key/info; another key's "
+                        + "needs the master key or a proxy_admin's key");
+            }
             VirtualKey k = store.key(token).orElseThrow(() -> keyNotFound(token));
             ObjectNode out = NODES.objectNode();
             out.put("key", k.token());
@@ -1485,7 +1503,8 @@ public final class KeyApi {
             body = h.run();
         } catch (ApiError e) {
             status = e.status;
-            body = error(e.getMessage(), "invalid_request_error", e.param, e.code);
+            body = error(e.getMessage(), e.status == 401 ? "authentication_error" : "invalid_request_error", e.param,
+                    e.code);
         } catch (EaselException e) {
             status = e.status().orElse(500);
             body = error(e.getMessage(), e.type(), e.param().orElse(null), e.code().orElse(null));
