@@ -81,6 +81,11 @@ final class EditHandler {
      */
     record Caller(java.util.Optional<dev.easel.proxy.keys.KeyCache.Resolved> key) {
         static final Caller ADMIN = new Caller(java.util.Optional.empty());
+
+        /** Whether it may call the management endpoints: the master key, or a key of a {@code proxy_admin} user. */
+        boolean admin() {
+            return key.isEmpty() || key.get().user().map(dev.easel.proxy.keys.User::admin).orElse(false);
+        }
     }
 
     /** Sets the virtual-key gate (limits, models) and the spend service the request's rows are tallied in. */
@@ -273,7 +278,7 @@ final class EditHandler {
             if (permit != null) {
                 // every admitted request counts in its key's rpm window, also one refused afterwards (its model, its
                 // budget, its fields): a key over its budget cannot hammer the proxy without meeting its rpm limit
-                permit.end(true, tally == null ? 0 : tally.tokens());
+                permit.end(tally == null ? 0 : tally.tokens());
             }
             if (tally != null) {
                 tally.close();
@@ -362,15 +367,7 @@ final class EditHandler {
     /** SHA-256 (hex) of the key the caller presented, or null: keys are never stored or logged. */
     static String keyHash(Context ctx) {
         String key = presentedKey(ctx);
-        if (key == null) {
-            return null;
-        }
-        try {
-            return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(key.getBytes(StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return key == null ? null : dev.easel.proxy.keys.KeyApi.hash(key);
     }
 
     private MultipartIntake.Parsed intake(Context ctx, Spool spool, UploadLimits.Account account)

@@ -70,18 +70,11 @@ final class ParallelLimits {
 
     /**
      * Takes the slots of a request that presented the key hashing to {@code keyHash} (null: none), waiting for
-     * them when they are all held.
+     * them when they are all held. {@code keyHasOwnLimit}: the key is a virtual key with its own
+     * {@code max_parallel_requests} (held by the key gate), so the proxy-wide default per key does not apply to it.
      *
      * @throws ProxyException 429 {@code rate_limit_error} / {@code parallel_limit_reached} with {@code Retry-After}
      *                        when a line is full or no slot freed in time
-     */
-    Held acquire(String keyHash) {
-        return acquire(keyHash, false);
-    }
-
-    /**
-     * Like {@link #acquire(String)}; {@code keyHasOwnLimit}: the key is a virtual key with its own
-     * {@code max_parallel_requests} (held by the key gate), so the proxy-wide default per key does not apply to it.
      */
     Held acquire(String keyHash, boolean keyHasOwnLimit) {
         if (global.isEmpty() && perKey.isEmpty()) {

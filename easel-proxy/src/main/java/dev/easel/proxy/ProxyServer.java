@@ -191,16 +191,16 @@ public final class ProxyServer implements AutoCloseable {
         integrations.metrics().ifPresent(m -> spend.bindMetrics(m.registry()));
         shared.ifPresent(sh -> integrations.metrics().ifPresent(m -> ProxyMetrics.bindRedis(m.registry(), sh)));
         SpendApi spendApi = new SpendApi(spend, new JsonBodies(requestLimits, System::nanoTime)::readTree);
-        if (keyGate != null) {
-            // a regenerated key's rows carry its first token: ?api_key= with the new key finds them
-            spendApi.keyIds(token -> {
-                try {
-                    return keyGate.cache().resolve(token).map(r -> r.key().keyId()).orElse(token);
-                } catch (EaselException e) {
-                    return token;
-                }
-            });
-        }
+        // ?api_key= takes a key (hashed here, never stored) or its hash; a regenerated key's rows carry its first
+        // token, so the new key finds them
+        spendApi.keyIds(value -> {
+            String token = value.startsWith("sk-") ? KeyApi.hash(value) : value;
+            try {
+                return keyGate == null ? token : keyGate.cache().resolve(token).map(r -> r.key().keyId()).orElse(token);
+            } catch (EaselException e) {
+                return token;
+            }
+        });
         // keys, teams and users live in the spend log's database, migrated with it
         // the same store and change channel as the request path's cache: a write is seen there at once
         KeyApi keyApi = keyGate == null ? null : new KeyApi(keyGate.cache().store(), keyGate.cache().changes(),
@@ -278,19 +278,11 @@ public final class ProxyServer implements AutoCloseable {
             c.routes.post("/key/generate", managed(keyApi == null ? null : keyApi::generateKey));
             getAndHead(c, "/key/info", keyApi == null ? managed(null) : ctx -> {
                 // a key may read its own info, as in LiteLLM; another key's needs an admin
-                EditHandler.Caller who;
-                try {
-                    who = caller(ctx);
-                } catch (EaselException e) {
-                    var reply = ErrorResponses.of(e, null);
-                    json(ctx, reply.status(), reply.body());
-                    return;
-                }
-                if (who.key().isPresent()
-                        && !who.key().get().user().map(dev.easel.proxy.keys.User::admin).orElse(false)) {
-                    keyApi.ownKeyInfo(ctx, who.key().get().key().token());
-                } else {
+                Optional<EditHandler.Caller> who = callerOrAnswer(ctx);
+                if (who.isPresent() && who.get().admin()) {
                     keyApi.keyInfo(ctx);
+                } else {
+                    who.ifPresent(w -> keyApi.ownKeyInfo(ctx, w.key().orElseThrow().key().token()));
                 }
             });
             getAndHead(c, "/key/list", managed(keyApi == null ? null : keyApi::listKeys));
@@ -651,7 +643,7 @@ public final class ProxyServer implements AutoCloseable {
      */
     void authorize(Context ctx) {
         EditHandler.Caller c = caller(ctx);
-        if (c.key().isPresent() && !c.key().get().user().map(dev.easel.proxy.keys.User::admin).orElse(false)) {
+        if (!c.admin()) {
             throw new ProxyException(401, "authentication_error", "not_admin", null, "key '"
                     + c.key().get().key().label() + "' may not call " + KeyApi.maskedPath(ctx.path())
                     + ": only the master key or a key"
@@ -733,15 +725,23 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    private void models(Context ctx) {
-        EditHandler.Caller caller;
+    /** The caller, or empty after answering the OpenAI error JSON of a missing or refused key. */
+    private Optional<EditHandler.Caller> callerOrAnswer(Context ctx) {
         try {
-            caller = caller(ctx);
+            return Optional.of(caller(ctx));
         } catch (EaselException e) {
             var reply = ErrorResponses.of(e, null);
             json(ctx, reply.status(), reply.body());
+            return Optional.empty();
+        }
+    }
+
+    private void models(Context ctx) {
+        Optional<EditHandler.Caller> who = callerOrAnswer(ctx);
+        if (who.isEmpty()) {
             return;
         }
+        EditHandler.Caller caller = who.get();
         StringBuilder sb = new StringBuilder("{\"object\":\"list\",\"data\":[");
         long created = 1_700_000_000L;
         // a group none of whose deployments can be called is left out: a client never picks a model it cannot use

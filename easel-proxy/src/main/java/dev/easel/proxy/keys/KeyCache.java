@@ -147,11 +147,6 @@ public final class KeyCache implements AutoCloseable {
         return Optional.of(new Resolved(k, team, user));
     }
 
-    /** A user by id (for the management endpoints' admin check), cached like a key's. */
-    public Optional<User> user(String userId) {
-        return cached(users, userId, () -> store.user(userId));
-    }
-
     private interface Read<T> {
         Optional<T> run() throws SQLException;
     }

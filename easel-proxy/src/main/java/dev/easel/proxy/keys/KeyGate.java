@@ -91,8 +91,9 @@ public final class KeyGate {
     }
 
     /**
-     * The rate-limit slots of one request: its key's, its team's and its user's. {@link #end} settles them (the
-     * request reached a provider) or releases them (it never did).
+     * The rate-limit slots of one request: its key's, its team's and its user's. {@link #end} settles them: every
+     * admitted request stays counted in its minute (also one refused afterwards, as LiteLLM counts it), with the
+     * tokens it was answered with.
      */
     public final class Permit {
         private final List<Lease> leases;
@@ -109,8 +110,8 @@ public final class KeyGate {
             return headers;
         }
 
-        /** Ends the slots: settled with {@code tokens} when {@code reachedProvider}, else released. Idempotent. */
-        public synchronized void end(boolean reachedProvider, long tokens) {
+        /** Ends the slots, settled with {@code tokens}. Idempotent. */
+        public synchronized void end(long tokens) {
             if (ended) {
                 return;
             }
@@ -118,11 +119,7 @@ public final class KeyGate {
             Instant now = clock.instant();
             for (Lease l : leases) {
                 try {
-                    if (reachedProvider) {
-                        ledger.settle(l, tokens, now);
-                    } else {
-                        ledger.release(l, now);
-                    }
+                    ledger.settle(l, tokens, now);
                 } catch (RuntimeException e) { // an exit path: the lease frees itself at its expiry
                     org.slf4j.LoggerFactory.getLogger(KeyGate.class).warn("rate-limit lease {} not ended ({})",
                             l.key(), e.toString());

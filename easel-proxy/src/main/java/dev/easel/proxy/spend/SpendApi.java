@@ -55,10 +55,13 @@ public final class SpendApi {
         this.body = Objects.requireNonNull(body, "body");
     }
 
-    /** Key token → the key's stable id, which its spend rows carry (it survives a regenerate). */
+    /**
+     * The {@code api_key} filter's value (a key or its hash) → the id the key's spend rows carry (the hash; for a
+     * virtual key its stable id, which survives a regenerate). The proxy sets it; identity by default.
+     */
     private volatile Function<String, String> keyIds = Function.identity();
 
-    /** Sets how an {@code api_key} filter finds the id the key's rows carry (the proxy's key store). */
+    /** Sets how an {@code api_key} filter finds the id the key's rows carry (hashing, the proxy's key store). */
     public void keyIds(Function<String, String> ids) {
         this.keyIds = Objects.requireNonNull(ids, "ids");
     }
@@ -392,9 +395,8 @@ public final class SpendApi {
     static SpendQuery query(Context ctx) {
         SpendQuery q = SpendQuery.all().withRange(date(ctx, "start_date", false), date(ctx, "end_date", true));
         Optional<String> keyParam = firstParam(ctx, "api_key");
-        if (keyParam.isPresent()) {
-            // LiteLLM's api_key filter: the key's hash, or the key itself (hashed here, never stored)
-            q = q.withKeyHash(keyParam.get().startsWith("sk-") ? sha256(keyParam.get()) : keyParam.get());
+        if (keyParam.isPresent()) { // LiteLLM's api_key filter: a key or its hash, made the rows' id by keyIds
+            q = q.withKeyHash(keyParam.get());
         }
         Optional<String> teamParam = firstParam(ctx, "team_id");
         if (teamParam.isPresent()) {
@@ -469,15 +471,6 @@ public final class SpendApi {
      * A date ({@code 2026-11-01}, a whole UTC day) or an ISO-8601 time ({@code 2026-11-01T10:00:00Z}; without an
      * offset it is UTC). As an end bound a date includes its whole day.
      */
-    static String sha256(String key) {
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     static Optional<Instant> date(Context ctx, String param, boolean end) {
         String v = ctx.queryParam(param);
         if (v == null || v.isBlank()) {

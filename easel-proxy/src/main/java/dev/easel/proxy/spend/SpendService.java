@@ -597,8 +597,6 @@ public final class SpendService implements AutoCloseable {
         private final String requestId;
         private BigDecimal cost;
         private long tokens;
-        private int rows;
-        private long attempts;
         private boolean closed;
 
         private Tally(String requestId) {
@@ -610,8 +608,6 @@ public final class SpendService implements AutoCloseable {
                 cost = (cost == null ? BigDecimal.ZERO : cost).add(row.spend() == null ? BigDecimal.ZERO
                         : row.spend());
                 tokens += row.totalTokens();
-                rows++;
-                attempts += Math.max(0, row.attempts());
             }
         }
 
@@ -623,16 +619,6 @@ public final class SpendService implements AutoCloseable {
         /** Tokens of the rows recorded so far. */
         public synchronized long tokens() {
             return tokens;
-        }
-
-        /** Whether a recorded row says a provider was called (its attempts). */
-        public synchronized boolean reachedProvider() {
-            return attempts > 0;
-        }
-
-        /** Rows recorded so far. */
-        public synchronized int rows() {
-            return rows;
         }
 
         @Override
@@ -743,12 +729,11 @@ public final class SpendService implements AutoCloseable {
             return NO_HOLD;
         }
         Tally tally = track(requestId);
-        BudgetHold h = holdBudgets(tally, List.of(a.get()), estimate, refuse);
+        BudgetHold h = holdBudgets(tally, List.of(a.get()), estimate, refuse, true);
         if (h == NO_HOLD) {
             tally.close();
-            return NO_HOLD;
         }
-        return new OpenHold(((OpenHold) h).holds, tally, true);
+        return h;
     }
 
     /** The end user's budget as an allowance; empty without one. */
@@ -776,6 +761,12 @@ public final class SpendService implements AutoCloseable {
      */
     public BudgetHold holdBudgets(Tally tally, List<Allowance> allowances, BigDecimal estimate,
                                   java.util.function.Consumer<BudgetRefusal> refuse) {
+        return holdBudgets(tally, allowances, estimate, refuse, false);
+    }
+
+    /** {@code ownsTally}: closing the hold closes the tally too (the one-call {@link #holdBudget}). */
+    private BudgetHold holdBudgets(Tally tally, List<Allowance> allowances, BigDecimal estimate,
+                                   java.util.function.Consumer<BudgetRefusal> refuse, boolean ownsTally) {
         if (allowances.isEmpty()) {
             return NO_HOLD;
         }
@@ -803,7 +794,7 @@ public final class SpendService implements AutoCloseable {
             endAll(taken, Optional.empty());
             throw e;
         }
-        return new OpenHold(List.copyOf(taken), tally, false);
+        return new OpenHold(List.copyOf(taken), tally, ownsTally);
     }
 
     /**
