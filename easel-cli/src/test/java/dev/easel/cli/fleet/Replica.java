@@ -237,6 +237,13 @@ public final class Replica {
         }
     }
 
+    /** Every kept line of any run (tagged with its run) that contains {@code text}: what it said of one request. */
+    public List<String> linesWith(String text) {
+        synchronized (output) {
+            return output.stream().filter(l -> l.contains(text)).toList();
+        }
+    }
+
     /** Its state and its last lines of output, for assertion messages. */
     public String describe() {
         List<String> tail;
