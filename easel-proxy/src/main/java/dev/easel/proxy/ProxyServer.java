@@ -100,6 +100,14 @@ public final class ProxyServer implements AutoCloseable {
     private final byte[] masterKey;
     private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
     private final AtomicInteger inflight = new AtomicInteger();
+    /**
+     * Requests whose response has not been sent whole yet. A handler returns before its response is written out (an
+     * error body set with {@code ctx.result} is written after it; a written body is completed after it), so
+     * {@link #inflight} reaching 0 does not mean every answer has left: {@link #drain} waits for this too, or stopping
+     * Jetty would close connections under answers not yet sent (seen in FleetSpendTest: a drained request's 401
+     * recorded, and its client got no answer).
+     */
+    private final AtomicInteger responding = new AtomicInteger();
     private final ScheduledExecutorService janitor;
     private final Javalin app;
     private final Path spoolDir;
@@ -235,6 +243,7 @@ public final class ProxyServer implements AutoCloseable {
             // every response carries Easel's own x-request-id, unique per request; the caller's own id is echoed
             // as x-client-request-id (a correlation field, never a key: issue 12)
             c.routes.before(ctx -> {
+                trackResponse(ctx);
                 RoutingHeaders.requestId(ctx, RequestMeta.newRequestId());
                 String client = EditHandler.clientRequestId(ctx);
                 if (client != null) {
@@ -525,7 +534,7 @@ public final class ProxyServer implements AutoCloseable {
             return inflight.get() == 0;
         }
         long deadline = System.nanoTime() + grace.toNanos();
-        while (inflight.get() > 0 && System.nanoTime() < deadline) {
+        while ((inflight.get() > 0 || responding.get() > 0) && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
@@ -533,13 +542,23 @@ public final class ProxyServer implements AutoCloseable {
                 break;
             }
         }
-        boolean clean = inflight.get() == 0;
+        boolean clean = inflight.get() == 0 && responding.get() == 0;
         if (!clean) {
-            LOG.warn("grace period of {} ms over with {} requests in flight; stopping anyway", grace.toMillis(),
-                    inflight.get());
+            LOG.warn("grace period of {} ms over with {} requests in flight ({} answers not sent whole); stopping "
+                    + "anyway", grace.toMillis(), inflight.get(), responding.get());
         }
+
         close();
         return clean;
+    }
+
+    /** Counts the request in {@link #responding} until Jetty has sent its response whole (or failed to). */
+    private void trackResponse(Context ctx) {
+        var request = org.eclipse.jetty.ee10.servlet.ServletContextRequest.getServletContextRequest(ctx.req());
+        if (request != null) {
+            responding.incrementAndGet();
+            org.eclipse.jetty.server.Request.addCompletionListener(request, failure -> responding.decrementAndGet());
+        }
     }
 
     /**

@@ -97,13 +97,15 @@ public final class FleetLoad implements AutoCloseable {
         String id = prefix + "-" + i;
         String model = models.get((int) (i % models.size()));
         String endUser = prefix + "-user-" + (i % 4);
-        ImageEditParams params = ImageEditParams.builder().image(image).prompt("add a hat").model(model)
-                .user(endUser).putAdditionalHeader("x-request-id", id).build();
         int n = fleet.size();
         int refused = 0;
         long sent = System.nanoTime();
         for (int attempt = 0; attempt < n; attempt++) {
             int replica = (int) ((i + attempt) % n);
+            // params of their own for every attempt: openai-java reads image(byte[]) through an InputStream, which
+            // the attempt before consumed (a retry with the same params sent an empty image and got a 400)
+            ImageEditParams params = ImageEditParams.builder().image(image).prompt("add a hat").model(model)
+                    .user(endUser).putAdditionalHeader("x-request-id", id).build();
             sent = System.nanoTime();
             try (HttpResponseFor<ImagesResponse> r = clients.get(replica).images().withRawResponse().edit(params)) {
                 Optional<String> problem = Optional.empty();

@@ -64,7 +64,7 @@ public final class SpendRows {
      * @param mismatches  rows that disagree with the answer (Easel's request id, HTTP status, outcome, end user, cost)
      * @param cutOff      extra rows of requests a client sent again after a replica ended the connection without an
      *                    answer (HTTP/1.1 cannot rule that out while a replica closes its connections): the replica
-     *                    had begun the request and recorded its failure; each such row charged nothing
+     *                    had refused the request before calling a provider; each such row charged nothing
      */
     public record Reconciliation(int sent, int answered, int unanswered, int rows, List<String> lost,
                                  List<String> doubled, List<String> unexplained, List<String> mismatches,
@@ -94,12 +94,14 @@ public final class SpendRows {
         for (FleetLoad.Outcome o : outcomes) {
             List<Row> mine = rowsById.getOrDefault(o.clientRequestId(), List.of());
             // the row of the answer the client got; a client that moved on after a connection ended without an
-            // answer may also have left a row on the replica it left: allowed only as a failure that charged nothing
+            // answer may also have left a row on the replica it left: allowed only for a request refused before any
+            // provider was called (a drained replica's 503 racing its connection's close), never for one that
+            // reached a provider (that answer was lost) or charged anything
             Row answer = mine.stream().filter(r -> o.requestId().equals(Optional.of(r.requestId()))).findFirst()
                     .orElse(mine.isEmpty() ? null : mine.get(0));
             List<Row> others = mine.stream().filter(r -> r != answer).toList();
             boolean explained = o.answered() && o.refusedConnections() > 0 && others.size() <= o.refusedConnections()
-                    && others.stream().allMatch(r -> r.status().equals("failure")
+                    && others.stream().allMatch(r -> r.status().equals("failure") && r.attempts() == 0
                     && r.spend().orElse(BigDecimal.ZERO).signum() == 0);
             if (!others.isEmpty() && explained) {
                 others.forEach(x -> cutOff.add(o.clientRequestId() + ": " + x));
