@@ -75,28 +75,43 @@ public final class Multipart {
         return n + closing().length;
     }
 
-    /** A fresh publisher over the whole body. */
+    /**
+     * A fresh publisher over the whole body. Parts in memory are sent as views of their arrays (no copy); a part in a
+     * file streams from it.
+     */
     public HttpRequest.BodyPublisher publisher() {
-        List<HttpRequest.BodyPublisher> pubs = new ArrayList<>(parts.size() * 3 + 1);
+        List<HttpRequest.BodyPublisher> pubs = new ArrayList<>();
+        List<SlicePublisher.Slice> run = new ArrayList<>();
         byte[] crlf = "\r\n".getBytes(StandardCharsets.US_ASCII);
         for (Part p : parts) {
+            byte[] h = header(p);
+            run.add(new SlicePublisher.Slice(h, 0, h.length));
             if (p instanceof Text t) {
-                byte[] h = header(p);
                 byte[] v = t.value().getBytes(StandardCharsets.UTF_8);
-                byte[] all = new byte[h.length + v.length + 2];
-                System.arraycopy(h, 0, all, 0, h.length);
-                System.arraycopy(v, 0, all, h.length, v.length);
-                System.arraycopy(crlf, 0, all, h.length + v.length, 2);
-                pubs.add(HttpRequest.BodyPublishers.ofByteArray(all));
+                run.add(new SlicePublisher.Slice(v, 0, v.length));
             } else {
-                File f = (File) p;
-                pubs.add(HttpRequest.BodyPublishers.ofByteArray(header(p)));
-                pubs.add(blobPublisher(f.blob()));
-                pubs.add(HttpRequest.BodyPublishers.ofByteArray(crlf));
+                Blob blob = ((File) p).blob();
+                if (blob instanceof Blob.BytesBlob b) {
+                    run.add(new SlicePublisher.Slice(b.bytes(), 0, b.bytes().length));
+                } else if (blob instanceof Blob.ChunksBlob c) {
+                    for (int i = 0; i < c.chunks().size(); i++) {
+                        run.add(new SlicePublisher.Slice(c.chunks().get(i), 0, c.length(i)));
+                    }
+                } else {
+                    if (!run.isEmpty()) {
+                        pubs.add(new SlicePublisher(run));
+                        run.clear();
+                    }
+                    pubs.add(blobPublisher(blob));
+                }
             }
+            run.add(new SlicePublisher.Slice(crlf, 0, 2));
         }
-        pubs.add(HttpRequest.BodyPublishers.ofByteArray(closing()));
-        return HttpRequest.BodyPublishers.concat(pubs.toArray(HttpRequest.BodyPublisher[]::new));
+        byte[] end = closing();
+        run.add(new SlicePublisher.Slice(end, 0, end.length));
+        pubs.add(new SlicePublisher(run));
+        return pubs.size() == 1 ? pubs.get(0) : HttpRequest.BodyPublishers.concat(
+                pubs.toArray(HttpRequest.BodyPublisher[]::new));
     }
 
     /** The whole body as bytes (tests and small bodies only). */
@@ -129,16 +144,6 @@ public final class Multipart {
             } catch (java.io.FileNotFoundException e) {
                 throw new UncheckedIOException(e);
             }
-        }
-        if (blob instanceof Blob.BytesBlob b) {
-            return HttpRequest.BodyPublishers.ofByteArray(b.bytes());
-        }
-        if (blob instanceof Blob.ChunksBlob c) { // each chunk sent as it is, no copy
-            HttpRequest.BodyPublisher[] pubs = new HttpRequest.BodyPublisher[c.chunks().size()];
-            for (int i = 0; i < pubs.length; i++) {
-                pubs[i] = HttpRequest.BodyPublishers.ofByteArray(c.chunks().get(i), 0, c.length(i));
-            }
-            return HttpRequest.BodyPublishers.concat(pubs);
         }
         return HttpRequest.BodyPublishers.fromPublisher(
                 HttpRequest.BodyPublishers.ofInputStream(() -> {
