@@ -146,6 +146,7 @@ public final class Easel implements AutoCloseable {
         private int listenerQueueCapacity = ListenerBus.DEFAULT_CAPACITY;
         private Boolean gateway; // null: decided from apiBase's host
         private dev.easel.provider.ResultDownloader resultDownloader; // null: the SDK's guarded downloader
+        private java.util.function.Supplier<dev.easel.http.HttpTransport.Client> httpClient; // null: the JDK's
         private io.opentelemetry.api.OpenTelemetry openTelemetry; // null: GlobalOpenTelemetry
         private boolean tracePrompts;
 
@@ -333,6 +334,15 @@ public final class Easel implements AutoCloseable {
         }
 
         /**
+         * What the providers' requests go out on (default: the JDK's {@link java.net.http.HttpClient}); called once per
+         * engine, which closes the client when it closes. The proxy passes Jetty's.
+         */
+        public Builder httpClient(java.util.function.Supplier<dev.easel.http.HttpTransport.Client> client) {
+            this.httpClient = Objects.requireNonNull(client, "client");
+            return this;
+        }
+
+        /**
          * Registers (or replaces) a provider adapter under its {@link ImageEditProvider#name()}: for an adapter made
          * in code. An adapter in a jar is found by its {@link dev.easel.provider.ProviderFactory} instead.
          */
@@ -380,7 +390,7 @@ public final class Easel implements AutoCloseable {
                     listeners.isEmpty() ? ListenerBus.none() : new ListenerBus(listeners, listenerQueueCapacity),
                     List.copyOf(recordSinks), redactPrompts || (config != null
                     && config.litellmSettings().redactPrompts()), gateway,
-                    registry, resultDownloader, openTelemetry, tracePrompts));
+                    registry, resultDownloader, openTelemetry, tracePrompts, httpClient));
         }
     }
 

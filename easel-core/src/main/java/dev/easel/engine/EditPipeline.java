@@ -88,7 +88,8 @@ final class EditPipeline {
         this.settings = settings;
         this.tracer = new EditTracer(settings.openTelemetry(), settings.tracePrompts(), settings.config());
         // one adapter per installed factory, all sharing one transport, clock, sleeper, job runner and downloader
-        transport = new dev.easel.http.HttpTransport();
+        transport = settings.httpClient() == null ? new dev.easel.http.HttpTransport()
+                : new dev.easel.http.HttpTransport(settings.httpClient().get());
         dev.easel.provider.ResultDownloader downloader = settings.resultDownloader() != null
                 ? settings.resultDownloader() : dev.easel.provider.ResultDownloader.guarded(transport);
         ProviderContext context = new ProviderContext(transport, settings.clock(), settings.sleeper(),

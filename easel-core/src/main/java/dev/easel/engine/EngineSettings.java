@@ -27,6 +27,7 @@ import java.util.random.RandomGenerator;
  *                      gave {@code executor}
  * @param openTelemetry where edits' spans go, or null for {@code GlobalOpenTelemetry}
  * @param tracePrompts  whether request spans carry the prompt (never a redacted one)
+ * @param httpClient    makes the client the providers' requests go out on, or null for the JDK's
  */
 public record EngineSettings(String apiKey, URI apiBase, String apiVersion, Duration timeout, boolean dropParams,
                              ImageStore imageStore, Map<String, ImageEditProvider> providers,
@@ -36,5 +37,6 @@ public record EngineSettings(String apiKey, URI apiBase, String apiVersion, Dura
                              RandomGenerator random, Sleeper sleeper, ListenerBus listeners,
                              List<Consumer<EditLogRecord>> recordSinks, boolean redactPrompts, Boolean gateway,
                              ProviderRegistry registry, ResultDownloader resultDownloader,
-                             io.opentelemetry.api.OpenTelemetry openTelemetry, boolean tracePrompts) {
+                             io.opentelemetry.api.OpenTelemetry openTelemetry, boolean tracePrompts,
+                             java.util.function.Supplier<dev.easel.http.HttpTransport.Client> httpClient) {
 }

@@ -21,9 +21,11 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Upstream HTTP on {@link HttpClient}: sends a request, maps transport failures to
- * {@link ConnectionException} / {@link TimeoutException}, and tells whether the whole body had been
- * sent when a timeout struck (edits are not idempotent, so the router must know).
+ * Upstream HTTP: sends a request, maps transport failures to {@link ConnectionException} / {@link TimeoutException},
+ * and tells whether the whole body had been sent when a timeout struck (edits are not idempotent, so the router must
+ * know). Adapters describe requests with the JDK's {@link HttpRequest.Builder} and read {@link HttpResponse}s with an
+ * {@link InputStream} body; what carries them is a {@link Client}: the JDK's {@link HttpClient} by default, Jetty's
+ * in the proxy ({@code dev.easel.proxy.JettyUpstream}, chosen by the benchmark, docs/benchmarks.md).
  */
 public final class HttpTransport implements AutoCloseable {
 
@@ -32,12 +34,32 @@ public final class HttpTransport implements AutoCloseable {
             "upgrade", "transfer-encoding", "te", "trailer", "keep-alive", "proxy-connection", "content-type",
             "authorization", "api-key");
 
-    private final HttpClient client;
+    /**
+     * What carries the requests. {@link #send} completes with the response once its headers have arrived (its body
+     * then streams: closing the stream ends the exchange), or fails with:
+     * {@link java.net.http.HttpConnectTimeoutException} when connecting took too long,
+     * {@link java.net.http.HttpTimeoutException} when the headers did not arrive within {@link HttpRequest#timeout()},
+     * {@link ConnectException} when the connection was refused, another {@link IOException} when it failed.
+     * Cancelling the future aborts the exchange. The body is {@link HttpRequest#bodyPublisher()}'s, sent with its
+     * {@code contentLength()} (never chunked when that is known). Implementations follow no redirects, keep no
+     * cookies and decode no content encodings.
+     */
+    public interface Client extends AutoCloseable {
+
+        /** Starts {@code request}. */
+        CompletableFuture<HttpResponse<InputStream>> send(HttpRequest request);
+
+        /** Stops at once: exchanges still running fail, connections close. Idempotent. */
+        @Override
+        void close();
+    }
+
+    private final Client client;
 
     /**
-     * A transport with its own client (HTTP/1.1 and 2, 30 s connect timeout, redirects not followed). Its
-     * async work runs on virtual threads, not on the common fork-join pool, which on a 2-core machine has a
-     * single thread that anything else in the JVM may block.
+     * A transport on the JDK's client (HTTP/1.1 and 2, 30 s connect timeout, redirects not followed). Its async work
+     * runs on virtual threads, not on the common fork-join pool, which on a 2-core machine has a single thread that
+     * anything else in the JVM may block.
      */
     public HttpTransport() {
         this(HttpClient.newBuilder()
@@ -48,9 +70,27 @@ public final class HttpTransport implements AutoCloseable {
                 .build());
     }
 
-    /** A transport over the given client. */
+    /** A transport over the given JDK client. */
     public HttpTransport(HttpClient client) {
-        this.client = client;
+        this(new JdkClient(client));
+    }
+
+    /** A transport over {@code client}. */
+    public HttpTransport(Client client) {
+        this.client = java.util.Objects.requireNonNull(client, "client");
+    }
+
+    /** The JDK's {@link HttpClient} as a {@link Client}. */
+    private record JdkClient(HttpClient client) implements Client {
+        @Override
+        public CompletableFuture<HttpResponse<InputStream>> send(HttpRequest request) {
+            return client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream());
+        }
+
+        @Override
+        public void close() {
+            client.shutdownNow();
+        }
     }
 
     /**
@@ -59,7 +99,7 @@ public final class HttpTransport implements AutoCloseable {
      */
     @Override
     public void close() {
-        client.shutdownNow();
+        client.close();
     }
 
     /** Whether a caller-supplied header may be forwarded (not hop-by-hop, not a credential, not framing). */
@@ -114,7 +154,7 @@ public final class HttpTransport implements AutoCloseable {
                           String provider) {
         AtomicBoolean sent = new AtomicBoolean(false);
         HttpRequest req = request.timeout(timeout).POST(new Tracking(body, sent)).build();
-        return new Exchange(client.sendAsync(req, HttpResponse.BodyHandlers.ofInputStream()), sent, provider);
+        return new Exchange(client.send(req), sent, provider);
     }
 
     /**
@@ -123,8 +163,7 @@ public final class HttpTransport implements AutoCloseable {
      */
     public Exchange get(HttpRequest.Builder request, Duration timeout, String provider) {
         HttpRequest req = request.timeout(timeout).GET().build();
-        return new Exchange(client.sendAsync(req, HttpResponse.BodyHandlers.ofInputStream()), new AtomicBoolean(true),
-                provider);
+        return new Exchange(client.send(req), new AtomicBoolean(true), provider);
     }
 
     /** Sends a request and waits for the response headers. */

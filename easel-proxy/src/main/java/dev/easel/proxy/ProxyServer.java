@@ -159,6 +159,7 @@ public final class ProxyServer implements AutoCloseable {
                 .resultDownloader((url, rules) -> downloadResult(url, rules))
                 .recordSink(r -> spend.record(SpendRecords.of(r, id -> self.get() == null ? Optional.empty()
                         : self.get().apiBase(id))));
+        upstreamClient(System.getProperty("easel.upstream.client", "jetty")).ifPresent(builder::httpClient);
         this.integrations = Integrations.fromConfig(config, options.env());
         integrations.listeners().forEach(builder::listener);
         integrations.otel().ifPresent(o -> builder.openTelemetry(o.openTelemetry()).tracePrompts(o.prompts()));
@@ -547,7 +548,6 @@ public final class ProxyServer implements AutoCloseable {
             LOG.warn("grace period of {} ms over with {} requests in flight ({} answers not sent whole); stopping "
                     + "anyway", grace.toMillis(), inflight.get(), responding.get());
         }
-
         close();
         return clean;
     }
@@ -604,6 +604,19 @@ public final class ProxyServer implements AutoCloseable {
         providerFetcher.close();
         images.close();
         dataLock.close(); // last: nothing of this process touches the directory any more
+    }
+
+    /**
+     * The client upstream requests go out on: Jetty's unless the JVM is started with {@code -Deasel.upstream.client=jdk}
+     * (the JDK's, which the SDK uses; kept for comparison in the benchmark, docs/benchmarks.md). Empty: the JDK's.
+     */
+    static Optional<java.util.function.Supplier<dev.easel.http.HttpTransport.Client>> upstreamClient(String choice) {
+        return switch (choice) {
+            case "jetty" -> Optional.of(JettyUpstream::new);
+            case "jdk" -> Optional.empty();
+            default -> throw new IllegalArgumentException("-Deasel.upstream.client must be 'jetty' or 'jdk', not '"
+                    + choice + "'");
+        };
     }
 
     /** Gives back what a proxy that did not start holds, the data directory last. */
