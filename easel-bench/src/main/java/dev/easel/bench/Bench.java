@@ -148,6 +148,24 @@ public final class Bench {
                         Duration.ofSeconds(round), 4, 0, false, 20);
             }
         }
+        // S9: S7 under pressure, so the sensitivity stays measured (issue 17): a process spinning on one of the cores
+        // the three paths share, and a proxy with half the heap (upload memory and answer budgets follow it)
+        if (!quick && (all || only.contains("S9"))) {
+            byte[] four = Png.ofSize(4L << 20, true, 70);
+            stopProxy();
+            startProxy(List.of("-Xmx384m"));
+            Process hog = new ProcessBuilder("sh", "-c", "while :; do :; done").redirectErrorStream(true).start();
+            try {
+                for (int c : new int[] {16, 64}) {
+                    scenario("S9", "4MB c=" + c + " hog+384m", "d0-n1", parts(four, null, 0), c, Integer.MAX_VALUE,
+                            Duration.ofSeconds(round), 4, 0, false, 20);
+                }
+            } finally {
+                hog.destroyForcibly().waitFor();
+                stopProxy();
+                startProxy(List.of());
+            }
+        }
         // S5 before S4: S4 can drive the proxy out of memory, and a JVM after an OutOfMemoryError is no
         // longer a fair subject (its HttpClient selector threads may have died)
         if (!quick && (all || only.contains("S5"))) {
@@ -279,11 +297,15 @@ public final class Bench {
         for (int r = 0; r < rounds; r++) {
             for (int k = 0; k < order.size(); k++) {
                 int i = r % 2 == 0 ? k : order.size() - 1 - k; // ABC CBA ABC …: drift falls on every path alike
+                Load.Stats st = stats.get(i);
+                long ok0 = st.ok.get();
+                long active0 = st.activeNanos;
                 if (rate > 0) {
-                    Load.open(order.get(i), rate, countPerRound, roundTime, stats.get(i));
+                    Load.open(order.get(i), rate, countPerRound, roundTime, st);
                 } else {
-                    Load.closed(order.get(i), concurrency, countPerRound, roundTime, stats.get(i));
+                    Load.closed(order.get(i), concurrency, countPerRound, roundTime, st);
                 }
+                st.roundRps.add(round((st.ok.get() - ok0) / Math.max(1e-9, (st.activeNanos - active0) / 1e9)));
             }
         }
         proxyWin.stop();
@@ -320,6 +342,8 @@ public final class Bench {
         pr.put("cpu_s", round(proxyWin.cpuSeconds));
         double proxyCpuPerEdit = perEditMs(proxyWin.cpuSeconds, p);
         pr.put("cpu_ms_per_edit", proxyCpuPerEdit);
+        pr.put("page_faults", proxyWin.pageFaults);
+        pr.put("page_faults_per_edit", round(proxyWin.pageFaults / (double) Math.max(1, p.ok.get())));
         row.put("proxy", pr);
         if (nginxWin != null) {
             Histogram nh = sse ? n.events : n.latency;
@@ -361,6 +385,13 @@ public final class Bench {
         m.put("p99_ms", ms(pct(s.latency, 99)));
         m.put("max_ms", ms(s.latency.getMaxValue()));
         m.put("mean_ms", round(s.latency.getMean() / 1000.0));
+        if (!s.roundRps.isEmpty()) { // the rounds' spread: issue 17 asks for ±15% between rounds
+            double lo = s.roundRps.stream().mapToDouble(Double::doubleValue).min().orElse(0);
+            double hi = s.roundRps.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+            double mid = (lo + hi) / 2;
+            m.put("round_throughput_rps", List.copyOf(s.roundRps));
+            m.put("round_spread_pct", round(mid == 0 ? 0 : (hi - lo) / 2 / mid * 100));
+        }
         m.put("throughput_rps", round(s.ok.get() / Math.max(1e-9, s.seconds())));
         m.put("up_mb_s", round(s.bytesUp.get() / 1e6 / Math.max(1e-9, s.seconds())));
         m.put("down_mb_s", round(s.bytesDown.get() / 1e6 / Math.max(1e-9, s.seconds())));
@@ -632,9 +663,19 @@ public final class Bench {
     }
 
     private void startProxy() throws Exception {
+        startProxy(List.of());
+    }
+
+    /** Starts the proxy; {@code heap} (say {@code -Xmx384m}) replaces the default heap cap when given. */
+    private void startProxy(List<String> heap) throws Exception {
         Path cfg = writeConfig();
-        proxyGcLog = work.resolve("proxy-gc.log");
+        proxyGcLog = work.resolve("proxy-gc-" + (++proxyStarts) + ".log");
         List<String> jvm = new ArrayList<>(PROXY_JVM);
+        if (!heap.isEmpty()) {
+            jvm.removeIf(f -> f.startsWith("-Xmx"));
+            jvm.addAll(heap);
+            System.out.println("proxy restarted with " + heap);
+        }
         jvm.add("-Xlog:gc:file=" + proxyGcLog);
         String extra = System.getProperty("bench.proxyJvmExtra", "").strip();
         if (!extra.isEmpty()) { // experiments: another collector, a perf map for `perf`, …
@@ -646,17 +687,21 @@ public final class Bench {
             notes.add("proxy JVM flags added with -Dbench.proxyJvmExtra: " + extra);
         }
         if (jfr) {
-            Path rec = work.resolve("proxy.jfr");
+            Path rec = work.resolve("proxy-" + proxyStarts + ".jfr");
             jvm.add("-XX:StartFlightRecording=filename=" + rec + ",settings=profile,dumponexit=true");
             notes.add("JFR recording of the proxy: " + rec);
         }
         proxy = new ProcessBuilder(cmd(jvm, List.of("-jar", proxyJar.toString(), "proxy", "--config", cfg.toString(),
                 "--host", "127.0.0.1", "--port", "0", "--data-dir", work.resolve("proxy-data").toString())))
                 .redirectErrorStream(true).start();
-        String line = awaitLine(proxy, "Easel proxy listening on http://", work.resolve("proxy.log"));
+        proxyLog = work.resolve(proxyStarts == 1 ? "proxy.log" : "proxy-" + proxyStarts + ".log");
+        String line = awaitLine(proxy, "Easel proxy listening on http://", proxyLog);
         proxyPort = Integer.parseInt(line.replaceAll(".*127\\.0\\.0\\.1:(\\d+).*", "$1"));
         System.out.println(line);
     }
+
+    private int proxyStarts;
+    private Path proxyLog;
 
     private boolean oomNoted;
 
@@ -666,10 +711,10 @@ public final class Bench {
             return;
         }
         try {
-            if (Files.readString(work.resolve("proxy.log"), StandardCharsets.UTF_8).contains("OutOfMemoryError")) {
+            if (Files.readString(proxyLog, StandardCharsets.UTF_8).contains("OutOfMemoryError")) {
                 oomNoted = true;
                 String n = "the proxy threw OutOfMemoryError by the end of " + during
-                        + "; later proxied figures in this run are not trustworthy (see " + work.resolve("proxy.log") + ")";
+                        + "; later proxied figures in this run are not trustworthy (see " + proxyLog + ")";
                 notes.add(n);
                 System.out.println("  " + n);
             }
@@ -747,7 +792,7 @@ public final class Bench {
     private static final String HEADER = String.format("%-3s %-24s %-8s %8s %6s %9s %9s %9s %10s %9s %9s %6s %6s "
                     + "%7s %7s %7s %6s",
             "id", "scenario", "path", "ok", "err", "p50 ms", "p99 ms", "max ms", "thr", "+p50 ms", "+p99 ms", "x p50",
-            "x p99", "RSS MB", "heap MB", "GC ms", "CPU s") + String.format("%9s %6s", "CPU/edit", "x ngx");
+            "x p99", "RSS MB", "heap MB", "GC ms", "CPU s") + String.format("%9s %6s %8s", "CPU/edit", "x ngx", "flt/edit");
 
     @SuppressWarnings("unchecked")
     static String line(Map<String, Object> row) {
@@ -771,8 +816,8 @@ public final class Bench {
                         (double) row.get("ratio_p99"), pr.getOrDefault("rss_hwm_mb", ""), pr.getOrDefault("heap_hwm_mb", ""),
                         pr.getOrDefault("gc_pause_total_ms", ""), pr.getOrDefault("cpu_s", "")));
                 if (pr.containsKey("cpu_ms_per_edit")) {
-                    sb.append(String.format(Locale.ROOT, " %9s %6s", pr.get("cpu_ms_per_edit"),
-                            row.getOrDefault("cpu_ratio_vs_nginx", "")));
+                    sb.append(String.format(Locale.ROOT, " %9s %6s %8s", pr.get("cpu_ms_per_edit"),
+                            row.getOrDefault("cpu_ratio_vs_nginx", ""), pr.getOrDefault("page_faults_per_edit", "")));
                 }
             } else if (path.equals("nginx")) {
                 Map<String, Object> ng = (Map<String, Object>) row.get("nginx_proc");

@@ -45,6 +45,8 @@ final class Load {
         final AtomicLong bytesUp = new AtomicLong();
         final AtomicLong bytesDown = new AtomicLong();
         final Map<String, AtomicLong> errorKinds = new ConcurrentHashMap<>();
+        /** Edits per second of each round, in order (a round's answers over its own active time). */
+        final List<Double> roundRps = new java.util.concurrent.CopyOnWriteArrayList<>();
         long activeNanos;
 
         void error(String kind) {

@@ -30,7 +30,10 @@ final class ProcStats {
         private final Path gcLog;
         private final boolean tree;
         private long cpuTicks0;
+        private long faults0;
         private long gcOffset;
+        /** Page faults (minor + major) of the process over the window: fresh memory touched, or memory paged in. */
+        long pageFaults;
         double cpuSeconds;
         long rssHwmKb;
         long rssKb;
@@ -57,12 +60,14 @@ final class ProcStats {
                 resetPeak(pid);
             }
             cpuTicks0 = ticks();
+            faults0 = tree ? 0 : pageFaults(pid);
             gcOffset = size(gcLog);
             return this;
         }
 
         Window stop() {
             cpuSeconds = (ticks() - cpuTicks0) / (double) CLK_TCK;
+            pageFaults = tree ? 0 : pageFaults(pid) - faults0;
             long[] mem = tree ? treeMemoryKb(pid) : memoryKb(pid);
             rssHwmKb = mem[0];
             rssKb = mem[1];
@@ -96,6 +101,13 @@ final class ProcStats {
         String stat = read(Path.of("/proc/" + pid + "/stat"));
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         return Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15 of proc(5)
+    }
+
+    /** minflt + majflt of a process (fields 10 and 12 of proc(5)). */
+    static long pageFaults(long pid) {
+        String stat = read(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[7]) + Long.parseLong(f[9]);
     }
 
     /**
