@@ -62,7 +62,7 @@ public final class Base64Body {
         HttpRequest.BodyPublisher[] pubs = new HttpRequest.BodyPublisher[pieces.size()];
         for (int i = 0; i < pubs.length; i++) {
             if (pieces.get(i) instanceof Literal l) {
-                pubs[i] = HttpRequest.BodyPublishers.ofByteArray(l.bytes());
+                pubs[i] = SlicePublisher.of(l.bytes(), 0, l.bytes().length); // a view: ofByteArray copies
             } else if (((Encoded) pieces.get(i)).blob().size() == 0) {
                 pubs[i] = HttpRequest.BodyPublishers.noBody(); // fromPublisher refuses a length of 0
             } else {

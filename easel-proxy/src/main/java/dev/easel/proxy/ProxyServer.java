@@ -285,8 +285,8 @@ public final class ProxyServer implements AutoCloseable {
             }
             getAndHead(c, "/global/spend/report", authorized(spendApi::report));
             // LiteLLM's key, team and user management (docs/keys.md)
-            c.routes.post("/key/generate", managed(keyApi == null ? null : keyApi::generateKey));
-            getAndHead(c, "/key/info", keyApi == null ? managed(null) : ctx -> {
+            c.routes.post("/key/generate", keys(keyApi, k -> k::generateKey));
+            getAndHead(c, "/key/info", keyApi == null ? masterKeyRequired() : ctx -> {
                 // a key may read its own info, as in LiteLLM; another key's needs an admin
                 Optional<EditHandler.Caller> who = callerOrAnswer(ctx);
                 if (who.isPresent() && who.get().admin()) {
@@ -295,25 +295,25 @@ public final class ProxyServer implements AutoCloseable {
                     who.ifPresent(w -> keyApi.ownKeyInfo(ctx, w.key().orElseThrow().key().token()));
                 }
             });
-            getAndHead(c, "/key/list", managed(keyApi == null ? null : keyApi::listKeys));
-            c.routes.post("/key/update", managed(keyApi == null ? null : keyApi::updateKey));
-            c.routes.post("/key/delete", managed(keyApi == null ? null : keyApi::deleteKeys));
-            c.routes.post("/key/block", managed(keyApi == null ? null : keyApi::blockKey));
-            c.routes.post("/key/unblock", managed(keyApi == null ? null : keyApi::unblockKey));
-            c.routes.post("/key/regenerate", managed(keyApi == null ? null : keyApi::regenerateKey));
-            c.routes.post("/key/{key}/regenerate", managed(keyApi == null ? null : keyApi::regenerateKey));
-            c.routes.post("/team/new", managed(keyApi == null ? null : keyApi::newTeam));
-            getAndHead(c, "/team/info", managed(keyApi == null ? null : keyApi::teamInfo));
-            getAndHead(c, "/team/list", managed(keyApi == null ? null : keyApi::listTeams));
-            c.routes.post("/team/update", managed(keyApi == null ? null : keyApi::updateTeam));
-            c.routes.post("/team/delete", managed(keyApi == null ? null : keyApi::deleteTeams));
-            c.routes.post("/team/member_add", managed(keyApi == null ? null : keyApi::addTeamMember));
-            c.routes.post("/team/member_delete", managed(keyApi == null ? null : keyApi::deleteTeamMember));
-            c.routes.post("/user/new", managed(keyApi == null ? null : keyApi::newUser));
-            getAndHead(c, "/user/info", managed(keyApi == null ? null : keyApi::userInfo));
-            getAndHead(c, "/user/list", managed(keyApi == null ? null : keyApi::listUsers));
-            c.routes.post("/user/update", managed(keyApi == null ? null : keyApi::updateUser));
-            c.routes.post("/user/delete", managed(keyApi == null ? null : keyApi::deleteUsers));
+            getAndHead(c, "/key/list", keys(keyApi, k -> k::listKeys));
+            c.routes.post("/key/update", keys(keyApi, k -> k::updateKey));
+            c.routes.post("/key/delete", keys(keyApi, k -> k::deleteKeys));
+            c.routes.post("/key/block", keys(keyApi, k -> k::blockKey));
+            c.routes.post("/key/unblock", keys(keyApi, k -> k::unblockKey));
+            c.routes.post("/key/regenerate", keys(keyApi, k -> k::regenerateKey));
+            c.routes.post("/key/{key}/regenerate", keys(keyApi, k -> k::regenerateKey));
+            c.routes.post("/team/new", keys(keyApi, k -> k::newTeam));
+            getAndHead(c, "/team/info", keys(keyApi, k -> k::teamInfo));
+            getAndHead(c, "/team/list", keys(keyApi, k -> k::listTeams));
+            c.routes.post("/team/update", keys(keyApi, k -> k::updateTeam));
+            c.routes.post("/team/delete", keys(keyApi, k -> k::deleteTeams));
+            c.routes.post("/team/member_add", keys(keyApi, k -> k::addTeamMember));
+            c.routes.post("/team/member_delete", keys(keyApi, k -> k::deleteTeamMember));
+            c.routes.post("/user/new", keys(keyApi, k -> k::newUser));
+            getAndHead(c, "/user/info", keys(keyApi, k -> k::userInfo));
+            getAndHead(c, "/user/list", keys(keyApi, k -> k::listUsers));
+            c.routes.post("/user/update", keys(keyApi, k -> k::updateUser));
+            c.routes.post("/user/delete", keys(keyApi, k -> k::deleteUsers));
             c.routes.error(404, ctx -> {
                 String type = ctx.res().getContentType();
                 if (type == null || !type.startsWith("application/json")) {
@@ -607,7 +607,8 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * The client upstream requests go out on: Jetty's unless the JVM is started with {@code -Deasel.upstream.client=jdk}
+     * The client upstream requests go out on: Jetty's unless the JVM is started with
+     * {@code -Deasel.upstream.client=jdk}
      * (the JDK's, which the SDK uses; kept for comparison in the benchmark, docs/benchmarks.md). Empty: the JDK's.
      */
     static Optional<java.util.function.Supplier<dev.easel.http.HttpTransport.Client>> upstreamClient(String choice) {
@@ -719,15 +720,19 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * A management endpoint of keys, teams and users: behind the master key or a proxy_admin's key; on a proxy
-     * without a master key ({@code h} null) a 400 saying that virtual keys need one (its callers are not told apart).
+     * A management endpoint of keys, teams and users ({@code route} of the key API): behind the master key or a
+     * proxy_admin's key; on a proxy without a master key ({@code api} null) a 400 saying that virtual keys need one
+     * (its callers are not told apart).
      */
-    private io.javalin.http.Handler managed(io.javalin.http.Handler h) {
-        if (h == null) {
-            return ctx -> error(ctx, 400, "invalid_request_error", "master_key_required", "virtual keys, teams and "
-                    + "users need general_settings.master_key: without one the proxy does not check keys");
-        }
-        return authorized(h);
+    private io.javalin.http.Handler keys(KeyApi api,
+                                         java.util.function.Function<KeyApi, io.javalin.http.Handler> route) {
+        return api == null ? masterKeyRequired() : authorized(route.apply(api));
+    }
+
+    /** What the key API's endpoints answer on a proxy without a master key. */
+    private io.javalin.http.Handler masterKeyRequired() {
+        return ctx -> error(ctx, 400, "invalid_request_error", "master_key_required", "virtual keys, teams and "
+                + "users need general_settings.master_key: without one the proxy does not check keys");
     }
 
     /** Who a management call is by: {@code litellm_proxy_admin_name} for the master key, else the key's user. */

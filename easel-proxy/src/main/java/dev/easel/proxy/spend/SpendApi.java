@@ -152,9 +152,7 @@ public final class SpendApi {
                             "missing query parameter end_user_id"));
             EndUserInfo info = spend.endUserInfo(id).orElse(null);
             if (info == null) {
-                ctx.status(404);
-                return error("end user '" + id + "' not found", "invalid_request_error", "end_user_id",
-                        "end_user_not_found");
+                return notFound(ctx, "end user '" + id + "' not found", "end_user_id");
             }
             return g -> writeInfo(g, info);
         });
@@ -195,9 +193,7 @@ public final class SpendApi {
             Optional<Boolean> blocked = flag(body, "blocked");
             Optional<EndUserInfo> info = invalidAsBadRequest(() -> spend.updateEndUser(id, max, duration, blocked));
             if (info.isEmpty()) {
-                ctx.status(404);
-                return error("end user '" + id + "' not found", "invalid_request_error", "user_id",
-                        "end_user_not_found");
+                return notFound(ctx, "end user '" + id + "' not found", "user_id");
             }
             return g -> writeInfo(g, info.get());
         });
@@ -213,9 +209,7 @@ public final class SpendApi {
             List<String> ids = userIds(customerBody(ctx, IDS_FIELDS));
             SpendService.DeleteResult r = invalidAsBadRequest(() -> spend.deleteEndUsers(ids));
             if (!r.unknown().isEmpty()) {
-                ctx.status(404);
-                return error("end users not found: " + String.join(", ", r.unknown()), "invalid_request_error",
-                        "user_ids", "end_user_not_found");
+                return notFound(ctx, "end users not found: " + String.join(", ", r.unknown()), "user_ids");
             }
             return g -> {
                 g.writeStartObject();
@@ -248,9 +242,7 @@ public final class SpendApi {
             List<String> ids = userIds(customerBody(ctx, IDS_FIELDS));
             Optional<List<EndUserInfo>> infos = invalidAsBadRequest(() -> spend.unblockEndUsers(ids));
             if (infos.isEmpty()) {
-                ctx.status(404);
-                return error("end users not found: " + String.join(", ", spend.unstored(ids)), "invalid_request_error",
-                        "user_ids", "end_user_not_found");
+                return notFound(ctx, "end users not found: " + String.join(", ", spend.unstored(ids)), "user_ids");
             }
             return g -> writeInfos(g, "unblocked_users", infos.get());
         });
@@ -575,6 +567,12 @@ public final class SpendApi {
         }
         g.writeEndArray();
         g.writeEndObject();
+    }
+
+    /** 404 {@code end_user_not_found} naming {@code param}. */
+    private static Body notFound(Context ctx, String message, String param) {
+        ctx.status(404);
+        return error(message, "invalid_request_error", param, "end_user_not_found");
     }
 
     private static Body error(String message, String type, String param, String code) {
