@@ -28,25 +28,29 @@ public final class ImageData {
 
     private final String url;
     private volatile String b64Json;
-    // base64 as ASCII bytes b64Ascii[b64Off, b64Off + b64Len), when parsed that way: half the memory of a String's
-    // chars, and usually a slice of the provider's response body itself (no copy at all)
-    private final byte[] b64Ascii;
-    private final int b64Off;
-    private final int b64Len;
+    // base64 as ASCII bytes, when parsed that way: half the memory of a String's chars, and usually slices of the
+    // provider's response body itself (no copy at all); several slices when the body was read in chunks
+    private final java.nio.ByteBuffer[] b64Ascii;
+    private final long b64Len;
     private final String revisedPrompt;
     private volatile byte[] bytes;
 
     private ImageData(String url, String b64Json, String revisedPrompt, byte[] bytes) {
-        this(url, b64Json, null, 0, 0, revisedPrompt, bytes);
+        this(url, b64Json, null, revisedPrompt, bytes);
     }
 
-    private ImageData(String url, String b64Json, byte[] b64Ascii, int b64Off, int b64Len, String revisedPrompt,
+    private ImageData(String url, String b64Json, java.nio.ByteBuffer[] b64Ascii, String revisedPrompt,
                       byte[] bytes) {
         this.url = url;
         this.b64Json = b64Json;
         this.b64Ascii = b64Ascii;
-        this.b64Off = b64Off;
-        this.b64Len = b64Len;
+        long n = 0;
+        if (b64Ascii != null) {
+            for (java.nio.ByteBuffer b : b64Ascii) {
+                n += b.remaining();
+            }
+        }
+        this.b64Len = n;
         this.revisedPrompt = revisedPrompt;
         this.bytes = bytes;
     }
@@ -67,7 +71,29 @@ public final class ImageData {
      */
     public static ImageData ofBase64Ascii(byte[] ascii, int off, int len, String url, String revisedPrompt) {
         java.util.Objects.checkFromIndexSize(off, len, java.util.Objects.requireNonNull(ascii, "ascii").length);
-        return new ImageData(url, null, ascii, off, len, revisedPrompt, null);
+        return new ImageData(url, null, new java.nio.ByteBuffer[] {java.nio.ByteBuffer.wrap(ascii, off, len).slice()},
+                revisedPrompt, null);
+    }
+
+    /**
+     * An image given as base64 in several runs of ASCII bytes, in order (a provider's JSON body read in chunks); the
+     * same rule on the bytes as {@link #ofBase64Ascii(byte[], String, String)}. Heap buffers are not copied: do not
+     * change them afterwards.
+     */
+    public static ImageData ofBase64Ascii(java.util.List<java.nio.ByteBuffer> parts, String url,
+                                          String revisedPrompt) {
+        java.nio.ByteBuffer[] held = new java.nio.ByteBuffer[parts.size()];
+        for (int i = 0; i < held.length; i++) {
+            java.nio.ByteBuffer p = java.util.Objects.requireNonNull(parts.get(i), "part");
+            if (p.hasArray()) {
+                held[i] = p.slice();
+            } else { // direct or read-only: copied once
+                byte[] copy = new byte[p.remaining()];
+                p.duplicate().get(copy);
+                held[i] = java.nio.ByteBuffer.wrap(copy);
+            }
+        }
+        return new ImageData(url, null, held, revisedPrompt, null);
     }
 
     /** Whether the image carries base64 (without building a String of it). */
@@ -75,19 +101,57 @@ public final class ImageData {
         return b64Ascii != null || b64Json != null;
     }
 
-    /** The base64 as read-only ASCII bytes, when the image holds it that way (lets writers skip a copy). */
-    public Optional<java.nio.ByteBuffer> b64Ascii() {
-        return b64Ascii == null ? Optional.empty()
-                : Optional.of(java.nio.ByteBuffer.wrap(b64Ascii, b64Off, b64Len).slice().asReadOnlyBuffer());
+    /** Whether the image holds its base64 as ASCII bytes ({@link #writeBase64} writes them without a copy). */
+    public boolean holdsBase64Ascii() {
+        return b64Ascii != null;
+    }
+
+    /** How many characters of base64 the image carries (0 without base64), without building a String of it. */
+    public long base64Length() {
+        if (b64Ascii != null) {
+            return b64Len;
+        }
+        String s = b64Json;
+        return s == null ? 0 : s.length();
     }
 
     /**
-     * Writes the base64 to {@code out} as ASCII bytes without building a String (one write when the image
-     * holds ASCII bytes). Returns false, writing nothing, when the image has no base64.
+     * The base64 as read-only ASCII bytes, when the image holds it that way (one view when it is held in one run,
+     * else a copy of its runs joined).
+     */
+    public Optional<java.nio.ByteBuffer> b64Ascii() {
+        if (b64Ascii == null) {
+            return Optional.empty();
+        }
+        if (b64Ascii.length == 1) {
+            return Optional.of(b64Ascii[0].duplicate().asReadOnlyBuffer());
+        }
+        return Optional.of(java.nio.ByteBuffer.wrap(joined()).asReadOnlyBuffer());
+    }
+
+    private byte[] joined() {
+        if (b64Len > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("base64 of " + b64Len + " characters does not fit one array");
+        }
+        byte[] all = new byte[(int) b64Len];
+        int at = 0;
+        for (java.nio.ByteBuffer b : b64Ascii) {
+            int n = b.remaining();
+            b.duplicate().get(all, at, n);
+            at += n;
+        }
+        return all;
+    }
+
+    /**
+     * Writes the base64 to {@code out} as ASCII bytes without building a String (one write per run of bytes the
+     * image holds). Returns false, writing nothing, when the image has no base64.
      */
     public boolean writeBase64(java.io.OutputStream out) throws IOException {
         if (b64Ascii != null) {
-            out.write(b64Ascii, b64Off, b64Len);
+            for (java.nio.ByteBuffer b : b64Ascii) {
+                out.write(b.array(), b.arrayOffset() + b.position(), b.remaining());
+            }
             return true;
         }
         String s = b64Json;
@@ -118,7 +182,7 @@ public final class ImageData {
 
     /** A copy that also carries {@code url}; keeps the known bytes. */
     public ImageData withUrl(String newUrl) {
-        return new ImageData(newUrl, b64Json, b64Ascii, b64Off, b64Len, revisedPrompt, bytes);
+        return new ImageData(newUrl, b64Json, b64Ascii, revisedPrompt, bytes);
     }
 
     /** A copy without base64 (for clients that asked for URLs only). */
@@ -138,7 +202,13 @@ public final class ImageData {
     public Optional<String> b64Json() {
         String s = b64Json;
         if (s == null && b64Ascii != null) {
-            s = new String(b64Ascii, b64Off, b64Len, java.nio.charset.StandardCharsets.ISO_8859_1);
+            if (b64Ascii.length == 1) {
+                java.nio.ByteBuffer b = b64Ascii[0];
+                s = new String(b.array(), b.arrayOffset() + b.position(), b.remaining(),
+                        java.nio.charset.StandardCharsets.ISO_8859_1);
+            } else {
+                s = new String(joined(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            }
             b64Json = s;
         }
         return Optional.ofNullable(s);
@@ -161,7 +231,8 @@ public final class ImageData {
             return b.clone();
         }
         if (b64Ascii != null) {
-            java.nio.ByteBuffer d = Base64.getDecoder().decode(java.nio.ByteBuffer.wrap(b64Ascii, b64Off, b64Len));
+            java.nio.ByteBuffer d = Base64.getDecoder().decode(b64Ascii.length == 1 ? b64Ascii[0].duplicate()
+                    : java.nio.ByteBuffer.wrap(joined()));
             b = d.hasArray() && d.arrayOffset() == 0 && d.position() == 0 && d.remaining() == d.array().length
                     ? d.array() : java.util.Arrays.copyOfRange(d.array(), d.arrayOffset() + d.position(),
                     d.arrayOffset() + d.limit());

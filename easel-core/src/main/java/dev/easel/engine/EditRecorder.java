@@ -148,8 +148,7 @@ final class EditRecorder {
         long bytesOut = 0;
         for (ImageData d : r.data()) {
             // the ASCII form's length when there is one: b64Json() would copy it into a new String
-            long chars = d.b64Ascii().isPresent() ? d.b64Ascii().get().remaining()
-                    : d.b64Json().map(String::length).orElse(0);
+            long chars = d.base64Length();
             bytesOut += chars / 4 * 3;
         }
         EditLogRecord rec = record("success", 200, null, r.cost().orElse(null), r.usage().orElse(null),

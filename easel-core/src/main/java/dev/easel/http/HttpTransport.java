@@ -231,6 +231,15 @@ public final class HttpTransport implements AutoCloseable {
         }
     }
 
+    /**
+     * An answer's body under a call's guards, as {@link #readAll(HttpResponse, Duration, long, long, String)} reads
+     * it, for a reader that takes it as it arrives (close it when done: that ends the idle watch).
+     */
+    public static InputStream guardedBody(HttpResponse<InputStream> response, Duration idle, long deadlineNanos,
+                                          long maxBytes, String provider) {
+        return capped(idleGuard(response.body(), idle, deadlineNanos, provider), maxBytes, provider);
+    }
+
     /** All of {@code in}: one exact array when the length is known, no growing copies. */
     public static byte[] readAll(InputStream in, long contentLength) throws IOException {
         if (contentLength < 0 || contentLength > Integer.MAX_VALUE - 8) {

@@ -239,18 +239,21 @@ final class EditHandler {
             if (input.stream()) {
                 stream(ctx, request, t0);
             } else {
-                EditOutcome outcome;
-                // a job can take minutes: a client that goes away meanwhile stops its polling
-                try (ClientWatch watch = easel.runsJobs(model) ? ClientWatch.arm(ctx) : ClientWatch.NONE) {
-                    outcome = easel.execute(request);
+                // the answer's chunks come from the pool and go back once it is written (nothing keeps the response)
+                try (dev.easel.internal.ChunkPool.Arena answers = dev.easel.internal.ChunkPool.open()) {
+                    EditOutcome outcome;
+                    // a job can take minutes: a client that goes away meanwhile stops its polling
+                    try (ClientWatch watch = easel.runsJobs(model) ? ClientWatch.arm(ctx) : ClientWatch.NONE) {
+                        outcome = easel.execute(request);
+                    }
+                    RoutingHeaders.set(ctx, outcome.deploymentId(), outcome.modelGroup(), outcome.retries(),
+                            outcome.fallbacks(), outcome.response().cost().orElse(null));
+                    long overhead = System.nanoTime() - t0 - outcome.upstreamTime().toNanos();
+                    ctx.header("x-easel-overhead-ms", Long.toString(Math.max(0, overhead / 1_000_000)));
+                    LifecycleHeaders.set(ctx, outcome.lifecycle(), outcome.response().warnings());
+                    ctx.status(200).contentType("application/json");
+                    ResponseWriter.write(outcome.response(), urlBase(ctx), ctx.res().getOutputStream());
                 }
-                RoutingHeaders.set(ctx, outcome.deploymentId(), outcome.modelGroup(), outcome.retries(),
-                        outcome.fallbacks(), outcome.response().cost().orElse(null));
-                long overhead = System.nanoTime() - t0 - outcome.upstreamTime().toNanos();
-                ctx.header("x-easel-overhead-ms", Long.toString(Math.max(0, overhead / 1_000_000)));
-                LifecycleHeaders.set(ctx, outcome.lifecycle(), outcome.response().warnings());
-                ctx.status(200).contentType("application/json");
-                ResponseWriter.write(outcome.response(), urlBase(ctx), ctx.res().getOutputStream());
             }
         } catch (Throwable t) {
             if (!submitted) {

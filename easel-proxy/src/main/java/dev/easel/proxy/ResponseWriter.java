@@ -27,12 +27,12 @@ final class ResponseWriter {
                 if (d.url().isPresent()) {
                     g.writeStringField("url", absolute(d.url().get(), urlBase));
                 }
-                if (d.b64Ascii().isPresent()) {
+                if (d.holdsBase64Ascii()) {
                     // parsed as base64-only ASCII: straight to the socket, no String, no escaping
                     g.writeFieldName("b64_json");
                     g.writeRawValue("\"");
                     g.flush();
-                    d.writeBase64(out); // one write of the upstream body's slice
+                    d.writeBase64(out); // the upstream body's slices, one write each
                     g.writeRaw('"');
                 } else if (d.b64Json().isPresent()) {
                     writeBase64(g, "b64_json", d.b64Json().get(), out);

@@ -46,7 +46,7 @@ final class EditBehaviour {
      * @param urlFor     stores image bytes and returns the URL that serves them
      */
     static Reply answer(RecordedRequest request, String deployment, boolean respondWithUrls,
-                        Function<byte[], String> urlFor) {
+                        Function<byte[], String> urlFor, Function<String, byte[]> imageForPrompt) {
         Optional<Reply> rejection = validate(request, deployment);
         if (rejection.isPresent()) {
             return rejection.get();
@@ -58,7 +58,8 @@ final class EditBehaviour {
         String quality = request.textField("quality").filter(s -> !s.equals("auto")).orElse("medium");
         String background = request.textField("background").filter(s -> !s.equals("auto")).orElse("opaque");
         String outputFormat = request.textField("output_format").orElse("png");
-        byte[] image = Images.forFormat(outputFormat);
+        byte[] image = imageForPrompt == null ? Images.forFormat(outputFormat)
+                : imageForPrompt.apply(request.textField("prompt").orElse(""));
         String b64 = Base64.getEncoder().encodeToString(image);
         long now = Instant.now().getEpochSecond();
 

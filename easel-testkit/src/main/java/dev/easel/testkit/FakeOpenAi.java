@@ -53,12 +53,14 @@ public final class FakeOpenAi extends FakeServer<FakeOpenAi> {
     private final String apiKey;
     private final Map<String, byte[]> files = new ConcurrentHashMap<>();
     private volatile boolean respondWithUrls;
+    private final java.util.function.Function<String, byte[]> imageForPrompt;
     private volatile Duration streamEventDelay;
 
     private FakeOpenAi(Builder builder) {
         super("fake OpenAI", builder.defaultLatency);
         this.apiKey = builder.apiKey;
         this.respondWithUrls = builder.respondWithUrls;
+        this.imageForPrompt = builder.imageForPrompt;
         this.streamEventDelay = builder.streamEventDelay;
     }
 
@@ -173,7 +175,8 @@ public final class FakeOpenAi extends FakeServer<FakeOpenAi> {
                 return;
             }
         }
-        EditBehaviour.Reply reply = EditBehaviour.answer(request, deployment, respondWithUrls, this::storeFile);
+        EditBehaviour.Reply reply = EditBehaviour.answer(request, deployment, respondWithUrls, this::storeFile,
+                imageForPrompt);
         switch (reply) {
             case EditBehaviour.Reply.Body b -> send(exchange, b.status(), b.json(), requestId, headers);
             case EditBehaviour.Reply.Stream s -> stream(exchange, sseContentType(), s.events(), streamEventDelay,
@@ -248,6 +251,7 @@ public final class FakeOpenAi extends FakeServer<FakeOpenAi> {
 
         private boolean respondWithUrls;
         private Duration streamEventDelay = Duration.ZERO;
+        private java.util.function.Function<String, byte[]> imageForPrompt;
 
         private Builder() {
         }
@@ -255,6 +259,15 @@ public final class FakeOpenAi extends FakeServer<FakeOpenAi> {
         /** Whether GPT image models answer with {@code url} entries; default false. */
         public Builder respondWithUrls(boolean urls) {
             this.respondWithUrls = urls;
+            return this;
+        }
+
+        /**
+         * The image a success returns for a request's prompt (so that a test can tell every answer from every
+         * other); default: the standard test image of the requested output format.
+         */
+        public Builder imageForPrompt(java.util.function.Function<String, byte[]> image) {
+            this.imageForPrompt = java.util.Objects.requireNonNull(image, "image");
             return this;
         }
 

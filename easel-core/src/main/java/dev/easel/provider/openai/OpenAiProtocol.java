@@ -20,6 +20,8 @@ import dev.easel.Usage;
 import dev.easel.http.HttpTransport;
 import dev.easel.http.Multipart;
 import dev.easel.http.SseReader;
+import dev.easel.internal.ByteChunks;
+import dev.easel.internal.ChunkedJson;
 import dev.easel.provider.EditCall;
 import dev.easel.provider.ImagePart;
 import java.io.IOException;
@@ -92,42 +94,68 @@ public final class OpenAiProtocol {
     /**
      * Parses an {@code ImagesResponse}; garbage becomes a 502-style {@link InternalServerException}. Each
      * {@code b64_json} written as plain ASCII without escapes (as providers send base64) stays where it is:
-     * the image holds a slice of {@code body}, so a response costs its own size in memory once, and no
+     * the image holds slices of {@code body}, so a response costs its own size in memory once, and no
      * character of the image is decoded, copied or converted. A value with escapes or non-ASCII characters
      * is read as text (and held as ASCII bytes again when it turns out to be base64).
      */
     public static ImageResponse parseResponse(byte[] body, String provider, String model, String requestId) {
+        return parseResponse(ByteChunks.of(body), provider, model, requestId);
+    }
+
+    /**
+     * Parses an {@code ImagesResponse} held in chunks (or being read into them), in one pass over its bytes
+     * ({@link ChunkedJson}): the images' base64 is found sixteen bytes at a time and kept as slices of the chunks;
+     * only the small fields are decoded. Read failures of a body being read are mapped as the transport maps them.
+     */
+    public static ImageResponse parseResponse(ByteChunks body, String provider, String model, String requestId) {
         ImageResponse.Builder b = ImageResponse.builder().provider(provider).model(model).requestId(requestId);
         boolean sawData = false;
         long created = System.currentTimeMillis() / 1000;
-        try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(body)) {
-            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+        ChunkedJson p = new ChunkedJson(body, 64);
+        try {
+            if (p.next() != ChunkedJson.Token.START_OBJECT) {
                 throw garbage(provider, requestId, "not a JSON object");
             }
-            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                com.fasterxml.jackson.core.JsonToken t = p.nextToken();
+            while (p.next() == ChunkedJson.Token.NAME) {
+                String field = p.text();
+                ChunkedJson.Token t = p.next();
                 switch (field) {
-                    case "created" -> created = t.isNumeric() ? p.getLongValue() : created;
+                    case "created" -> {
+                        if (t == ChunkedJson.Token.NUMBER) {
+                            String n = p.numberText(); // a fraction or exponent: read as a double, not exactly
+                            created = n.matches("-?[0-9]{1,18}") ? Long.parseLong(n) : (long) Double.parseDouble(n);
+                        }
+                    }
                     case "data" -> {
-                        if (t != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+                        if (t != ChunkedJson.Token.START_ARRAY) {
                             throw garbage(provider, requestId, "'data' is not an array");
                         }
                         sawData = true;
-                        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
-                            b.addData(readImage(p, body, provider, requestId));
+                        ChunkedJson.Token item;
+                        while ((item = p.next()) != ChunkedJson.Token.END_ARRAY) {
+                            if (item != ChunkedJson.Token.START_OBJECT) {
+                                throw garbage(provider, requestId, "an item of 'data' is not an object");
+                            }
+                            b.addData(readImage(p, provider, requestId));
                         }
                     }
                     case "background" -> b.background(scalar(p));
                     case "output_format" -> b.outputFormat(scalar(p));
                     case "size" -> b.size(scalar(p));
                     case "quality" -> b.quality(scalar(p));
-                    case "usage" -> parseUsage(JSON.readTree(p)).ifPresent(b::usage);
+                    case "usage" -> {
+                        if (t == ChunkedJson.Token.START_OBJECT) { // a few hundred bytes: Jackson reads the copy
+                            long from = p.tokenStart();
+                            p.skipChildren();
+                            parseUsage(JSON.readTree(body.copy(from, p.position()))).ifPresent(b::usage);
+                        }
+                    }
                     default -> p.skipChildren();
                 }
             }
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw garbage(provider, requestId, "invalid JSON");
+            p.end();
+        } catch (ChunkedJson.MalformedJsonException e) {
+            throw garbage(provider, requestId, "invalid JSON: " + e.getMessage());
         } catch (IOException e) {
             throw HttpTransport.mapFailure(e, provider, true);
         }
@@ -137,42 +165,45 @@ public final class OpenAiProtocol {
         return b.created(created).build();
     }
 
-    /** Reads a whole response body (sized once when its length is announced) and parses it. */
+    /** Reads a whole response body (in chunks sized to its announced length) and parses it while it arrives. */
     public static ImageResponse parseResponse(InputStream body, long contentLength, String provider, String model,
                                               String requestId) {
-        byte[] bytes;
-        try {
-            bytes = HttpTransport.readAll(body, contentLength);
-        } catch (IOException e) {
-            throw HttpTransport.mapFailure(e, provider, true);
-        }
-        return parseResponse(bytes, provider, model, requestId);
+        return parseResponse(ByteChunks.reading(body, contentLength), provider, model, requestId);
     }
 
-    private static ImageData readImage(com.fasterxml.jackson.core.JsonParser p, byte[] body, String provider,
-                                       String requestId) throws IOException {
+    private static ImageData readImage(ChunkedJson p, String provider, String requestId) throws IOException {
         String url = null;
         String revised = null;
         String b64Text = null;
-        dev.easel.internal.JsonBytes.Ascii b64 = null;
-        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
-            String f = p.currentName();
-            com.fasterxml.jackson.core.JsonToken t = p.nextToken();
+        java.util.List<java.nio.ByteBuffer> b64 = null;
+        while (p.next() == ChunkedJson.Token.NAME) {
+            String f = p.text();
+            ChunkedJson.Token t = p.next();
             switch (f) {
-                case "url" -> url = t == com.fasterxml.jackson.core.JsonToken.VALUE_NULL ? null : p.getText();
-                case "revised_prompt" -> revised = t == com.fasterxml.jackson.core.JsonToken.VALUE_NULL ? null
-                        : p.getText();
+                case "url" -> url = text(p, provider, requestId, "url");
+                case "revised_prompt" -> revised = text(p, provider, requestId, "revised_prompt");
                 case "b64_json" -> {
-                    if (t == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
-                        b64 = dev.easel.internal.JsonBytes.base64Value(p, body).orElse(null);
-                        b64Text = b64 == null ? p.getText() : null; // not base64: kept as the provider sent it
+                    if (t == ChunkedJson.Token.STRING) {
+                        if (p.plainAscii()) { // as providers write base64: left where it is
+                            b64 = p.source().slices(p.stringFrom(), p.stringTo());
+                        } else { // escapes or other characters: decoded, and held as ASCII again when base64
+                            String text = p.text();
+                            if (dev.easel.internal.Base64Chars.isBase64(text)) {
+                                b64 = java.util.List.of(java.nio.ByteBuffer.wrap(
+                                        text.getBytes(StandardCharsets.ISO_8859_1)));
+                            } else {
+                                b64Text = text; // not base64: kept as the provider sent it
+                            }
+                        }
+                    } else {
+                        p.skipChildren();
                     }
                 }
                 default -> p.skipChildren();
             }
         }
         if (b64 != null) {
-            return ImageData.ofBase64Ascii(b64.bytes(), b64.offset(), b64.length(), url, revised);
+            return ImageData.ofBase64Ascii(b64, url, revised);
         }
         if (url == null && b64Text == null) {
             throw garbage(provider, requestId, "an image without 'url' or 'b64_json'");
@@ -180,12 +211,28 @@ public final class OpenAiProtocol {
         return ImageData.of(url, b64Text, revised);
     }
 
-    private static String scalar(com.fasterxml.jackson.core.JsonParser p) throws IOException {
-        if (p.currentToken().isStructStart()) {
-            p.skipChildren();
-            return null;
-        }
-        return p.currentToken() == com.fasterxml.jackson.core.JsonToken.VALUE_NULL ? null : p.getText();
+    /** A string field of an image: its text, or null for JSON null; any other value is garbage. */
+    private static String text(ChunkedJson p, String provider, String requestId, String field) throws IOException {
+        return switch (p.token()) {
+            case STRING -> p.text();
+            case NULL -> null;
+            default -> throw garbage(provider, requestId, "an image's '" + field + "' is not a string");
+        };
+    }
+
+    private static String scalar(ChunkedJson p) throws IOException {
+        return switch (p.token()) {
+            case START_OBJECT, START_ARRAY -> {
+                p.skipChildren();
+                yield null;
+            }
+            case NULL -> null;
+            case STRING -> p.text();
+            case NUMBER -> p.numberText();
+            case TRUE -> "true";
+            case FALSE -> "false";
+            default -> null;
+        };
     }
 
     /** Parses OpenAI's {@code usage} object (with or without the output split). */
@@ -305,9 +352,19 @@ public final class OpenAiProtocol {
         }
         long length = r.headers().firstValueAsLong("content-length").orElse(-1);
         try (AutoCloseable memory = HttpTransport.reserveResponseMemory(length, provider)) {
-            byte[] body = HttpTransport.readAll(r, call.idleTimeout(), sentNanos + call.timeout().toNanos(),
+            // parsed while it arrives: each chunk is scanned as soon as it is read, while it is in the CPU's cache
+            InputStream in = HttpTransport.guardedBody(r, call.idleTimeout(), sentNanos + call.timeout().toNanos(),
                     MAX_RESPONSE_BYTES, provider);
-            ImageResponse parsed = parseResponse(body, provider, call.deployment().model(), requestId);
+            ImageResponse parsed;
+            try {
+                parsed = parseResponse(ByteChunks.reading(in, length), provider, call.deployment().model(), requestId);
+            } finally {
+                try {
+                    in.close();
+                } catch (IOException e) {
+                    // the answer was read (or its failure is thrown already): nothing more to learn from the close
+                }
+            }
             return reportedCost(r.headers()).map(c -> parsed.toBuilder().cost(c).build()).orElse(parsed);
         } catch (RuntimeException e) {
             throw e;

@@ -133,9 +133,38 @@ class OpenAiProtocolTest {
     }
 
     @Test
+    void parseStream_largeAnswer_keepsTheImageAsSlicesOfItsChunks() throws Exception {
+        byte[] image = new byte[900_000]; // 1.2 MB of base64: five chunks, the image across all of them
+        new java.util.SplittableRandom(5).nextBytes(image);
+        String b64 = java.util.Base64.getEncoder().encodeToString(image);
+        byte[] json = ("{\"created\":1700000000,\"data\":[{\"b64_json\":\"" + b64 + "\"},{\"url\":\"https://x/y\","
+                + "\"revised_prompt\":\"a \\\"cat\\\"\"}],\"usage\":{\"input_tokens\":7,\"output_tokens\":3},"
+                + "\"size\":\"1024x1024\",\"extra\":[1,{\"a\":null}]}").getBytes(StandardCharsets.UTF_8);
+        for (long announced : new long[] {json.length, -1}) {
+            ImageResponse r = OpenAiProtocol.parseResponse(new java.io.ByteArrayInputStream(json), announced,
+                    "openai", "m", "req_1");
+            dev.easel.ImageData d = r.data().get(0);
+            assertThat(d.holdsBase64Ascii()).isTrue();
+            assertThat(d.base64Length()).isEqualTo(b64.length());
+            java.io.ByteArrayOutputStream written = new java.io.ByteArrayOutputStream();
+            assertThat(d.writeBase64(written)).isTrue();
+            assertThat(written.toString(StandardCharsets.ISO_8859_1)).isEqualTo(b64);
+            assertThat(d.bytes()).isEqualTo(image);
+            assertThat(d.b64Json()).contains(b64);
+            assertThat(d.b64Ascii().orElseThrow().remaining()).isEqualTo(b64.length());
+            assertThat(r.data().get(1).url()).contains("https://x/y");
+            assertThat(r.data().get(1).revisedPrompt()).contains("a \"cat\"");
+            assertThat(r.created()).isEqualTo(1700000000L);
+            assertThat(r.usage().orElseThrow().totalTokens()).isEqualTo(10);
+            assertThat(r.size()).contains("1024x1024");
+        }
+    }
+
+    @Test
     void parse_garbage_isBadUpstreamResponse() {
         for (String bad : new String[] {"not json", "[]", "{\"created\":1}", "{\"data\":{}}", "{\"data\":[{}]}",
-                "{\"data\":[{\"b64_json\":\"QUJD\""}) {
+                "{\"data\":[{\"b64_json\":\"QUJD\"", "{\"data\":[]} x", "{\"data\":[1]}",
+                "{\"data\":[{\"url\":{}}]}", "{\"data\":[{\"b64_json\":\"QUJD\"}],}"}) {
             assertThatThrownBy(() -> parse(bad)).as(bad).isInstanceOfSatisfying(InternalServerException.class,
                     e -> assertThat(e.code()).contains("bad_upstream_response"));
         }

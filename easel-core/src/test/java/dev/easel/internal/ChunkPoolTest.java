@@ -1,0 +1,68 @@
+package dev.easel.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class ChunkPoolTest {
+
+    private static final byte[] BODY = new byte[3 * ByteChunks.MAX_CHUNK + 10];
+
+    private static Set<byte[]> chunksOf(ByteChunks c) {
+        Set<byte[]> s = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < c.count(); i++) {
+            s.add(c.chunk(i));
+        }
+        return s;
+    }
+
+    private static ByteChunks readAll(long announced) throws Exception {
+        ByteChunks c = ByteChunks.reading(new ByteArrayInputStream(BODY), announced);
+        while (c.pull()) {
+            // all of it
+        }
+        return c;
+    }
+
+    @Test
+    void chunksTakenInAnArena_goBackWhenItCloses_andAreHandedOutAgain() throws Exception {
+        Set<byte[]> first;
+        try (ChunkPool.Arena a = ChunkPool.open()) {
+            ByteChunks c = readAll(BODY.length);
+            assertThat(c.count()).isEqualTo(4);
+            assertThat(c.length()).isEqualTo(BODY.length);
+            first = chunksOf(c);
+        }
+        long reused = ChunkPool.reused();
+        try (ChunkPool.Arena a = ChunkPool.open()) {
+            Set<byte[]> second = chunksOf(readAll(-1));
+            assertThat(ChunkPool.reused() - reused).isEqualTo(4);
+            // this thread's pool is the shared one: other tests' chunks may come back, but ours are there
+            assertThat(second).isNotEmpty();
+        }
+        assertThat(first).hasSize(4);
+    }
+
+    @Test
+    void withoutAnArena_chunksAreNew_andANestedArenaGivesNothingBackEarly() throws Exception {
+        long reused = ChunkPool.reused();
+        readAll(BODY.length);
+        assertThat(ChunkPool.reused()).isEqualTo(reused);
+        try (ChunkPool.Arena outer = ChunkPool.open()) {
+            Set<byte[]> held;
+            try (ChunkPool.Arena inner = ChunkPool.open()) {
+                held = chunksOf(readAll(BODY.length));
+            }
+            // the inner close gave nothing back: a read now gets other arrays than the ones still held
+            int before = ChunkPool.free();
+            Set<byte[]> next = chunksOf(readAll(BODY.length));
+            next.retainAll(held);
+            assertThat(next).isEmpty();
+            assertThat(ChunkPool.free()).isLessThanOrEqualTo(before);
+        }
+    }
+}
