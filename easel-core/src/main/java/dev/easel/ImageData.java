@@ -231,11 +231,14 @@ public final class ImageData {
             return b.clone();
         }
         if (b64Ascii != null) {
-            java.nio.ByteBuffer d = Base64.getDecoder().decode(b64Ascii.length == 1 ? b64Ascii[0].duplicate()
-                    : java.nio.ByteBuffer.wrap(joined()));
-            b = d.hasArray() && d.arrayOffset() == 0 && d.position() == 0 && d.remaining() == d.array().length
-                    ? d.array() : java.util.Arrays.copyOfRange(d.array(), d.arrayOffset() + d.position(),
-                    d.arrayOffset() + d.limit());
+            if (b64Ascii.length == 1) {
+                java.nio.ByteBuffer d = Base64.getDecoder().decode(b64Ascii[0].duplicate());
+                b = d.hasArray() && d.arrayOffset() == 0 && d.position() == 0 && d.remaining() == d.array().length
+                        ? d.array() : java.util.Arrays.copyOfRange(d.array(), d.arrayOffset() + d.position(),
+                        d.arrayOffset() + d.limit());
+            } else {
+                b = decodeRuns();
+            }
         } else if (b64Json != null) {
             b = Base64.getDecoder().decode(b64Json);
         } else {
@@ -243,6 +246,50 @@ public final class ImageData {
         }
         bytes = b;
         return b.clone();
+    }
+
+    /**
+     * Decodes base64 held in several runs straight into one exact array (joining the runs first would be one more
+     * copy of the whole image). Malformed base64 is an {@link IllegalArgumentException}, as {@link Base64.Decoder}
+     * reports it for one array.
+     */
+    private byte[] decodeRuns() {
+        long pad = 0;
+        for (long k = 1; k <= 2 && k <= b64Len && charFromEnd(k) == '='; k++) {
+            pad++;
+        }
+        long full = b64Len - pad;
+        long n = full / 4 * 3 + (full % 4 == 3 ? 2 : full % 4 == 2 ? 1 : 0);
+        if (full % 4 == 1 || n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("not base64: " + b64Len + " characters cannot be decoded");
+        }
+        java.util.List<java.io.InputStream> runs = new java.util.ArrayList<>(b64Ascii.length);
+        for (java.nio.ByteBuffer r : b64Ascii) {
+            runs.add(new java.io.ByteArrayInputStream(r.array(), r.arrayOffset() + r.position(), r.remaining()));
+        }
+        byte[] out = new byte[(int) n];
+        try (java.io.InputStream in = Base64.getDecoder().wrap(
+                new java.io.SequenceInputStream(java.util.Collections.enumeration(runs)))) {
+            int got = in.readNBytes(out, 0, out.length);
+            if (got != out.length || in.read() >= 0) {
+                throw new IllegalArgumentException("not base64: the decoded length is not " + n + " bytes");
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("not base64: " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    /** The {@code k}-th character from the end of the runs ({@code 1 <= k <= b64Len}). */
+    private char charFromEnd(long k) {
+        for (int i = b64Ascii.length - 1; i >= 0; i--) {
+            java.nio.ByteBuffer r = b64Ascii[i];
+            if (k <= r.remaining()) {
+                return (char) r.get(r.position() + r.remaining() - (int) k);
+            }
+            k -= r.remaining();
+        }
+        throw new IndexOutOfBoundsException("past the start of the base64");
     }
 
     private static byte[] fetch(String url) {

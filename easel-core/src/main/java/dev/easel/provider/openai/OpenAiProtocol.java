@@ -60,6 +60,9 @@ public final class OpenAiProtocol {
     private static final Set<String> CONTENT_POLICY_CODES = Set.of("moderation_blocked",
             "content_policy_violation", "contentfilter", "content_filter", "responsibleaipolicyviolation");
 
+    /** A {@code created} that is a whole number a long holds. */
+    private static final java.util.regex.Pattern WHOLE_SECONDS = java.util.regex.Pattern.compile("-?[0-9]{1,18}");
+
     /** A reported cost: a plain decimal, no sign, no exponent. */
     private static final java.util.regex.Pattern PLAIN_COST =
             java.util.regex.Pattern.compile("[0-9]{1,15}(\\.[0-9]{1,20})?");
@@ -123,7 +126,8 @@ public final class OpenAiProtocol {
                     case "created" -> {
                         if (t == ChunkedJson.Token.NUMBER) {
                             String n = p.numberText(); // a fraction or exponent: read as a double, not exactly
-                            created = n.matches("-?[0-9]{1,18}") ? Long.parseLong(n) : (long) Double.parseDouble(n);
+                            created = WHOLE_SECONDS.matcher(n).matches() ? Long.parseLong(n)
+                                    : (long) Double.parseDouble(n);
                         }
                     }
                     case "data" -> {
@@ -357,7 +361,7 @@ public final class OpenAiProtocol {
                     MAX_RESPONSE_BYTES, provider);
             ImageResponse parsed;
             try {
-                parsed = parseResponse(ByteChunks.reading(in, length), provider, call.deployment().model(), requestId);
+                parsed = parseResponse(in, length, provider, call.deployment().model(), requestId);
             } finally {
                 try {
                     in.close();
