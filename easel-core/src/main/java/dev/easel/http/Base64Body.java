@@ -67,6 +67,9 @@ public final class Base64Body {
                 pubs[i] = HttpRequest.BodyPublishers.noBody(); // fromPublisher refuses a length of 0
             } else {
                 Blob blob = ((Encoded) pieces.get(i)).blob();
+                if (blob instanceof Blob.ChunksBlob c && c.lease() != null) {
+                    c.lease().poison(); // encoded while the client sends it, on the client's threads: not tracked
+                }
                 pubs[i] = HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
                     try {
                         return new Encoding(blob.open());

@@ -447,28 +447,56 @@ public final class HttpTransport implements AutoCloseable {
 
         @Override
         public void subscribe(Flow.Subscriber<? super ByteBuffer> s) {
-            delegate.subscribe(new Flow.Subscriber<ByteBuffer>() {
-                @Override
-                public void onSubscribe(Flow.Subscription subscription) {
-                    s.onSubscribe(subscription);
-                }
+            // a subscriber that tracks when its buffers are released stays one through this wrapper (ChunkLease)
+            delegate.subscribe(s instanceof dev.easel.internal.ReleaseTracking t ? new TrackedForwarding(s, sent, t)
+                    : new Forwarding(s, sent));
+        }
+    }
 
-                @Override
-                public void onNext(ByteBuffer item) {
-                    s.onNext(item);
-                }
+    /** Hands everything on, noting when the last byte was handed over. */
+    private static class Forwarding implements Flow.Subscriber<ByteBuffer> {
+        private final Flow.Subscriber<? super ByteBuffer> s;
+        private final AtomicBoolean sent;
 
-                @Override
-                public void onError(Throwable throwable) {
-                    s.onError(throwable);
-                }
+        Forwarding(Flow.Subscriber<? super ByteBuffer> s, AtomicBoolean sent) {
+            this.s = s;
+            this.sent = sent;
+        }
 
-                @Override
-                public void onComplete() {
-                    sent.set(true);
-                    s.onComplete();
-                }
-            });
+        @Override
+        public void onSubscribe(Flow.Subscription subscription) {
+            s.onSubscribe(subscription);
+        }
+
+        @Override
+        public void onNext(ByteBuffer item) {
+            s.onNext(item);
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+            s.onError(throwable);
+        }
+
+        @Override
+        public void onComplete() {
+            sent.set(true);
+            s.onComplete();
+        }
+    }
+
+    private static final class TrackedForwarding extends Forwarding implements dev.easel.internal.ReleaseTracking {
+        private final dev.easel.internal.ReleaseTracking tracking;
+
+        TrackedForwarding(Flow.Subscriber<? super ByteBuffer> s, AtomicBoolean sent,
+                          dev.easel.internal.ReleaseTracking tracking) {
+            super(s, sent);
+            this.tracking = tracking;
+        }
+
+        @Override
+        public void whenReleased(Runnable action) {
+            tracking.whenReleased(action);
         }
     }
 }

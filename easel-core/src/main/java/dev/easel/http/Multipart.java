@@ -82,6 +82,10 @@ public final class Multipart {
     public HttpRequest.BodyPublisher publisher() {
         List<HttpRequest.BodyPublisher> pubs = new ArrayList<>();
         List<SlicePublisher.Slice> run = new ArrayList<>();
+        // the pooled memory the current run lies in: lent only to a subscriber that tracks its release (a run inside
+        // the JDK's concat is read by the JDK's subscriber, which poisons it: left to the collector then)
+        java.util.Set<dev.easel.internal.ChunkLease> leases = java.util.Collections.newSetFromMap(
+                new java.util.IdentityHashMap<>());
         byte[] crlf = "\r\n".getBytes(StandardCharsets.US_ASCII);
         for (Part p : parts) {
             byte[] h = header(p);
@@ -94,13 +98,17 @@ public final class Multipart {
                 if (blob instanceof Blob.BytesBlob b) {
                     run.add(new SlicePublisher.Slice(b.bytes(), 0, b.bytes().length));
                 } else if (blob instanceof Blob.ChunksBlob c) {
+                    if (c.lease() != null) {
+                        leases.add(c.lease());
+                    }
                     for (int i = 0; i < c.chunks().size(); i++) {
                         run.add(new SlicePublisher.Slice(c.chunks().get(i), 0, c.length(i)));
                     }
                 } else {
                     if (!run.isEmpty()) {
-                        pubs.add(new SlicePublisher(run));
+                        pubs.add(new SlicePublisher(run, leases));
                         run.clear();
+                        leases.clear();
                     }
                     pubs.add(blobPublisher(blob));
                 }
@@ -109,7 +117,7 @@ public final class Multipart {
         }
         byte[] end = closing();
         run.add(new SlicePublisher.Slice(end, 0, end.length));
-        pubs.add(new SlicePublisher(run));
+        pubs.add(new SlicePublisher(run, leases));
         return pubs.size() == 1 ? pubs.get(0) : HttpRequest.BodyPublishers.concat(
                 pubs.toArray(HttpRequest.BodyPublisher[]::new));
     }

@@ -1,5 +1,7 @@
 package dev.easel.http;
 
+import dev.easel.internal.ChunkLease;
+import dev.easel.internal.ReleaseTracking;
 import java.net.http.HttpRequest;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -14,6 +16,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * The JDK's {@code BodyPublishers.ofByteArray} copies its array into fresh 16 KiB buffers (measured: an upload's size
  * in garbage per call, docs/benchmarks.md); the views here copy nothing, and every subscription starts again from
  * the first byte (retries and fallbacks send the same parts again).
+ *
+ * <p>Slices of pooled memory ({@link ChunkLease}) are lent only to a subscriber that tells when it and its client have
+ * released every buffer ({@link ReleaseTracking}): each such subscription enters the leases and exits them then; any
+ * other subscriber poisons them (their arrays are left to the collector instead of going back to the pool).
  *
  * <p>Demand and cancellation follow the Reactive Streams rules: {@code onNext} is never called beyond what was
  * requested, never concurrently, and not at all after {@code cancel}; a non-positive request is an error.
@@ -31,10 +37,17 @@ final class SlicePublisher implements HttpRequest.BodyPublisher {
     }
 
     private final List<Slice> slices;
+    private final List<ChunkLease> leases;
     private final long length;
 
     SlicePublisher(List<Slice> slices) {
+        this(slices, List.of());
+    }
+
+    /** Slices of which some lie in the arrays of {@code leases}. */
+    SlicePublisher(List<Slice> slices, java.util.Collection<ChunkLease> leases) {
         this.slices = List.copyOf(slices);
+        this.leases = List.copyOf(leases);
         long n = 0;
         for (Slice s : this.slices) {
             n += s.length();
@@ -54,6 +67,33 @@ final class SlicePublisher implements HttpRequest.BodyPublisher {
 
     @Override
     public void subscribe(Flow.Subscriber<? super ByteBuffer> subscriber) {
+        Objects.requireNonNull(subscriber, "subscriber");
+        for (int i = 0; i < leases.size(); i++) {
+            ChunkLease lease = leases.get(i);
+            if (subscriber instanceof ReleaseTracking tracking) {
+                try {
+                    lease.enter();
+                } catch (IllegalStateException e) { // the upload's memory is gone: send nothing of it
+                    for (int j = 0; j < i; j++) {
+                        leases.get(j).exit();
+                    }
+                    subscriber.onSubscribe(new Flow.Subscription() {
+                        @Override
+                        public void request(long n) {
+                        }
+
+                        @Override
+                        public void cancel() {
+                        }
+                    });
+                    subscriber.onError(e);
+                    return;
+                }
+                tracking.whenReleased(lease::exit);
+            } else {
+                lease.poison();
+            }
+        }
         new Emission(subscriber).start();
     }
 

@@ -66,7 +66,15 @@ public sealed interface Blob permits Blob.FileBlob, Blob.BytesBlob, Blob.ChunksB
      * (not copied: do not change them afterwards).
      */
     static Blob ofChunks(java.util.List<byte[]> chunks, int lastLength) {
-        return new ChunksBlob(chunks, lastLength);
+        return new ChunksBlob(chunks, lastLength, null);
+    }
+
+    /**
+     * A blob over pooled chunks of memory held by {@code lease} (see {@link ChunkLease}: whatever reads them after the
+     * owner's own calls, a request body sent by an HTTP client above all, must be tracked by the lease or poison it).
+     */
+    static Blob ofChunks(java.util.List<byte[]> chunks, int lastLength, ChunkLease lease) {
+        return new ChunksBlob(chunks, lastLength, java.util.Objects.requireNonNull(lease, "lease"));
     }
 
     /** File-backed blob. */
@@ -138,8 +146,8 @@ public sealed interface Blob permits Blob.FileBlob, Blob.BytesBlob, Blob.ChunksB
         }
     }
 
-    /** Blob over memory chunks (see {@link #ofChunks}). */
-    record ChunksBlob(java.util.List<byte[]> chunks, int lastLength) implements Blob {
+    /** Blob over memory chunks (see {@link #ofChunks}); {@code lease} is null when they are not pooled. */
+    record ChunksBlob(java.util.List<byte[]> chunks, int lastLength, ChunkLease lease) implements Blob {
         public ChunksBlob {
             chunks = java.util.List.copyOf(chunks);
             if (chunks.isEmpty() || lastLength < 0 || lastLength > chunks.get(chunks.size() - 1).length) {

@@ -2,28 +2,49 @@ package dev.easel.internal;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Reused {@value ByteChunks#MAX_CHUNK}-byte arrays for answers read by a request whose end is known: the proxy opens
- * an {@link Arena} around one request (on the thread that runs it); the chunks {@link ByteChunks} takes on that
- * thread meanwhile go back to the pool when the arena closes, after the answer was written to the client. Without
- * an arena (the SDK, whose caller keeps the response; a fan-out's other threads) chunks are plain new arrays.
+ * Reused byte arrays, in five sizes from {@value #MIN_SIZE} to {@value #MAX_SIZE} bytes (powers of two), for the
+ * proxy's request bodies and answers:
+ * <ul>
+ *   <li>answers ({@value ByteChunks#MAX_CHUNK}-byte chunks read by {@link ByteChunks}) inside an {@link Arena} the
+ *       proxy opens around one request on the thread that runs it; they go back when the arena closes, after the
+ *       answer was written to the client. Without an arena (the SDK, whose caller keeps the response; a fan-out's
+ *       other threads) chunks are plain new arrays;</li>
+ *   <li>uploads: a {@link ChunkLease} takes its chunks with {@link #takeSized} and gives them back only once nobody
+ *       reads them any more, the upstream HTTP client included.</li>
+ * </ul>
  *
- * <p>Why: a proxied 1 MB image is 1.4 MB of answer per edit; fresh arrays are zeroed by the JVM when allocated and
- * copied by the collector while they are in flight (docs/benchmarks.md, issue 17). The pool holds at most 1/16 of
- * the heap; beyond it chunks are allocated and left to the collector as before.
+ * <p>Why: a proxied 1 MB image is 1.4 MB of answer per edit and a 4 MB upload 4 MB of spool; fresh arrays are zeroed
+ * by the JVM when allocated and copied by the collector while they are in flight (docs/benchmarks.md, issue 17). The
+ * pool holds at most 1/16 of the heap (and 256 MiB); beyond it arrays are left to the collector as before.
  *
- * <p>A chunk handed out may hold an earlier answer's bytes beyond what was read into it: {@link ByteChunks} only
- * ever exposes the bytes it read. Internal API: public only so that other Easel modules can use it.
+ * <p>An array handed out may hold an earlier request's bytes: {@link ByteChunks} and the upload spool only ever
+ * expose the bytes they wrote into it. Internal API: public only so that other Easel modules can use it.
  */
 public final class ChunkPool {
 
+    /** The smallest pooled size. */
+    public static final int MIN_SIZE = 16 * 1024;
+    /** The largest pooled size (below G1's humongous-object size for the launcher's heap). */
+    public static final int MAX_SIZE = 256 * 1024;
+
     private static final ThreadLocal<Arena> CURRENT = new ThreadLocal<>();
-    private static final ConcurrentLinkedQueue<byte[]> FREE = new ConcurrentLinkedQueue<>();
+    private static final int CLASSES = Integer.numberOfTrailingZeros(MAX_SIZE / MIN_SIZE) + 1;
+    @SuppressWarnings("unchecked")
+    private static final ConcurrentLinkedQueue<byte[]>[] FREE = new ConcurrentLinkedQueue[CLASSES];
+    private static final AtomicLong FREE_BYTES = new AtomicLong();
     private static final AtomicInteger FREE_COUNT = new AtomicInteger();
-    private static final java.util.concurrent.atomic.LongAdder REUSED = new java.util.concurrent.atomic.LongAdder();
-    private static final int MAX_FREE = (int) Math.min(4096, Runtime.getRuntime().maxMemory() / 16
-            / ByteChunks.MAX_CHUNK);
+    private static final LongAdder REUSED = new LongAdder();
+    private static final long MAX_FREE_BYTES = Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 16);
+
+    static {
+        for (int i = 0; i < CLASSES; i++) {
+            FREE[i] = new ConcurrentLinkedQueue<>();
+        }
+    }
 
     private ChunkPool() {
     }
@@ -47,32 +68,59 @@ public final class ChunkPool {
         if (a == null) {
             return new byte[ByteChunks.MAX_CHUNK];
         }
-        byte[] b = FREE.poll();
-        if (b != null) {
-            FREE_COUNT.decrementAndGet();
-            REUSED.increment();
-        } else {
-            b = new byte[ByteChunks.MAX_CHUNK];
-        }
+        byte[] b = takeSized(ByteChunks.MAX_CHUNK);
         a.add(b);
         return b;
     }
 
-    /** How many chunks were handed out again since the start (for tests). */
+    /**
+     * An array of {@code size} bytes (a power of two from {@value #MIN_SIZE} to {@value #MAX_SIZE}), from the pool when
+     * it holds one; the caller decides when it may go back ({@link #giveBack}).
+     */
+    public static byte[] takeSized(int size) {
+        byte[] b = FREE[sizeClass(size)].poll();
+        if (b == null) {
+            return new byte[size];
+        }
+        FREE_BYTES.addAndGet(-size);
+        FREE_COUNT.decrementAndGet();
+        REUSED.increment();
+        return b;
+    }
+
+    /** Whether arrays of {@code size} bytes are pooled. */
+    public static boolean pooledSize(int size) {
+        return size >= MIN_SIZE && size <= MAX_SIZE && Integer.bitCount(size) == 1;
+    }
+
+    private static int sizeClass(int size) {
+        if (!pooledSize(size)) {
+            throw new IllegalArgumentException("not a pooled size: " + size);
+        }
+        return Integer.numberOfTrailingZeros(size / MIN_SIZE);
+    }
+
+    /** How many arrays were handed out again since the start (for tests). */
     public static long reused() {
         return REUSED.sum();
     }
 
-    /** How many chunks the pool holds now (for tests). */
+    /** How many arrays the pool holds now (for tests). */
     public static int free() {
         return FREE_COUNT.get();
     }
 
-    private static void giveBack(byte[] b) {
-        if (FREE_COUNT.incrementAndGet() <= MAX_FREE) {
-            FREE.offer(b);
+    /**
+     * Puts an array taken with {@link #takeSized} (or {@link #take}) back, once nothing reads or writes it any more;
+     * when the pool is full it is left to the collector.
+     */
+    static void giveBack(byte[] b) {
+        int c = sizeClass(b.length);
+        if (FREE_BYTES.addAndGet(b.length) <= MAX_FREE_BYTES) {
+            FREE_COUNT.incrementAndGet();
+            FREE[c].offer(b);
         } else {
-            FREE_COUNT.decrementAndGet(); // full: left to the collector
+            FREE_BYTES.addAndGet(-b.length); // full: left to the collector
         }
     }
 

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class SlicePublisherTest {
 
     /** Records what it is given; asks for nothing by itself. */
-    static final class Recorder implements Flow.Subscriber<ByteBuffer> {
+    static class Recorder implements Flow.Subscriber<ByteBuffer> {
         Flow.Subscription subscription;
         final List<ByteBuffer> items = new ArrayList<>();
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -130,5 +130,51 @@ class SlicePublisherTest {
         assertThat(r.bytes.toByteArray()).isEqualTo(m.toByteArray());
         // the image's bytes went out as views of its own array
         assertThat(r.items).anySatisfy(b -> assertThat(b.remaining()).isEqualTo(SlicePublisher.MAX_SLICE));
+    }
+
+    /** A recorder that tells when it is done with what it was given, as the proxy's upstream client does. */
+    static final class TrackingRecorder extends Recorder implements dev.easel.internal.ReleaseTracking {
+        final List<Runnable> actions = new ArrayList<>();
+
+        @Override
+        public void whenReleased(Runnable action) {
+            assertThat(subscription).as("registered before onSubscribe").isNull();
+            actions.add(action);
+        }
+
+        void released() {
+            actions.forEach(Runnable::run);
+        }
+    }
+
+    @Test
+    void pooledSlices_areLentToATrackingSubscriber_untilItReleasesThem_andPoisonedByAnyOther() {
+        dev.easel.internal.ChunkLease lease = new dev.easel.internal.ChunkLease();
+        byte[] chunk = lease.take(dev.easel.internal.ChunkPool.MIN_SIZE);
+        SlicePublisher p = new SlicePublisher(List.of(new SlicePublisher.Slice(chunk, 0, 100)), List.of(lease));
+
+        TrackingRecorder tracked = new TrackingRecorder();
+        p.subscribe(tracked);
+        tracked.subscription.request(Long.MAX_VALUE);
+        assertThat(tracked.complete).isTrue();
+        lease.close(); // the owner is done; the tracked subscriber is not yet
+        assertThat(lease.released()).isFalse();
+        tracked.released();
+        assertThat(lease.released()).isTrue();
+        assertThat(lease.poisoned()).isFalse();
+
+        dev.easel.internal.ChunkLease other = new dev.easel.internal.ChunkLease();
+        byte[] c2 = other.take(dev.easel.internal.ChunkPool.MIN_SIZE);
+        Recorder untracked = new Recorder();
+        new SlicePublisher(List.of(new SlicePublisher.Slice(c2, 0, 100)), List.of(other)).subscribe(untracked);
+        assertThat(other.poisoned()).isTrue();
+        other.close();
+        assertThat(other.released()).isTrue();
+
+        // a subscription after the arrays went back gets an error, not another upload's bytes
+        TrackingRecorder late = new TrackingRecorder();
+        p.subscribe(late);
+        assertThat(late.error).isInstanceOf(IllegalStateException.class);
+        assertThat(late.items).isEmpty();
     }
 }

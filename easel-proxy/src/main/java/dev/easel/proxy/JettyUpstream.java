@@ -1,6 +1,7 @@
 package dev.easel.proxy;
 
 import dev.easel.http.HttpTransport;
+import dev.easel.internal.ReleaseTracking;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -103,6 +104,7 @@ final class JettyUpstream implements HttpTransport.Client {
                 PublisherContent content = new PublisherContent(request.headers().firstValue("content-type")
                         .orElse(null), p.contentLength());
                 r.body(content);
+                r.onRequestFailure((req, failure) -> content.abandon(failure));
                 p.subscribe(content);
             }
         });
@@ -193,9 +195,22 @@ final class JettyUpstream implements HttpTransport.Client {
      * A request body fed from a {@link Flow.Publisher} of the JDK's kind, one buffer at a time: the next is asked for
      * when Jetty has written the last, so nothing is buffered here, and the buffers (views of the spooled upload)
      * are written as they are.
+     *
+     * <p>It tells the publisher when Jetty is done with every buffer ({@link ReleaseTracking}), so that an upload's
+     * pooled chunks go back only then: Jetty calls a buffer's callback when it releases it — written, dropped from
+     * its queue when the request fails, or, for the buffer being written when the request is aborted, after that
+     * write has ended (its {@code HttpSender.ContentSender} releases it in {@code onCompleteFailure}). Held here: one
+     * for the subscription until it ends, one per buffer whose callback has not run yet; a request for the next
+     * buffer is made before the last one's hold is dropped, so a publisher that reads its source in {@code request}
+     * does so while held. A buffer offered after the content has failed or closed is refused by Jetty at once.
      */
-    private static final class PublisherContent extends AsyncRequestContent implements Flow.Subscriber<ByteBuffer> {
+    private static final class PublisherContent extends AsyncRequestContent
+            implements Flow.Subscriber<ByteBuffer>, ReleaseTracking {
         private final long length;
+        private final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger(1);
+        private final AtomicBoolean ended = new AtomicBoolean();
+        private final AtomicBoolean released = new AtomicBoolean();
+        private final java.util.List<Runnable> whenReleased = new java.util.concurrent.CopyOnWriteArrayList<>();
         private volatile Flow.Subscription subscription;
 
         PublisherContent(String contentType, long length) {
@@ -209,6 +224,11 @@ final class JettyUpstream implements HttpTransport.Client {
         }
 
         @Override
+        public void whenReleased(Runnable action) {
+            whenReleased.add(action);
+        }
+
+        @Override
         public void onSubscribe(Flow.Subscription s) {
             subscription = s;
             s.request(1);
@@ -216,17 +236,55 @@ final class JettyUpstream implements HttpTransport.Client {
 
         @Override
         public void onNext(ByteBuffer item) {
-            write(item, Callback.from(() -> subscription.request(1), failure -> subscription.cancel()));
+            if (released.get()) {
+                return; // after a cancel, a publisher may still deliver one: its memory may be another's by now
+            }
+            held.incrementAndGet();
+            write(item, Callback.from(() -> {
+                try {
+                    subscription.request(1);
+                } finally {
+                    drop();
+                }
+            }, failure -> {
+                try {
+                    subscription.cancel();
+                } finally {
+                    drop();
+                    end();
+                }
+            }));
         }
 
         @Override
         public void onError(Throwable t) {
             fail(t);
+            end();
         }
 
         @Override
         public void onComplete() {
             close();
+            end();
+        }
+
+        /** The request failed before or while its body was sent: Jetty drops (and calls back) what is queued. */
+        void abandon(Throwable failure) {
+            fail(failure);
+        }
+
+        private void end() {
+            if (ended.compareAndSet(false, true)) {
+                drop();
+            }
+        }
+
+        private void drop() {
+            if (held.decrementAndGet() == 0 && released.compareAndSet(false, true)) {
+                for (Runnable r : whenReleased) {
+                    r.run();
+                }
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.easel.proxy;
 
 import dev.easel.internal.Blob;
+import dev.easel.internal.ChunkLease;
+import dev.easel.internal.ChunkPool;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,6 +21,10 @@ import java.util.List;
  * array; the upstream request sends the chunks as they are. Every chunk's whole capacity is reserved from the
  * budget before it is allocated, the first one too: when the budget is used up, even a small part goes to disk, so
  * memory stays within the budget whatever the number of parts.
+ *
+ * <p>Chunks of 16 KiB and more come from the {@link ChunkPool} through this request's {@link ChunkLease}: they go back
+ * when the spool is closed and the upstream HTTP client has released every buffer of them (or never, when a reader
+ * that cannot tell poisons the lease). Chunks moved to a temp file by a spill go back at once: nothing has seen them.
  */
 final class Spool implements AutoCloseable {
 
@@ -31,6 +37,7 @@ final class Spool implements AutoCloseable {
     private final UploadLimits.Account account;
     private final List<Path> files = new ArrayList<>();
     private final List<Writer> writers = new ArrayList<>();
+    private final ChunkLease lease = new ChunkLease();
 
     Spool(Path dir, UploadLimits.Account account) {
         this.dir = dir;
@@ -77,7 +84,7 @@ final class Spool implements AutoCloseable {
                         break;
                     }
                     memory += next;
-                    last = new byte[next];
+                    last = ChunkPool.pooledSize(next) ? lease.take(next) : new byte[next];
                     chunks.add(last);
                     fill = 0;
                 }
@@ -111,6 +118,7 @@ final class Spool implements AutoCloseable {
             for (int i = 0; i < chunks.size(); i++) {
                 out.write(chunks.get(i), 0, i == chunks.size() - 1 ? fill : chunks.get(i).length);
             }
+            lease.recycle(chunks);
             chunks.clear();
             account.releaseMemory(memory);
             memory = 0;
@@ -122,13 +130,13 @@ final class Spool implements AutoCloseable {
                 out.close();
                 return Blob.ofFile(file);
             }
-            if (chunks.size() == 1 && fill == chunks.get(0).length) {
-                return Blob.ofBytes(chunks.get(0));
-            }
             if (chunks.isEmpty()) {
                 return Blob.ofBytes(new byte[0]);
             }
-            return Blob.ofChunks(List.copyOf(chunks), fill);
+            if (chunks.size() == 1 && fill == chunks.get(0).length && !ChunkPool.pooledSize(fill)) {
+                return Blob.ofBytes(chunks.get(0)); // small, not pooled: nobody else will ever write it
+            }
+            return Blob.ofChunks(List.copyOf(chunks), fill, lease);
         }
 
         /** Bytes written. */
@@ -168,5 +176,11 @@ final class Spool implements AutoCloseable {
         }
         files.clear();
         account.close();
+        lease.close(); // the chunks go back now, or once the upstream client has released the last of them
+    }
+
+    /** This request's pooled chunks (tests). */
+    ChunkLease lease() {
+        return lease;
     }
 }
