@@ -17,8 +17,8 @@ import java.util.List;
  * budget given back by {@link #close()}, which the request path calls whatever the outcome.
  *
  * <p>Memory is a list of chunks (the first one sized to the part's first bytes, at most 16 KiB, then 16 KiB doubling
- * to 256 KiB, below G1's humongous-object size), so a part is never copied to grow and never held as one huge
- * array; the upstream request sends the chunks as they are. Every chunk's whole capacity is reserved from the
+ * to 256 KiB, below G1's humongous-object size; after a smaller first chunk the next is 16 KiB), so a part is never
+ * copied to grow and never held as one huge array; the upstream request sends the chunks as they are. Every chunk's whole capacity is reserved from the
  * budget before it is allocated, the first one too: when the budget is used up, even a small part goes to disk, so
  * memory stays within the budget whatever the number of parts.
  *
@@ -77,8 +77,9 @@ final class Spool implements AutoCloseable {
             while (file == null && len > 0) {
                 byte[] last = chunks.isEmpty() ? null : chunks.get(chunks.size() - 1);
                 if (last == null || fill == last.length) {
+                    // after a small first chunk, 16 KiB: every later size is then one the pool holds
                     int next = last == null ? firstChunk(len)
-                            : Math.min(MAX_CHUNK, Math.max(FIRST_CHUNK, last.length * 2));
+                            : last.length < FIRST_CHUNK ? FIRST_CHUNK : Math.min(MAX_CHUNK, last.length * 2);
                     if (!account.holdMemory(next)) {
                         spill();
                         break;
