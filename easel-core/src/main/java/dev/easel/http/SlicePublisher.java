@@ -68,31 +68,34 @@ final class SlicePublisher implements HttpRequest.BodyPublisher {
     @Override
     public void subscribe(Flow.Subscriber<? super ByteBuffer> subscriber) {
         Objects.requireNonNull(subscriber, "subscriber");
-        for (int i = 0; i < leases.size(); i++) {
-            ChunkLease lease = leases.get(i);
-            if (subscriber instanceof ReleaseTracking tracking) {
-                try {
+        if (subscriber instanceof ReleaseTracking tracking) {
+            int entered = 0;
+            try {
+                for (ChunkLease lease : leases) {
                     lease.enter();
-                } catch (IllegalStateException e) { // the upload's memory is gone: send nothing of it
-                    for (int j = 0; j < i; j++) {
-                        leases.get(j).exit();
-                    }
-                    subscriber.onSubscribe(new Flow.Subscription() {
-                        @Override
-                        public void request(long n) {
-                        }
-
-                        @Override
-                        public void cancel() {
-                        }
-                    });
-                    subscriber.onError(e);
-                    return;
+                    entered++;
                 }
-                tracking.whenReleased(lease::exit);
-            } else {
-                lease.poison();
+            } catch (IllegalStateException e) { // the upload's memory is gone: send nothing of it
+                for (int j = 0; j < entered; j++) {
+                    leases.get(j).exit();
+                }
+                subscriber.onSubscribe(new Flow.Subscription() {
+                    @Override
+                    public void request(long n) {
+                    }
+
+                    @Override
+                    public void cancel() {
+                    }
+                });
+                subscriber.onError(e);
+                return;
             }
+            for (ChunkLease lease : leases) {
+                tracking.whenReleased(lease::exit);
+            }
+        } else {
+            leases.forEach(ChunkLease::poison);
         }
         new Emission(subscriber).start();
     }

@@ -38,11 +38,13 @@ public final class ChunkPool {
     private static final AtomicLong FREE_BYTES = new AtomicLong();
     private static final AtomicInteger FREE_COUNT = new AtomicInteger();
     private static final LongAdder REUSED = new LongAdder();
+    private static final LongAdder[] REUSED_BY_SIZE = new LongAdder[CLASSES];
     private static final long MAX_FREE_BYTES = Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 16);
 
     static {
         for (int i = 0; i < CLASSES; i++) {
             FREE[i] = new ConcurrentLinkedQueue<>();
+            REUSED_BY_SIZE[i] = new LongAdder();
         }
     }
 
@@ -78,13 +80,15 @@ public final class ChunkPool {
      * it holds one; the caller decides when it may go back ({@link #giveBack}).
      */
     public static byte[] takeSized(int size) {
-        byte[] b = FREE[sizeClass(size)].poll();
+        int c = sizeClass(size);
+        byte[] b = FREE[c].poll();
         if (b == null) {
             return new byte[size];
         }
         FREE_BYTES.addAndGet(-size);
         FREE_COUNT.decrementAndGet();
         REUSED.increment();
+        REUSED_BY_SIZE[c].increment();
         return b;
     }
 
@@ -103,6 +107,11 @@ public final class ChunkPool {
     /** How many arrays were handed out again since the start (for tests). */
     public static long reused() {
         return REUSED.sum();
+    }
+
+    /** How many arrays of {@code size} bytes were handed out again since the start (for tests). */
+    public static long reused(int size) {
+        return REUSED_BY_SIZE[sizeClass(size)].sum();
     }
 
     /** How many arrays the pool holds now (for tests). */

@@ -104,7 +104,8 @@ final class JettyUpstream implements HttpTransport.Client {
                 PublisherContent content = new PublisherContent(request.headers().firstValue("content-type")
                         .orElse(null), p.contentLength());
                 r.body(content);
-                r.onRequestFailure((req, failure) -> content.abandon(failure));
+                // a request failed before or while its body was sent: Jetty drops (and calls back) what is queued
+                r.onRequestFailure((req, failure) -> content.fail(failure));
                 p.subscribe(content);
             }
         });
@@ -266,11 +267,6 @@ final class JettyUpstream implements HttpTransport.Client {
         public void onComplete() {
             close();
             end();
-        }
-
-        /** The request failed before or while its body was sent: Jetty drops (and calls back) what is queued. */
-        void abandon(Throwable failure) {
-            fail(failure);
         }
 
         private void end() {

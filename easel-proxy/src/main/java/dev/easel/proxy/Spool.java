@@ -18,8 +18,8 @@ import java.util.List;
  *
  * <p>Memory is a list of chunks (the first one sized to the part's first bytes, at most 16 KiB, then 16 KiB doubling
  * to 256 KiB, below G1's humongous-object size; after a smaller first chunk the next is 16 KiB), so a part is never
- * copied to grow and never held as one huge array; the upstream request sends the chunks as they are. Every chunk's whole capacity is reserved from the
- * budget before it is allocated, the first one too: when the budget is used up, even a small part goes to disk, so
+ * copied to grow and never held as one huge array; the upstream request sends the chunks as they are. Every chunk's
+ * whole capacity is reserved from the budget before it is allocated, the first one too: when the budget is used up, even a small part goes to disk, so
  * memory stays within the budget whatever the number of parts.
  *
  * <p>Chunks of 16 KiB and more come from the {@link ChunkPool} through this request's {@link ChunkLease}: they go back
@@ -29,9 +29,9 @@ import java.util.List;
 final class Spool implements AutoCloseable {
 
     /** The largest first chunk; a smaller first write gets a chunk of its own size (rounded up to 256 bytes). */
-    private static final int FIRST_CHUNK = 16 * 1024;
+    private static final int FIRST_CHUNK = ChunkPool.MIN_SIZE;
     private static final int MIN_CHUNK = 256;
-    private static final int MAX_CHUNK = 256 * 1024;
+    private static final int MAX_CHUNK = ChunkPool.MAX_SIZE;
 
     private final Path dir;
     private final UploadLimits.Account account;
